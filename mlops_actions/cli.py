@@ -1,0 +1,80 @@
+"""argv in, exit code out. Commands are imported only when they run, so --help stays fast."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+from mlops_actions import __version__, output
+from mlops_actions.errors import EXIT_ERROR, MlopsError
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mlops-actions",
+        description="CI/CD for machine learning: pull DVC data, train, compare, gate, promote.",
+    )
+    parser.add_argument("--version", action="version", version=f"mlops-actions {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--params", default=os.environ.get("MLOPS_PARAMS", "params.yaml"),
+        help="the params file (default: params.yaml, or $MLOPS_PARAMS)",
+    )
+    common.add_argument("-C", dest="directory", metavar="DIR", help="run as if started in DIR")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    remote = argparse.ArgumentParser(add_help=False)
+    remote.add_argument("-r", "--remote", help="DVC remote to pull from (default: the repo's default)")
+    remote.add_argument("-j", "--jobs", type=_positive_int, help="parallel transfers for dvc pull")
+
+    sub.add_parser("pull", parents=[common, remote], help="dvc pull the tracked data and verify its hashes")
+    p = sub.add_parser("train", parents=[common], help="train, or restore the same run from the run cache")
+    p.add_argument("--no-cache", action="store_true", help="train even when the run cache has this run")
+    p = sub.add_parser("run", parents=[common, remote], help="the whole pipeline for the current event")
+    p.add_argument("--no-cache", action="store_true", help="train even when the run cache has this run")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    for name in ("GITHUB_TOKEN", "GH_TOKEN", "INPUT_TOKEN"):
+        output.add_secret(os.environ.get(name))
+    try:
+        if args.directory:
+            try:
+                os.chdir(args.directory)
+            except OSError as exc:
+                raise MlopsError(f"-C {args.directory}: {exc.strerror}") from None
+        module = importlib.import_module(f"mlops_actions.commands.{args.command}")
+        code: int = module.main(args)
+        return code
+    except MlopsError as exc:
+        output.error(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        output.error("interrupted")
+        return 130
+    except Exception:
+        output.error(f"unexpected failure in '{args.command}'; details follow (please report it)")
+        sys.stderr.write(output.redact(traceback.format_exc()))
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

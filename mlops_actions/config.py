@@ -1,0 +1,234 @@
+"""params.yaml, validated into typed objects.
+
+Every mistake is reported as one line that names the file and the dotted key, e.g.
+``params.yaml: model.estimatr: unknown key (did you mean 'estimator'?)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+from mlops_actions.errors import ConfigError
+from mlops_actions.util import did_you_mean
+
+DEFAULT_PARAMS = "params.yaml"
+MODES = ("builtin", "command", "dvc")
+TASKS = ("auto", "classification", "regression")
+# GTO's artifact name grammar: lowercase letters, digits and dashes, optionally with a "/" path.
+NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-/]*[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    path: str
+    target: str
+    test_size: float = 0.2
+    seed: int = 42
+    task: str = "auto"
+    dvc: list[str] = field(default_factory=lambda: ["data.dvc"])
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str
+    estimator: str = "sklearn.ensemble.RandomForestClassifier"
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    mode: str = "builtin"
+    command: str | None = None
+    metrics: str = "metrics.json"
+    confusion_matrix: str = "confusion_matrix.json"
+    model: str = "model/model.skops"
+    card: str = "model/card.json"
+    code: list[str] = field(default_factory=list)
+    timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class CacheConfig:
+    enabled: bool = True
+    dir: str = ".mlops-cache"
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    primary: str | None = None
+    lower_is_better: list[str] = field(default_factory=list)
+    higher_is_better: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Config:
+    data: DataConfig
+    model: ModelConfig
+    train: TrainConfig = field(default_factory=TrainConfig)
+    cache: CacheConfig = field(default_factory=CacheConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    gates: list[str] = field(default_factory=list)
+    promote: dict[str, Any] = field(default_factory=dict)
+    report: dict[str, Any] = field(default_factory=dict)
+    path: str = DEFAULT_PARAMS
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def root(self) -> Path:
+        return Path(self.path).resolve().parent
+
+    def resolve(self, relative: str) -> Path:
+        """A path from params.yaml, relative to the directory that holds it."""
+        return self.root / relative
+
+    def training_params(self) -> dict[str, Any]:
+        """The sections that decide what a training run produces (the run-cache key)."""
+        return {key: self.raw.get(key) for key in ("data", "model", "train")}
+
+
+_INTERNAL = {"path", "raw"}
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    if origin is list:
+        return "a list"
+    if origin is dict:
+        return "a mapping"
+    if dataclasses.is_dataclass(tp):
+        return "a mapping"
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(
+        tp, "null" if tp is type(None) else str(tp)
+    )
+
+
+def _convert(value: Any, tp: Any, key: str, file: str) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _convert(value, arg, key, file)
+            except ConfigError:
+                continue
+        raise ConfigError(f"{file}: {key}: expected {_type_name(tp)}, got {value!r}")
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, key, file)  # type: ignore[arg-type]
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{file}: {key}: expected a list, got {value!r}")
+        (item,) = typing.get_args(tp)
+        return [_convert(v, item, f"{key}[{i}]", file) for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{file}: {key}: expected a mapping, got {value!r}")
+        return dict(value)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{file}: {key}: expected true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{file}: {key}: expected an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{file}: {key}: expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{file}: {key}: expected a non-empty string, got {value!r}")
+        return value
+    raise TypeError(f"unsupported config type {tp!r}")  # pragma: no cover
+
+
+def _build(cls: type[Any], data: Any, prefix: str, file: str) -> Any:
+    where = f"{prefix}: " if prefix else ""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{file}: {where}expected a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    internal = _INTERNAL if cls is Config else set()
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in internal}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        dotted = f"{prefix}.{key}" if prefix else str(key)
+        if key not in fields:
+            hint = did_you_mean(str(key), set(fields))
+            raise ConfigError(f"{file}: {dotted}: unknown key{hint}")
+        kwargs[key] = _convert(value, hints[key], dotted, file)
+    for name, f in fields.items():
+        no_default = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if name not in kwargs and no_default:
+            dotted = f"{prefix}.{name}" if prefix else name
+            raise ConfigError(f"{file}: {dotted}: required key is missing")
+    return cls(**kwargs)
+
+
+def _check_choice(value: str, choices: tuple[str, ...], key: str, file: str) -> None:
+    if value not in choices:
+        hint = did_you_mean(value, set(choices))
+        raise ConfigError(f"{file}: {key}: '{value}' is not one of {', '.join(choices)}{hint}")
+
+
+def _validate(cfg: Config, file: str) -> None:
+    _check_choice(cfg.train.mode, MODES, "train.mode", file)
+    _check_choice(cfg.data.task, TASKS, "data.task", file)
+    if not 0 < cfg.data.test_size < 1:
+        raise ConfigError(f"{file}: data.test_size: must be between 0 and 1, got {cfg.data.test_size}")
+    if not NAME_RE.match(cfg.model.name):
+        raise ConfigError(
+            f"{file}: model.name: '{cfg.model.name}' is not a valid registry name "
+            "(lowercase letters, digits and dashes, e.g. 'churn-model')"
+        )
+    if cfg.train.mode == "command" and not cfg.train.command:
+        raise ConfigError(f"{file}: train.command: required when train.mode is 'command'")
+    if "." not in cfg.model.estimator:
+        raise ConfigError(
+            f"{file}: model.estimator: '{cfg.model.estimator}' is not an import path "
+            "(e.g. sklearn.ensemble.RandomForestClassifier)"
+        )
+
+
+def parse(data: Any, file: str = DEFAULT_PARAMS) -> Config:
+    if data is None:
+        raise ConfigError(f"{file}: the file is empty; it needs at least 'data' and 'model'")
+    cfg = _build(Config, data, "", file)
+    _validate(cfg, file)
+    return dataclasses.replace(cfg, path=file, raw=data)
+
+
+def load(path: str | Path = DEFAULT_PARAMS) -> Config:
+    import yaml
+
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{file}: not found; create it (see the README's params.yaml) or pass --params"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: cannot be read: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{file}: not valid YAML{where}: {problem}") from None
+    return parse(data, file)
+

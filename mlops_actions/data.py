@@ -1,0 +1,337 @@
+"""The DVC-versioned data: read .dvc files, pull with dvc, verify every file's hash.
+
+Verification is our own (plain md5, as DVC 3 records it; DVC 2's text normalisation for
+.dvc files without ``hash: md5``), so a tampered or truncated file is caught even when
+DVC's own state database would trust it.
+"""
+
+from __future__ import annotations
+
+import configparser
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlops_actions import output
+from mlops_actions.errors import DataError
+
+_CHUNK = 1 << 20
+_TEXT_CHARS = bytes(range(32, 127)) + b"\n\r\t\f\b"
+
+
+@dataclass(frozen=True)
+class Output:
+    """One `outs:` entry of a .dvc file."""
+
+    dvc_file: str
+    path: Path
+    md5: str
+    size: int | None
+    nfiles: int | None
+    legacy: bool
+
+    @property
+    def is_dir(self) -> bool:
+        return self.md5.endswith(".dir")
+
+
+@dataclass(frozen=True)
+class PullResult:
+    outputs: list[Output]
+    pulled: bool
+    files: int
+    size: int
+
+
+
+def read_dvc_file(path: Path, root: Path) -> list[Output]:
+    import yaml
+
+    rel = os.path.relpath(path, root)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(
+            f"{rel}: not found; track the data with `dvc add` or set data.dvc in params.yaml"
+        ) from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise DataError(f"{rel}: not a valid .dvc file: {exc}") from None
+    outs = data.get("outs") if isinstance(data, dict) else None
+    if not isinstance(outs, list) or not outs:
+        raise DataError(f"{rel}: has no 'outs' entry; re-create it with `dvc add`")
+    result = []
+    for i, out in enumerate(outs):
+        if not isinstance(out, dict) or "path" not in out:
+            raise DataError(f"{rel}: outs[{i}] has no path")
+        md5 = out.get("md5")
+        if not isinstance(md5, str) or not re.fullmatch(r"[0-9a-f]{32}(\.dir)?", md5):
+            raise DataError(f"{rel}: outs[{i}] has no md5 hash; only md5-hashed outputs are supported")
+        result.append(
+            Output(
+                dvc_file=rel,
+                path=(path.parent / out["path"]).resolve(),
+                md5=md5,
+                size=out.get("size"),
+                nfiles=out.get("nfiles"),
+                legacy=out.get("hash") != "md5",
+            )
+        )
+    return result
+
+
+def _is_text(block: bytes) -> bool:
+    if not block:
+        return True
+    if b"\x00" in block:
+        return False
+    return len(block.translate(None, _TEXT_CHARS)) / len(block) <= 0.30
+
+
+def file_md5(path: Path, legacy: bool = False) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as f:
+        first = f.read(_CHUNK)
+        normalise = legacy and _is_text(first[:8192])
+        chunk = first
+        while chunk:
+            digest.update(chunk.replace(b"\r\n", b"\n") if normalise else chunk)
+            chunk = f.read(_CHUNK)
+    return digest.hexdigest()
+
+
+def cache_dir(root: Path) -> Path:
+    parser = configparser.ConfigParser()
+    parser.read([root / ".dvc" / "config", root / ".dvc" / "config.local"])
+    configured = parser.get("cache", "dir", fallback=None)
+    if configured:
+        return (root / ".dvc" / configured).resolve()
+    return root / ".dvc" / "cache"
+
+
+def _cache_object(root: Path, md5: str, legacy: bool) -> Path:
+    base = cache_dir(root) if legacy else cache_dir(root) / "files" / "md5"
+    return base / md5[:2] / md5[2:]
+
+
+def _manifest(root: Path, out: Output) -> list[dict[str, Any]] | None:
+    obj = _cache_object(root, out.md5, out.legacy)
+    try:
+        raw = obj.read_bytes()
+    except FileNotFoundError:
+        return None
+    if hashlib.md5(raw).hexdigest() != out.md5[: -len(".dir")]:
+        return None
+    entries = json.loads(raw)
+    return entries if isinstance(entries, list) else None
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: Path
+    missing: bool
+    detail: str
+    expected: str = ""
+    legacy: bool = False
+
+
+def verify(root: Path, out: Output) -> tuple[list[Problem], int, int]:
+    """Check `out` in the workspace; returns (problems, file count, bytes)."""
+    if not out.is_dir:
+        if not out.path.is_file():
+            return [Problem(out.path, True, "missing")], 0, 0
+        actual = file_md5(out.path, out.legacy)
+        if actual != out.md5:
+            detail = f"md5 {actual} but {out.dvc_file} records {out.md5}"
+            return [Problem(out.path, False, detail, out.md5, out.legacy)], 1, 0
+        return [], 1, out.path.stat().st_size
+    entries = _manifest(root, out)
+    if entries is None:
+        return [Problem(out.path, True, "directory listing not in the DVC cache")], 0, 0
+    problems, files, size = [], 0, 0
+    for entry in entries:
+        path = out.path / entry["relpath"]
+        if not path.is_file():
+            problems.append(Problem(path, True, "missing"))
+            continue
+        actual = file_md5(path, out.legacy)
+        if actual != entry["md5"]:
+            detail = f"md5 {actual} but {out.dvc_file} records {entry['md5']}"
+            problems.append(Problem(path, False, detail, entry["md5"], out.legacy))
+            continue
+        files += 1
+        size += path.stat().st_size
+    return problems, files, size
+
+
+def outputs(root: Path, dvc_files: list[str]) -> list[Output]:
+    result: list[Output] = []
+    for name in dvc_files:
+        result.extend(read_dvc_file(root / name, root))
+    return result
+
+
+def _verify_all(root: Path, outs: list[Output]) -> tuple[list[Problem], int, int]:
+    problems, files, size = [], 0, 0
+    for out in outs:
+        p, f, s = verify(root, out)
+        problems += p
+        files += f
+        size += s
+    return problems, files, size
+
+
+def _classify_dvc_failure(text: str, targets: list[str]) -> str:
+    where = ", ".join(targets)
+    lowered = text.lower()
+    if "no remote specified" in lowered or "no default remote" in lowered:
+        return (
+            f"{where}: no DVC remote is configured; add one with "
+            "`dvc remote add -d NAME URL` or pass --remote"
+        )
+    if re.search(r"remote '?[\w-]+'? (does not exist|doesn't exist)", lowered) or (
+        "does not exist" in lowered and "remote" in lowered and "config" in lowered
+    ):
+        return f"{where}: the DVC remote named is not configured; check `dvc remote list`"
+    if any(
+        s in lowered
+        for s in (
+            "unable to locate credentials",
+            "nocredentialserror",
+            "invalidaccesskeyid",
+            "signaturedoesnotmatch",
+            "access denied",
+            "accessdenied",
+            "forbidden",
+            "could not load credentials",
+            "credentials",
+        )
+    ):
+        return (
+            f"{where}: the DVC remote refused the credentials or has none; set them in the "
+            "environment (e.g. AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY as workflow secrets)"
+        )
+    if any(
+        s in lowered
+        for s in (
+            "could not connect",
+            "connection refused",
+            "connect timeout",
+            "name or service not known",
+            "endpoint url",
+            "connectionerror",
+            "timed out",
+            "max retries",
+        )
+    ):
+        return f"{where}: the DVC remote is unreachable ({_last_line(text)}); check its URL and the network"
+    if "missing" in lowered or "failed to pull" in lowered or "not in cache" in lowered:
+        return (
+            f"{where}: the DVC remote lacks some of the data ({_last_line(text)}); "
+            "run `dvc push` from the machine that has it"
+        )
+    return f"{where}: dvc pull failed: {_last_line(text)}"
+
+
+def _last_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    lines = [ln for ln in lines if not ln.startswith(("Having any troubles", "Hit discord"))]
+    return lines[-1] if lines else "no output"
+
+
+def run_dvc(args: list[str], cwd: Path, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, DVC_NO_ANALYTICS="1")
+    return subprocess.run(
+        [sys.executable, "-m", "dvc", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def pull(
+    root: Path,
+    dvc_files: list[str],
+    remote: str | None = None,
+    jobs: int | None = None,
+    force: bool = False,
+) -> PullResult:
+    """Make the workspace hold exactly the data the .dvc files record, or raise DataError."""
+    outs = outputs(root, dvc_files)
+    problems, files, size = _verify_all(root, outs)
+    if not problems and not force:
+        return PullResult(outs, pulled=False, files=files, size=size)
+    changed = [p for p in problems if not p.missing]
+    if changed:
+        raise DataError(_mismatch(root, changed[0]))
+    args = ["pull", *dvc_files]
+    if remote:
+        args += ["--remote", remote]
+    if jobs:
+        args += ["--jobs", str(jobs)]
+    proc = run_dvc(args, root)
+    if proc.returncode != 0:
+        raise DataError(_classify_dvc_failure(proc.stderr + proc.stdout, dvc_files))
+    problems, files, size = _verify_all(root, outs)
+    if problems:
+        p = problems[0]
+        rel = os.path.relpath(p.path, root)
+        if p.missing:
+            raise DataError(
+                f"{rel}: still missing after dvc pull; the remote lacks it, run `dvc push` "
+                "from the machine that has the data"
+            )
+        _discard_corrupt(root, problems)
+        raise DataError(
+            f"{rel}: the pulled copy does not match its .dvc file ({p.detail}); the remote "
+            "holds a corrupt copy: push the data again from a good copy"
+        )
+    return PullResult(outs, pulled=True, files=files, size=size)
+
+
+def _discard_corrupt(root: Path, problems: list[Problem]) -> None:
+    """Drop corrupt files and their cache objects: nothing trains on them, a rerun refetches."""
+    for p in problems:
+        if p.missing:
+            continue
+        _cache_object(root, p.expected, p.legacy).unlink(missing_ok=True)
+        p.path.unlink(missing_ok=True)
+        output.warning(f"removed the corrupt copy of {os.path.relpath(p.path, root)}")
+
+
+def describe(root: Path, outs: list[Output]) -> dict[str, dict[str, Any]]:
+    """The data version as the model card and the run cache record it."""
+    return {
+        os.path.relpath(o.path, root): {
+            "dvc_file": o.dvc_file, "md5": o.md5, "size": o.size, "nfiles": o.nfiles,
+        }
+        for o in outs
+    }
+
+
+def check(root: Path, dvc_files: list[str]) -> list[Output]:
+    """Verify the workspace against the .dvc files without pulling; raise on any difference."""
+    outs = outputs(root, dvc_files)
+    problems, _, _ = _verify_all(root, outs)
+    if problems:
+        p = problems[0]
+        rel = os.path.relpath(p.path, root)
+        if p.missing:
+            raise DataError(f"{rel}: missing; run `mlops-actions pull` first")
+        raise DataError(_mismatch(root, p))
+    return outs
+
+
+def _mismatch(root: Path, p: Problem) -> str:
+    return (
+        f"{os.path.relpath(p.path, root)}: content does not match its .dvc file ({p.detail}); "
+        "record the change with `dvc add`, or restore it with `dvc checkout --force`"
+    )

@@ -1,0 +1,37 @@
+"""One exception hierarchy; the CLI turns each into a single line and an exit code."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_GATE_FAILED = 1
+EXIT_ERROR = 2
+
+
+class MlopsError(Exception):
+    """A failure the user can act on: printed as one line, exit code 2."""
+
+    exit_code = EXIT_ERROR
+
+
+class ConfigError(MlopsError):
+    """params.yaml (or another config input) is invalid."""
+
+
+class DataError(MlopsError):
+    """The versioned data could not be pulled or does not match its hashes."""
+
+
+class TrainingError(MlopsError):
+    """Training could not run or did not produce what it must."""
+
+
+class MetricsError(MlopsError):
+    """A metrics file is missing or unreadable."""
+
+
+class GitError(MlopsError):
+    """A git command failed."""
+
+
+class GitHubError(MlopsError):
+    """The GitHub API refused or failed a request."""

@@ -1,0 +1,64 @@
+"""Metrics files: reading JSON or YAML, and DVC-compatible flattening."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from mlops_actions.errors import MetricsError
+
+
+def parse(text: str, name: str) -> Any:
+    """Parse metrics text the way DVC does: by suffix, JSON or YAML (YAML also reads JSON)."""
+    import yaml
+
+    if name.endswith(".json"):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise MetricsError(f"{name}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise MetricsError(f"{name}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+
+
+def load(path: Path, name: str | None = None) -> dict[str, Any]:
+    name = name or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise MetricsError(f"{name}: metrics file not found; did training write it?") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MetricsError(f"{name}: cannot be read: {exc}") from None
+    data = parse(text, name)
+    if not isinstance(data, dict):
+        raise MetricsError(f"{name}: expected a mapping of metric names to values")
+    return data
+
+
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested keys joined with '.', as `dvc metrics show` prints them."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        dotted = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict) and value:
+            flat.update(flatten(value, dotted))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def finite(value: Any) -> bool:
+    return is_number(value) and math.isfinite(value)
+
+
+def scalars(data: dict[str, Any]) -> dict[str, Any]:
+    """The flattened entries that are scalars (numbers, strings, booleans, null)."""
+    return {k: v for k, v in flatten(data).items() if not isinstance(v, (list, dict))}

@@ -1,0 +1,51 @@
+"""Printing for people and for the Actions runner, with secrets masked."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+_secrets: set[str] = set()
+
+
+def in_actions() -> bool:
+    return os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+def add_secret(value: str | None) -> None:
+    """Register a value that must never be printed; tell the runner to mask it too."""
+    if not value or len(value) < 4 or value in _secrets:
+        return
+    _secrets.add(value)
+    if in_actions():
+        sys.stdout.write(f"::add-mask::{value}\n")
+        sys.stdout.flush()
+
+
+def redact(text: str) -> str:
+    for secret in sorted(_secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def info(message: str) -> None:
+    print(redact(message), flush=True)
+
+
+def _escape_command(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def warning(message: str) -> None:
+    message = redact(message)
+    if in_actions():
+        print(f"::warning::{_escape_command(message)}", flush=True)
+    else:
+        print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+def error(message: str) -> None:
+    message = redact(message)
+    if in_actions():
+        print(f"::error::{_escape_command(message)}", flush=True)
+    print(f"error: {message}", file=sys.stderr, flush=True)

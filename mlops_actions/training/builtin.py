@@ -1,0 +1,215 @@
+"""The built-in trainer: pandas reads the table, scikit-learn fits and evaluates."""
+
+from __future__ import annotations
+
+import importlib
+import math
+import warnings
+from pathlib import Path
+from typing import Any
+
+from mlops_actions import output
+from mlops_actions.config import Config
+from mlops_actions.errors import ConfigError, DataError
+from mlops_actions.training import Artifacts
+from mlops_actions.training.common import named_code, package_versions
+from mlops_actions.util import atomic_path, did_you_mean, write_json
+
+
+def load_estimator_class(cfg: Config) -> type[Any]:
+    where = f"{cfg.path}: model.estimator"
+    module_name, _, attr = cfg.model.estimator.rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(
+            f"{where}: cannot import '{module_name}' ({exc}); install it or fix the path"
+        ) from None
+    try:
+        cls = getattr(module, attr)
+    except AttributeError:
+        names = {n for n in dir(module) if not n.startswith("_")}
+        raise ConfigError(f"{where}: '{module_name}' has no '{attr}'{did_you_mean(attr, names)}") from None
+    if not isinstance(cls, type) or not all(hasattr(cls, m) for m in ("fit", "predict", "get_params")):
+        raise ConfigError(
+            f"{where}: '{cfg.model.estimator}' is not a scikit-learn estimator "
+            "(it needs fit, predict and get_params)"
+        )
+    return cls
+
+
+def make_estimator(cfg: Config, cls: type[Any]) -> Any:
+    params = dict(cfg.model.params)
+    try:
+        known = set(cls().get_params())
+    except Exception:
+        known = set()
+    for key in params:
+        if known and key not in known:
+            raise ConfigError(
+                f"{cfg.path}: model.params.{key}: not a parameter of {cls.__name__}"
+                f"{did_you_mean(key, known)}"
+            )
+    if "random_state" in known and "random_state" not in params:
+        params["random_state"] = cfg.data.seed
+    try:
+        return cls(**params)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{cfg.path}: model.params: {exc}") from None
+
+
+def read_table(path: Path, name: str) -> Any:
+    import pandas as pd
+
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        return pd.read_csv(path)
+    except FileNotFoundError:
+        raise DataError(f"{name}: not found; run `mlops-actions pull` first") from None
+    except Exception as exc:
+        raise DataError(f"{name}: cannot be read as a table: {exc}") from None
+
+
+def _task(cfg: Config, estimator: Any) -> str:
+    from sklearn.base import is_classifier, is_regressor
+
+    kind = "classification" if is_classifier(estimator) else "regression" if is_regressor(estimator) else None
+    if kind is None:
+        raise ConfigError(f"{cfg.path}: model.estimator: '{cfg.model.estimator}' is neither a classifier nor a regressor")
+    if cfg.data.task not in ("auto", kind):
+        raise ConfigError(
+            f"{cfg.path}: data.task: is '{cfg.data.task}' but {cfg.model.estimator} does {kind}"
+        )
+    return kind
+
+
+def _with_encoding(estimator: Any, features: Any) -> Any:
+    """Wrap the estimator so text/categorical columns are one-hot encoded."""
+    categorical = [c for c in features.columns if features[c].dtype.kind in "OSUbc" or str(features[c].dtype) in ("category", "string", "str")]
+    if not categorical:
+        return estimator
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    prep = ColumnTransformer(
+        [("categorical", OneHotEncoder(handle_unknown="ignore"), categorical)],
+        remainder="passthrough",
+    )
+    return Pipeline([("encode", prep), ("model", estimator)])
+
+
+def _clean(value: float) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def classification_metrics(model: Any, x_test: Any, y_test: Any, labels: list[Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    from sklearn import metrics as m
+
+    pred = model.predict(x_test)
+    binary = len(labels) == 2
+    avg: dict[str, Any] = {"average": "binary", "pos_label": labels[1]} if binary else {"average": "macro"}
+    result: dict[str, Any] = {
+        "accuracy": m.accuracy_score(y_test, pred),
+        "balanced_accuracy": m.balanced_accuracy_score(y_test, pred),
+        "precision": m.precision_score(y_test, pred, zero_division=0, **avg),
+        "recall": m.recall_score(y_test, pred, zero_division=0, **avg),
+        "f1": m.f1_score(y_test, pred, zero_division=0, **avg),
+    }
+    proba = model.predict_proba(x_test) if hasattr(model, "predict_proba") else None
+    if binary:
+        scores = proba[:, 1] if proba is not None else (
+            model.decision_function(x_test) if hasattr(model, "decision_function") else None
+        )
+        if scores is not None and len(set(y_test)) == 2:
+            result["roc_auc"] = m.roc_auc_score(y_test, scores)
+    if proba is not None:
+        result["log_loss"] = m.log_loss(y_test, proba, labels=list(model.classes_))
+    matrix = m.confusion_matrix(y_test, pred, labels=labels)
+    confusion = {"labels": [str(v) for v in labels], "matrix": matrix.tolist()}
+    return {k: _clean(v) for k, v in result.items()}, confusion
+
+
+def regression_metrics(model: Any, x_test: Any, y_test: Any) -> dict[str, Any]:
+    from sklearn import metrics as m
+
+    pred = model.predict(x_test)
+    mse = m.mean_squared_error(y_test, pred)
+    return {
+        "rmse": _clean(math.sqrt(mse)),
+        "mae": _clean(m.mean_absolute_error(y_test, pred)),
+        "r2": _clean(m.r2_score(y_test, pred)) if len(y_test) > 1 else None,
+    }
+
+
+class BuiltinTrainer:
+    mode = "builtin"
+
+    def code_files(self, cfg: Config) -> list[Path]:
+        return named_code(cfg)
+
+    def versions(self) -> dict[str, str]:
+        return package_versions("scikit-learn", "pandas", "numpy", "scipy", "skops", "pyarrow")
+
+    def train(self, cfg: Config, staging: Path) -> Artifacts:
+        from sklearn.model_selection import train_test_split
+        from skops import io as skio
+
+        cls = load_estimator_class(cfg)
+        estimator = make_estimator(cfg, cls)
+        task = _task(cfg, estimator)
+        table = read_table(cfg.resolve(cfg.data.path), cfg.data.path)
+        target = cfg.data.target
+        if target not in table.columns:
+            columns = [str(c) for c in table.columns]
+            shown = ", ".join(columns[:8]) + (", …" if len(columns) > 8 else "")
+            raise ConfigError(
+                f"{cfg.path}: data.target: column '{target}' is not in {cfg.data.path}"
+                f"{did_you_mean(target, set(columns))} (columns: {shown})"
+            )
+        missing = int(table[target].isna().sum())
+        if missing:
+            raise DataError(f"{cfg.data.path}: {missing} rows have no value in the target column '{target}'")
+        y = table[target]
+        x = table.drop(columns=[target])
+        model = _with_encoding(estimator, x)
+        stratify = None
+        if task == "classification":
+            counts = y.value_counts()
+            if len(counts) < 2:
+                raise DataError(f"{cfg.data.path}: the target column '{target}' has a single class")
+            stratify = y if counts.min() >= 2 else None
+        try:
+            x_train, x_test, y_train, y_test = train_test_split(
+                x, y, test_size=cfg.data.test_size, random_state=cfg.data.seed, stratify=stratify
+            )
+        except ValueError as exc:
+            raise DataError(f"{cfg.data.path}: cannot split for testing: {exc}") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=UserWarning)
+            try:
+                model.fit(x_train, y_train)
+            except ValueError as exc:
+                raise DataError(f"{cfg.data.path}: {cfg.model.estimator} cannot fit this data: {exc}") from None
+        confusion = None
+        if task == "classification":
+            labels = sorted(y.unique().tolist(), key=str)
+            scores, confusion = classification_metrics(model, x_test, y_test, labels)
+        else:
+            scores = regression_metrics(model, x_test, y_test)
+        for key, value in scores.items():
+            if value is None:
+                output.warning(f"metric {key} is not a finite number on this split; recorded as null")
+        metrics = {**scores, "rows": {"train": len(x_train), "test": len(x_test)}}
+        write_json(staging / "metrics.json", metrics)
+        if confusion is not None:
+            write_json(staging / "confusion.json", confusion)
+        with atomic_path(staging / "model.skops") as tmp:
+            skio.dump(model, tmp)
+        return Artifacts(
+            metrics=staging / "metrics.json",
+            model=staging / "model.skops",
+            confusion=staging / "confusion.json" if confusion is not None else None,
+        )

@@ -1,0 +1,77 @@
+"""The user's own training command; it writes the metrics file named in params.yaml."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import time
+from pathlib import Path
+
+from mlops_actions import metrics as metrics_mod
+from mlops_actions import output
+from mlops_actions.config import Config
+from mlops_actions.errors import ConfigError, TrainingError
+from mlops_actions.training import Artifacts
+from mlops_actions.training.common import named_code, package_versions
+
+
+def run_command(cfg: Config, argv: list[str] | str, label: str, shell: bool = False) -> None:
+    env = dict(
+        os.environ,
+        MLOPS_PARAMS=str(Path(cfg.path).resolve()),
+        MLOPS_METRICS=str(cfg.resolve(cfg.train.metrics)),
+        MLOPS_MODEL=str(cfg.resolve(cfg.train.model)),
+    )
+    try:
+        proc = subprocess.run(
+            argv, cwd=cfg.root, env=env, shell=shell, timeout=cfg.train.timeout, check=False,
+            executable="/bin/bash" if shell else None,
+        )
+    except subprocess.TimeoutExpired:
+        raise TrainingError(
+            f"{cfg.path}: train.timeout: {label} ran longer than {cfg.train.timeout:g} s and was stopped"
+        ) from None
+    except FileNotFoundError as exc:
+        raise TrainingError(f"{label}: cannot start: {exc}") from None
+    if proc.returncode != 0:
+        raise TrainingError(f"{label} exited with code {proc.returncode}; see its output above")
+
+
+def fresh_metrics(cfg: Config, path: Path, started: float, label: str) -> Path:
+    """The metrics file `label` wrote, parsed once to prove it is readable."""
+    rel = os.path.relpath(path, cfg.root)
+    if not path.is_file():
+        raise TrainingError(f"{rel}: {label} finished but did not write this metrics file")
+    if path.stat().st_mtime < started - 1:
+        raise TrainingError(f"{rel}: {label} did not rewrite this metrics file; it is from an earlier run")
+    metrics_mod.load(path, rel)
+    return path
+
+
+class CommandTrainer:
+    mode = "command"
+
+    def code_files(self, cfg: Config) -> list[Path]:
+        # Files the command names (e.g. `python train.py`) count as code, like train.code.
+        assert cfg.train.command
+        try:
+            words = shlex.split(cfg.train.command)
+        except ValueError:
+            words = cfg.train.command.split()
+        named = [w for w in words if not w.startswith("-") and cfg.resolve(w).is_file()]
+        return named_code(cfg, named)
+
+    def versions(self) -> dict[str, str]:
+        return package_versions("scikit-learn", "pandas", "numpy")
+
+    def train(self, cfg: Config, staging: Path) -> Artifacts:
+        if not cfg.train.command:
+            raise ConfigError(f"{cfg.path}: train.command: required when train.mode is 'command'")
+        started = time.time()
+        output.info(f"$ {cfg.train.command}")
+        run_command(cfg, cfg.train.command, "train.command", shell=True)
+        metrics = fresh_metrics(cfg, cfg.resolve(cfg.train.metrics), started, "train.command")
+        model = cfg.resolve(cfg.train.model)
+        wrote_model = model.is_file() and model.stat().st_mtime >= started - 1
+        return Artifacts(metrics=metrics, model=model if wrote_model else None)

@@ -1,0 +1,116 @@
+"""One training run: fingerprint, run cache, the trainer, the model card."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from mlops_actions import __version__, git, output
+from mlops_actions import metrics as metrics_mod
+from mlops_actions.config import Config
+from mlops_actions.training import TrainResult, get_trainer
+from mlops_actions.training.cache import RunCache, fingerprint
+from mlops_actions.util import atomic_path, file_hash, write_json
+
+
+def _install(src: Path, target: Path) -> None:
+    with atomic_path(target) as tmp:
+        shutil.copyfile(src, tmp)
+
+
+def model_card(
+    cfg: Config, data: dict[str, Any], key: str, versions: dict[str, str],
+    metrics: dict[str, Any], model: Path | None, seconds: float,
+) -> dict[str, Any]:
+    return {
+        "name": cfg.model.name,
+        "mode": cfg.train.mode,
+        "estimator": cfg.model.estimator if cfg.train.mode == "builtin" else None,
+        "params": cfg.training_params() if cfg.train.mode == "builtin" else cfg.raw,
+        "data": data,
+        "git": {"commit": git.head_sha(cfg.root), "dirty": git.is_dirty(cfg.root)},
+        "versions": {**versions, "mlops-actions": __version__},
+        "metrics": metrics,
+        "model": {
+            "path": os.path.relpath(model, cfg.root) if model else None,
+            "sha256": file_hash(model) if model else None,
+        },
+        "fingerprint": key,
+        "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "training_seconds": round(seconds, 3),
+    }
+
+
+def train(cfg: Config, data: dict[str, Any], use_cache: bool = True) -> TrainResult:
+    """Train, or restore an identical earlier run from the run cache.
+
+    `data` describes the verified input data (hashes per .dvc output); it is part of the key.
+    """
+    started = time.perf_counter()
+    trainer = get_trainer(cfg.train.mode)
+    versions = trainer.versions()
+    params = cfg.training_params() if cfg.train.mode == "builtin" else cfg.raw
+    hashes = {k: v["md5"] for k, v in data.items()}
+    key = fingerprint(hashes, params, trainer.code_files(cfg), cfg.root, versions, cfg.train.mode)
+    cache = RunCache(cfg.resolve(cfg.cache.dir))
+    enabled = use_cache and cfg.cache.enabled
+
+    hit = cache.lookup(key) if enabled else None
+    if hit is not None:
+        for src, target in hit.values():
+            _install(src, cfg.resolve(target))
+        metrics_path = cfg.resolve(hit["metrics"][1])
+        model_path = cfg.resolve(hit["model"][1]) if "model" in hit else None
+        return TrainResult(
+            mode=cfg.train.mode, cache_hit=True, fingerprint=key,
+            metrics=metrics_mod.load(metrics_path, hit["metrics"][1]),
+            metrics_path=metrics_path, model_path=model_path,
+            card_path=cfg.resolve(hit["card"][1]), seconds=time.perf_counter() - started,
+        )
+
+    targets = {
+        "metrics": cfg.train.metrics,
+        "model": cfg.train.model,
+        "confusion": cfg.train.confusion_matrix,
+        "card": cfg.train.card,
+    }
+    with tempfile.TemporaryDirectory(prefix="mlops-train-") as tmp:
+        staging = Path(tmp)
+        artifacts = trainer.train(cfg, staging)
+        seconds = time.perf_counter() - started
+        files: dict[str, tuple[Path, str]] = {}
+        for role, path in (
+            ("metrics", artifacts.metrics), ("model", artifacts.model), ("confusion", artifacts.confusion),
+        ):
+            if path is None:
+                continue
+            in_staging = staging in path.parents
+            target = targets[role] if in_staging else os.path.relpath(path, cfg.root)
+            files[role] = (path, target)
+        metrics = metrics_mod.load(artifacts.metrics, files["metrics"][1])
+        model_src = artifacts.model
+        card = model_card(cfg, data, key, versions, metrics, model_src, seconds)
+        if model_src is not None:
+            card["model"]["path"] = files["model"][1]
+        write_json(staging / "card.json", card)
+        files["card"] = (staging / "card.json", targets["card"])
+        # Install the workspace files only once every one of them exists.
+        for src, target in files.values():
+            if staging in src.parents:
+                _install(src, cfg.resolve(target))
+        if enabled:
+            cache.store(key, files)
+    metrics_path = cfg.resolve(files["metrics"][1])
+    model_path = cfg.resolve(files["model"][1]) if "model" in files else None
+    if not enabled:
+        output.info("run cache disabled")
+    return TrainResult(
+        mode=cfg.train.mode, cache_hit=False, fingerprint=key, metrics=metrics,
+        metrics_path=metrics_path, model_path=model_path, card_path=cfg.resolve(targets["card"]),
+        seconds=seconds,
+    )
