@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mlops-actions {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--params", default=os.environ.get("MLOPS_PARAMS", "params.yaml"),
+        "--params",
+        default=os.environ.get("MLOPS_PARAMS", "params.yaml"),
         help="the params file (default: params.yaml, or $MLOPS_PARAMS)",
     )
     common.add_argument("-C", dest="directory", metavar="DIR", help="run as if started in DIR")
@@ -39,14 +40,91 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     remote = argparse.ArgumentParser(add_help=False)
-    remote.add_argument("-r", "--remote", help="DVC remote to pull from (default: the repo's default)")
+    remote.add_argument(
+        "-r", "--remote", help="DVC remote to pull from (default: the repo's default)"
+    )
     remote.add_argument("-j", "--jobs", type=_positive_int, help="parallel transfers for dvc pull")
 
-    sub.add_parser("pull", parents=[common, remote], help="dvc pull the tracked data and verify its hashes")
-    p = sub.add_parser("train", parents=[common], help="train, or restore the same run from the run cache")
-    p.add_argument("--no-cache", action="store_true", help="train even when the run cache has this run")
-    p = sub.add_parser("run", parents=[common, remote], help="the whole pipeline for the current event")
-    p.add_argument("--no-cache", action="store_true", help="train even when the run cache has this run")
+    sub.add_parser(
+        "pull", parents=[common, remote], help="dvc pull the tracked data and verify its hashes"
+    )
+    p = sub.add_parser(
+        "train", parents=[common], help="train, or restore the same run from the run cache"
+    )
+    p.add_argument(
+        "--no-cache", action="store_true", help="train even when the run cache has this run"
+    )
+
+    base = argparse.ArgumentParser(add_help=False)
+    base.add_argument(
+        "--base", metavar="REF", help="git ref to compare against (default: the PR's base branch)"
+    )
+
+    p = sub.add_parser(
+        "compare", parents=[common, base], help="metrics and params diff against the base"
+    )
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument(
+        "--json", action="store_const", const="json", dest="format", help="DVC-compatible JSON"
+    )
+    fmt.add_argument(
+        "--md", action="store_const", const="md", dest="format", help="Markdown tables"
+    )
+    p.add_argument("--all", action="store_true", help="include unchanged metrics and params")
+
+    github = argparse.ArgumentParser(add_help=False)
+    github.add_argument("--token", help="GitHub token (default: $GITHUB_TOKEN)")
+
+    p = sub.add_parser(
+        "report", parents=[common, base, github], help="render the report; post it to the PR"
+    )
+    p.add_argument("--comment", action="store_true", help="create or update the sticky PR comment")
+    p.add_argument(
+        "--summary", action="store_true", help="append the report to $GITHUB_STEP_SUMMARY"
+    )
+    p.add_argument("--pr", type=_positive_int, metavar="N", help="comment on pull request N")
+    p.add_argument(
+        "--comment-id", default=None, help="marker id that tells this report's comment apart"
+    )
+    p.add_argument("-o", "--output", metavar="PATH", help="also write the Markdown report to PATH")
+
+    p = sub.add_parser(
+        "gate", parents=[common, base, github], help="evaluate the gates; post commit statuses"
+    )
+    p.add_argument(
+        "--status",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="post commit statuses (default: on in Actions when a token is present)",
+    )
+
+    p = sub.add_parser(
+        "promote", parents=[common, github], help="tag a passing, better model NAME@vX.Y.Z"
+    )
+    p.add_argument(
+        "--bump", choices=("patch", "minor", "major"), default=None, help="version part to bump"
+    )
+    p.add_argument("--stage", metavar="NAME", help="also assign this stage (GTO NAME#STAGE#N tag)")
+    p.add_argument("--push", action="store_true", help="push the tags to origin")
+    p.add_argument(
+        "--release", action="store_true", help="create a GitHub release with the model file"
+    )
+
+    p = sub.add_parser(
+        "models", parents=[common, github], help="list the model registry; `models get REF`"
+    )
+    p.add_argument(
+        "args", nargs="*", metavar="NAME | get REF", help="a model name, or `get NAME@vX.Y.Z`"
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("-o", "--output", metavar="PATH", help="with `get`: where to write the model")
+
+    p = sub.add_parser(
+        "run", parents=[common, remote, github], help="the whole pipeline for the current event"
+    )
+    p.add_argument(
+        "--no-cache", action="store_true", help="train even when the run cache has this run"
+    )
     return parser
 
 
@@ -55,6 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for name in ("GITHUB_TOKEN", "GH_TOKEN", "INPUT_TOKEN"):
         output.add_secret(os.environ.get(name))
+    output.add_secret(getattr(args, "token", None))
     try:
         if args.directory:
             try:

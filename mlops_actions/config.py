@@ -188,7 +188,9 @@ def _validate(cfg: Config, file: str) -> None:
     _check_choice(cfg.train.mode, MODES, "train.mode", file)
     _check_choice(cfg.data.task, TASKS, "data.task", file)
     if not 0 < cfg.data.test_size < 1:
-        raise ConfigError(f"{file}: data.test_size: must be between 0 and 1, got {cfg.data.test_size}")
+        raise ConfigError(
+            f"{file}: data.test_size: must be between 0 and 1, got {cfg.data.test_size}"
+        )
     if not NAME_RE.match(cfg.model.name):
         raise ConfigError(
             f"{file}: model.name: '{cfg.model.name}' is not a valid registry name "
@@ -231,4 +233,3 @@ def load(path: str | Path = DEFAULT_PARAMS) -> Config:
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ConfigError(f"{file}: not valid YAML{where}: {problem}") from None
     return parse(data, file)
-

@@ -49,7 +49,6 @@ class PullResult:
     size: int
 
 
-
 def read_dvc_file(path: Path, root: Path) -> list[Output]:
     import yaml
 
@@ -71,7 +70,9 @@ def read_dvc_file(path: Path, root: Path) -> list[Output]:
             raise DataError(f"{rel}: outs[{i}] has no path")
         md5 = out.get("md5")
         if not isinstance(md5, str) or not re.fullmatch(r"[0-9a-f]{32}(\.dir)?", md5):
-            raise DataError(f"{rel}: outs[{i}] has no md5 hash; only md5-hashed outputs are supported")
+            raise DataError(
+                f"{rel}: outs[{i}] has no md5 hash; only md5-hashed outputs are supported"
+            )
         result.append(
             Output(
                 dvc_file=rel,
@@ -239,12 +240,35 @@ def _classify_dvc_failure(text: str, targets: list[str]) -> str:
 
 
 def _last_line(text: str) -> str:
+    """DVC's most telling line: its last ERROR, else its last line."""
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-    lines = [ln for ln in lines if not ln.startswith(("Having any troubles", "Hit discord"))]
-    return lines[-1] if lines else "no output"
+    errors = [ln.removeprefix("ERROR:").strip() for ln in lines if ln.startswith("ERROR:")]
+    return (errors or lines or ["no output"])[-1]
 
 
-def run_dvc(args: list[str], cwd: Path, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+def _remote_url(root: Path, remote: str | None) -> tuple[str, str] | None:
+    """(name, url) of the remote a pull would use, from the repo's DVC config files."""
+    parser = configparser.ConfigParser()
+    parser.read([root / ".dvc" / "config", root / ".dvc" / "config.local"])
+    name = remote or parser.get("core", "remote", fallback=None)
+    section = f"'remote \"{name}\"'"
+    if not name or not parser.has_section(section):
+        return None
+    return name, parser.get(section, "url", fallback="")
+
+
+def _missing_local_remote(root: Path, remote: str | None) -> str | None:
+    found = _remote_url(root, remote)
+    if not found or "://" in found[1]:
+        return None
+    name, url = found
+    path = (root / ".dvc" / url).resolve() if not os.path.isabs(url) else Path(url)
+    return None if path.is_dir() else f"remote '{name}' points at {path}, which does not exist"
+
+
+def run_dvc(
+    args: list[str], cwd: Path, timeout: float | None = None
+) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, DVC_NO_ANALYTICS="1")
     return subprocess.run(
         [sys.executable, "-m", "dvc", *args],
@@ -279,6 +303,9 @@ def pull(
         args += ["--jobs", str(jobs)]
     proc = run_dvc(args, root)
     if proc.returncode != 0:
+        absent = _missing_local_remote(root, remote)
+        if absent:
+            raise DataError(f"{', '.join(dvc_files)}: the DVC remote is unreachable: {absent}")
         raise DataError(_classify_dvc_failure(proc.stderr + proc.stdout, dvc_files))
     problems, files, size = _verify_all(root, outs)
     if problems:
@@ -311,7 +338,10 @@ def describe(root: Path, outs: list[Output]) -> dict[str, dict[str, Any]]:
     """The data version as the model card and the run cache record it."""
     return {
         os.path.relpath(o.path, root): {
-            "dvc_file": o.dvc_file, "md5": o.md5, "size": o.size, "nfiles": o.nfiles,
+            "dvc_file": o.dvc_file,
+            "md5": o.md5,
+            "size": o.size,
+            "nfiles": o.nfiles,
         }
         for o in outs
     }

@@ -10,9 +10,7 @@ from mlops_actions.errors import GitError
 
 def run(*args: str, cwd: str | Path | None = None, check: bool = True) -> str:
     try:
-        proc = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, check=False
-        )
+        proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH") from None
     if check and proc.returncode != 0:

@@ -26,7 +26,9 @@ def _dvc_files(cfg: Config) -> list[str]:
     present = [f for f in cfg.data.dvc if cfg.resolve(f).is_file()]
     if explicit and len(present) < len(cfg.data.dvc):
         missing = next(f for f in cfg.data.dvc if f not in present)
-        raise ConfigError(f"{cfg.path}: data.dvc: '{missing}' does not exist; run `dvc add` for the data")
+        raise ConfigError(
+            f"{cfg.path}: data.dvc: '{missing}' does not exist; run `dvc add` for the data"
+        )
     return present
 
 
@@ -34,8 +36,15 @@ def _untracked_version(cfg: Config) -> dict[str, dict[str, Any]]:
     path = cfg.resolve(cfg.data.path)
     if not path.is_file():
         raise ConfigError(f"{cfg.path}: data.path: '{cfg.data.path}' does not exist")
-    return {cfg.data.path: {"dvc_file": None, "sha256": file_hash(path), "md5": file_hash(path, "md5"),
-                            "size": path.stat().st_size, "nfiles": 1}}
+    return {
+        cfg.data.path: {
+            "dvc_file": None,
+            "sha256": file_hash(path),
+            "md5": file_hash(path, "md5"),
+            "size": path.stat().st_size,
+            "nfiles": 1,
+        }
+    }
 
 
 def pull(cfg: Config, options: RunOptions) -> dict[str, dict[str, Any]]:
@@ -46,7 +55,9 @@ def pull(cfg: Config, options: RunOptions) -> dict[str, dict[str, Any]]:
         return _untracked_version(cfg)
     result = data.pull(cfg.root, files, remote=options.remote, jobs=options.jobs)
     verb = "pulled and verified" if result.pulled else "up to date:"
-    output.info(f"data {verb} {result.files} files, {_size(result.size)} ({', '.join(files)})")
+    output.info(
+        f"data {verb} {_plural(result.files, 'file')}, {_size(result.size)} ({', '.join(files)})"
+    )
     return data.describe(cfg.root, result.outputs)
 
 
@@ -99,3 +110,7 @@ def _size(n: int) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{n} B"  # pragma: no cover
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"

@@ -29,8 +29,12 @@ def load_estimator_class(cfg: Config) -> type[Any]:
         cls = getattr(module, attr)
     except AttributeError:
         names = {n for n in dir(module) if not n.startswith("_")}
-        raise ConfigError(f"{where}: '{module_name}' has no '{attr}'{did_you_mean(attr, names)}") from None
-    if not isinstance(cls, type) or not all(hasattr(cls, m) for m in ("fit", "predict", "get_params")):
+        raise ConfigError(
+            f"{where}: '{module_name}' has no '{attr}'{did_you_mean(attr, names)}"
+        ) from None
+    if not isinstance(cls, type) or not all(
+        hasattr(cls, m) for m in ("fit", "predict", "get_params")
+    ):
         raise ConfigError(
             f"{where}: '{cfg.model.estimator}' is not a scikit-learn estimator "
             "(it needs fit, predict and get_params)"
@@ -74,9 +78,17 @@ def read_table(path: Path, name: str) -> Any:
 def _task(cfg: Config, estimator: Any) -> str:
     from sklearn.base import is_classifier, is_regressor
 
-    kind = "classification" if is_classifier(estimator) else "regression" if is_regressor(estimator) else None
+    kind = (
+        "classification"
+        if is_classifier(estimator)
+        else "regression"
+        if is_regressor(estimator)
+        else None
+    )
     if kind is None:
-        raise ConfigError(f"{cfg.path}: model.estimator: '{cfg.model.estimator}' is neither a classifier nor a regressor")
+        raise ConfigError(
+            f"{cfg.path}: model.estimator: '{cfg.model.estimator}' is neither a classifier nor a regressor"
+        )
     if cfg.data.task not in ("auto", kind):
         raise ConfigError(
             f"{cfg.path}: data.task: is '{cfg.data.task}' but {cfg.model.estimator} does {kind}"
@@ -86,7 +98,12 @@ def _task(cfg: Config, estimator: Any) -> str:
 
 def _with_encoding(estimator: Any, features: Any) -> Any:
     """Wrap the estimator so text/categorical columns are one-hot encoded."""
-    categorical = [c for c in features.columns if features[c].dtype.kind in "OSUbc" or str(features[c].dtype) in ("category", "string", "str")]
+    categorical = [
+        c
+        for c in features.columns
+        if features[c].dtype.kind in "OSUbc"
+        or str(features[c].dtype) in ("category", "string", "str")
+    ]
     if not categorical:
         return estimator
     from sklearn.compose import ColumnTransformer
@@ -105,12 +122,16 @@ def _clean(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def classification_metrics(model: Any, x_test: Any, y_test: Any, labels: list[Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def classification_metrics(
+    model: Any, x_test: Any, y_test: Any, labels: list[Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     from sklearn import metrics as m
 
     pred = model.predict(x_test)
     binary = len(labels) == 2
-    avg: dict[str, Any] = {"average": "binary", "pos_label": labels[1]} if binary else {"average": "macro"}
+    avg: dict[str, Any] = (
+        {"average": "binary", "pos_label": labels[1]} if binary else {"average": "macro"}
+    )
     result: dict[str, Any] = {
         "accuracy": m.accuracy_score(y_test, pred),
         "balanced_accuracy": m.balanced_accuracy_score(y_test, pred),
@@ -120,8 +141,10 @@ def classification_metrics(model: Any, x_test: Any, y_test: Any, labels: list[An
     }
     proba = model.predict_proba(x_test) if hasattr(model, "predict_proba") else None
     if binary:
-        scores = proba[:, 1] if proba is not None else (
-            model.decision_function(x_test) if hasattr(model, "decision_function") else None
+        scores = (
+            proba[:, 1]
+            if proba is not None
+            else (model.decision_function(x_test) if hasattr(model, "decision_function") else None)
         )
         if scores is not None and len(set(y_test)) == 2:
             result["roc_auc"] = m.roc_auc_score(y_test, scores)
@@ -171,7 +194,9 @@ class BuiltinTrainer:
             )
         missing = int(table[target].isna().sum())
         if missing:
-            raise DataError(f"{cfg.data.path}: {missing} rows have no value in the target column '{target}'")
+            raise DataError(
+                f"{cfg.data.path}: {missing} rows have no value in the target column '{target}'"
+            )
         y = table[target]
         x = table.drop(columns=[target])
         model = _with_encoding(estimator, x)
@@ -192,7 +217,9 @@ class BuiltinTrainer:
             try:
                 model.fit(x_train, y_train)
             except ValueError as exc:
-                raise DataError(f"{cfg.data.path}: {cfg.model.estimator} cannot fit this data: {exc}") from None
+                raise DataError(
+                    f"{cfg.data.path}: {cfg.model.estimator} cannot fit this data: {exc}"
+                ) from None
         confusion = None
         if task == "classification":
             labels = sorted(y.unique().tolist(), key=str)
@@ -201,7 +228,9 @@ class BuiltinTrainer:
             scores = regression_metrics(model, x_test, y_test)
         for key, value in scores.items():
             if value is None:
-                output.warning(f"metric {key} is not a finite number on this split; recorded as null")
+                output.warning(
+                    f"metric {key} is not a finite number on this split; recorded as null"
+                )
         metrics = {**scores, "rows": {"train": len(x_train), "test": len(x_test)}}
         write_json(staging / "metrics.json", metrics)
         if confusion is not None:

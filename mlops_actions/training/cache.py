@@ -86,7 +86,9 @@ class RunCache:
             self.runs.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.runs))
         except OSError as exc:
-            output.warning(f"run cache {self.dir} is not writable ({exc.strerror}); result not cached")
+            output.warning(
+                f"run cache {self.dir} is not writable ({exc.strerror}); result not cached"
+            )
             return False
         try:
             meta = {}
@@ -95,13 +97,15 @@ class RunCache:
                 shutil.copyfile(src, staging / name)
                 meta[role] = {"name": name, "sha256": file_hash(staging / name), "target": target}
             (staging / ENTRY).write_text(json.dumps({"files": meta}, indent=2))
-            target = self.entry(key)
-            if target.exists():
-                self._discard(target)
-            os.rename(staging, target)
+            final = self.entry(key)
+            if final.exists():
+                self._discard(final)
+            os.rename(staging, final)
             return True
         except OSError as exc:
-            output.warning(f"run cache {self.dir}: cannot store the run ({exc.strerror}); result not cached")
+            output.warning(
+                f"run cache {self.dir}: cannot store the run ({exc.strerror}); result not cached"
+            )
             return False
         finally:
             if staging.exists():

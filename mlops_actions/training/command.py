@@ -25,7 +25,12 @@ def run_command(cfg: Config, argv: list[str] | str, label: str, shell: bool = Fa
     )
     try:
         proc = subprocess.run(
-            argv, cwd=cfg.root, env=env, shell=shell, timeout=cfg.train.timeout, check=False,
+            argv,
+            cwd=cfg.root,
+            env=env,
+            shell=shell,
+            timeout=cfg.train.timeout,
+            check=False,
             executable="/bin/bash" if shell else None,
         )
     except subprocess.TimeoutExpired:
@@ -44,7 +49,9 @@ def fresh_metrics(cfg: Config, path: Path, started: float, label: str) -> Path:
     if not path.is_file():
         raise TrainingError(f"{rel}: {label} finished but did not write this metrics file")
     if path.stat().st_mtime < started - 1:
-        raise TrainingError(f"{rel}: {label} did not rewrite this metrics file; it is from an earlier run")
+        raise TrainingError(
+            f"{rel}: {label} did not rewrite this metrics file; it is from an earlier run"
+        )
     metrics_mod.load(path, rel)
     return path
 

@@ -30,7 +30,9 @@ def named_code(cfg: Config, extra: list[str] | None = None) -> list[Path]:
         for match in matches:
             path = Path(match)
             if path.is_dir():
-                files.update(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+                files.update(
+                    p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+                )
             elif path.is_file():
                 files.add(path)
     return sorted(files)

@@ -59,7 +59,11 @@ class DvcTrainer:
     def code_files(self, cfg: Config) -> list[Path]:
         data = read_dvc_yaml(cfg)
         # Dependencies that are data are covered by their .dvc hashes; small files are code.
-        deps = [d for d in stage_deps(data) if cfg.resolve(d).is_file() and cfg.resolve(d).stat().st_size < 1 << 20]
+        deps = [
+            d
+            for d in stage_deps(data)
+            if cfg.resolve(d).is_file() and cfg.resolve(d).stat().st_size < 1 << 20
+        ]
         return named_code(cfg, ["dvc.yaml", *deps])
 
     def versions(self) -> dict[str, str]:
@@ -69,7 +73,9 @@ class DvcTrainer:
         data = read_dvc_yaml(cfg)
         declared = declared_metrics(data)
         if not declared:
-            raise ConfigError("dvc.yaml: declares no metrics; add a `metrics:` entry to the training stage")
+            raise ConfigError(
+                "dvc.yaml: declares no metrics; add a `metrics:` entry to the training stage"
+            )
         chosen = cfg.train.metrics if cfg.train.metrics in declared else declared[0]
         started = time.time()
         run_command(cfg, [sys.executable, "-m", "dvc", "repro"], "dvc repro")

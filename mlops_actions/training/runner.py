@@ -24,8 +24,13 @@ def _install(src: Path, target: Path) -> None:
 
 
 def model_card(
-    cfg: Config, data: dict[str, Any], key: str, versions: dict[str, str],
-    metrics: dict[str, Any], model: Path | None, seconds: float,
+    cfg: Config,
+    data: dict[str, Any],
+    key: str,
+    versions: dict[str, str],
+    metrics: dict[str, Any],
+    model: Path | None,
+    seconds: float,
 ) -> dict[str, Any]:
     return {
         "name": cfg.model.name,
@@ -67,10 +72,14 @@ def train(cfg: Config, data: dict[str, Any], use_cache: bool = True) -> TrainRes
         metrics_path = cfg.resolve(hit["metrics"][1])
         model_path = cfg.resolve(hit["model"][1]) if "model" in hit else None
         return TrainResult(
-            mode=cfg.train.mode, cache_hit=True, fingerprint=key,
+            mode=cfg.train.mode,
+            cache_hit=True,
+            fingerprint=key,
             metrics=metrics_mod.load(metrics_path, hit["metrics"][1]),
-            metrics_path=metrics_path, model_path=model_path,
-            card_path=cfg.resolve(hit["card"][1]), seconds=time.perf_counter() - started,
+            metrics_path=metrics_path,
+            model_path=model_path,
+            card_path=cfg.resolve(hit["card"][1]),
+            seconds=time.perf_counter() - started,
         )
 
     targets = {
@@ -85,7 +94,9 @@ def train(cfg: Config, data: dict[str, Any], use_cache: bool = True) -> TrainRes
         seconds = time.perf_counter() - started
         files: dict[str, tuple[Path, str]] = {}
         for role, path in (
-            ("metrics", artifacts.metrics), ("model", artifacts.model), ("confusion", artifacts.confusion),
+            ("metrics", artifacts.metrics),
+            ("model", artifacts.model),
+            ("confusion", artifacts.confusion),
         ):
             if path is None:
                 continue
@@ -110,7 +121,12 @@ def train(cfg: Config, data: dict[str, Any], use_cache: bool = True) -> TrainRes
     if not enabled:
         output.info("run cache disabled")
     return TrainResult(
-        mode=cfg.train.mode, cache_hit=False, fingerprint=key, metrics=metrics,
-        metrics_path=metrics_path, model_path=model_path, card_path=cfg.resolve(targets["card"]),
+        mode=cfg.train.mode,
+        cache_hit=False,
+        fingerprint=key,
+        metrics=metrics,
+        metrics_path=metrics_path,
+        model_path=model_path,
+        card_path=cfg.resolve(targets["card"]),
         seconds=seconds,
     )

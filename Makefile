@@ -1,0 +1,40 @@
+# Two entry points: `make demo` runs the main job on the demo data, `make test` runs every check.
+# Both set themselves up on a machine with Python >= 3.10, git and Node.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+OPENAPI := node_modules/@octokit/openapi/generated/api.github.com.json
+
+.PHONY: demo test lint typecheck unit bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,s3]'
+	touch $(STAMP)
+
+$(OPENAPI): package.json
+	npm install --no-audit --no-fund --silent
+	touch $(OPENAPI)
+
+demo: $(STAMP)
+	$(BIN)/mlops-actions run
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP) $(OPENAPI)
+	$(BIN)/pytest -n 2 -q
+
+test: lint typecheck unit
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) node_modules .mlops-cache model

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mlops_actions import output
+from tests.helpers import build_demo_repo, init_repo
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test starts outside Actions, with no token and no registered secrets."""
+    for name in list(__import__("os").environ):
+        if name.startswith(("GITHUB_", "INPUT_", "RUNNER_", "MLOPS_")) or name in (
+            "CI",
+            "GH_TOKEN",
+        ):
+            monkeypatch.delenv(name, raising=False)
+    saved = set(output._secrets)
+    yield
+    output._secrets.clear()
+    output._secrets.update(saved)
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("template")
+    build_demo_repo(base)
+    return base
+
+
+@pytest.fixture
+def demo_repo(tmp_path: Path, demo_template: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the demo repo and its DVC remote; the test runs inside it."""
+    base = tmp_path / "w"
+    shutil.copytree(demo_template, base, symlinks=True)
+    repo = base / "repo"
+    monkeypatch.chdir(repo)
+    return repo
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    repo = init_repo(tmp_path / "repo")
+    monkeypatch.chdir(repo)
+    return repo

@@ -1,0 +1,111 @@
+"""Builders for the temp repos and data the tests run on: real git, real dvc."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Test",
+    "GIT_AUTHOR_EMAIL": "test@example.invalid",
+    "GIT_COMMITTER_NAME": "Test",
+    "GIT_COMMITTER_EMAIL": "test@example.invalid",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def git(repo: Path, *args: str) -> str:
+    proc = subprocess.run(
+        ["git", *args], cwd=repo, capture_output=True, text=True, env={**os.environ, **GIT_ENV}
+    )
+    assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stderr}"
+    return proc.stdout.strip()
+
+
+def dvc(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "dvc", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **GIT_ENV, "DVC_NO_ANALYTICS": "1"},
+    )
+    if check:
+        assert proc.returncode == 0, f"dvc {' '.join(args)}: {proc.stderr}{proc.stdout}"
+    return proc
+
+
+def init_repo(repo: Path, branch: str = "main") -> Path:
+    repo.mkdir(parents=True, exist_ok=True)
+    git(repo, "init", "-q", "-b", branch)
+    git(repo, "config", "user.name", "Test")
+    git(repo, "config", "user.email", "test@example.invalid")
+    git(repo, "config", "commit.gpgsign", "false")
+    git(repo, "config", "tag.gpgsign", "false")
+    return repo
+
+
+def commit_all(repo: Path, message: str) -> str:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--allow-empty", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+def write_breast_cancer(path: Path) -> None:
+    """scikit-learn's breast cancer data (a real data set it ships), as the demo writes it."""
+    from sklearn.datasets import load_breast_cancer
+
+    frame = load_breast_cancer(as_frame=True).frame
+    frame.columns = [c.replace(" ", "_") for c in frame.columns]
+    frame["diagnosis"] = frame.pop("target").map({0: "malignant", 1: "benign"})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False)
+
+
+def write_diabetes(path: Path) -> None:
+    """scikit-learn's diabetes data: a real regression set."""
+    from sklearn.datasets import load_diabetes
+
+    frame = load_diabetes(as_frame=True, scaled=False).frame
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False)
+
+
+DEMO_PARAMS: dict[str, Any] = {
+    "data": {
+        "path": "data/breast_cancer.csv",
+        "target": "diagnosis",
+        "test_size": 0.25,
+        "seed": 42,
+    },
+    "model": {
+        "name": "demo-model",
+        "estimator": "sklearn.ensemble.RandomForestClassifier",
+        "params": {"n_estimators": 20, "max_depth": 4},
+    },
+    "train": {"mode": "builtin", "metrics": "metrics.json"},
+}
+
+
+def write_params(repo: Path, params: dict[str, Any]) -> None:
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def build_demo_repo(base: Path) -> Path:
+    """base/repo: a git repo whose data/ is tracked by data.dvc and pushed to base/remote."""
+    repo = init_repo(base / "repo")
+    write_breast_cancer(repo / "data" / "breast_cancer.csv")
+    write_params(repo, DEMO_PARAMS)
+    (repo / ".gitignore").write_text("/.mlops-cache/\n/model/\n")
+    dvc(repo, "init", "-q")
+    dvc(repo, "config", "core.analytics", "false")
+    dvc(repo, "remote", "add", "-d", "local", "../remote")  # relative to the repo
+    dvc(repo, "add", "-q", "data")
+    dvc(repo, "push", "-q")
+    commit_all(repo, "demo project")
+    return repo

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlops_actions import __version__, cli
+
+HEAVY = ("pandas", "sklearn", "numpy", "dvc", "scipy", "requests")
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["train", "--help"]])
+def test_start_up_imports_no_heavy_library(argv: list[str]) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "mlops_actions", *argv],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    imported = {m.group(1).split(".")[0] for m in re.finditer(r"\|\s+(\S+)$", proc.stderr, re.M)}
+    assert not imported & set(HEAVY), imported & set(HEAVY)
+    if argv == ["--version"]:
+        assert proc.stdout.strip() == f"mlops-actions {__version__}"
+
+
+def test_console_script_runs_the_demo_twice_second_time_from_cache(demo_repo: Path) -> None:
+    exe = Path(sys.executable).with_name("mlops-actions")
+    first = subprocess.run([str(exe), "run"], capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    assert "trained (builtin)" in first.stdout
+    assert re.search(r"accuracy\s+0\.9\d+", first.stdout)
+    second = subprocess.run([str(exe), "run"], capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr
+    assert "cache hit" in second.stdout
+    assert second.stdout.splitlines()[-9:] == first.stdout.splitlines()[-9:]
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main(["pull", "--jobs", "zero"])
+    assert info.value.code == 2
+    assert "'zero' is not a whole number" in capsys.readouterr().err
+
+
+def test_directory_option(
+    demo_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    os.chdir(tmp_path)
+    assert cli.main(["train", "-C", str(demo_repo)]) == 0
+    assert (demo_repo / "metrics.json").is_file()
+    assert cli.main(["train", "-C", str(tmp_path / "nowhere")]) == 2
+    assert "-C " in capsys.readouterr().err
+
+
+def test_unexpected_failure_masks_the_token(
+    demo_repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token = "ghs_" + "s3cr3t" * 6
+    monkeypatch.setenv("GITHUB_TOKEN", token)
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(f"request failed with Authorization: Bearer {token}")
+
+    monkeypatch.setattr("mlops_actions.pipeline.pull", boom)
+    assert cli.main(["run"]) == 2
+    captured = capsys.readouterr()
+    assert token not in captured.out + captured.err
+    assert "Bearer ***" in captured.err
+    assert "unexpected failure in 'run'" in captured.err
