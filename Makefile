@@ -3,22 +3,27 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+STAMP := $(VENV)/.installed-test
+RUNTIME := $(VENV)/.installed
 OPENAPI := node_modules/@octokit/openapi/generated/api.github.com.json
 
 .PHONY: demo test lint typecheck unit bench clean
 
-$(STAMP): pyproject.toml
+$(RUNTIME): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,s3]'
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUNTIME)
+
+$(STAMP): $(RUNTIME)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 $(OPENAPI): package.json
 	npm install --no-audit --no-fund --silent
 	touch $(OPENAPI)
 
-demo: $(STAMP)
+demo: $(RUNTIME)
 	$(BIN)/mlops-actions run
 
 lint: $(STAMP)
@@ -34,6 +39,7 @@ unit: $(STAMP) $(OPENAPI)
 test: lint typecheck unit
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench
 
 clean:
