@@ -62,3 +62,21 @@ def finite(value: Any) -> bool:
 def scalars(data: dict[str, Any]) -> dict[str, Any]:
     """The flattened entries that are scalars (numbers, strings, booleans, null)."""
     return {k: v for k, v in flatten(data).items() if not isinstance(v, (list, dict))}
+
+
+LOWER_IS_BETTER = ("rmse", "mse", "mae", "mape", "log_loss", "logloss")
+
+
+def lower_is_better(
+    name: str, lower: list[str] | None = None, higher: list[str] | None = None
+) -> bool:
+    """Whether a smaller value of metric `name` is an improvement.
+
+    Config lists win; then well-known error metrics and any name with "loss" or "error" in it.
+    """
+    if higher and name in higher:
+        return False
+    if lower and name in lower:
+        return True
+    leaf = name.rsplit(".", 1)[-1].lower()
+    return leaf in LOWER_IS_BETTER or "loss" in leaf or "error" in leaf
