@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from mlops_actions import output
+from tests.conftest_github import *  # noqa: F403
 from tests.helpers import build_demo_repo, init_repo
 
 

@@ -1,0 +1,473 @@
+"""The GitHub client against the fake GitHub, over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from mlops_actions import context, output
+from mlops_actions.errors import GitHubError
+from mlops_actions.github import GitHub, GitHubRequestError, RefExistsError
+from tests.fakegithub import Answer, FakeGitHub
+
+MARKER = "<!-- mlops-actions:report -->"
+NOW = 1_700_000_000.0
+
+
+def client(server: FakeGitHub, sleeps: list[float], **kwargs: Any) -> GitHub:
+    """A client of `server` that records its sleeps; kwargs override GitHub's options."""
+    session = requests.Session()
+    session.trust_env = False
+    options: dict[str, Any] = {"timeout": (1.0, 1.0), "sleep": sleeps.append, "session": session}
+    return GitHub(server.url, server.token, server.repository, **{**options, **kwargs})
+
+
+def main_sha(server: FakeGitHub) -> str:
+    return server.refs["refs/heads/main"]
+
+
+# ---- comments --------------------------------------------------------------------------------
+
+
+def test_sticky_comment_is_created_once_then_updated(
+    github: GitHub, github_server: FakeGitHub
+) -> None:
+    pr = github_server.add_pull("feature")["number"]
+
+    first, created = github.upsert_issue_comment(pr, "accuracy 0.91", MARKER)
+    second, created_again = github.upsert_issue_comment(pr, "accuracy 0.93", MARKER)
+
+    assert (created, created_again) == (True, False)
+    assert second["id"] == first["id"]
+    comments = github_server.issue_comments[pr]
+    assert len(comments) == 1
+    assert comments[0]["body"].startswith("accuracy 0.93") and MARKER in comments[0]["body"]
+    assert [r.method for r in github_server.calls(path_regex=r"/comments")] == [
+        "GET",
+        "POST",
+        "GET",
+        "PATCH",
+    ]
+
+
+def test_unchanged_sticky_comment_is_not_rewritten(
+    github: GitHub, github_server: FakeGitHub
+) -> None:
+    pr = github_server.add_pull("feature")["number"]
+    github.upsert_issue_comment(pr, "same", MARKER)
+    github.upsert_issue_comment(pr, "same", MARKER)
+    assert not github_server.calls("PATCH")
+
+
+def test_sticky_comment_found_on_a_later_page(github: GitHub, github_server: FakeGitHub) -> None:
+    pr = github_server.add_pull("feature")["number"]
+    for i in range(150):
+        body = f"old report\n\n{MARKER}\n" if i == 130 else f"chatter {i}"
+        github_server.add_issue_comment(pr, body)
+
+    assert len(github.list_issue_comments(pr)) == 150
+    comment, created = github.upsert_issue_comment(pr, "new report", MARKER)
+
+    assert not created
+    assert comment["id"] == github_server.issue_comments[pr][130]["id"]
+    assert github_server.issue_comments[pr][130]["body"].startswith("new report")
+    assert len(github_server.issue_comments[pr]) == 150
+    pages = [r.query for r in github_server.calls("GET", r"/issues/\d+/comments$")]
+    assert pages[0] == {"per_page": ["100"]}
+    assert pages[1] == {"per_page": ["100"], "page": ["2"]}
+
+
+def test_commit_comment_for_push_events(github: GitHub, github_server: FakeGitHub) -> None:
+    sha = main_sha(github_server)
+    comment, created = github.upsert_commit_comment(sha, "report v1", MARKER)
+    again, created_again = github.upsert_commit_comment(sha, "report v2", MARKER)
+    assert (created, created_again) == (True, False)
+    assert again["id"] == comment["id"] and again["commit_id"] == sha
+    assert [c["body"].split("\n")[0] for c in github.list_commit_comments(sha)] == ["report v2"]
+
+
+# ---- statuses, refs, releases, pulls ---------------------------------------------------------
+
+
+def test_statuses_long_description_is_cut_to_githubs_limit(
+    github: GitHub, github_server: FakeGitHub
+) -> None:
+    sha = main_sha(github_server)
+    github.create_status(sha, "pending", "mlops/gate", "running")
+    status = github.create_status(sha, "failure", "mlops/gate", "accuracy fell " * 20)
+    assert len(status["description"] or "") == 140
+    assert [s["state"] for s in github.list_statuses(sha)] == ["failure", "pending"]
+    assert [s["state"] for s in github.list_statuses("heads/main")] == ["failure", "pending"]
+
+
+def test_annotated_tag_and_ref_with_gto_characters(
+    github: GitHub, github_server: FakeGitHub
+) -> None:
+    sha = main_sha(github_server)
+    for name in ("demo-model@v1.0.0", "demo-model#prod#1"):
+        tag = github.create_tag_object(name, f"promote {name}", sha)
+        ref = github.create_ref(f"refs/tags/{name}", tag["sha"])
+        assert ref["object"] == {"sha": tag["sha"], "type": "tag", "url": ref["object"]["url"]}
+
+    found = github.get_ref("tags/demo-model#prod#1")
+    assert found is not None and found["ref"] == "refs/tags/demo-model#prod#1"
+    assert github.get_ref("tags/demo-model@v9.9.9") is None
+    names = [r["ref"] for r in github.list_matching_refs("tags/demo-model")]
+    assert names == ["refs/tags/demo-model#prod#1", "refs/tags/demo-model@v1.0.0"]
+    assert github.list_matching_refs("tags/other-model@") == []
+
+
+def test_create_ref_twice_same_target_is_fine_other_target_is_refused(
+    github: GitHub, github_server: FakeGitHub
+) -> None:
+    sha = main_sha(github_server)
+    github.create_ref("refs/tags/demo-model@v1.0.0", sha)
+    assert github.create_ref("refs/tags/demo-model@v1.0.0", sha)["object"]["sha"] == sha
+    with pytest.raises(RefExistsError) as info:
+        github.create_ref("refs/tags/demo-model@v1.0.0", "f" * 40)
+    assert info.value.status == 422
+    assert "422 Reference already exists" in str(info.value)
+    assert github_server.refs["refs/tags/demo-model@v1.0.0"] == sha
+
+
+def test_release_with_model_asset(
+    github: GitHub, github_server: FakeGitHub, tmp_path: Path
+) -> None:
+    model = tmp_path / "model.skops"
+    model.write_bytes(bytes(range(256)) * 40)
+    release = github.create_release("demo-model@v1.0.0", name="demo-model v1.0.0", body="notes")
+    asset = github.upload_release_asset(release, model, label="model")
+
+    assert asset["name"] == "model.skops" and asset["size"] == model.stat().st_size
+    assert github_server.asset_data[asset["id"]] == model.read_bytes()
+    upload = github_server.calls("POST", r"/assets$")[0]
+    assert upload.upload and upload.headers["content-type"] == "application/octet-stream"
+    fetched = github.get_release_by_tag("demo-model@v1.0.0")
+    assert fetched is not None and [a["name"] for a in fetched["assets"]] == ["model.skops"]
+    assert github.get_release_by_tag("demo-model@v2.0.0") is None
+
+
+def test_pull_requests_create_filter_update(github: GitHub, github_server: FakeGitHub) -> None:
+    github_server.add_ref("refs/heads/mlops/retrain", main_sha(github_server))
+    github_server.add_pull("unrelated")
+    pr = github.create_pull("Retrain", "mlops/retrain", "main", body="new data")
+
+    found = github.list_pulls(head="octo-org:mlops/retrain", base="main")
+    assert [p["number"] for p in found] == [pr["number"]]
+    assert found[0]["head"]["ref"] == "mlops/retrain"
+    assert github.update_pull(pr["number"], body="newer data", state="closed")["state"] == "closed"
+    assert github.list_pulls(head="octo-org:mlops/retrain") == []
+    assert len(github.list_pulls(state="all")) == 2
+
+
+def test_default_branch_and_headers(github: GitHub, github_server: FakeGitHub) -> None:
+    assert github.default_branch() == "main"
+    sent = github_server.requests[-1].headers
+    assert sent["authorization"] == f"Bearer {github_server.token}"
+    assert sent["accept"] == "application/vnd.github+json"
+    assert sent["x-github-api-version"] == "2022-11-28"
+    assert sent["user-agent"].startswith("mlops-actions/")
+
+
+def test_ghes_base_url_with_path_prefix(
+    github_server_factory: Callable[..., FakeGitHub], tmp_path: Path
+) -> None:
+    server = github_server_factory(prefix="/api/v3", default_branch="trunk")
+    assert server.url.endswith("/api/v3")
+    gh = client(server, [])
+    assert gh.default_branch() == "trunk"
+    release = gh.create_release("m@v1.0.0")
+    assert release["upload_url"].startswith(f"{server.host_url}/api/uploads/")
+    (tmp_path / "m.bin").write_bytes(b"weights")
+    gh.upload_release_asset(release, tmp_path / "m.bin")
+    assert [(r.method, r.path, r.upload) for r in server.requests] == [
+        ("GET", "/repos/octo-org/demo", False),
+        ("POST", "/repos/octo-org/demo/releases", False),
+        ("POST", f"/repos/octo-org/demo/releases/{release['id']}/assets", True),
+    ]
+    with pytest.raises(GitHubRequestError) as info:
+        gh.update_pull(999, title="x")
+    # the message shows the API path, not the host or the /api/v3 prefix
+    assert str(info.value).startswith("PATCH /repos/octo-org/demo/pulls/999: 404 Not Found")
+
+
+# ---- retries and rate limits -----------------------------------------------------------------
+
+
+def test_5xx_is_retried_with_backoff_then_succeeds(
+    github: GitHub, github_server: FakeGitHub, sleeps: list[float]
+) -> None:
+    sha = main_sha(github_server)
+    github_server.script("POST", r"/statuses/", Answer(502), Answer(503))
+    github.create_status(sha, "success", "mlops/gate")
+    assert len(github_server.calls("POST")) == 3
+    assert len(github_server.statuses[sha]) == 1
+    assert len(sleeps) == 2
+    assert 0.5 <= sleeps[0] <= 1.0 and 1.0 <= sleeps[1] <= 2.0  # exponential, with jitter
+
+
+def test_5xx_exhausted_is_one_clear_error(
+    github: GitHub, github_server: FakeGitHub, sleeps: list[float]
+) -> None:
+    github_server.script("GET", r"^/repos/[^/]+/[^/]+$", *[Answer(500)] * 5)
+    with pytest.raises(GitHubError) as info:
+        github.get_repo()
+    message = str(info.value)
+    assert message.startswith("GET /repos/octo-org/demo: 500 Internal Server Error")
+    assert "gave up after 5 attempts" in message and "\n" not in message
+    assert len(sleeps) == 4 and len(github_server.requests) == 5
+
+
+def test_5xx_retry_after_is_honoured(
+    github: GitHub, github_server: FakeGitHub, sleeps: list[float]
+) -> None:
+    github_server.script("GET", r"^/repos/[^/]+/[^/]+$", Answer(503, headers={"retry-after": "4"}))
+    github.get_repo()
+    assert sleeps == [4.0]
+
+
+def test_timeout_is_retried(github_server: FakeGitHub) -> None:
+    sleeps: list[float] = []
+    gh = client(github_server, sleeps, timeout=(1.0, 0.2))
+    github_server.script("GET", r"^/repos/[^/]+/[^/]+$", Answer.slow(3))
+    assert gh.default_branch() == "main"
+    assert len(github_server.requests) == 2 and len(sleeps) == 1
+
+
+def test_timeouts_exhausted(github_server: FakeGitHub) -> None:
+    gh = client(github_server, [], timeout=(1.0, 0.2), max_attempts=2)
+    github_server.script("GET", r"^/repos/[^/]+/[^/]+$", Answer.slow(3), Answer.slow(3))
+    with pytest.raises(
+        GitHubError, match=r"^GET /repos/octo-org/demo: timed out waiting \(0.2 s\)"
+    ):
+        gh.get_repo()
+
+
+def test_connection_refused_is_retried_then_reported(sleeps: list[float]) -> None:
+    gh = GitHub("http://127.0.0.1:9", "ghs_abcdefgh", "o/r", max_attempts=3, sleep=sleeps.append)
+    with pytest.raises(GitHubError, match=r"cannot connect to 127.0.0.1:9 .*after 3 attempts"):
+        gh.get_repo()
+    assert len(sleeps) == 2
+
+
+@pytest.mark.parametrize("status", [403, 429])
+def test_secondary_rate_limit_waits_retry_after(
+    github: GitHub, github_server: FakeGitHub, sleeps: list[float], status: int
+) -> None:
+    pr = github_server.add_pull()["number"]
+    github_server.script("POST", r"/comments$", Answer.secondary_limit(7, status=status))
+    github.create_issue_comment(pr, "hi")
+    assert sleeps == [7.0]
+    assert len(github_server.issue_comments[pr]) == 1
+
+
+@pytest.mark.parametrize("status", [403, 429])
+def test_primary_rate_limit_waits_until_reset(github_server: FakeGitHub, status: int) -> None:
+    sleeps: list[float] = []
+    gh = client(github_server, sleeps, clock=lambda: NOW)
+    github_server.script("GET", r"/pulls$", Answer.primary_limit(int(NOW) + 30, status=status))
+    assert gh.list_pulls() == []
+    assert sleeps == [31.0]  # until the reset, plus a second for clock skew
+
+
+def test_rate_limit_beyond_the_wait_budget_fails_at_once(github_server: FakeGitHub) -> None:
+    sleeps: list[float] = []
+    gh = client(github_server, sleeps, clock=lambda: NOW, max_wait=120)
+    github_server.script("GET", r"/pulls$", Answer.primary_limit(int(NOW) + 3600))
+    with pytest.raises(GitHubError) as info:
+        gh.list_pulls()
+    assert sleeps == []
+    assert "API rate limit exceeded" in str(info.value)
+    assert "wait 3601 s at 23:13:20 UTC, beyond the 120 s" in str(info.value)
+
+
+def test_total_wait_is_bounded(github_server: FakeGitHub) -> None:
+    sleeps: list[float] = []
+    gh = client(github_server, sleeps, max_wait=100, max_attempts=10)
+    github_server.script("GET", r"/pulls$", *[Answer.secondary_limit(60)] * 5)
+    with pytest.raises(GitHubError, match="secondary rate limit"):
+        gh.list_pulls()
+    assert sleeps == [60.0]
+
+
+# ---- errors and secrets ----------------------------------------------------------------------
+
+
+def test_401_names_the_problem_and_never_the_token(
+    github_server: FakeGitHub, capfd: pytest.CaptureFixture[str]
+) -> None:
+    token = github_server.token
+    gh = client(github_server, [])
+    # A server that echoes the credentials back must not get them printed either.
+    github_server.script("GET", "", Answer(401, {"message": f"Bad credentials: {token}"}))
+    with pytest.raises(GitHubRequestError) as info:
+        gh.get_repo()
+    output.error(str(info.value))  # what the CLI does with it
+    print(repr(gh), repr(info.value), "".join(traceback.format_exception(info.value)))
+    out, err = capfd.readouterr()
+
+    assert info.value.status == 401
+    assert str(info.value) == (
+        "GET /repos/octo-org/demo: 401 Bad credentials: *** — "
+        "the token is invalid or expired; check GITHUB_TOKEN / --token"
+    )
+    for text in (str(info.value), info.value.github_message, out, err):
+        assert token not in text
+    assert "401 Bad credentials" in err
+
+
+def test_no_token_says_so(github_server: FakeGitHub) -> None:
+    gh = GitHub(github_server.url, None, github_server.repository)
+    assert gh.default_branch() == "main"  # reading a public repository needs no token
+    with pytest.raises(GitHubRequestError, match=r"401 Requires authentication — no token: set"):
+        gh.create_status(main_sha(github_server), "success", "ci")
+
+
+def test_rate_limited_on_every_attempt(github_server: FakeGitHub) -> None:
+    sleeps: list[float] = []
+    gh = client(github_server, sleeps, max_attempts=3)
+    github_server.script("GET", r"/pulls$", *[Answer.secondary_limit(5)] * 3)
+    with pytest.raises(GitHubError, match="still rate limited after 3 attempts over 10 s"):
+        gh.list_pulls()
+    assert sleeps == [5.0, 5.0]
+
+
+def test_wrong_token_is_a_401(github_server: FakeGitHub) -> None:
+    gh = GitHub(github_server.url, "ghs_not_the_right_one", github_server.repository)
+    with pytest.raises(GitHubRequestError, match=r"401 Bad credentials .*invalid or expired"):
+        gh.create_status(main_sha(github_server), "success", "ci")
+    assert "ghs_not_the_right_one" not in repr(gh)
+
+
+def test_token_that_breaks_a_header_is_not_echoed(github_server: FakeGitHub) -> None:
+    token = "ghp_Secret\nValue123"
+    gh = GitHub(github_server.url, token, github_server.repository)
+    with pytest.raises(GitHubError) as info:
+        gh.get_repo()
+    text = "".join(traceback.format_exception(info.value))
+    assert "ghp_Secret" not in text and "Value123" not in text
+    assert str(info.value) == (
+        "GET /repos/octo-org/demo: InvalidHeader: the token contains a character a header "
+        "cannot carry"
+    )
+
+
+def test_403_names_the_permission_to_add(github: GitHub, github_server: FakeGitHub) -> None:
+    github_server.script("POST", r"/statuses/", Answer.forbidden())
+    with pytest.raises(GitHubRequestError) as info:
+        github.create_status(main_sha(github_server), "success", "mlops/gate")
+    assert str(info.value).startswith(
+        f"POST /repos/octo-org/demo/statuses/{main_sha(github_server)}: "
+        "403 Resource not accessible by integration — the token lacks a permission: "
+        "give the job `permissions:` `statuses: write`"
+    )
+
+
+def test_404_unknown_repository(github_server: FakeGitHub) -> None:
+    gh = GitHub(github_server.url, github_server.token, "octo-org/missing")
+    with pytest.raises(GitHubRequestError) as info:
+        gh.get_repo()
+    assert info.value.status == 404
+    assert str(info.value) == (
+        "GET /repos/octo-org/missing: 404 Not Found — not found, or the token has no access to it"
+    )
+
+
+def test_422_details_are_in_the_message(github: GitHub) -> None:
+    github.create_release("m@v1")
+    with pytest.raises(GitHubRequestError, match=r"422 Validation Failed \(Release.tag_name "):
+        github.create_release("m@v1")
+
+
+def test_token_is_not_sent_to_a_foreign_next_page(
+    github: GitHub, github_server: FakeGitHub
+) -> None:
+    link = '<https://evil.example/repos/octo-org/demo/pulls?page=2>; rel="next"'
+    github_server.script("GET", r"/pulls$", Answer(200, [], {"Link": link}))
+    with pytest.raises(GitHubError, match="refusing to send the GitHub token to https://evil"):
+        github.list_pulls()
+
+
+def test_token_is_not_sent_to_a_foreign_upload_host(github: GitHub, tmp_path: Path) -> None:
+    release = github.create_release("m@v1")
+    release["upload_url"] = "https://uploads.evil.example/repos/o/r/releases/1/assets{?name}"
+    (tmp_path / "m.bin").write_bytes(b"x")
+    with pytest.raises(GitHubError, match="refusing to send the GitHub token"):
+        github.upload_release_asset(release, tmp_path / "m.bin")
+
+
+def test_uploads_host_of_github_com_is_trusted() -> None:
+    gh = GitHub("https://api.github.com", "ghs_abcdefgh", "o/r")
+    gh._check_same_service("https://uploads.github.com/repos/o/r/releases/1/assets")
+    with pytest.raises(GitHubError):
+        gh._check_same_service("http://uploads.github.com/repos/o/r/releases/1/assets")
+
+
+# ---- the fake's contract checks --------------------------------------------------------------
+
+
+def test_validator_rejects_an_off_spec_request(github: GitHub, github_server: FakeGitHub) -> None:
+    sha = main_sha(github_server)
+    path = f"/repos/octo-org/demo/statuses/{sha}"
+    with pytest.raises(GitHubRequestError) as info:
+        github.request("POST", path, json={"state": "green", "descripton": "typo"})
+    with pytest.raises(GitHubRequestError):
+        github.request("GET", "/repos/octo-org/demo/git/matching-refs/tags/x?per_page=100")
+    with pytest.raises(GitHubRequestError):
+        github.request("GET", "/repos/octo-org/demo/issues/first/comments")
+    with pytest.raises(GitHubRequestError):
+        github.request("DELETE", "/repos/octo-org/demo/git/refs/tags/x")
+
+    assert info.value.status == 422
+    found = "\n".join(github_server.violations)
+    assert "body state: 'green' is not one of ['error', 'failure', 'pending', 'success']" in found
+    assert "body has unknown key 'descripton'" in found
+    assert "unknown query parameter 'per_page'" in found
+    assert "path parameter issue_number='first'" in found
+    assert "DELETE /repos/octo-org/demo/git/refs/tags/x: no operation" in found
+    assert sha not in github_server.statuses
+    github_server.violations.clear()  # provoked on purpose
+
+
+def test_fake_answers_are_checked_against_the_response_schemas(
+    github: GitHub, github_server: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = github_server._repo_json
+
+    def without_default_branch(*args: Any) -> dict[str, Any]:
+        data = original(*args)
+        del data["default_branch"]
+        return data
+
+    monkeypatch.setattr(github_server, "_repo_json", without_default_branch)
+    github.get_repo()
+    assert github_server.violations == [
+        "fake answered off-spec: GET /repos/{owner}/{repo} response 200: "
+        "(root): 'default_branch' is a required property"
+    ]
+    github_server.violations.clear()
+
+
+def test_spec_setup_is_fast(github_server: FakeGitHub) -> None:
+    assert github_server.spec.seconds < 5.0
+
+
+def test_client_from_the_actions_context(github_env: FakeGitHub) -> None:
+    ctx = context.load()
+    gh = GitHub.from_context(ctx, sleep=lambda s: None)
+    assert ctx.status_sha is not None and ctx.default_branch == "main"
+    gh.create_status(ctx.status_sha, "success", "mlops/gate", target_url=ctx.run_url)
+    status = github_env.statuses[ctx.status_sha][0]
+    assert status["target_url"] == f"{github_env.host_url}/octo-org/demo/actions/runs/4242"
+    assert context.set_output(ctx, "passed", True)
+
+
+def test_client_needs_a_repository() -> None:
+    ctx = context.load({"GITHUB_ACTIONS": "true"})
+    with pytest.raises(GitHubError, match="no GitHub repository"):
+        GitHub.from_context(ctx)
