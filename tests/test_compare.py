@@ -1,0 +1,541 @@
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlops_actions import cli, compare
+from tests.helpers import commit_all, dvc, git, init_repo
+
+Files = dict[str, Any]  # path -> text, a mapping (written as JSON), or None (delete)
+
+PARAMS = "train:\n  metrics: metrics.json\nmodel:\n  params: {n_estimators: 20, max_depth: 4}\n"
+
+
+def write(repo: Path, files: Files) -> None:
+    for name, content in files.items():
+        path = repo / name
+        if content is None:
+            path.unlink()
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content if isinstance(content, str) else json.dumps(content))
+
+
+def make_repo(repo: Path, base: Files, branch: str = "main") -> Path:
+    """A git repo whose `branch` has `base` committed, with a `pr` branch checked out."""
+    init_repo(repo, branch)
+    write(repo, base)
+    commit_all(repo, "base")
+    git(repo, "checkout", "-q", "-b", "pr")
+    return repo
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = cli.main(["compare", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def compare_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
+    code, out, err = run(capsys, "--json", *args)
+    assert code == 0, err
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+def dvc_diff(repo: Path, *args: str) -> dict[str, Any]:
+    """What `dvc metrics diff --json` and `dvc params diff --json` print."""
+    return {
+        kind: json.loads(dvc(repo, kind, "diff", "--json", *args).stdout or "{}")
+        for kind in ("metrics", "params")
+    }
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """main: params.yaml and metrics.json committed; the test runs on branch pr."""
+    metrics = {"accuracy": 0.9, "f1": 0.8, "nested": {"a": 1, "b": {"c": 2}}}
+    made = make_repo(tmp_path / "repo", {"params.yaml": PARAMS, "metrics.json": metrics})
+    monkeypatch.chdir(made)
+    return made
+
+
+# --- DVC's semantics, through the CLI ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("new_metrics", "expected"),
+    [
+        pytest.param(
+            {"accuracy": 0.95, "f1": 0.8, "nested": {"a": 2, "b": {"c": 2}}},
+            {
+                "accuracy": {"old": 0.9, "new": 0.95, "diff": 0.95 - 0.9},
+                "nested.a": {"old": 1, "new": 2, "diff": 1},
+            },
+            id="nested keys flattened with dots, full precision",
+        ),
+        pytest.param(
+            {"accuracy": 0.9, "nested": {"a": 1, "b": {"c": 2}}, "recall": 0.7},
+            {"f1": {"old": 0.8, "new": None}, "recall": {"old": None, "new": 0.7}},
+            id="a key missing on either side",
+        ),
+        pytest.param(
+            {"accuracy": "high", "f1": 0.8, "nested": {"a": False, "b": {"c": 2}}},
+            {
+                "accuracy": {"old": 0.9, "new": "high"},
+                "nested.a": {"old": 1, "new": False, "diff": -1},
+            },
+            id="non-numeric values have no diff; booleans count as numbers",
+        ),
+        pytest.param(
+            {"accuracy": 0.9, "f1": 0.8, "nested": {"a": 1, "b": {"c": 2}}, "cm": [[1, 2]]},
+            {},
+            id="lists (a confusion matrix) are not metrics",
+        ),
+    ],
+)
+def test_metric_diffs_follow_dvc(
+    repo: Path, capsys: pytest.CaptureFixture[str], new_metrics: Any, expected: Any
+) -> None:
+    write(repo, {"metrics.json": new_metrics})
+    result = compare_json(capsys, "--base", "main")
+    assert result == {"metrics": {"metrics.json": expected} if expected else {}, "params": {}}
+
+
+def test_params_nested_lists_and_yaml_1_2(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(repo, {"params.yaml": PARAMS.replace("20", "30") + "lr: 1e-3\nlayers: [1, 2]\n"})
+    assert compare_json(capsys, "--base", "main")["params"] == {
+        "params.yaml": {
+            "model.params.n_estimators": {"old": 20, "new": 30, "diff": 10},
+            "lr": {"old": None, "new": 0.001},  # YAML 1.2, as DVC reads it: a number
+            "layers": {"old": None, "new": "[1, 2]"},  # lists as their Python text
+        }
+    }
+
+
+def test_all_includes_unchanged_entries(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(repo, {"metrics.json": {"accuracy": 0.9, "f1": 0.85, "nested": {"a": 1}}})
+    result = compare_json(capsys, "--all", "--base", "main")
+    assert result["metrics"]["metrics.json"] == {
+        "accuracy": {"old": 0.9, "new": 0.9, "diff": 0.0},
+        "f1": {"old": 0.8, "new": 0.85, "diff": 0.85 - 0.8},
+        "nested.a": {"old": 1, "new": 1, "diff": 0},
+        "nested.b.c": {"old": 2, "new": None},
+    }
+    assert result["params"]["params.yaml"]["model.params.max_depth"] == {
+        "old": 4,
+        "new": 4,
+        "diff": 0,
+    }
+    assert compare_json(capsys, "--base", "main")["params"] == {}
+
+
+def test_unparsable_metrics_file_warns_and_counts_as_missing(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(repo, {"metrics.json": '{"accuracy": 0.9,'})
+    code, out, err = run(capsys, "--json", "--base", "main")
+    assert code == 0
+    assert json.loads(out)["metrics"]["metrics.json"]["accuracy"] == {"old": 0.9, "new": None}
+    assert "metrics.json at workspace: not valid JSON" in err
+    result = compare.compare(base="main")
+    assert result.errors_json() == {
+        "workspace": {
+            "metrics.json": {
+                "type": "JSONFileCorruptedError",
+                "msg": "metrics.json at workspace: not valid JSON "
+                "(Expecting property name enclosed in double quotes at line 1)",
+            }
+        }
+    }
+
+
+# --- the baseline ------------------------------------------------------------------------------
+
+
+def test_no_commits_means_no_baseline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    init_repo(tmp_path / "repo")
+    write(tmp_path / "repo", {"params.yaml": PARAMS, "metrics.json": {"accuracy": 0.9}})
+    monkeypatch.chdir(tmp_path / "repo")
+    code, out, _ = run(capsys)
+    assert code == 0
+    assert out.startswith("No baseline: no main, master or origin/HEAD branch found;")
+    assert "accuracy  0.9" in out
+    assert compare_json(capsys)["metrics"] == {
+        "metrics.json": {"accuracy": {"old": None, "new": 0.9}}
+    }
+
+
+def test_base_branch_without_metrics_means_no_baseline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(tmp_path / "repo", {"params.yaml": PARAMS})
+    write(repo, {"metrics.json": {"accuracy": 0.9}})
+    monkeypatch.chdir(repo)
+    code, out, _ = run(capsys)
+    assert code == 0
+    sha = git(repo, "rev-parse", "--short=7", "main")
+    assert out.splitlines()[0] == (
+        f"No baseline metrics: main ({sha}) has no committed metrics.json; "
+        "showing the current metrics alone."
+    )
+    assert "Metric    Value" in out
+
+
+def test_fallback_supplies_metrics_when_the_base_has_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_repo(tmp_path / "repo", {"params.yaml": PARAMS})
+    tagged = commit_all(repo, "promoted model")
+    write(repo, {"metrics.json": {"accuracy": 0.9}})
+    monkeypatch.chdir(repo)
+    tag = compare.Baseline("tag", "demo@v1.0.0", tagged, "demo@v1.0.0 (promoted)")
+
+    def latest_tag() -> compare.BaselineMetrics:
+        return compare.BaselineMetrics(tag, {"metrics.json": {"accuracy": 0.8}})
+
+    result = compare.compare(fallback=latest_tag)
+    assert result.baseline == tag
+    assert result.to_json()["metrics"] == {
+        "metrics.json": {"accuracy": {"old": 0.8, "new": 0.9, "diff": 0.9 - 0.8}}
+    }
+    assert result.notes == [
+        f"main ({git(repo, 'rev-parse', '--short=7', 'main')}) has no committed metrics.json; "
+        "metrics are compared against demo@v1.0.0 (promoted)"
+    ]
+
+
+def test_explicit_base_reads_the_files_committed_there(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = git(repo, "rev-parse", "HEAD")
+    write(repo, {"metrics.json": {"accuracy": 0.7}})
+    commit_all(repo, "worse")
+    git(repo, "tag", "v1")
+    write(repo, {"metrics.json": {"accuracy": 0.8}})
+    assert compare_json(capsys, "--base", "v1")["metrics"]["metrics.json"]["accuracy"] == {
+        "old": 0.7,
+        "new": 0.8,
+        "diff": 0.8 - 0.7,
+    }
+    assert compare_json(capsys, "--base", first[:10])["metrics"]["metrics.json"]["accuracy"] == {
+        "old": 0.9,
+        "new": 0.8,
+        "diff": 0.8 - 0.9,
+    }
+
+
+def test_unknown_base_is_one_line_error_with_a_hint(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "--base", "nope")
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("error: --base nope: no such branch, tag or commit here")
+    assert "fetch-depth: 0" in err
+
+
+@pytest.mark.parametrize("default", ["main", "master"])
+def test_default_branch_is_the_baseline(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    default: str,
+) -> None:
+    repo = make_repo(
+        tmp_path / "repo", {"params.yaml": PARAMS, "metrics.json": {"f1": 0.5}}, default
+    )
+    write(repo, {"metrics.json": {"f1": 0.6}})
+    monkeypatch.chdir(repo)
+    code, out, _ = run(capsys)
+    assert code == 0
+    assert out.splitlines()[0].startswith(f"Baseline: {default} (")
+    assert ["metrics.json", "f1", "0.5", "0.6", "0.1"] in [
+        line.split() for line in out.splitlines()
+    ]
+
+
+def test_origin_head_wins_over_local_main(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    origin = make_repo(tmp_path / "origin", {"params.yaml": PARAMS, "metrics.json": {"f1": 0.5}})
+    git(origin, "checkout", "-q", "-b", "trunk")  # the remote's default branch is trunk
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", f"file://{origin}", str(clone))
+    git(clone, "checkout", "-q", "-b", "main")
+    write(clone, {"metrics.json": {"f1": 0.4}})
+    monkeypatch.chdir(clone)
+    code, out, _ = run(capsys)
+    assert code == 0
+    assert out.splitlines()[0].startswith("Baseline: origin/trunk (")
+
+
+def test_pull_request_base_ref_from_the_environment(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    git(repo, "checkout", "-q", "-b", "release", "main")
+    write(repo, {"metrics.json": {"accuracy": 0.5}})
+    commit_all(repo, "release")
+    git(repo, "checkout", "-q", "pr")
+    monkeypatch.setenv("GITHUB_BASE_REF", "release")
+    result = compare_json(capsys)
+    assert result["metrics"]["metrics.json"]["accuracy"] == {
+        "old": 0.5,
+        "new": 0.9,
+        "diff": 0.9 - 0.5,
+    }
+
+
+def test_shallow_clone_fetches_the_base(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    origin = make_repo(tmp_path / "origin", {"params.yaml": PARAMS, "metrics.json": {"auc": 0.7}})
+    write(origin, {"metrics.json": {"auc": 0.75}})
+    commit_all(origin, "pr work")
+    git(origin, "checkout", "-q", "main")
+    write(origin, {"metrics.json": {"auc": 0.72}})
+    commit_all(origin, "main moved on")
+    clone = tmp_path / "clone"
+    # actions/checkout's default: one commit of the PR, no base branch.
+    git(
+        tmp_path,
+        "clone",
+        "-q",
+        "--depth",
+        "1",
+        "--branch",
+        "pr",
+        "--single-branch",
+        f"file://{origin}",
+        str(clone),
+    )
+    assert git(clone, "branch", "-a", "--list", "*main*") == ""
+    monkeypatch.chdir(clone)
+    monkeypatch.setenv("GITHUB_BASE_REF", "main")
+    result = compare_json(capsys)
+    assert result["metrics"]["metrics.json"]["auc"] == {
+        "old": 0.72,
+        "new": 0.75,
+        "diff": 0.75 - 0.72,
+    }
+    assert git(clone, "rev-parse", "--is-shallow-repository") == "true"
+
+    git(clone, "remote", "set-url", "origin", f"file://{tmp_path / 'gone'}")
+    monkeypatch.setenv("GITHUB_BASE_REF", "develop")
+    code, _, err = run(capsys)
+    assert code == 2
+    assert "the pull request's base branch 'develop' is not in this clone" in err
+    assert "set `fetch-depth: 0` on actions/checkout" in err
+
+
+def test_project_in_a_subdirectory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(tmp_path / "repo", {"ml/params.yaml": PARAMS, "ml/metrics.json": {"f1": 0.5}})
+    write(repo, {"ml/metrics.json": {"f1": 0.25}})
+    monkeypatch.chdir(repo)
+    result = compare_json(capsys, "--params", "ml/params.yaml", "--base", "main")
+    assert result["metrics"] == {
+        "ml/metrics.json": {"f1": {"old": 0.5, "new": 0.25, "diff": -0.25}}
+    }
+
+
+def test_compare_imports_neither_dvc_nor_the_trainer(repo: Path) -> None:
+    """Speed: a comparison costs a few git calls, not dvc's or scikit-learn's start-up."""
+    write(repo, {"metrics.json": {"accuracy": 0.95}})
+    code = (
+        "import sys; from mlops_actions import cli; "
+        "code = cli.main(['compare', '--json', '--base', 'main']); "
+        "heavy = {m.split('.')[0] for m in sys.modules} & {'dvc', 'pandas', 'sklearn', 'numpy'}; "
+        "print(sorted(heavy), file=sys.stderr); sys.exit(code)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=repo)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["metrics"]["metrics.json"]["accuracy"]["new"] == 0.95
+    assert proc.stderr.strip() == "[]"
+
+
+# --- rendering -----------------------------------------------------------------------------------
+
+
+def test_text_and_markdown_tables(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(repo, {"metrics.json": {"accuracy": 0.912345678, "f1": 0.8, "nested": {"a": 1}}})
+    code, out, _ = run(capsys, "--base", "main")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[2:5] == [
+        "Metrics:",
+        "Path          Metric      main    workspace    Change",
+        "------------  ----------  ------  -----------  --------",
+    ]
+    assert "metrics.json  accuracy    0.9     0.91235      0.01235" in lines  # 5 digits, as DVC
+    assert "metrics.json  nested.b.c  2       -            -" in lines
+    assert lines[-1] == "Params: no changes against main"
+
+    code, out, _ = run(capsys, "--md", "--base", "main")
+    assert "| Path         | Metric     | main   | workspace   | Change   |" in out
+    assert "| metrics.json | accuracy   | 0.9    | 0.91235     | 0.01235  |" in out
+    assert "_No changes against main._" in out
+
+
+# --- the same numbers as DVC --------------------------------------------------------------------
+
+CACHED = '{"acc": 0.5}'
+CACHED_MD5 = hashlib.md5(CACHED.encode()).hexdigest()
+SCENARIOS: dict[str, tuple[Files, Files]] = {
+    # name: (files committed on main, then changed on pr)
+    "changed, unchanged, added and removed keys; nested params": (
+        {
+            "dvc.yaml": "metrics:\n  - metrics.json\n  - scores.yaml\n",
+            "params.yaml": PARAMS + "lr: 1e-3\nflag: true\nopt: null\nlayers: [1, 2, 3]\n"
+            "gone: 1\nsingle: [5]\nempty: {}\n",
+            "metrics.json": {
+                "accuracy": 0.9,
+                "f1": 0.8,
+                "name": "rf",
+                "ok": True,
+                "removed": 3,
+                "nested": {"a": 1, "b": {"c": 2}},
+                "cm": [[1, 2], [3, 4]],
+                "none": None,
+                "same": 1.5,
+                "intb": 1,
+            },
+            "scores.yaml": "auc: 0.7\nloss: 0.35\n",
+        },
+        {
+            "params.yaml": PARAMS.replace("max_depth: 4", "max_depth: 5, extra: 1")
+            + "lr: 0.01\nflag: false\nopt: 1\nlayers: [1, 2, 4]\nadded: x\nsingle: [6]\n",
+            "metrics.json": {
+                "accuracy": 0.95,
+                "f1": 0.7,
+                "name": "gb",
+                "ok": False,
+                "new": 5,
+                "nested": {"a": 2, "b": {"c": 2}},
+                "cm": [[1, 2], [3, 5]],
+                "none": 1,
+                "same": 1.5,
+                "intb": True,
+            },
+            "scores.yaml": "auc: 0.7\nloss: 0.3\n",
+        },
+    ),
+    "pipeline stages: params subsets, other files, wdir, DVC-cached and added metrics": (
+        {
+            "dvc.yaml": "stages:\n  train:\n    cmd: python train.py\n    params:\n"
+            "      - lr\n      - other.yaml:\n          - k1\n          - nest.k2\n"
+            "    metrics:\n      - metrics.json:\n          cache: false\n      - cached.json\n"
+            "  sub:\n    wdir: sub\n    cmd: python s.py\n    params: [p]\n"
+            "    metrics:\n      - sm.json:\n          cache: false\n",
+            # cached.json lives in the DVC cache, found through dvc.lock, not in git
+            "dvc.lock": "schema: '2.0'\nstages:\n  train:\n    cmd: python train.py\n"
+            f"    outs:\n    - path: cached.json\n      hash: md5\n      md5: {CACHED_MD5}\n"
+            f"      size: {len(CACHED)}\n",
+            f".dvc/cache/files/md5/{CACHED_MD5[:2]}/{CACHED_MD5[2:]}": CACHED,
+            ".gitignore": "/cached.json\n",
+            "params.yaml": PARAMS + "lr: 0.1\n",
+            "other.yaml": "k1: 1\nk3: 9\nnest: {k2: 2, k4: 4}\n",
+            "sub/params.yaml": "p: 1\nq: 2\n",
+            "metrics.json": {"loss": 0.3},
+        },
+        {
+            "params.yaml": PARAMS + "lr: 0.2\n",
+            "other.yaml": "k1: 2\nk3: 8\nnest: {k2: 3, k4: 5}\n",
+            "sub/params.yaml": "p: 2\nq: 3\n",
+            "metrics.json": {"loss": 0.25},
+            "cached.json": {"acc": 0.6},
+            "sub/sm.json": {"z": 2},
+        },
+    ),
+    "unparsable metrics file; a file that is one bare value": (
+        {
+            "dvc.yaml": "metrics: [metrics.json, scalar.json, broken.yaml]\n",
+            "params.yaml": PARAMS,
+            "metrics.json": {"accuracy": 0.9},
+            "scalar.json": "0.5",
+            "broken.yaml": "acc: 0.5\n",
+        },
+        {"metrics.json": '{"accuracy": ', "scalar.json": {"s": 1}, "broken.yaml": "acc: [0.7\n"},
+    ),
+    "params.yaml that dvc.yaml templating cannot load: DVC reads nothing": (
+        {"dvc.yaml": "metrics: [metrics.json]\n", "params.yaml": PARAMS, "metrics.json": {"f1": 1}},
+        {"params.yaml": PARAMS + "bad: [1\n", "metrics.json": {"f1": 2}},
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def dvc_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One DVC repo; each scenario is a branch (pr-<n>) with its changes uncommitted."""
+    repo = init_repo(tmp_path_factory.mktemp("dvc") / "repo")
+    dvc(repo, "init", "-q")
+    dvc(repo, "config", "core.analytics", "false")
+    commit_all(repo, "dvc init")
+    for n, (base, _) in enumerate(SCENARIOS.values()):
+        git(repo, "checkout", "-q", "main")
+        git(repo, "checkout", "-q", "-b", f"main-{n}")
+        write(repo, base)
+        commit_all(repo, "base")
+    return repo
+
+
+def _scenario(template: Path, tmp_path: Path, n: int) -> Path:
+    repo = tmp_path / "repo"
+    shutil.copytree(template, repo, symlinks=True)
+    git(repo, "checkout", "-q", f"main-{n}")
+    git(repo, "branch", "-q", "-f", "main", f"main-{n}")
+    git(repo, "checkout", "-q", "-b", "pr")
+    write(repo, list(SCENARIOS.values())[n][1])
+    return repo
+
+
+# The files each scenario's `--all` diff shows (a guard against two empty outputs agreeing).
+SCENARIO_FILES = [
+    {"metrics": ["metrics.json", "scores.yaml"], "params": ["params.yaml"]},
+    {
+        "metrics": ["cached.json", "metrics.json", "sub/sm.json"],
+        "params": ["other.yaml", "params.yaml", "sub/params.yaml"],
+    },
+    {"metrics": ["broken.yaml", "metrics.json", "scalar.json"], "params": ["params.yaml"]},
+    {"metrics": ["metrics.json"], "params": ["params.yaml"]},
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n", range(len(SCENARIOS)), ids=list(SCENARIOS))
+def test_json_all_equals_dvc(
+    dvc_template: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    n: int,
+) -> None:
+    repo = _scenario(dvc_template, tmp_path, n)
+    monkeypatch.chdir(repo)
+    ours = compare_json(capsys, "--all", "--base", "main")
+    assert ours == dvc_diff(repo, "--all", "main")
+    assert {section: sorted(files) for section, files in ours.items()} == SCENARIO_FILES[n]
+
+
+@pytest.mark.slow
+def test_json_without_all_equals_dvc(
+    dvc_template: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repo = _scenario(dvc_template, tmp_path, 0)
+    commit_all(repo, "pr")  # committed this time: the PR branch against main
+    monkeypatch.chdir(repo)
+    assert compare_json(capsys, "--base", "main") == dvc_diff(repo, "main")
