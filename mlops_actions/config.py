@@ -67,6 +67,12 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True)
+class GateOptions:
+    no_baseline: str = "skip"
+    status_prefix: str = "mlops/gate"
+
+
+@dataclass(frozen=True)
 class Config:
     data: DataConfig
     model: ModelConfig
@@ -74,6 +80,7 @@ class Config:
     cache: CacheConfig = field(default_factory=CacheConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     gates: list[str] = field(default_factory=list)
+    gate_options: GateOptions = field(default_factory=GateOptions)
     promote: dict[str, Any] = field(default_factory=dict)
     report: dict[str, Any] = field(default_factory=dict)
     path: str = DEFAULT_PARAMS
@@ -185,6 +192,10 @@ def _check_choice(value: str, choices: tuple[str, ...], key: str, file: str) -> 
 
 
 def _validate(cfg: Config, file: str) -> None:
+    from mlops_actions import gates
+
+    gates.parse_rules(cfg.gates, file)
+    _check_choice(cfg.gate_options.no_baseline, gates.NO_BASELINE, "gate_options.no_baseline", file)
     _check_choice(cfg.train.mode, MODES, "train.mode", file)
     _check_choice(cfg.data.task, TASKS, "data.task", file)
     if not 0 < cfg.data.test_size < 1:

@@ -1,0 +1,593 @@
+from __future__ import annotations
+
+import copy
+import json
+import math
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from mlops_actions import cli, config, gates
+from mlops_actions.commands import gate as gate_command
+from mlops_actions.errors import ConfigError
+from mlops_actions.gates import Rule
+from tests.helpers import DEMO_PARAMS, commit_all, git, write_params
+
+# --- parsing -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "rule", "normalized"),
+    [
+        ("accuracy >= 0.90", Rule("accuracy", ">=", 0.9), "accuracy >= 0.9"),
+        ("rmse <= 3.5", Rule("rmse", "<=", 3.5), "rmse <= 3.5"),
+        ("loss < 1e-3", Rule("loss", "<", 0.001), "loss < 0.001"),
+        ("auc > .5", Rule("auc", ">", 0.5), "auc > 0.5"),
+        ("delta >= -0.25", Rule("delta", ">=", -0.25), "delta >= -0.25"),
+        ("rows.test >= 100", Rule("rows.test", ">=", 100), "rows.test >= 100"),
+        ("rows.test == 143", Rule("rows.test", "==", 143), "rows.test == 143"),
+        ("f1 >= base - 0.01", Rule("f1", ">=", -0.01, relative=True), "f1 >= base - 0.01"),
+        ("f1>=base-0.01", Rule("f1", ">=", -0.01, relative=True), "f1 >= base - 0.01"),
+        ("roc_auc >= base", Rule("roc_auc", ">=", 0, relative=True), "roc_auc >= base"),
+        ("auc >= base + 0.02", Rule("auc", ">=", 0.02, relative=True), "auc >= base + 0.02"),
+        (
+            "rmse <= base + 5%",
+            Rule("rmse", "<=", 5, relative=True, percent=True),
+            "rmse <= base + 5%",
+        ),
+        (
+            "accuracy >= base - 2.5 %",
+            Rule("accuracy", ">=", -2.5, relative=True, percent=True),
+            "accuracy >= base - 2.5%",
+        ),
+        ("val-loss <= 0.3", Rule("val-loss", "<=", 0.3), "val-loss <= 0.3"),
+        ("per_class/benign.f1 > 0.8", Rule("per_class/benign.f1", ">", 0.8), None),
+        ('"test loss" <= 0.3', Rule("test loss", "<=", 0.3), '"test loss" <= 0.3'),
+        ("'a>=b' > 1", Rule("a>=b", ">", 1), '"a>=b" > 1'),
+        ("'say \"hi\"' > 1", Rule('say "hi"', ">", 1), "'say \"hi\"' > 1"),
+        ("base >= 0.5", Rule("base", ">=", 0.5), "base >= 0.5"),
+        ("f1 >= base - 0%", Rule("f1", ">=", 0, relative=True), "f1 >= base"),
+        ("  accuracy\t>=  0.9  ", Rule("accuracy", ">=", 0.9), "accuracy >= 0.9"),
+    ],
+)
+def test_valid_rules(text: str, rule: Rule, normalized: str | None) -> None:
+    parsed = gates.parse_rule(text)
+    assert parsed == rule
+    assert parsed.text == text.strip()
+    assert parsed.normalized == (normalized or text)
+    # The normalized form is itself a rule that means the same.
+    assert gates.parse_rule(parsed.normalized) == parsed
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("accuracy >= 0.9x", "unexpected 'x' at column 16"),
+        ("accuracy >= 0.9.1", "unexpected '.1' at column 16"),
+        (
+            "accuracy",
+            "expected an operator (>=, <=, >, <, ==), found the end of the rule at column 9",
+        ),
+        ("accuracy 0.9", "expected an operator (>=, <=, >, <, ==), got '0.9' at column 10"),
+        ("accuracy >=", "expected a number or 'base', found the end of the rule at column 12"),
+        (">= 0.9", "expected a metric name, got '>' at column 1"),
+        ("", "empty rule at column 1 (write e.g. 'accuracy >= 0.9')"),
+        ("accuracy => 0.9", "unexpected '=>' at column 10 (did you mean '>='?)"),
+        ("accuracy =< 0.9", "unexpected '=<' at column 10 (did you mean '<='?)"),
+        ("accuracy = 0.9", "unexpected '=' at column 10 (did you mean '=='?)"),
+        ("accuracy ≥ 0.9", "unexpected '≥' at column 10 (write '>=')"),
+        (
+            "accuracy != 0.9",
+            "unexpected '!=' at column 10 (a gate needs a direction: use >, <, >= or <=)",
+        ),
+        (
+            "accuracy >= 90%",
+            "unexpected '%' at column 15 (a percentage needs 'base', e.g. 'base - 2%'; "
+            "for an absolute threshold write 0.9)",
+        ),
+        (
+            "f1 >= bsae - 0.01",
+            "expected a number or 'base', got 'bsae' at column 7 (did you mean 'base'?)",
+        ),
+        ("f1 >= nan", "expected a number or 'base', got 'nan' at column 7"),
+        (
+            "f1 >= base -",
+            "expected a number after 'base -', found the end of the rule at column 13",
+        ),
+        ("f1 >= base - -0.01", "expected a number after 'base -', got '-' at column 14"),
+        ("f1 >= base * 0.9", "unexpected '*' at column 12"),
+        ("f1 >= 1e", "unexpected 'e' at column 8"),
+        ("f1 >= 1e999", "number '1e999' is out of range at column 7"),
+        (
+            "0.9 <= accuracy",
+            "expected a metric name, got the number '0.9' at column 1 "
+            "(the metric goes on the left, e.g. 'accuracy >= 0.9')",
+        ),
+        (
+            "accuracy >= 0.9 and f1 >= 0.8",
+            "unexpected 'and' at column 17 (one condition per rule; give each its own list item)",
+        ),
+        ('"test loss <= 0.3', 'unterminated quote " at column 1'),
+        ("'' <= 0.3", "empty metric name at column 1"),
+    ],
+)
+def test_invalid_rules_name_the_rule_and_column(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        gates.parse_rules([text], "params.yaml")
+    assert str(info.value) == f"params.yaml: gates[0]: '{text}': {message}"
+
+
+def test_invalid_rule_reports_its_index() -> None:
+    raw = ["accuracy >= 0.9", "f1 >= base", "accuracy >= 0.9x"]
+    with pytest.raises(ConfigError, match="x") as info:
+        gates.parse_rules(raw, "params.yaml")
+    assert (
+        str(info.value) == "params.yaml: gates[2]: 'accuracy >= 0.9x': unexpected 'x' at column 16"
+    )
+    assert info.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (
+            [{"rule": "accuracy >= 0.9"}],
+            "params.yaml: gates[0]: expected a rule like 'accuracy >= 0.9', "
+            "got {'rule': 'accuracy >= 0.9'}",
+        ),
+        ([0.9], "params.yaml: gates[0]: expected a rule like 'accuracy >= 0.9', got 0.9"),
+        (
+            ["f1 >= base - 0.01", "f1>=base-0.01"],
+            "params.yaml: gates[1]: 'f1>=base-0.01': the same rule as gates[0]",
+        ),
+    ],
+)
+def test_rule_list_errors(raw: list[Any], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        gates.parse_rules(raw, "params.yaml")
+    assert str(info.value) == message
+
+
+def test_contexts_are_stable_and_prefixed() -> None:
+    a, b = gates.parse_rules(["f1>=base-0.01", "accuracy >= 0.90"], "params.yaml")
+    assert gates.context(a) == "mlops/gate: f1 >= base - 0.01"
+    assert gates.context(b, "ml") == "ml: accuracy >= 0.9"
+    assert gates.overall_context() == "mlops/gate"
+    [result] = gates.evaluate([a], {"f1": 0.9}, {"f1": 0.9}, prefix="ml/gate")
+    assert result.context == "ml/gate: f1 >= base - 0.01"
+
+
+# --- evaluation --------------------------------------------------------------------------------
+
+
+def _one(
+    text: str, current: dict[str, Any], base: dict[str, Any] | None = None, **kw: Any
+) -> gates.GateResult:
+    [result] = gates.evaluate([gates.parse_rule(text)], current, base, **kw)
+    return result
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "base", "state", "threshold", "description"),
+    [
+        # higher is better, absolute
+        ("accuracy >= 0.90", 0.912, None, "pass", 0.9, "accuracy 0.912 ≥ 0.900 ✓"),
+        ("accuracy >= 0.90", 0.9, None, "pass", 0.9, "accuracy 0.900 ≥ 0.900 ✓"),
+        ("accuracy >= 0.90", 0.85, None, "fail", 0.9, "accuracy 0.850 < 0.900"),
+        ("accuracy > 0.90", 0.9, None, "fail", 0.9, "accuracy 0.900 ≤ 0.900"),
+        ("accuracy >= 0.9125", 0.9121, None, "fail", 0.9125, "accuracy 0.9121 < 0.9125"),
+        # lower is better, absolute
+        ("rmse <= 3.5", 3.5, None, "pass", 3.5, "rmse 3.500 ≤ 3.500 ✓"),
+        ("rmse <= 3.5", 3.6, None, "fail", 3.5, "rmse 3.600 > 3.500"),
+        ("rmse < 3.5", 3.5, None, "fail", 3.5, "rmse 3.500 ≥ 3.500"),
+        ("loss < 0.0005", 0.00049, None, "pass", 0.0005, "loss 0.00049 < 0.00050 ✓"),
+        # counts stay integers
+        ("rows.test >= 100", 143, None, "pass", 100, "rows.test 143 ≥ 100 ✓"),
+        ("rows.test >= 100", 99, None, "fail", 100, "rows.test 99 < 100"),
+        ("rows.test == 143", 143, None, "pass", 143, "rows.test 143 = 143 ✓"),
+        ("rows.test == 143", 142, None, "fail", 143, "rows.test 142 ≠ 143"),
+        # relative, absolute offset
+        ("f1 >= base - 0.01", 0.871, 0.89, "fail", 0.88, "f1 0.871 < 0.880 (base 0.890 − 0.010)"),
+        ("f1 >= base - 0.01", 0.88, 0.89, "pass", 0.88, "f1 0.880 ≥ 0.880 (base 0.890 − 0.010) ✓"),
+        ("roc_auc >= base", 0.95, 0.95, "pass", 0.95, "roc_auc 0.950 ≥ 0.950 (base) ✓"),
+        ("roc_auc >= base", 0.949, 0.95, "fail", 0.95, "roc_auc 0.949 < 0.950 (base)"),
+        ("rmse <= base + 0.1", 3.6, 3.5, "pass", 3.6, "rmse 3.600 ≤ 3.600 (base 3.500 + 0.100) ✓"),
+        # relative, percentage (of the base's magnitude)
+        ("rmse <= base + 5%", 3.57, 3.4, "pass", 3.57, "rmse 3.570 ≤ 3.570 (base 3.400 + 5%) ✓"),
+        ("rmse <= base + 5%", 3.58, 3.4, "fail", 3.57, "rmse 3.580 > 3.570 (base 3.400 + 5%)"),
+        (
+            "accuracy >= base - 2%",
+            0.881,
+            0.9,
+            "fail",
+            0.882,
+            "accuracy 0.881 < 0.882 (base 0.900 − 2%)",
+        ),
+        (
+            "r2 >= base - 10%",
+            -0.54,
+            -0.5,
+            "pass",
+            -0.55,
+            "r2 -0.540 ≥ -0.550 (base -0.500 − 10%) ✓",
+        ),
+    ],
+)
+def test_evaluation(
+    text: str,
+    value: float,
+    base: float | None,
+    state: str,
+    threshold: float,
+    description: str,
+) -> None:
+    metric = gates.parse_rule(text).metric
+    baseline = None if base is None else {metric: base}
+    result = _one(text, {metric: value}, baseline)
+    assert result.state == state
+    assert result.value == value
+    assert result.baseline == base
+    assert result.threshold == pytest.approx(threshold)
+    assert result.description == description
+
+
+@pytest.mark.parametrize(
+    ("value", "description"),
+    [
+        (float("nan"), "accuracy: metric is NaN"),
+        (float("inf"), "accuracy: metric is infinite"),
+        (float("-inf"), "accuracy: metric is -infinite"),
+        ("0.95", "accuracy: metric is '0.95', not a number"),
+        (True, "accuracy: metric is true, not a number"),
+        (None, "accuracy: metric is null"),
+    ],
+)
+def test_unusable_metrics_are_errors_never_passes(value: Any, description: str) -> None:
+    for text in ("accuracy >= 0.9", "accuracy <= 0.9", "accuracy >= base"):
+        result = _one(text, {"accuracy": value}, {"accuracy": 0.9})
+        assert result.state == "error"
+        assert result.description == description
+        assert result.threshold is None
+
+
+def test_missing_metric_is_an_error_with_a_suggestion() -> None:
+    result = _one("acuracy >= 0.9", {"accuracy": 0.95, "f1": 0.9})
+    assert result.state == "error"
+    assert result.description == "acuracy: metric not found (did you mean 'accuracy'?)"
+    assert result.value is None
+
+
+@pytest.mark.parametrize(
+    ("base", "description"),
+    [
+        ({"accuracy": 0.9}, "f1: base value not found"),
+        ({"f1": float("nan")}, "f1: base value is NaN"),
+        ({"f1": "n/a"}, "f1: base value is 'n/a', not a number"),
+    ],
+)
+def test_relative_rule_without_a_usable_base_value_is_an_error(
+    base: dict[str, Any], description: str
+) -> None:
+    result = _one("f1 >= base - 0.01", {"f1": 0.9}, base)
+    assert (result.state, result.description) == ("error", description)
+
+
+def test_absolute_rule_ignores_an_unusable_base_value() -> None:
+    result = _one("f1 >= 0.8", {"f1": 0.9}, {"f1": float("nan")})
+    assert (result.state, result.baseline) == ("pass", None)
+
+
+@pytest.mark.parametrize(
+    ("mode", "state", "description"),
+    [
+        ("skip", "skipped", "f1: no base metrics, skipped"),
+        ("fail", "fail", "f1: no base metrics"),
+        ("error", "error", "f1: no base metrics"),
+    ],
+)
+def test_no_baseline(mode: str, state: str, description: str) -> None:
+    rules = gates.parse_rules(["f1 >= base - 0.01", "f1 >= 0.8"], "params.yaml")
+    relative, absolute = gates.evaluate(rules, {"f1": 0.9}, None, no_baseline=mode)
+    assert (relative.state, relative.description) == (state, description)
+    assert (relative.value, relative.baseline, relative.threshold) == (0.9, None, None)
+    assert absolute.state == "pass"
+
+
+def test_no_baseline_mode_is_checked() -> None:
+    with pytest.raises(ValueError, match="no_baseline must be one of skip, fail, error"):
+        gates.evaluate([], {}, None, no_baseline="ignore")
+
+
+def _results(*states: str) -> list[gates.GateResult]:
+    rule = gates.parse_rule("x >= 0")
+    return [
+        gates.GateResult(rule, cast(gates.State, s), None, None, None, "", "", "") for s in states
+    ]
+
+
+@pytest.mark.parametrize(
+    ("states", "overall", "code"),
+    [
+        ((), "pass", 0),
+        (("pass",), "pass", 0),
+        (("pass", "skipped"), "pass", 0),
+        (("skipped",), "pass", 0),
+        (("pass", "fail"), "fail", 1),
+        (("fail", "skipped"), "fail", 1),
+        (("pass", "error"), "error", 2),
+        (("fail", "error", "pass"), "error", 2),
+    ],
+)
+def test_overall_and_exit_code(states: tuple[str, ...], overall: str, code: int) -> None:
+    results = _results(*states)
+    assert gates.overall(results) == overall
+    assert gates.exit_code(results) == code
+
+
+@pytest.mark.parametrize(
+    ("metric", "base"),
+    [
+        ("a" * 300, None),
+        ("metrics.test.per_class." + "very_long_class_name_" * 10 + ".f1", 0.93),
+        ("x" * 130, 0.93),
+    ],
+)
+def test_descriptions_fit_a_commit_status(metric: str, base: float | None) -> None:
+    texts = [f"{metric} >= base - 0.01", f"{metric} <= 0.9", f"{metric} >= 0.9"]
+    rules = gates.parse_rules(texts, "params.yaml")
+    baseline = None if base is None else {metric: base}
+    for result in gates.evaluate(rules, {metric: 0.91}, baseline, no_baseline="error"):
+        assert len(result.description) <= gates.DESCRIPTION_LIMIT
+        # The numbers survive; the name loses its middle, keeping both ends.
+        assert result.description.startswith(metric[:10])
+        if result.state in ("pass", "fail"):
+            assert "0.910" in result.description
+            assert metric[-20:] in result.description
+            assert "…" in result.description
+    missing = _one(f"{metric[:-1]}z >= 0.9", {metric: 0.9})
+    assert missing.state == "error"
+    assert len(missing.description) <= gates.DESCRIPTION_LIMIT
+
+
+def test_results_serialize_to_json() -> None:
+    rules = gates.parse_rules(["f1 >= base - 0.01", "loss < 1"], "params.yaml")
+    results = gates.evaluate(rules, {"f1": 0.871, "loss": float("nan")}, {"f1": 0.89})
+    data = json.loads(json.dumps([r.to_dict() for r in results], allow_nan=False))
+    assert data[0] == {
+        "rule": "f1 >= base - 0.01",
+        "metric": "f1",
+        "context": "mlops/gate: f1 >= base - 0.01",
+        "state": "fail",
+        "value": 0.871,
+        "baseline": 0.89,
+        "threshold": pytest.approx(0.88),
+        "description": "f1 0.871 < 0.880 (base 0.890 − 0.010)",
+    }
+    assert data[1]["state"] == "error"
+    assert data[1]["value"] is None
+
+
+def test_github_states() -> None:
+    assert gates.GITHUB_STATES == {
+        "pass": "success",
+        "fail": "failure",
+        "error": "error",
+        "skipped": "success",
+    }
+
+
+def test_render_markdown() -> None:
+    rules = gates.parse_rules(
+        ["accuracy >= 0.9", "f1 >= base - 0.01", "'a|b' > 0", "auc >= base"], "params.yaml"
+    )
+    results = gates.evaluate(rules, {"accuracy": 0.95, "f1": 0.8, "auc": 0.9}, None)
+    markdown = gates.render_markdown(results)
+    lines = markdown.splitlines()
+    assert lines[0] == "**gates could not be evaluated: 1 passed, 1 error, 2 skipped**"
+    assert lines[2].replace(" ", "") == "||Gate|Value|Base|Result|"
+    body = "\n".join(lines[4:])
+    assert "✅" in lines[4] and "`accuracy >= 0.9`" in lines[4] and "0.95" in lines[4]
+    assert "⏭" in lines[5] and "no base metrics, skipped" in lines[5]
+    assert "⚠️" in lines[6] and "`'a\\|b' > 0`" in lines[6]
+    assert body.count("\n") == 3
+    assert gates.render_markdown([]) == ""
+
+    results = gates.evaluate(rules[:2], {"accuracy": 0.85, "f1": 0.8}, {"f1": 0.9})
+    assert "❌" in gates.render_markdown(results)
+    assert gates.summary(results) == "gates failed: 2 failed"
+
+
+def test_summary() -> None:
+    assert gates.summary([]) == "no gates in params.yaml"
+    assert gates.summary(_results("pass", "skipped")) == "gates passed: 1 passed, 1 skipped"
+    assert gates.summary(_results("pass", "error", "error")) == (
+        "gates could not be evaluated: 1 passed, 2 errors"
+    )
+
+
+def test_threshold_needs_a_base_for_relative_rules() -> None:
+    rule = gates.parse_rule("f1 >= base")
+    with pytest.raises(ValueError, match="needs a base value"):
+        rule.threshold()
+    assert math.isclose(gates.parse_rule("f1 >= base - 50%").threshold(-2.0), -3.0)
+
+
+# --- the command -------------------------------------------------------------------------------
+
+GATES = [
+    "accuracy >= 0.90",
+    "f1 >= base - 0.01",
+    "log_loss <= base + 5%",
+    "rows.test >= 100",
+]
+
+
+def _metrics(repo: Path, **values: Any) -> None:
+    data = {"accuracy": 0.95, "f1": 0.94, "log_loss": 0.2, "rows": {"train": 426, "test": 143}}
+    data.update(values)
+    (repo / "metrics.json").write_text(json.dumps(data))
+
+
+def _project(repo: Path, rules: list[Any], **extra: Any) -> None:
+    params = copy.deepcopy(DEMO_PARAMS)
+    params["gates"] = rules
+    params.update(extra)
+    write_params(repo, params)
+
+
+def _outputs(path: Path) -> dict[str, str]:
+    """Parse $GITHUB_OUTPUT's `name<<DELIMITER` blocks."""
+    values: dict[str, str] = {}
+    lines = iter(path.read_text(encoding="utf-8").splitlines())
+    for line in lines:
+        name, delimiter = line.split("<<", 1)
+        body = []
+        for body_line in lines:
+            if body_line == delimiter:
+                break
+            body.append(body_line)
+        values[name] = "\n".join(body)
+    return values
+
+
+@pytest.fixture
+def branch_repo(git_repo: Path) -> Path:
+    """main has passing metrics committed; the test runs on the branch 'change'."""
+    _project(git_repo, GATES)
+    _metrics(git_repo)
+    commit_all(git_repo, "baseline")
+    git(git_repo, "checkout", "-q", "-b", "change")
+    return git_repo
+
+
+def test_gate_passes(
+    branch_repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    output_file = branch_repo.parent / "github_output"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(output_file))
+    _metrics(branch_repo, accuracy=0.96, f1=0.935, log_loss=0.21)
+    assert cli.main(["gate", "--base", "main"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0].split() == ["rule", "value", "baseline", "result"]
+    assert "accuracy >= 0.90" in lines[2] and "0.96" in lines[2] and "0.95" in lines[2]
+    assert "pass: 0.960 ≥ 0.900" in lines[2]
+    assert "pass: 0.935 ≥ 0.930 (base 0.940 − 0.010)" in lines[3]
+    assert "pass: 0.210 ≤ 0.210 (base 0.200 + 5%)" in lines[4]
+    assert "rows.test >= 100" in lines[5] and "143" in lines[5]
+    assert lines[-1] == "gates passed: 4 passed"
+
+    outputs = _outputs(output_file)
+    assert outputs["gates-passed"] == "true"
+    results = json.loads(outputs["gates"])
+    assert [r["state"] for r in results] == ["pass"] * 4
+    assert results[1]["context"] == "mlops/gate: f1 >= base - 0.01"
+    assert results[1]["baseline"] == 0.94
+
+
+def test_gate_fails(
+    branch_repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    output_file = branch_repo.parent / "github_output"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(output_file))
+    _metrics(branch_repo, f1=0.92, log_loss=0.3)
+    assert cli.main(["gate", "--base", "main"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL: 0.920 < 0.930 (base 0.940 − 0.010)" in out
+    assert "FAIL: 0.300 > 0.210 (base 0.200 + 5%)" in out
+    assert out.splitlines()[-1] == "gates failed: 2 passed, 2 failed"
+    outputs = _outputs(output_file)
+    assert outputs["gates-passed"] == "false"
+    assert [r["state"] for r in json.loads(outputs["gates"])] == ["pass", "fail", "fail", "pass"]
+
+
+def test_gate_errors_on_a_missing_or_broken_metric(
+    branch_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _project(branch_repo, [*GATES, "precision >= 0.9"])
+    (branch_repo / "metrics.json").write_text(
+        '{"accuracy": NaN, "f1": 0.99, "log_loss": 0.1, "rows": {"test": 50}}'
+    )
+    assert cli.main(["gate", "--base", "main"]) == 2
+    captured = capsys.readouterr()
+    assert "ERROR: metric is NaN" in captured.out
+    assert "FAIL: 50 < 100" in captured.out
+    assert "ERROR: metric not found" in captured.out
+    assert captured.out.splitlines()[-1] == (
+        "gates could not be evaluated: 2 passed, 1 failed, 2 errors"
+    )
+    assert "error: gate 'precision >= 0.9': metric not found" in captured.err
+
+
+def test_gate_without_base_metrics_skips_relative_rules(
+    branch_repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_BASE_REF", "no-such-branch")
+    assert cli.main(["gate"]) == 0
+    captured = capsys.readouterr()
+    assert "warning: no base metrics at 'no-such-branch'" in captured.err
+    assert "2 relative gate(s) skipped" in captured.err
+    assert captured.out.count("skipped: no base metrics, skipped") == 2
+    assert captured.out.splitlines()[-1] == "gates passed: 2 passed, 2 skipped"
+
+
+def test_gate_finds_the_base_on_origin(branch_repo: Path, tmp_path: Path) -> None:
+    # A pull-request checkout has origin/main but no local main.
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--branch", "change", str(branch_repo), str(clone))
+    assert git(clone, "branch", "--list", "main") == ""
+    cfg = config.load(clone / "params.yaml")
+    assert gate_command.load_baseline(cfg, "main") == {
+        "accuracy": 0.95,
+        "f1": 0.94,
+        "log_loss": 0.2,
+        "rows.train": 426,
+        "rows.test": 143,
+    }
+    assert gate_command.load_baseline(cfg, "--output=x") is None
+    assert gate_command.load_baseline(cfg, "nope") is None
+
+
+def test_gate_refuses_an_invalid_rule(
+    branch_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _project(branch_repo, ["accuracy >= 0.9", "f1 >= base", "accuracy >= 0.9x"])
+    assert cli.main(["gate", "--base", "main"]) == 2
+    err = capsys.readouterr().err
+    assert "error: params.yaml: gates[2]: 'accuracy >= 0.9x': unexpected 'x' at column 16" in err
+
+
+def test_gate_without_metrics_is_an_error(
+    branch_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (branch_repo / "metrics.json").unlink()
+    assert cli.main(["gate", "--base", "main"]) == 2
+    assert "metrics.json: metrics file not found" in capsys.readouterr().err
+
+
+def test_gate_without_rules(
+    git_repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    output_file = git_repo / "out"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(output_file))
+    _project(git_repo, [])
+    assert cli.main(["gate"]) == 0
+    assert "no gates in params.yaml" in capsys.readouterr().out
+    assert _outputs(output_file) == {"gates-passed": "true", "gates": "[]"}
+
+
+@pytest.mark.skipif(
+    not hasattr(config, "GateOptions"), reason="config.py has no gate_options section yet"
+)
+def test_gate_options_from_params(
+    branch_repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    options = {"no_baseline": "fail", "status_prefix": "ml/gate"}
+    _project(branch_repo, GATES, gate_options=options)
+    output_file = branch_repo.parent / "github_output"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(output_file))
+    assert cli.main(["gate", "--base", "no-such-branch"]) == 1
+    assert "2 relative gate(s) failed" in capsys.readouterr().err
+    results = json.loads(_outputs(output_file)["gates"])
+    assert results[0]["context"] == "ml/gate: accuracy >= 0.9"
