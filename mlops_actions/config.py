@@ -20,7 +20,8 @@ from mlops_actions.util import did_you_mean
 DEFAULT_PARAMS = "params.yaml"
 MODES = ("builtin", "command", "dvc")
 TASKS = ("auto", "classification", "regression")
-# GTO's artifact name grammar: lowercase letters, digits and dashes, optionally with a "/" path.
+# Model names: lowercase letters, digits and dashes (a subset of what GTO accepts, safe in tags,
+# paths and status contexts alike).
 NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-/]*[a-z0-9])?$")
 
 
@@ -67,6 +68,12 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True)
+class PromoteConfig:
+    bump: str = "patch"
+    stage: str | None = None
+
+
+@dataclass(frozen=True)
 class GateOptions:
     no_baseline: str = "skip"
     status_prefix: str = "mlops/gate"
@@ -81,7 +88,7 @@ class Config:
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     gates: list[str] = field(default_factory=list)
     gate_options: GateOptions = field(default_factory=GateOptions)
-    promote: dict[str, Any] = field(default_factory=dict)
+    promote: PromoteConfig = field(default_factory=PromoteConfig)
     report: dict[str, Any] = field(default_factory=dict)
     path: str = DEFAULT_PARAMS
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -193,8 +200,12 @@ def _check_choice(value: str, choices: tuple[str, ...], key: str, file: str) -> 
 
 def _validate(cfg: Config, file: str) -> None:
     from mlops_actions import gates
+    from mlops_actions.tag import STAGE_RE
 
     gates.parse_rules(cfg.gates, file)
+    _check_choice(cfg.promote.bump, ("patch", "minor", "major"), "promote.bump", file)
+    if cfg.promote.stage is not None and not STAGE_RE.match(cfg.promote.stage):
+        raise ConfigError(f"{file}: promote.stage: '{cfg.promote.stage}' is not a valid stage name")
     _check_choice(cfg.gate_options.no_baseline, gates.NO_BASELINE, "gate_options.no_baseline", file)
     _check_choice(cfg.train.mode, MODES, "train.mode", file)
     _check_choice(cfg.data.task, TASKS, "data.task", file)

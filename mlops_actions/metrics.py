@@ -72,11 +72,12 @@ def lower_is_better(
 ) -> bool:
     """Whether a smaller value of metric `name` is an improvement.
 
-    Config lists win; then well-known error metrics and any name with "loss" or "error" in it.
+    Config lists (full dotted name or its last part) win; then well-known error metrics and any name with "loss" or "error" in it.
     """
-    if higher and name in higher:
+    leaf = name.rsplit(".", 1)[-1]
+    if higher and (name in higher or leaf in higher):
         return False
-    if lower and name in lower:
+    if lower and (name in lower or leaf in lower):
         return True
-    leaf = name.rsplit(".", 1)[-1].lower()
+    leaf = leaf.lower()
     return leaf in LOWER_IS_BETTER or "loss" in leaf or "error" in leaf

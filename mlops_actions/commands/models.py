@@ -1,0 +1,89 @@
+"""`mlops-actions models [NAME] [--json]` and `models get REF [-o PATH]`: the registry."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+from mlops_actions import config, output, registry
+from mlops_actions.errors import MlopsError
+
+
+def _metric(v: registry.ModelVersion) -> str:
+    if v.info is None or not v.info.primary:
+        return ""
+    value = v.info.metrics.get(v.info.primary)
+    shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+    return f"{v.info.primary} {shown}" if value is not None else ""
+
+
+HEADERS = ("name", "version", "stages", "commit", "date", "metric")
+
+
+def table(models: dict[str, registry.Model]) -> str:
+    """One row per version, newest first; plain columns (tabulate is slow on 10,000 rows)."""
+    rows: list[tuple[str, ...]] = [HEADERS]
+    for model in models.values():
+        name = f"{model.name} (deprecated)" if model.deprecated else model.name
+        for v in model.versions:
+            version = f"{v.version} (deregistered)" if v.deregistered else v.version
+            if not v.registered:
+                version = f"{v.commit[:7]} (not registered)"
+            date = v.date[:16].replace("T", " ")
+            rows.append((name, version, ", ".join(v.stages), v.commit[:7], date, _metric(v)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADERS))]
+    rows.insert(1, tuple("-" * w for w in widths))
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    )
+
+
+def to_json(models: dict[str, registry.Model]) -> str:
+    """Indented JSON with one version per line: readable, and as fast as compact JSON."""
+    blocks = []
+    for name, model in models.items():
+        data = model.to_json()
+        versions = data.pop("versions")
+        fields = [f"    {json.dumps(key)}: {json.dumps(value)}" for key, value in data.items()]
+        rows = ",\n".join(f"      {json.dumps(v)}" for v in versions)
+        fields.append(f'    "versions": [\n{rows}\n    ]' if versions else '    "versions": []')
+        blocks.append(f"  {json.dumps(name)}: {{\n" + ",\n".join(fields) + "\n  }")
+    return "{\n" + ",\n".join(blocks) + "\n}" if blocks else "{}"
+
+
+def _get(args: argparse.Namespace) -> int:
+    if len(args.args) != 2:
+        raise MlopsError(
+            "usage: mlops-actions models get REF [-o PATH] (REF: NAME@vX.Y.Z or NAME#STAGE)"
+        )
+    cfg = config.load(args.params)
+    result = registry.get(cfg, args.args[1], args.output)
+    where = os.path.relpath(result.path)
+    output.info(
+        f"wrote {result.name}@{result.version} to {where} "
+        f"(from the {result.source}, sha256 {result.sha256[:12]} verified)"
+    )
+    return 0
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.args and args.args[0] == "get":
+        return _get(args)
+    if len(args.args) > 1:
+        raise MlopsError(f"models: expected one model name, got {' '.join(args.args)}")
+    if args.output:
+        raise MlopsError("-o/--output is for `models get REF`")
+    name = args.args[0] if args.args else None
+    found = registry.models(name)
+    if name is not None and name not in found:
+        everything = registry.models()
+        have = ", ".join(everything) or "none"
+        raise MlopsError(f"no model '{name}' in the registry (models: {have})")
+    if args.json:
+        output.info(to_json(found))
+    elif not found:
+        output.info("no models registered yet (no NAME@vX.Y.Z tags); see `mlops-actions promote`")
+    else:
+        output.info(table(found))
+    return 0

@@ -1,0 +1,274 @@
+"""The registry's text formats: GTO's tag names and our tag messages.
+
+Tag names follow GTO (iterative/gto 1.x), so `gto show` and `gto history` read our registry
+and we read theirs:
+
+| tag                     | means                                        |
+| ----------------------- | -------------------------------------------- |
+| ``NAME@v1.2.3``         | register version v1.2.3 of NAME              |
+| ``NAME@v1.2.3!``        | deregister it                                |
+| ``NAME#prod#4``         | assign stage prod to the version at the tag's commit |
+| ``NAME#prod!#5``        | unassign stage prod from it                  |
+| ``NAME@deprecated``     | deprecate NAME                               |
+
+Any of them may end in ``#N``, a counter over all of NAME's tags that keeps repeated actions
+apart (GTO writes it on stage tags; registrations and deregistrations are "simple", without it).
+A name is letters, digits, ``-``, ``_`` and ``/``, starting and ending with a letter or digit,
+optionally prefixed by a directory as ``dir:name`` (``dir=name`` inside a tag).
+
+A message keeps GTO's first line ("Registering artifact NAME version v1.2.3") and adds one
+fenced JSON block that `parse_message` reads back: metrics, hashes, fingerprint, run URL.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any, NamedTuple
+
+
+class Action(Enum):
+    REGISTER = "register"
+    DEREGISTER = "deregister"
+    ASSIGN = "assign"
+    UNASSIGN = "unassign"
+    DEPRECATE = "deprecate"
+    CREATE = "create"  # in GTO's grammar (NAME@created) but never written or acted on by GTO
+
+
+_NAME = r"[a-zA-Z0-9](?:[a-zA-Z0-9_/-]*[a-zA-Z0-9])?"
+_DIRNAME = r"[a-zA-Z0-9_./-]+"
+_NUM = r"0|[1-9]\d*"
+_IDENT = r"(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)"
+SEMVER = (
+    rf"(?P<major>{_NUM})\.(?P<minor>{_NUM})\.(?P<patch>{_NUM})"
+    rf"(?:-(?P<prerelease>{_IDENT}(?:\.{_IDENT})*))?"
+    r"(?:\+(?P<build>[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?"
+)
+NAME_RE = re.compile(rf"^(?:{_DIRNAME}:)?{_NAME}$")
+STAGE_RE = re.compile(rf"^{_NAME}$")
+VERSION_RE = re.compile(rf"^v{SEMVER}$")
+TAG_RE = re.compile(
+    rf"^(?P<artifact>(?:{_DIRNAME}=)?{_NAME})"
+    rf"(?:(?:#(?P<stage>{_NAME})|@(?P<version>v{SEMVER}))(?P<cancel>!?)"
+    r"|@(?P<special>deprecated|created))"
+    r"(?:#(?P<counter>[0-9]+))?$"
+)
+REF_RE = re.compile(
+    rf"^(?P<name>(?:{_DIRNAME}:)?{_NAME})"
+    rf"(?:#(?P<stage>{_NAME})|@(?P<version>latest|greatest|v{SEMVER}))?$"
+)
+
+
+class SemVer(NamedTuple):
+    major: int
+    minor: int
+    patch: int
+    prerelease: str | None = None
+    build: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> SemVer:
+        """'v1.2.3' (GTO's versions always start with 'v'); ValueError otherwise."""
+        m = VERSION_RE.match(text)
+        if not m:
+            raise ValueError(f"'{text}' is not a version like v1.2.3")
+        return cls(int(m["major"]), int(m["minor"]), int(m["patch"]), m["prerelease"], m["build"])
+
+    def __str__(self) -> str:
+        pre = f"-{self.prerelease}" if self.prerelease else ""
+        build = f"+{self.build}" if self.build else ""
+        return f"v{self.major}.{self.minor}.{self.patch}{pre}{build}"
+
+    def key(self) -> tuple[Any, ...]:
+        """SemVer precedence: a pre-release sorts before its release; build is ignored."""
+        if self.prerelease is None:
+            return (self.major, self.minor, self.patch, 1, ())
+        parts = tuple(
+            (0, int(p), "") if p.isdigit() else (1, 0, p) for p in self.prerelease.split(".")
+        )
+        return (self.major, self.minor, self.patch, 0, parts)
+
+    def bump(self, part: str) -> SemVer:
+        if part == "major":
+            return SemVer(self.major + 1, 0, 0)
+        if part == "minor":
+            return SemVer(self.major, self.minor + 1, 0)
+        if part == "patch":
+            return SemVer(self.major, self.minor, self.patch + 1)
+        raise ValueError(f"unknown version part '{part}' (patch, minor or major)")
+
+
+BUMPS = ("patch", "minor", "major")
+
+
+class ParsedTag(NamedTuple):
+    name: str
+    action: Action
+    version: str | None = None
+    stage: str | None = None
+    counter: int | None = None
+
+
+def parse(tag: str) -> ParsedTag | None:
+    """The meaning of a tag name, or None when it is not a GTO tag."""
+    m = TAG_RE.match(tag)
+    if not m:
+        return None
+    cancel = m["cancel"] == "!"
+    if m["version"]:
+        action = Action.DEREGISTER if cancel else Action.REGISTER
+    elif m["stage"]:
+        action = Action.UNASSIGN if cancel else Action.ASSIGN
+    else:
+        action = Action.DEPRECATE if m["special"] == "deprecated" else Action.CREATE
+    counter = int(m["counter"]) if m["counter"] else None
+    name = m["artifact"].replace("=", ":")
+    return ParsedTag(name, action, m["version"], m["stage"], counter)
+
+
+def _check_name(name: str) -> str:
+    if not NAME_RE.match(name):
+        raise ValueError(
+            f"'{name}' is not a valid registry name (letters, digits, '-', '_' and '/', "
+            "starting and ending with a letter or digit)"
+        )
+    return name.replace(":", "=")
+
+
+def _check_stage(stage: str) -> str:
+    if not STAGE_RE.match(stage):
+        raise ValueError(
+            f"'{stage}' is not a valid stage (letters, digits, '-', '_' and '/', "
+            "starting and ending with a letter or digit)"
+        )
+    return stage
+
+
+def _suffix(counter: int | None) -> str:
+    if counter is not None and counter < 1:
+        raise ValueError(f"a tag counter starts at 1, got {counter}")
+    return f"#{counter}" if counter is not None else ""
+
+
+def registration(name: str, version: str, counter: int | None = None) -> str:
+    SemVer.parse(version)
+    return f"{_check_name(name)}@{version}{_suffix(counter)}"
+
+
+def deregistration(name: str, version: str, counter: int | None = None) -> str:
+    SemVer.parse(version)
+    return f"{_check_name(name)}@{version}!{_suffix(counter)}"
+
+
+def assignment(name: str, stage: str, counter: int | None) -> str:
+    return f"{_check_name(name)}#{_check_stage(stage)}{_suffix(counter)}"
+
+
+def unassignment(name: str, stage: str, counter: int | None) -> str:
+    return f"{_check_name(name)}#{_check_stage(stage)}!{_suffix(counter)}"
+
+
+def deprecation(name: str, counter: int | None = None) -> str:
+    return f"{_check_name(name)}@deprecated{_suffix(counter)}"
+
+
+def format_tag(p: ParsedTag) -> str:
+    """The tag name for a parsed tag: `format_tag(parse(t)) == t` for every GTO tag t."""
+    if p.action is Action.REGISTER and p.version:
+        return registration(p.name, p.version, p.counter)
+    if p.action is Action.DEREGISTER and p.version:
+        return deregistration(p.name, p.version, p.counter)
+    if p.action is Action.ASSIGN and p.stage:
+        return assignment(p.name, p.stage, p.counter)
+    if p.action is Action.UNASSIGN and p.stage:
+        return unassignment(p.name, p.stage, p.counter)
+    if p.action is Action.DEPRECATE:
+        return deprecation(p.name, p.counter)
+    return f"{_check_name(p.name)}@created{_suffix(p.counter)}"
+
+
+class Ref(NamedTuple):
+    """What `models get` accepts: NAME, NAME@vX.Y.Z, NAME@latest or NAME#STAGE."""
+
+    name: str
+    version: str | None = None
+    stage: str | None = None
+
+
+def parse_ref(text: str) -> Ref:
+    m = REF_RE.match(text)
+    if not m:
+        raise ValueError(
+            f"'{text}' is not a model reference; use NAME@vX.Y.Z, NAME#STAGE or NAME@latest"
+        )
+    version = m["version"] if m["version"] not in (None, "latest", "greatest") else None
+    return Ref(m["name"], version, m["stage"])
+
+
+# -- messages -------------------------------------------------------------------------------
+
+FENCE = "```"
+INFO_STRING = "json mlops-actions"
+
+
+def registration_subject(name: str, version: str) -> str:
+    """The first line `gto register` writes."""
+    return f"Registering artifact {name} version {version}"
+
+
+def assignment_subject(name: str, stage: str, version: str) -> str:
+    """The first line `gto assign` writes."""
+    return f"Assigning stage {stage} to artifact {name} version {version}"
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    """What a registry tag's message records about the model, beyond GTO's first line."""
+
+    metrics: dict[str, Any] = field(default_factory=dict)
+    primary: str | None = None
+    model_sha256: str | None = None
+    model_path: str | None = None
+    data: dict[str, str] = field(default_factory=dict)
+    params_sha256: str | None = None
+    fingerprint: str | None = None
+    run_url: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TagInfo:
+        known = {f: data[f] for f in cls.__dataclass_fields__ if f in data}
+        for key in ("metrics", "data"):
+            if not isinstance(known.get(key, {}), dict):
+                known.pop(key)
+        return cls(**known)
+
+
+def format_message(subject: str, info: TagInfo | None) -> str:
+    if info is None:
+        return subject + "\n"
+    body = json.dumps(asdict(info), indent=2, allow_nan=False)
+    return f"{subject}\n\n{FENCE}{INFO_STRING}\n{body}\n{FENCE}\n"
+
+
+def parse_message(message: str) -> TagInfo | None:
+    """The TagInfo block of a tag message; None when there is none or it is unreadable."""
+    start = message.find(f"{FENCE}{INFO_STRING}\n")
+    if start < 0:
+        return None
+    start += len(FENCE) + len(INFO_STRING) + 1
+    end = message.find(f"\n{FENCE}", start)
+    if end < 0:
+        return None
+    try:
+        data = json.loads(message[start:end])
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    try:
+        return TagInfo.from_dict(data)
+    except TypeError:
+        return None
