@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
 from mlops_actions.errors import GitError
 
 
-def run(*args: str, cwd: str | Path | None = None, check: bool = True) -> str:
+def run(
+    *args: str,
+    cwd: str | Path | None = None,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+) -> str:
+    """git ARGS; its stdout. `env` adds variables (e.g. GIT_COMMITTER_DATE) to the environment."""
+    full_env = {**os.environ, **env} if env else None
     try:
-        proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, check=False, env=full_env
+        )
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH") from None
     if check and proc.returncode != 0:
@@ -31,3 +41,25 @@ def is_dirty(cwd: str | Path | None = None) -> bool:
         return bool(run("status", "--porcelain", "--untracked-files=no", cwd=cwd))
     except GitError:
         return False
+
+
+def auth_env(token: str | None, server_url: str) -> dict[str, str]:
+    """Environment that lets one git command authenticate to `server_url` with `token`.
+
+    Passed through GIT_CONFIG_* variables: nothing is written to .git/config and the token is
+    not on the command line.
+    """
+    if not token:
+        return {}
+    import base64
+
+    from mlops_actions import output
+
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    output.add_secret(basic)
+    return {
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": f"http.{server_url.rstrip('/')}/.extraheader",
+        "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}",
+        "GIT_TERMINAL_PROMPT": "0",
+    }

@@ -364,6 +364,11 @@ class GitHub:
         resp = self.request("POST", path, json=payload, permission="contents: write")
         return cast(GitTag, resp.json())
 
+    def get_tag_object(self, sha: str) -> GitTag:
+        """An annotated tag object by its sha. Permissions: `contents: read`."""
+        resp = self.request("GET", f"{self._repo_path}/git/tags/{sha}", permission="contents: read")
+        return cast(GitTag, resp.json())
+
     def create_ref(self, ref: str, sha: str) -> GitRef:
         """Create `ref` (fully qualified: refs/tags/NAME) pointing at `sha`.
 

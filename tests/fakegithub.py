@@ -32,7 +32,7 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC_PATH = ROOT / "node_modules" / "@octokit" / "openapi" / "generated" / "api.github.com.json"
-TRIM_VERSION = "3"  # bump when OPERATIONS or the trimming changes
+TRIM_VERSION = "4"  # bump when OPERATIONS or the trimming changes
 API_VERSIONS = ("2022-11-28",)
 DOCS = "https://docs.github.com/rest"
 
@@ -48,6 +48,7 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("post", "/repos/{owner}/{repo}/statuses/{sha}"),
     ("get", "/repos/{owner}/{repo}/commits/{ref}/statuses"),
     ("post", "/repos/{owner}/{repo}/git/tags"),
+    ("get", "/repos/{owner}/{repo}/git/tags/{tag_sha}"),
     ("post", "/repos/{owner}/{repo}/git/refs"),
     ("get", "/repos/{owner}/{repo}/git/ref/{ref}"),
     ("get", "/repos/{owner}/{repo}/git/matching-refs/{ref}"),
@@ -1097,6 +1098,10 @@ class FakeGitHub:
         }
         self.tag_objects[sha] = tag
         return 201, tag, {"Location": tag["url"]}
+
+    def _op_git_get_tag(self, params: dict[str, str], **_: Any) -> tuple[int, Any, dict[str, str]]:
+        tag = self.tag_objects.get(params["tag_sha"])
+        return (200, tag, {}) if tag is not None else self._not_found()
 
     def _op_git_create_ref(self, body: dict[str, Any], **_: Any) -> tuple[int, Any, dict[str, str]]:
         ref, sha = body["ref"], body["sha"]

@@ -1,0 +1,133 @@
+"""Registry tags and releases through the GitHub REST API (used inside Actions).
+
+Tags are created as git tag objects plus refs, so no credentials ever have to be written to
+.git/config. Each new tag is mirrored into the local repository with the same message and
+date, so `mlops-actions models` in the same job sees it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlops_actions import git, output
+from mlops_actions import tag as tags
+from mlops_actions.errors import GitError
+
+if TYPE_CHECKING:
+    from mlops_actions.github import GitHub
+    from mlops_actions.registry import NewTag
+
+BOT = {
+    "name": "github-actions[bot]",
+    "email": "41898282+github-actions[bot]@users.noreply.github.com",
+}
+STAGE_RETRIES = 10
+
+
+class RestTagWriter:
+    """TagWriter that publishes through the API; `push` is implied (the API is the remote)."""
+
+    def __init__(self, gh: GitHub, root: str | Path, model: str) -> None:
+        self.gh = gh
+        self.root = root
+        self.model = model
+
+    def write(self, new: Sequence[NewTag], *, push: bool) -> bool:
+        from mlops_actions.github import RefExistsError
+
+        version, *rest = new
+        if not self._create(version.name, version.message, version.commit):
+            return False  # another run took this version: the caller recomputes
+        for extra in rest:
+            name = extra.name
+            for _ in range(STAGE_RETRIES):
+                try:
+                    if self._create(name, extra.message, extra.commit):
+                        break
+                except RefExistsError:
+                    pass
+                name = _next_counter(name)  # a concurrent assignment took this #N
+            else:
+                output.warning(
+                    f"could not assign the stage of {version.name}: counters kept colliding"
+                )
+        return True
+
+    def _create(self, name: str, message: str, commit: str) -> bool:
+        """Create tag `name`; False when the ref exists already, pointing elsewhere."""
+        from mlops_actions.github import RefExistsError
+
+        obj = self.gh.create_tag_object(name, message, commit, tagger=BOT)
+        try:
+            self.gh.create_ref(f"refs/tags/{name}", obj["sha"])
+        except RefExistsError:
+            return False
+        self._mirror(name, message, commit, _date(obj))
+        return True
+
+    def refresh(self) -> None:
+        """Mirror the model's published tags that this clone lacks (a concurrent run's)."""
+        local = set(git.run("tag", "--list", f"{self.model}[@#]*", cwd=self.root).split())
+        for ref in self.gh.list_matching_refs(f"tags/{self.model}"):
+            name = ref["ref"].removeprefix("refs/tags/")
+            parsed = tags.parse(name)
+            if name in local or parsed is None or parsed.name != self.model:
+                continue
+            if ref["object"]["type"] != "tag":
+                continue  # lightweight tags are not part of the registry
+            obj: Any = self.gh.get_tag_object(ref["object"]["sha"])
+            self._mirror(name, obj["message"], obj["object"]["sha"], _date(obj))
+
+    def _mirror(self, name: str, message: str, commit: str, date: str | None) -> None:
+        env = {"GIT_COMMITTER_DATE": date} if date else {}
+        identity = ["-c", f"user.name={BOT['name']}", "-c", f"user.email={BOT['email']}"]
+        try:
+            git.run(
+                *identity,
+                "tag",
+                "-a",
+                "--cleanup=verbatim",
+                "-m",
+                message,
+                name,
+                commit,
+                cwd=self.root,
+                env=env,
+            )
+        except GitError as exc:
+            output.warning(f"{name} is published but could not be mirrored locally: {exc}")
+
+
+def _date(obj: Any) -> str | None:
+    tagger = obj.get("tagger") if isinstance(obj, dict) else None
+    return tagger.get("date") if isinstance(tagger, dict) else None
+
+
+def _next_counter(name: str) -> str:
+    head, _, counter = name.rpartition("#")
+    return f"{head}#{int(counter) + 1}" if counter.isdigit() else name
+
+
+def create_release(
+    gh: GitHub, tag: str, commit: str, card: dict[str, Any], model: Path | None
+) -> str:
+    """A GitHub release for `tag`: the model card as its body, the model file as an asset."""
+    import json
+
+    body = (
+        f"Model **{tag}**, promoted by mlops-actions.\n\n"
+        f"```json\n{json.dumps(card, indent=2, sort_keys=True, default=str)}\n```\n"
+    )
+    existing = gh.get_release_by_tag(tag)
+    release = existing or gh.create_release(
+        tag, name=tag, body=body[:125_000], target_commitish=commit, make_latest="false"
+    )
+    if model is not None and model.is_file():
+        name = f"{tag.replace('@', '-').replace('/', '-')}{''.join(model.suffixes[-1:])}"
+        if not any(a.get("name") == name for a in release.get("assets", [])):
+            gh.upload_release_asset(
+                release, model, name=name, content_type="application/octet-stream"
+            )
+    return str(release.get("html_url", ""))
