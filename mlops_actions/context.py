@@ -149,6 +149,8 @@ def load(
     pr: dict[str, Any] = {}
     if event_name in PR_EVENTS:
         pr = _pull_request(event, event_path, ref)
+    if not pr.get("pr_base_ref") and env("GITHUB_BASE_REF"):
+        pr["pr_base_ref"] = env("GITHUB_BASE_REF")  # set by the runner on pull request events
 
     run_url = None
     run_id = env("GITHUB_RUN_ID")

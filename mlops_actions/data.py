@@ -230,16 +230,16 @@ def _classify_dvc_failure(text: str, targets: list[str]) -> str:
             "max retries",
         )
     ):
-        return f"{where}: the DVC remote is unreachable ({_last_line(text)}); check its URL and the network"
+        return f"{where}: the DVC remote is unreachable ({last_line(text)}); check its URL and the network"
     if "missing" in lowered or "failed to pull" in lowered or "not in cache" in lowered:
         return (
-            f"{where}: the DVC remote lacks some of the data ({_last_line(text)}); "
+            f"{where}: the DVC remote lacks some of the data ({last_line(text)}); "
             "run `dvc push` from the machine that has it"
         )
-    return f"{where}: dvc pull failed: {_last_line(text)}"
+    return f"{where}: dvc pull failed: {last_line(text)}"
 
 
-def _last_line(text: str) -> str:
+def last_line(text: str) -> str:
     """DVC's most telling line: its last ERROR, else its last line."""
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
     errors = [ln.removeprefix("ERROR:").strip() for ln in lines if ln.startswith("ERROR:")]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlops_actions import data, output
 from mlops_actions.config import Config
@@ -12,15 +13,27 @@ from mlops_actions.errors import ConfigError
 from mlops_actions.training import TrainResult
 from mlops_actions.util import file_hash
 
+if TYPE_CHECKING:
+    from mlops_actions.compare import BaselineMetrics, Comparison
+    from mlops_actions.context import Context
+    from mlops_actions.gates import GateResult
+    from mlops_actions.report import ReportInput
+
 
 @dataclass(frozen=True)
 class RunOptions:
     remote: str | None = None
     jobs: int | None = None
     use_cache: bool = True
+    comment_id: str = "default"
+    promote: bool = True
+    bump: str | None = None
+    stage: str | None = None
+    release: bool = False
+    retrain_token: str | None = None
 
 
-def _dvc_files(cfg: Config) -> list[str]:
+def dvc_files(cfg: Config) -> list[str]:
     """The .dvc files to use; the default data.dvc may be absent (data kept in git)."""
     explicit = isinstance(cfg.raw.get("data"), dict) and "dvc" in cfg.raw["data"]
     present = [f for f in cfg.data.dvc if cfg.resolve(f).is_file()]
@@ -49,7 +62,7 @@ def _untracked_version(cfg: Config) -> dict[str, dict[str, Any]]:
 
 def pull(cfg: Config, options: RunOptions) -> dict[str, dict[str, Any]]:
     """Pull and verify the versioned data; returns the data version for training."""
-    files = _dvc_files(cfg)
+    files = dvc_files(cfg)
     if not files:
         output.info(f"no .dvc file found; using {cfg.data.path} as it is in the workspace")
         return _untracked_version(cfg)
@@ -63,7 +76,7 @@ def pull(cfg: Config, options: RunOptions) -> dict[str, dict[str, Any]]:
 
 def verified_data(cfg: Config) -> dict[str, dict[str, Any]]:
     """The data version of the workspace, checked against the .dvc files (no pull)."""
-    files = _dvc_files(cfg)
+    files = dvc_files(cfg)
     if not files:
         return _untracked_version(cfg)
     return data.describe(cfg.root, data.check(cfg.root, files))
@@ -90,11 +103,255 @@ def show_metrics(result: TrainResult) -> None:
     output.info(tabulate(rows, headers=["metric", "value"], tablefmt="simple"))
 
 
-def run(cfg: Config, options: RunOptions) -> int:
+def registry_baseline(cfg: Config) -> BaselineMetrics | None:
+    """The latest promoted version's metrics: the baseline when the base branch has none."""
+    from mlops_actions import compare, registry
+
+    model = registry.find_model(cfg.model.name, cwd=cfg.root)
+    latest = model.latest() if model else None
+    if latest is None or latest.info is None or not latest.info.metrics:
+        return None
+    found = compare.Baseline("tag", ref=latest.tag, sha=latest.commit, label=f"`{latest.tag}`")
+    return compare.BaselineMetrics(found, {cfg.train.metrics: latest.info.metrics})
+
+
+def comparison(cfg: Config, ctx: Context, base: str | None) -> Comparison:
+    from mlops_actions import compare
+
+    return compare.compare(
+        cfg.path, base=base, pr_base_ref=ctx.pr_base_ref, fallback=lambda: registry_baseline(cfg)
+    )
+
+
+def current_metrics(cfg: Config) -> dict[str, Any]:
+    from mlops_actions import metrics
+
+    return metrics.scalars(metrics.load(cfg.resolve(cfg.train.metrics), cfg.train.metrics))
+
+
+def baseline_metrics(cfg: Config, found: Comparison) -> dict[str, Any] | None:
+    """The base values of the training metrics file, flattened; None with no baseline."""
+    if found.baseline.kind == "none":
+        return None
+    path = os.path.relpath(cfg.resolve(cfg.train.metrics))
+    values = {e.key: e.old for e in found.rows("metrics", all=True) if e.path == path}
+    return {k: v for k, v in values.items() if v is not None} or None
+
+
+def evaluate_gates(
+    cfg: Config, current: dict[str, Any], baseline: dict[str, Any] | None, where: str
+) -> list[GateResult]:
+    from mlops_actions import gates
+
+    rules = gates.parse_rules(cfg.gates, cfg.path)
+    options = cfg.gate_options
+    relative = sum(rule.relative for rule in rules)
+    if baseline is None and relative:
+        outcome = {"skip": "skipped", "fail": "failed", "error": "errors"}[options.no_baseline]
+        output.warning(
+            f"no base metrics ({where}): {relative} relative gate(s) {outcome} "
+            f"(gate_options.no_baseline: {options.no_baseline})"
+        )
+    return gates.evaluate(
+        rules, current, baseline, no_baseline=options.no_baseline, prefix=options.status_prefix
+    )
+
+
+def _dvc_hash_at(cfg: Config, sha: str | None, dvc_file: str) -> str | None:
+    import yaml
+
+    from mlops_actions import git
+    from mlops_actions.errors import GitError
+
+    if not sha:
+        return None
+    rel = os.path.relpath(cfg.resolve(dvc_file), cfg.root)
+    try:
+        data = yaml.safe_load(git.run("show", f"{sha}:./{rel}", cwd=cfg.root))
+    except (GitError, yaml.YAMLError):
+        return None
+    outs = data.get("outs") if isinstance(data, dict) else None
+    return str(outs[0].get("md5")) if isinstance(outs, list) and outs else None
+
+
+def report_input(
+    cfg: Config,
+    ctx: Context,
+    found: Comparison,
+    results: list[GateResult] | None,
+    trained: TrainResult | None = None,
+) -> ReportInput:
+    import json
+
+    from mlops_actions import gates, report
+
+    base = found.baseline
+    label = None
+    if base.kind != "none":
+        label = base.label if base.kind == "tag" else f"`{base.name}` ({(base.sha or '')[:7]})"
+    versions = []
+    for name in dvc_files(cfg):
+        for out in data.read_dvc_file(cfg.resolve(name), cfg.root):
+            versions.append(
+                report.DataVersion(
+                    name, _dvc_hash_at(cfg, base.sha, name), out.md5, out.nfiles, out.size
+                )
+            )
+    confusion_path = cfg.resolve(cfg.train.confusion_matrix)
+    confusion = json.loads(confusion_path.read_text()) if confusion_path.is_file() else None
+    card = read_json(cfg.resolve(cfg.train.card))
+    return report.ReportInput(
+        model=cfg.model.name,
+        baseline=label,
+        metrics=[report.Row(e.key, e.old, e.new, e.path) for e in found.rows("metrics", all=True)],
+        params=[report.Row(e.key, e.old, e.new, e.path) for e in found.rows("params")],
+        data=versions,
+        gates_markdown=gates.render_markdown(results) if results else None,
+        mode=trained.mode if trained else card.get("mode"),
+        cache_hit=trained.cache_hit if trained else None,
+        run_url=ctx.run_url,
+        confusion=confusion,
+        lower=cfg.metrics.lower_is_better,
+        higher=cfg.metrics.higher_is_better,
+        primary=cfg.metrics.primary,
+    )
+
+
+def read_json(path: Any) -> dict[str, Any]:
+    import json
+
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def run(cfg: Config, ctx: Context, options: RunOptions) -> int:
+    """The work for this event; the exit code is the gates' (0 pass, 1 fail, 2 error).
+
+    pull_request: pull, train, compare with the base branch, report, gates as statuses.
+    push to the default branch: pull, train, gates against the latest version, promote.
+    schedule / workflow_dispatch: retrain when the data changed (see retrain.py).
+    Outside Actions: pull, train, the metrics table and the gates.
+    """
+    if ctx.event_name in ("schedule", "workflow_dispatch"):
+        from mlops_actions import retrain
+
+        return retrain.run(cfg, ctx, options)
+    gh = github_client(ctx) if ctx.in_actions and ctx.token and ctx.repository else None
+    statuses = gh is not None and bool(cfg.gates)
+    if statuses:
+        publish_pending(gh, ctx, cfg)
+    try:
+        results, trained = _evaluate(cfg, ctx, options, gh)
+    except BaseException as exc:
+        if statuses:
+            publish_error(gh, ctx, cfg, f"the run failed: {exc}")
+        raise
+    from mlops_actions import context as context_mod
+    from mlops_actions import gates, publish
+
+    if statuses and gh is not None:
+        publish.post_statuses(gh, ctx, results, cfg.gate_options.status_prefix)
+    code = gates.exit_code(results)
+    context_mod.set_output(ctx, "gates-passed", code == 0)
+    context_mod.set_output(ctx, "gates", json.dumps([r.to_dict() for r in results]))
+    context_mod.set_output(ctx, "metrics", json.dumps(trained.metrics, allow_nan=False))
+    if _on_default_branch_push(ctx) and options.promote:
+        promote(cfg, ctx, options, gh, code == 0)
+    return code
+
+
+def _on_default_branch_push(ctx: Context) -> bool:
+    branch = ctx.default_branch or "main"
+    return ctx.event_name == "push" and ctx.ref == f"refs/heads/{branch}"
+
+
+def _evaluate(
+    cfg: Config, ctx: Context, options: RunOptions, gh: Any
+) -> tuple[list[GateResult], TrainResult]:
+    from mlops_actions import report
+    from mlops_actions.errors import MlopsError
+
     version = pull(cfg, options)
-    result = train(cfg, version, options)
-    show_metrics(result)
-    return 0
+    trained = train(cfg, version, options)
+    show_metrics(trained)
+    if ctx.event_name == "push":
+        results = promotion_gates(cfg) if cfg.gates else []
+        show_gates(results)
+        return results, trained
+    try:
+        found = comparison(cfg, ctx, None)
+    except MlopsError as exc:
+        if ctx.is_pull_request:
+            raise
+        output.warning(f"no comparison: {exc}")
+        results = evaluate_gates(cfg, trained.metrics, None, "no comparison") if cfg.gates else []
+        show_gates(results)
+        return results, trained
+    current = current_metrics(cfg)
+    baseline = baseline_metrics(cfg, found)
+    results = evaluate_gates(cfg, current, baseline, found.baseline.label) if cfg.gates else []
+    show_gates(results)
+    body = report.render(report_input(cfg, ctx, found, results, trained), options.comment_id)
+    comment = gh is not None and ctx.is_pull_request
+    deliver_report(cfg, ctx, body, options.comment_id, comment, ctx.in_actions, None, None)
+    return results, trained
+
+
+def show_gates(results: list[GateResult]) -> None:
+    from mlops_actions import gates
+    from mlops_actions.commands.gate import render_table
+
+    if results:
+        output.info(render_table(results))
+        for result in results:
+            if result.state == gates.ERROR:
+                output.error(f"gate '{result.text}': {result.detail}")
+        output.info(gates.summary(results))
+
+
+def promote(cfg: Config, ctx: Context, options: RunOptions, gh: Any, passed: bool) -> None:
+    from mlops_actions import context as context_mod
+    from mlops_actions import registry
+
+    writer = None
+    if gh is not None:
+        from mlops_actions.remote_tags import RestTagWriter
+
+        writer = RestTagWriter(gh, cfg.root, cfg.model.name)
+    result = registry.promote(
+        cfg,
+        bump=options.bump,
+        stage=options.stage,
+        push=gh is not None,
+        gates_passed=passed,
+        writer=writer,
+    )
+    if result.promoted:
+        output.info(f"promoted {result.tag} ({result.reason})")
+        if options.release and gh is not None and result.tag:
+            from mlops_actions.remote_tags import create_release
+
+            url = create_release(
+                gh,
+                result.tag,
+                ctx.sha or "",
+                read_json(cfg.resolve(cfg.train.card)),
+                trained_model(cfg),
+            )
+            output.info(f"released {result.tag}: {url}")
+    else:
+        output.info(f"not promoted: {result.reason}")
+    context_mod.set_output(ctx, "promoted", result.promoted)
+    context_mod.set_output(ctx, "version", (result.version or "") if result.promoted else "")
+    context_mod.set_output(ctx, "tag", (result.tag or "") if result.promoted else "")
+
+
+def trained_model(cfg: Config) -> Any:
+    path = cfg.resolve(cfg.train.model)
+    return path if path.is_file() else None
 
 
 def _fmt(value: Any) -> str:
@@ -114,3 +371,70 @@ def _size(n: int) -> str:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def deliver_report(
+    cfg: Config,
+    ctx: Context,
+    body: str,
+    comment_id: str,
+    comment: bool,
+    summary: bool,
+    pr: int | None,
+    path: str | None,
+) -> None:
+    """Write the report file and outputs; post the sticky comment; append the job summary."""
+    from mlops_actions import context as context_mod
+    from mlops_actions import publish
+    from mlops_actions.util import write_text
+
+    target = path or os.path.join(cfg.cache.dir, "report.md")
+    try:
+        write_text(cfg.resolve(target), body)
+        context_mod.set_output(ctx, "report-path", str(cfg.resolve(target)))
+    except OSError as exc:
+        output.warning(f"{target}: cannot write the report file ({exc.strerror})")
+    posted = None
+    if comment:
+        posted = publish.post_comment(github_client(ctx), ctx, body, comment_id, pr)
+    wants_summary = summary or (posted is not None and posted.fallback)
+    if wants_summary and not publish.summary(ctx, body):
+        output.info("no job summary outside GitHub Actions (GITHUB_STEP_SUMMARY is not set)")
+
+
+def promotion_gates(cfg: Config) -> list[GateResult]:
+    """The gates against the latest promoted version: what a new version has to beat."""
+    from mlops_actions import metrics
+
+    found = registry_baseline(cfg)
+    baseline = metrics.scalars(found.metrics[cfg.train.metrics]) if found else None
+    where = found.baseline.label if found else "no promoted version yet"
+    return evaluate_gates(cfg, current_metrics(cfg), baseline, where)
+
+
+def github_client(ctx: Context) -> Any:
+    from mlops_actions.errors import GitHubError
+    from mlops_actions.github import GitHub
+
+    if not ctx.token:
+        raise GitHubError(
+            "no GitHub token: set GITHUB_TOKEN (in Actions: the action's token input)"
+        )
+    return GitHub.from_context(ctx)
+
+
+def publish_pending(gh: Any, ctx: Context, cfg: Config) -> None:
+    from mlops_actions import publish
+
+    publish.post_pending(gh, ctx, cfg.gate_options.status_prefix)
+
+
+def publish_error(gh: Any, ctx: Context, cfg: Config, message: str) -> None:
+    """Best effort: the overall status ends `error`, so a required check is never left pending."""
+    from mlops_actions import publish
+    from mlops_actions.errors import MlopsError
+
+    try:
+        publish.post_error(gh, ctx, cfg.gate_options.status_prefix, output.redact(message)[:140])
+    except MlopsError as exc:
+        output.warning(f"could not mark the gate status as error: {exc}")

@@ -8,8 +8,7 @@ from typing import Any, cast
 
 import pytest
 
-from mlops_actions import cli, config, gates
-from mlops_actions.commands import gate as gate_command
+from mlops_actions import cli, gates
 from mlops_actions.errors import ConfigError
 from mlops_actions.gates import Rule
 from tests.helpers import DEMO_PARAMS, commit_all, git, write_params
@@ -521,32 +520,44 @@ def test_gate_errors_on_a_missing_or_broken_metric(
 
 
 def test_gate_without_base_metrics_skips_relative_rules(
-    branch_repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    git_repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("GITHUB_BASE_REF", "no-such-branch")
+    _project(git_repo, GATES)
+    commit_all(git_repo, "main has no metrics yet")
+    git(git_repo, "checkout", "-q", "-b", "change")
+    _metrics(git_repo)
     assert cli.main(["gate"]) == 0
     captured = capsys.readouterr()
-    assert "warning: no base metrics at 'no-such-branch'" in captured.err
+    assert "warning: no base metrics" in captured.err
     assert "2 relative gate(s) skipped" in captured.err
     assert captured.out.count("skipped: no base metrics, skipped") == 2
     assert captured.out.splitlines()[-1] == "gates passed: 2 passed, 2 skipped"
 
 
-def test_gate_finds_the_base_on_origin(branch_repo: Path, tmp_path: Path) -> None:
+def test_gate_with_an_unknown_base_is_an_error(
+    branch_repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_BASE_REF", "no-such-branch")
+    assert cli.main(["gate"]) == 2
+    err = capsys.readouterr().err
+    assert "base branch 'no-such-branch' is not in this clone" in err and "fetch-depth: 0" in err
+    assert cli.main(["gate", "--base", "nope"]) == 2
+
+
+def test_gate_finds_the_base_on_origin(
+    branch_repo: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # A pull-request checkout has origin/main but no local main.
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", "--branch", "change", str(branch_repo), str(clone))
     assert git(clone, "branch", "--list", "main") == ""
-    cfg = config.load(clone / "params.yaml")
-    assert gate_command.load_baseline(cfg, "main") == {
-        "accuracy": 0.95,
-        "f1": 0.94,
-        "log_loss": 0.2,
-        "rows.train": 426,
-        "rows.test": 143,
-    }
-    assert gate_command.load_baseline(cfg, "--output=x") is None
-    assert gate_command.load_baseline(cfg, "nope") is None
+    monkeypatch.chdir(clone)
+    _metrics(clone, f1=0.92)
+    assert cli.main(["gate", "--base", "main"]) == 1
+    assert "FAIL: 0.920 < 0.930 (base 0.940 − 0.010)" in capsys.readouterr().out
 
 
 def test_gate_refuses_an_invalid_rule(
@@ -577,17 +588,20 @@ def test_gate_without_rules(
     assert _outputs(output_file) == {"gates-passed": "true", "gates": "[]"}
 
 
-@pytest.mark.skipif(
-    not hasattr(config, "GateOptions"), reason="config.py has no gate_options section yet"
-)
 def test_gate_options_from_params(
     branch_repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     options = {"no_baseline": "fail", "status_prefix": "ml/gate"}
-    _project(branch_repo, GATES, gate_options=options)
     output_file = branch_repo.parent / "github_output"
     monkeypatch.setenv("GITHUB_OUTPUT", str(output_file))
-    assert cli.main(["gate", "--base", "no-such-branch"]) == 1
+    git(branch_repo, "checkout", "-q", "--orphan", "fresh")
+    (branch_repo / "metrics.json").unlink()
+    _project(branch_repo, GATES, gate_options=options)
+    commit_all(branch_repo, "a base without metrics")
+    _metrics(branch_repo)
+    assert cli.main(["gate", "--base", "fresh"]) == 1
     assert "2 relative gate(s) failed" in capsys.readouterr().err
+    contexts = [r["context"] for r in json.loads(_outputs(output_file)["gates"])]
+    assert contexts[0] == "ml/gate: accuracy >= 0.9"
     results = json.loads(_outputs(output_file)["gates"])
     assert results[0]["context"] == "ml/gate: accuracy >= 0.9"

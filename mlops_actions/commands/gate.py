@@ -4,54 +4,66 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import posixpath
-import uuid
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
-from mlops_actions import config, gates, git, metrics, output
-from mlops_actions.errors import GitError, MetricsError
+from mlops_actions import config, context, gates, output, pipeline
+from mlops_actions.context import Context
 
 _LABELS = {gates.PASS: "pass", gates.FAIL: "FAIL", gates.ERROR: "ERROR", gates.SKIPPED: "skipped"}
 
 
+def statuses_wanted(flag: bool | None, ctx: Context) -> bool:
+    """--status/--no-status; by default on inside Actions when a token is present."""
+    if flag is not None:
+        return flag
+    return ctx.in_actions and bool(ctx.token)
+
+
 def main(args: argparse.Namespace) -> int:
     cfg = config.load(args.params)
-    rules = gates.parse_rules(cfg.gates, cfg.path)
-    no_baseline, prefix = _options(cfg)
-    if not rules:
+    ctx = context.load(token=args.token)
+    gh = None
+    if statuses_wanted(args.status, ctx) and cfg.gates:
+        from mlops_actions.github import GitHub
+
+        gh = GitHub.from_context(ctx)
+        pipeline.publish_pending(gh, ctx, cfg)
+    try:
+        results = evaluate(cfg, ctx, args.base)
+    except Exception as exc:
+        if gh is not None:
+            pipeline.publish_error(gh, ctx, cfg, str(exc))
+        raise
+    if gh is not None:
+        from mlops_actions import publish
+
+        publish.post_statuses(gh, ctx, results, cfg.gate_options.status_prefix)
+    return gates.exit_code(results)
+
+
+def evaluate(cfg: config.Config, ctx: Context, base: str | None) -> list[gates.GateResult]:
+    """Evaluate, print the table, write the step outputs."""
+    if not cfg.gates:
         output.info("no gates in params.yaml; nothing to check")
-        write_outputs({"gates-passed": "true", "gates": "[]"})
-        return 0
-    current = metrics.scalars(metrics.load(cfg.resolve(cfg.train.metrics), cfg.train.metrics))
-    ref = default_base(args.base)
-    baseline = load_baseline(cfg, ref)
-    relative = sum(rule.relative for rule in rules)
-    if baseline is None and relative:
-        outcome = {"skip": "skipped", "fail": "failed", "error": "errors"}[no_baseline]
-        output.warning(
-            f"no base metrics at '{ref}' (no such ref, or {cfg.train.metrics} is not committed "
-            f"there): {relative} relative gate(s) {outcome} (gate_options.no_baseline: "
-            f"{no_baseline})"
-        )
-    results = gates.evaluate(rules, current, baseline, no_baseline=no_baseline, prefix=prefix)
+        write_outputs(ctx, [])
+        return []
+    current = pipeline.current_metrics(cfg)
+    found = pipeline.comparison(cfg, ctx, base)
+    baseline = pipeline.baseline_metrics(cfg, found)
+    results = pipeline.evaluate_gates(cfg, current, baseline, found.baseline.label)
     output.info(render_table(results))
     for result in results:
         if result.state == gates.ERROR:
             output.error(f"gate '{result.text}': {result.detail}")
     output.info(gates.summary(results))
-    code = gates.exit_code(results)
-    write_outputs(
-        {
-            "gates-passed": "true" if code == 0 else "false",
-            "gates": json.dumps([r.to_dict() for r in results], ensure_ascii=False),
-        }
-    )
-    # Commit statuses (--status) are posted here once the GitHub client lands: one per result
-    # (result.context, gates.GITHUB_STATES[result.state], result.description) and one overall.
-    return code
+    write_outputs(ctx, results)
+    return results
+
+
+def write_outputs(ctx: Context, results: Sequence[gates.GateResult]) -> None:
+    passed = gates.exit_code(results) == 0
+    context.set_output(ctx, "gates-passed", "true" if passed else "false")
+    context.set_output(ctx, "gates", json.dumps([r.to_dict() for r in results], ensure_ascii=False))
 
 
 def render_table(results: Sequence[gates.GateResult]) -> str:
@@ -72,60 +84,3 @@ def render_table(results: Sequence[gates.GateResult]) -> str:
         tablefmt="simple",
         disable_numparse=True,
     )
-
-
-def default_base(explicit: str | None) -> str:
-    """--base, else the pull request's base branch, else main."""
-    return explicit or os.environ.get("GITHUB_BASE_REF") or "main"
-
-
-def load_baseline(cfg: config.Config, base_ref: str | None) -> dict[str, Any] | None:
-    """The flattened scalar metrics committed at the base ref; None when there are none.
-
-    The one place that decides the baseline: when compare.py's resolution lands (the base ref,
-    else the latest promoted tag), this calls it instead.
-    """
-    ref = default_base(base_ref)
-    sha = _commit(ref, cfg.root)
-    if sha is None:
-        return None
-    name = posixpath.normpath(cfg.train.metrics.replace(os.sep, "/"))
-    try:
-        text = git.run("show", f"{sha}:./{name}", cwd=cfg.root)
-    except GitError:
-        return None
-    data = metrics.parse(text, f"{ref}:{name}")
-    if not isinstance(data, dict):
-        raise MetricsError(f"{ref}:{name}: expected a mapping of metric names to values")
-    return metrics.scalars(data)
-
-
-def _commit(ref: str, cwd: Path) -> str | None:
-    """The commit `ref` names, trying `origin/<ref>` too (a PR checkout has no local base)."""
-    if not ref or ref.startswith("-"):
-        return None
-    for candidate in (ref, f"origin/{ref}"):
-        try:
-            return git.run("rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}", cwd=cwd)
-        except GitError:
-            continue
-    return None
-
-
-def _options(cfg: config.Config) -> tuple[str, str]:
-    """(no_baseline, status_prefix) from params.yaml's gate_options, with their defaults."""
-    options = getattr(cfg, "gate_options", None)
-    no_baseline = getattr(options, "no_baseline", None) or "skip"
-    prefix = getattr(options, "status_prefix", None) or gates.DEFAULT_PREFIX
-    return str(no_baseline), str(prefix)
-
-
-def write_outputs(values: dict[str, str]) -> None:
-    """Append step outputs to $GITHUB_OUTPUT in the multi-line form `name<<DELIMITER`."""
-    path = os.environ.get("GITHUB_OUTPUT")
-    if not path:
-        return
-    with open(path, "a", encoding="utf-8") as f:
-        for name, value in values.items():
-            delimiter = f"ghadelimiter_{uuid.uuid4()}"
-            f.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")

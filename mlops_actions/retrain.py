@@ -1,0 +1,165 @@
+"""Scheduled retraining: refresh the data; only when a hash changed, retrain, compare with the
+latest promoted model and, when the gates pass, open or update one pull request."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mlops_actions import context, data, git, output, pipeline, report
+from mlops_actions.config import Config
+from mlops_actions.context import Context
+from mlops_actions.errors import DataError
+
+BRANCH = "mlops/retrain"
+BOT = ("github-actions[bot]", "41898282+github-actions[bot]@users.noreply.github.com")
+
+
+def _is_import(path: Path) -> bool:
+    """A .dvc file made by `dvc import`/`import-url`: it has deps that `dvc update` refreshes."""
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return False
+    return isinstance(loaded, dict) and bool(loaded.get("deps"))
+
+
+def refresh(cfg: Config, files: list[str]) -> list[str]:
+    """`dvc update` the imported data, pull the rest; returns the .dvc files whose hash changed."""
+    before = {f: _hashes(cfg, f) for f in files}
+    imports = [f for f in files if _is_import(cfg.resolve(f))]
+    if imports:
+        proc = data.run_dvc(["update", *imports], cfg.root)
+        if proc.returncode != 0:
+            raise DataError(
+                f"{', '.join(imports)}: dvc update failed: {data.last_line(proc.stderr + proc.stdout)}"
+            )
+    return [f for f in files if _hashes(cfg, f) != before[f]]
+
+
+def _hashes(cfg: Config, name: str) -> list[str]:
+    return [o.md5 for o in data.read_dvc_file(cfg.resolve(name), cfg.root)]
+
+
+def run(cfg: Config, ctx: Context, options: pipeline.RunOptions) -> int:
+    from mlops_actions import gates
+
+    files = pipeline.dvc_files(cfg)
+    changed = refresh(cfg, files) if files else []
+    if not changed:
+        where = ", ".join(files) or "no .dvc files"
+        line = f"scheduled retraining: the data is unchanged ({where}); nothing to retrain"
+        output.info(line)
+        context.append_summary(ctx, line + "\n")
+        context.set_output(ctx, "retrained", False)
+        return 0
+    output.info(f"new data in {', '.join(changed)}: retraining")
+    _push_data(cfg, changed, options)
+    version = pipeline.pull(cfg, options)
+    trained = pipeline.train(cfg, version, options)
+    pipeline.show_metrics(trained)
+    results = pipeline.promotion_gates(cfg) if cfg.gates else []
+    pipeline.show_gates(results)
+    found = pipeline.comparison(cfg, ctx, None)
+    body = report.render(
+        pipeline.report_input(cfg, ctx, found, results, trained), f"retrain-{options.comment_id}"
+    )
+    context.set_output(ctx, "retrained", True)
+    context.set_output(ctx, "metrics", json.dumps(trained.metrics))
+    code = gates.exit_code(results)
+    context.set_output(ctx, "gates-passed", code == 0)
+    if code == 0:
+        url = open_pull_request(cfg, ctx, options, changed, body)
+        context.append_summary(ctx, f"Retrained on new data: {url}\n\n{body}")
+    else:
+        output.info("the retrained model does not pass the gates; no pull request")
+        context.append_summary(ctx, body)
+    return code
+
+
+def _push_data(cfg: Config, changed: list[str], options: pipeline.RunOptions) -> None:
+    """Upload the new data to the DVC remote so the pull request's checks can pull it."""
+    args = ["push", *changed] + (["--remote", options.remote] if options.remote else [])
+    proc = data.run_dvc(args, cfg.root)
+    if proc.returncode != 0:
+        output.warning(
+            f"dvc push of the new data failed ({data.last_line(proc.stderr + proc.stdout)}); "
+            "the pull request's checks may not find it on the remote"
+        )
+
+
+def _files_to_commit(cfg: Config, changed: list[str]) -> list[str]:
+    """The changed .dvc files and the training outputs git tracks, relative to the repo root."""
+    top = Path(git.run("rev-parse", "--show-toplevel", cwd=cfg.root))
+    candidates = [cfg.resolve(f) for f in changed]
+    candidates += [
+        cfg.resolve(p) for p in (cfg.train.metrics, cfg.train.confusion_matrix, "dvc.lock")
+    ]
+    tracked = set(git.run("ls-files", cwd=top).splitlines())
+    paths = []
+    for path in candidates:
+        rel = os.path.relpath(path.resolve(), top)
+        if path.is_file() and (rel in tracked or path.suffix == ".dvc"):
+            paths.append(rel)
+    return list(dict.fromkeys(paths))
+
+
+def commit_on_branch(cfg: Config, paths: list[str], message: str) -> str:
+    """A commit of HEAD plus `paths` as in the workspace, made without touching the index."""
+    top = git.run("rev-parse", "--show-toplevel", cwd=cfg.root)
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {
+            "GIT_INDEX_FILE": os.path.join(tmp, "index"),
+            "GIT_AUTHOR_NAME": BOT[0],
+            "GIT_AUTHOR_EMAIL": BOT[1],
+            "GIT_COMMITTER_NAME": BOT[0],
+            "GIT_COMMITTER_EMAIL": BOT[1],
+        }
+        git.run("read-tree", "HEAD", cwd=top, env=env)
+        git.run("update-index", "--add", "--", *paths, cwd=top, env=env)
+        tree = git.run("write-tree", cwd=top, env=env)
+        return git.run("commit-tree", tree, "-p", "HEAD", "-m", message, cwd=top, env=env)
+
+
+def open_pull_request(
+    cfg: Config, ctx: Context, options: pipeline.RunOptions, changed: list[str], body: str
+) -> str:
+    """Push the new .dvc files to BRANCH and open, or update, its one pull request."""
+    from mlops_actions.github import GitHub
+
+    token = options.retrain_token or ctx.token
+    output.add_secret(token)
+    paths = _files_to_commit(cfg, changed)
+    message = f"Retrain {cfg.model.name} on new data ({', '.join(changed)})"
+    commit = commit_on_branch(cfg, paths, message)
+    git.run(
+        "push",
+        "--force",
+        "origin",
+        f"{commit}:refs/heads/{BRANCH}",
+        cwd=cfg.root,
+        env=git.auth_env(token, ctx.server_url),
+    )
+    output.info(f"pushed {', '.join(paths)} to {BRANCH}")
+    if not (token and ctx.repository):
+        output.warning(
+            "no GitHub token or repository: the branch is pushed, no pull request opened"
+        )
+        return BRANCH
+    gh = GitHub(ctx.api_url, token, ctx.repository)
+    base = ctx.default_branch or gh.default_branch()
+    owner = ctx.repository.split("/")[0]
+    title = f"Retrain {cfg.model.name} on new data"
+    existing: list[Any] = gh.list_pulls(state="open", head=f"{owner}:{BRANCH}", base=base)
+    if existing:
+        pr = gh.update_pull(existing[0]["number"], title=title, body=report.fit(body))
+        output.info(f"updated the retraining pull request: {pr['html_url']}")
+    else:
+        pr = gh.create_pull(title, BRANCH, base, body=report.fit(body))
+        output.info(f"opened the retraining pull request: {pr['html_url']}")
+    return str(pr["html_url"])
