@@ -17,7 +17,7 @@ import json
 import math
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
@@ -141,12 +141,9 @@ class Model:
     def at_commit(self, commit: str) -> ModelVersion | None:
         return next((v for v in self.versions if v.registered and v.commit == commit), None)
 
-    def next_version(self, bump: str) -> str:
+    def next_version(self, bump: str, also_taken: Iterable[str] = ()) -> str:
         """`bump` applied to the highest version ever tagged, so no tag name is reused."""
-        highest = max(
-            (SemVer.parse(v) for v in self.taken), key=SemVer.key, default=SemVer(0, 0, 0)
-        )
-        return str(highest.bump(bump))
+        return next_version(bump, [*self.taken, *also_taken])
 
     def to_json(self) -> dict[str, Any]:
         latest = self.latest()
@@ -227,6 +224,12 @@ def _build(name: str, records: list[TagRecord]) -> Model:
     )
     deprecated = bool(events) and events[-1].parsed.action is Action.DEPRECATE
     return Model(name, explicit + commits, stages, deprecated, counter, taken)
+
+
+def next_version(bump: str, taken: Iterable[str]) -> str:
+    """`bump` applied to the highest of `taken` (v0.0.0 when empty)."""
+    highest = max((SemVer.parse(v) for v in taken), key=SemVer.key, default=SemVer(0, 0, 0))
+    return str(highest.bump(bump))
 
 
 def models(name: str | None = None, *, cwd: str | Path | None = None) -> dict[str, Model]:
@@ -332,6 +335,11 @@ class TagWriter(Protocol):
         """Bring the local tags up to date with the published ones."""
         ...
 
+    def published_versions(self) -> set[str]:
+        """Versions taken where the tags are published, as far as refresh() learned them
+        (including tags on commits this clone does not have)."""
+        ...
+
 
 class GitTagWriter:
     """Annotated tags made with `git tag`; with push, one `git push --atomic` to the remote."""
@@ -396,6 +404,9 @@ class GitTagWriter:
 
     def refresh(self) -> None:
         git.run("fetch", "--quiet", self.remote, "refs/tags/*:refs/tags/*", cwd=self.root)
+
+    def published_versions(self) -> set[str]:
+        return set()  # fetched tags are local tags: the registry already sees them
 
 
 @dataclass(frozen=True)
@@ -495,7 +506,9 @@ def promote(
         if not better:
             return PromoteResult(False, reason)
     for _ in range(max_attempts):
-        version = model.next_version(bump) if model else str(SemVer(0, 0, 0).bump(bump))
+        version = next_version(
+            bump, [*(model.taken if model else ()), *writer.published_versions()]
+        )
         new = [
             NewTag(
                 tags.registration(name, version),

@@ -33,6 +33,10 @@ class RestTagWriter:
         self.gh = gh
         self.root = root
         self.model = model
+        self.published: set[str] = set()
+
+    def published_versions(self) -> set[str]:
+        return set(self.published)
 
     def write(self, new: Sequence[NewTag], *, push: bool) -> bool:
         from mlops_actions.github import RefExistsError
@@ -73,7 +77,11 @@ class RestTagWriter:
         for ref in self.gh.list_matching_refs(f"tags/{self.model}"):
             name = ref["ref"].removeprefix("refs/tags/")
             parsed = tags.parse(name)
-            if name in local or parsed is None or parsed.name != self.model:
+            if parsed is None or parsed.name != self.model:
+                continue
+            if parsed.action in (tags.Action.REGISTER, tags.Action.DEREGISTER) and parsed.version:
+                self.published.add(parsed.version)
+            if name in local:
                 continue
             if ref["object"]["type"] != "tag":
                 continue  # lightweight tags are not part of the registry
@@ -81,6 +89,9 @@ class RestTagWriter:
             self._mirror(name, obj["message"], obj["object"]["sha"], _date(obj))
 
     def _mirror(self, name: str, message: str, commit: str, date: str | None) -> None:
+        if not git.run("cat-file", "-t", commit, cwd=self.root, check=False):
+            output.info(f"{name} is on a commit this clone does not have; not mirrored")
+            return
         env = {"GIT_COMMITTER_DATE": date} if date else {}
         identity = ["-c", f"user.name={BOT['name']}", "-c", f"user.email={BOT['email']}"]
         try:

@@ -321,6 +321,9 @@ class RacingWriter:
     def refresh(self) -> None:
         self.inner.refresh()
 
+    def published_versions(self) -> set[str]:
+        return self.inner.published_versions()
+
 
 def test_concurrent_promotions_end_as_two_versions(
     repo: Path, origin: Path, tmp_path: Path

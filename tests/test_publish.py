@@ -1,0 +1,361 @@
+"""The report, statuses and tags a run leaves on GitHub, against the fake GitHub server
+(every request validated against GitHub's OpenAPI description)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlops_actions import cli, registry, report, tag
+from tests.fakegithub import Answer, FakeGitHub
+from tests.helpers import DEMO_PARAMS, commit_all, git, write_params
+
+GATES = ["accuracy >= 0.85", "f1 >= base - 0.05", "rows.test >= 100"]
+MARKER = "<!-- mlops-actions:report id=default -->"
+
+
+def _params(**changes: Any) -> dict[str, Any]:
+    params = copy.deepcopy(DEMO_PARAMS)
+    params["gates"] = GATES
+    params["metrics"] = {"primary": "f1"}
+    for key, value in changes.items():
+        section, name = key.split("__")
+        params[section][name] = value
+    return params
+
+
+@pytest.fixture
+def project(demo_repo: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """main: the demo project with gates and its trained metrics committed."""
+    write_params(demo_repo, _params())
+    assert cli.main(["train"]) == 0
+    commit_all(demo_repo, "train on main")
+    capsys.readouterr()
+    return demo_repo
+
+
+def _actions_env(
+    monkeypatch: pytest.MonkeyPatch,
+    server: FakeGitHub,
+    runner: Path,
+    event_name: str,
+    event: dict[str, Any],
+    sha: str,
+    ref: str,
+) -> None:
+    runner.mkdir(exist_ok=True)
+    (runner / "event.json").write_text(json.dumps(event))
+    for name, value in {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": event_name,
+        "GITHUB_EVENT_PATH": str(runner / "event.json"),
+        "GITHUB_OUTPUT": str(runner / "output"),
+        "GITHUB_STEP_SUMMARY": str(runner / "summary.md"),
+        "GITHUB_API_URL": server.url,
+        "GITHUB_SERVER_URL": server.host_url,
+        "GITHUB_REPOSITORY": server.repository,
+        "GITHUB_TOKEN": server.token,
+        "GITHUB_SHA": sha,
+        "GITHUB_REF": ref,
+        "GITHUB_RUN_ID": "77",
+        "NO_PROXY": "127.0.0.1",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+def _pr_env(
+    monkeypatch: pytest.MonkeyPatch, server: FakeGitHub, repo: Path, head_repo: str | None = None
+) -> dict[str, Any]:
+    head = git(repo, "rev-parse", "HEAD")
+    pull = server.add_pull("feature", "main", head_sha=head, head_repo=head_repo)
+    event = {
+        "action": "synchronize",
+        "number": pull["number"],
+        "pull_request": pull,
+        "repository": {"full_name": server.repository, "default_branch": "main"},
+    }
+    merge = "f" * 40  # GITHUB_SHA of a pull_request event: a merge commit nobody sees
+    _actions_env(
+        monkeypatch,
+        server,
+        repo.parent / "runner",
+        "pull_request",
+        event,
+        merge,
+        f"refs/pull/{pull['number']}/merge",
+    )
+    monkeypatch.setenv("GITHUB_BASE_REF", "main")
+    return pull
+
+
+def _branch(repo: Path, **changes: Any) -> None:
+    git(repo, "checkout", "-q", "-b", "feature")
+    write_params(repo, _params(**changes))
+    commit_all(repo, "try another depth")
+
+
+def _outputs(runner: Path) -> dict[str, str]:
+    lines = (runner / "output").read_text().splitlines()
+    values, i = {}, 0
+    while i < len(lines):
+        name, delim = lines[i].split("<<")
+        end = lines.index(delim, i + 1)
+        values[name] = "\n".join(lines[i + 1 : end])
+        i = end + 1
+    return values
+
+
+def test_pr_run_posts_one_comment_and_statuses_on_the_head_sha(
+    project: Path,
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _branch(project, model__params={"n_estimators": 20, "max_depth": 2})
+    pull = _pr_env(monkeypatch, github_server, project)
+    head = pull["head"]["sha"]
+    assert cli.main(["run"]) == 0, capsys.readouterr().err
+
+    (comment,) = github_server.issue_comments[pull["number"]]
+    body = comment["body"]
+    assert body.startswith(MARKER)
+    assert "compared with `main`" in body and "### Gates" in body and "```mermaid" in body
+    assert "model.params.max_depth" in body  # the param this PR changed
+    assert "[workflow run](" in body and "/actions/runs/77" in body
+
+    statuses = list(reversed(github_server.statuses[head]))  # oldest first
+    assert statuses[0]["state"] == "pending" and statuses[0]["context"] == "mlops/gate"
+    finals = {s["context"]: s for s in statuses[1:]}
+    assert finals["mlops/gate"]["state"] == "success"
+    assert finals["mlops/gate: accuracy >= 0.85"]["description"].startswith("accuracy 0.9")
+    assert all(s["target_url"].endswith("/actions/runs/77") for s in statuses)
+    assert "f" * 40 not in github_server.statuses  # nothing on the merge commit
+
+    outputs = _outputs(project.parent / "runner")
+    assert outputs["gates-passed"] == "true"
+    assert json.loads(outputs["metrics"])["accuracy"] > 0.85
+    assert Path(outputs["report-path"]).read_text() == body
+    assert "## Model report" in (project.parent / "runner" / "summary.md").read_text()
+
+    # A re-run updates the same comment: never a second one.
+    (project / "model" / "card.json").unlink()
+    assert cli.main(["run"]) == 0
+    assert len(github_server.issue_comments[pull["number"]]) == 1
+
+
+def test_failing_gate_is_a_failure_status_with_the_numbers(
+    project: Path,
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _branch(project, model__estimator="sklearn.dummy.DummyClassifier", model__params={})
+    pull = _pr_env(monkeypatch, github_server, project)
+    assert cli.main(["run"]) == 1
+    finals = {s["context"]: s for s in reversed(github_server.statuses[pull["head"]["sha"]])}
+    overall = finals["mlops/gate"]
+    assert overall["state"] == "failure"
+    f1 = finals["mlops/gate: f1 >= base - 0.05"]
+    assert f1["state"] == "failure"
+    assert "base" in f1["description"] and "<" in f1["description"]
+    assert len(f1["description"]) <= 140
+    assert _outputs(project.parent / "runner")["gates-passed"] == "false"
+    assert "gates failed" in capsys.readouterr().out
+
+
+def test_gate_on_an_unknown_metric_is_an_error_status(
+    project: Path,
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    params = _params()
+    params["gates"] = [*GATES, "precison >= 0.9"]
+    git(project, "checkout", "-q", "-b", "feature")
+    write_params(project, params)
+    commit_all(project, "a typo in a gate")
+    pull = _pr_env(monkeypatch, github_server, project)
+    assert cli.main(["gate"]) == 2
+    statuses = github_server.statuses[pull["head"]["sha"]]
+    assert statuses[-1]["state"] == "pending"  # the oldest: posted before anything ran
+    finals = {s["context"]: s for s in reversed(statuses)}
+    assert finals["mlops/gate: precison >= 0.9"]["state"] == "error"
+    assert "did you mean 'precision'" in finals["mlops/gate: precison >= 0.9"]["description"]
+    assert finals["mlops/gate"]["state"] == "error"
+    assert "did you mean 'precision'" in capsys.readouterr().err
+
+
+def test_two_comment_ids_keep_two_comments_and_many_comments_are_paged(
+    project: Path, github_server: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _branch(project)
+    pull = _pr_env(monkeypatch, github_server, project)
+    for i in range(120):
+        github_server.add_issue_comment(pull["number"], f"chatter {i}")
+    for _ in range(2):
+        assert cli.main(["report", "--comment", "--comment-id", "nightly"]) == 0
+        assert cli.main(["report", "--comment", "--comment-id", "weekly"]) == 0
+    ours = [
+        c
+        for c in github_server.issue_comments[pull["number"]]
+        if "mlops-actions:report" in c["body"]
+    ]
+    assert sorted(c["body"].splitlines()[0] for c in ours) == [
+        report.marker("nightly"),
+        report.marker("weekly"),
+    ]
+    pages = github_server.calls("GET", r"/issues/\d+/comments")
+    assert any(r.query.get("page") == ["2"] for r in pages)
+
+
+def test_push_event_comments_on_the_commit(
+    project: Path, github_server: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sha = git(project, "rev-parse", "HEAD")
+    _actions_env(
+        monkeypatch,
+        github_server,
+        project.parent / "runner",
+        "push",
+        {"ref": "refs/heads/main", "after": sha},
+        sha,
+        "refs/heads/main",
+    )
+    assert cli.main(["report", "--comment"]) == 0
+    assert cli.main(["report", "--comment"]) == 0
+    (comment,) = github_server.commit_comments[sha]
+    assert comment["body"].startswith(MARKER)
+
+
+def test_explicit_pr_number_outside_actions(
+    project: Path, github_server: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pull = github_server.add_pull("feature", "main")
+    monkeypatch.setenv("GITHUB_API_URL", github_server.url)
+    monkeypatch.setenv("GITHUB_REPOSITORY", github_server.repository)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert (
+        cli.main(
+            ["report", "--comment", "--pr", str(pull["number"]), "--token", github_server.token]
+        )
+        == 0
+    )
+    (comment,) = github_server.issue_comments[pull["number"]]
+    assert "## Model report" in comment["body"]
+
+
+def test_fork_pr_falls_back_to_the_job_summary(
+    project: Path,
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _branch(project)
+    pull = _pr_env(monkeypatch, github_server, project, head_repo="someone/demo-fork")
+    github_server.script("POST", r"/issues/\d+/comments", Answer.forbidden())
+    assert cli.main(["report", "--comment"]) == 0
+    captured = capsys.readouterr()
+    assert "a pull request from a fork gets a read-only token" in captured.out + captured.err
+    assert pull["number"] not in github_server.issue_comments
+    assert "## Model report" in (project.parent / "runner" / "summary.md").read_text()
+
+
+def test_report_over_the_comment_limit_is_cut_and_complete_in_the_summary(
+    project: Path, github_server: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _branch(project)
+    metrics = json.loads((project / "metrics.json").read_text())
+    metrics["per_class"] = {f"label_{i:04d}": {"f1": 0.5 + i / 1e5} for i in range(2500)}
+    (project / "metrics.json").write_text(json.dumps(metrics))
+    pull = _pr_env(monkeypatch, github_server, project)
+    assert cli.main(["report", "--comment", "--summary"]) == 0
+    (comment,) = github_server.issue_comments[pull["number"]]
+    assert len(comment["body"]) <= report.COMMENT_LIMIT
+    assert "the full report is in the job summary" in comment["body"]
+    summary = (project.parent / "runner" / "summary.md").read_text()
+    assert "label_2499" in summary and "label_2499" not in comment["body"]
+
+
+def test_push_to_main_promotes_through_the_api(
+    project: Path,
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sha = git(project, "rev-parse", "HEAD")
+    _actions_env(
+        monkeypatch,
+        github_server,
+        project.parent / "runner",
+        "push",
+        {
+            "ref": "refs/heads/main",
+            "after": sha,
+            "repository": {"full_name": github_server.repository, "default_branch": "main"},
+        },
+        sha,
+        "refs/heads/main",
+    )
+    monkeypatch.setenv("MLOPS_STAGE", "prod")
+    assert cli.main(["run"]) == 0, capsys.readouterr().err
+    tag_ref = "refs/tags/demo-model@v0.0.1"
+    assert tag_ref in github_server.refs
+    assert "refs/tags/demo-model#prod#1" in github_server.refs
+    obj = github_server.tag_objects[github_server.refs[tag_ref]]
+    assert obj["object"]["sha"] == sha
+    info = tag.parse_message(obj["message"])
+    assert info is not None and info.metrics["f1"] > 0.8
+    outputs = _outputs(project.parent / "runner")
+    assert (outputs["promoted"], outputs["tag"]) == ("true", "demo-model@v0.0.1")
+    # Mirrored locally: the registry sees it at once.
+    model = registry.find_model("demo-model", cwd=project)
+    assert model is not None and model.latest() is not None
+    assert model.stages == {"prod": "v0.0.1"}
+    # Nothing new to promote on a second push of the same commit.
+    assert cli.main(["run"]) == 0
+    assert sorted(r for r in github_server.refs if r.startswith("refs/tags/")) == [
+        "refs/tags/demo-model#prod#1",
+        tag_ref,
+    ]
+
+
+def test_promotion_race_through_the_api_takes_the_next_version(
+    project: Path, github_server: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another run published v0.0.1 after this clone was made: we end up as v0.0.2."""
+    sha = git(project, "rev-parse", "HEAD")
+    other = github_server.tag_objects  # a tag object made by "another run"
+    from mlops_actions.github import GitHub
+
+    gh = GitHub(github_server.url, github_server.token, github_server.repository)
+    message = tag.format_message(
+        tag.registration_subject("demo-model", "v0.0.1"),
+        tag.TagInfo(metrics={"f1": 0.5}, primary="f1"),
+    )
+    obj = gh.create_tag_object("demo-model@v0.0.1", message, "a" * 40)
+    gh.create_ref("refs/tags/demo-model@v0.0.1", obj["sha"])
+    assert obj["sha"] in other
+    _actions_env(
+        monkeypatch,
+        github_server,
+        project.parent / "runner",
+        "push",
+        {
+            "ref": "refs/heads/main",
+            "after": sha,
+            "repository": {"full_name": github_server.repository, "default_branch": "main"},
+        },
+        sha,
+        "refs/heads/main",
+    )
+    assert cli.main(["promote"]) == 0
+    assert (
+        github_server.tag_objects[github_server.refs["refs/tags/demo-model@v0.0.2"]]["object"][
+            "sha"
+        ]
+        == sha
+    )
