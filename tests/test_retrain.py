@@ -1,0 +1,114 @@
+"""Scheduled retraining: data imported with `dvc import-url` changes at its source."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from mlops_actions import cli
+from tests.fakegithub import FakeGitHub
+from tests.helpers import (
+    DEMO_PARAMS,
+    commit_all,
+    dvc,
+    git,
+    init_repo,
+    write_breast_cancer,
+    write_params,
+)
+
+DVC_FILE = "data/breast_cancer.csv.dvc"
+
+
+@pytest.fixture
+def imported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, github_server: FakeGitHub) -> Path:
+    source = tmp_path / "source" / "breast_cancer.csv"
+    write_breast_cancer(source)
+    repo = init_repo(tmp_path / "repo")
+    git(tmp_path, "init", "-q", "--bare", str(tmp_path / "origin.git"))
+    git(repo, "remote", "add", "origin", str(tmp_path / "origin.git"))
+    dvc(repo, "init", "-q")
+    dvc(repo, "remote", "add", "-d", "local", str(tmp_path / "dvc-remote"))
+    (repo / "data").mkdir()
+    dvc(repo, "import-url", str(source), "data/breast_cancer.csv")
+    params: dict[str, Any] = copy.deepcopy(DEMO_PARAMS)
+    params["data"]["dvc"] = [DVC_FILE]
+    params["gates"] = ["accuracy >= 0.8"]
+    params["metrics"] = {"primary": "f1"}
+    write_params(repo, params)
+    (repo / ".gitignore").write_text("/.mlops-cache/\n/model/\n")
+    monkeypatch.chdir(repo)
+    assert cli.main(["train"]) == 0
+    commit_all(repo, "project with imported data")
+    git(repo, "push", "-q", "origin", "HEAD:refs/heads/main")
+    runner = tmp_path / "runner"
+    runner.mkdir()
+    (runner / "event.json").write_text(json.dumps({"schedule": "0 4 * * 1"}))
+    for name, value in {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": "schedule",
+        "GITHUB_EVENT_PATH": str(runner / "event.json"),
+        "GITHUB_STEP_SUMMARY": str(runner / "summary.md"),
+        "GITHUB_OUTPUT": str(runner / "output"),
+        "GITHUB_API_URL": github_server.url,
+        "GITHUB_SERVER_URL": github_server.host_url,
+        "GITHUB_REPOSITORY": github_server.repository,
+        "GITHUB_TOKEN": github_server.token,
+        "GITHUB_SHA": git(repo, "rev-parse", "HEAD"),
+        "GITHUB_REF": "refs/heads/main",
+        "NO_PROXY": "127.0.0.1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    return repo
+
+
+def _drop_rows(source: Path, n: int) -> None:
+    lines = source.read_text().splitlines(keepends=True)
+    source.write_text("".join(lines[:-n]))
+
+
+def test_unchanged_data_is_one_line_and_no_pull_request(
+    imported: Path, github_server: FakeGitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["run"]) == 0
+    out = capsys.readouterr().out
+    assert "the data is unchanged" in out and "nothing to retrain" in out
+    assert "trained" not in out
+    assert github_server.pulls == []
+    summary = (imported.parent / "runner" / "summary.md").read_text()
+    assert summary.strip().count("\n") == 0
+
+
+def test_new_data_opens_one_pull_request_and_updates_it(
+    imported: Path, github_server: FakeGitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = imported.parent / "source" / "breast_cancer.csv"
+    old_hash = yaml.safe_load((imported / DVC_FILE).read_text())["outs"][0]["md5"]
+    _drop_rows(source, 40)
+    # The fake does not receive git pushes; on GitHub the pushed branch exists for the PR.
+    github_server.add_ref("refs/heads/mlops/retrain", "1" * 40)
+    assert cli.main(["run"]) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert "new data in data/breast_cancer.csv.dvc: retraining" in out
+    (pull,) = github_server.pulls
+    assert pull["head"]["ref"] == "mlops/retrain" and pull["base"]["ref"] == "main"
+    assert "## Model report" in pull["body"]
+    # The branch on origin carries the new .dvc file and the new metrics; main is untouched.
+    origin = imported.parent / "origin.git"
+    pushed = yaml.safe_load(git(origin, "show", f"mlops/retrain:{DVC_FILE}"))
+    assert pushed["outs"][0]["md5"] != old_hash
+    assert json.loads(git(origin, "show", "mlops/retrain:metrics.json"))["rows"]["test"] == 133
+    assert git(origin, "rev-parse", "mlops/retrain^") == git(origin, "rev-parse", "main")
+    assert (
+        git(imported, "status", "--porcelain", "--untracked-files=no") != ""
+    )  # workspace keeps the new data
+    # More new data later: the same pull request is updated, never a second one.
+    _drop_rows(source, 40)
+    assert cli.main(["run"]) == 0
+    assert len(github_server.pulls) == 1
+    assert json.loads(git(origin, "show", "mlops/retrain:metrics.json"))["rows"]["test"] == 123
