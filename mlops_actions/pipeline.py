@@ -392,6 +392,7 @@ def deliver_report(
     try:
         write_text(cfg.resolve(target), body)
         context_mod.set_output(ctx, "report-path", str(cfg.resolve(target)))
+        output.info(f"report written to {target}")
     except OSError as exc:
         output.warning(f"{target}: cannot write the report file ({exc.strerror})")
     posted = None
