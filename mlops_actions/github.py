@@ -457,6 +457,15 @@ class GitHub:
             return None
         return cast(Release, resp.json())
 
+    def download_release_asset(self, asset_id: int) -> bytes:
+        """The content of a release asset (GitHub redirects to its storage; the token is not
+        sent to another host). Permissions: `contents: read`."""
+        path = f"{self._repo_path}/releases/assets/{asset_id}"
+        resp = self.request(
+            "GET", path, headers={"Accept": "application/octet-stream"}, permission="contents: read"
+        )
+        return resp.content
+
     def upload_release_asset(
         self,
         release: Release,

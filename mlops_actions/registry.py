@@ -587,8 +587,28 @@ class WorkspaceSource:
             yield path
 
 
-def default_sources(cfg: Config) -> list[ModelSource]:
-    return [RunCacheSource(cfg), WorkspaceSource(cfg)]
+class ReleaseSource:
+    """The asset of the version's GitHub release (`promote --release` uploads it)."""
+
+    label = "GitHub release"
+
+    def __init__(self, gh: Any) -> None:
+        self.gh = gh  # a mlops_actions.github.GitHub
+
+    def candidates(self, version: ModelVersion, sha256: str) -> Iterator[Path]:
+        import tempfile
+
+        release = self.gh.get_release_by_tag(version.tag) if version.tag else None
+        for asset in (release or {}).get("assets", []):
+            with tempfile.TemporaryDirectory(prefix="mlops-asset-") as tmp:
+                path = Path(tmp) / asset["name"]
+                path.write_bytes(self.gh.download_release_asset(asset["id"]))
+                yield path
+
+
+def default_sources(cfg: Config, gh: Any = None) -> list[ModelSource]:
+    sources: list[ModelSource] = [RunCacheSource(cfg), WorkspaceSource(cfg)]
+    return [*sources, ReleaseSource(gh)] if gh is not None else sources
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC_PATH = ROOT / "node_modules" / "@octokit" / "openapi" / "generated" / "api.github.com.json"
-TRIM_VERSION = "4"  # bump when OPERATIONS or the trimming changes
+TRIM_VERSION = "5"  # bump when OPERATIONS or the trimming changes
 API_VERSIONS = ("2022-11-28",)
 DOCS = "https://docs.github.com/rest"
 
@@ -55,6 +55,7 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("post", "/repos/{owner}/{repo}/releases"),
     ("get", "/repos/{owner}/{repo}/releases/tags/{tag}"),
     ("post", "/repos/{owner}/{repo}/releases/{release_id}/assets"),
+    ("get", "/repos/{owner}/{repo}/releases/assets/{asset_id}"),
     ("get", "/repos/{owner}/{repo}/pulls"),
     ("post", "/repos/{owner}/{repo}/pulls"),
     ("patch", "/repos/{owner}/{repo}/pulls/{pull_number}"),
@@ -437,6 +438,9 @@ class Answer:
     @classmethod
     def not_found(cls) -> Answer:
         return cls(404, {"message": "Not Found"})
+
+
+DOWNLOADS = "/_storage"  # where the fake keeps release asset bytes (not part of the API)
 
 
 @dataclass
@@ -1223,6 +1227,18 @@ class FakeGitHub:
         self.asset_data[aid] = raw
         return 201, asset, {}
 
+    def _op_repos_get_release_asset(
+        self, params: dict[str, str], headers: dict[str, str], **_: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        aid = int(params["asset_id"])
+        asset = next((a for r in self.releases for a in r["assets"] if a["id"] == aid), None)
+        if asset is None:
+            return self._not_found()
+        if headers.get("accept") == "application/octet-stream":
+            # Like GitHub: a redirect to the storage that holds the bytes.
+            return 302, None, {"Location": f"{self.host_url}{DOWNLOADS}/{aid}"}
+        return 200, asset, {}
+
     def _op_pulls_list(
         self, query: dict[str, list[str]], path: str, **_: Any
     ) -> tuple[int, Any, dict[str, str]]:
@@ -1318,6 +1334,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        if self.command == "GET" and self.path.startswith(DOWNLOADS + "/"):
+            return self._download(self.path[len(DOWNLOADS) + 1 :])
         headers = {k.lower(): v for k, v in self.headers.items()}
         try:
             status, data, extra = self.fake._handle(self.command, self.path, headers, body)
@@ -1341,5 +1359,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
             self.close_connection = True
+
+    def _download(self, asset_id: str) -> None:
+        data = self.fake.asset_data.get(int(asset_id)) if asset_id.isdigit() else None
+        self.send_response(200 if data is not None else 404)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(data or b"")))
+        self.end_headers()
+        self.wfile.write(data or b"")
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve

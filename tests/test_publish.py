@@ -359,3 +359,38 @@ def test_promotion_race_through_the_api_takes_the_next_version(
         ]
         == sha
     )
+
+
+def test_release_carries_the_model_and_models_get_fetches_it(
+    project: Path,
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sha = git(project, "rev-parse", "HEAD")
+    _actions_env(
+        monkeypatch,
+        github_server,
+        project.parent / "runner",
+        "push",
+        {"ref": "refs/heads/main", "after": sha},
+        sha,
+        "refs/heads/main",
+    )
+    model = (project / "model" / "model.skops").read_bytes()
+    assert cli.main(["promote", "--release"]) == 0, capsys.readouterr().err
+    (release,) = github_server.releases
+    assert release["tag_name"] == "demo-model@v0.0.1"
+    assert '"fingerprint"' in release["body"]  # the model card
+    (asset,) = release["assets"]
+    assert github_server.asset_data[asset["id"]] == model
+    # Nothing local left: the release is the only copy.
+    import shutil
+
+    shutil.rmtree(project / ".mlops-cache")
+    shutil.rmtree(project / "model")
+    out = tmp_path / "fetched.skops"
+    assert cli.main(["models", "get", "demo-model@v0.0.1", "-o", str(out)]) == 0
+    assert out.read_bytes() == model
+    assert "from the GitHub release, sha256" in capsys.readouterr().out

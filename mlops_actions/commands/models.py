@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 
-from mlops_actions import config, output, registry
+from mlops_actions import config, context, output, registry
 from mlops_actions.errors import MlopsError
 
 
@@ -58,7 +58,14 @@ def _get(args: argparse.Namespace) -> int:
             "usage: mlops-actions models get REF [-o PATH] (REF: NAME@vX.Y.Z or NAME#STAGE)"
         )
     cfg = config.load(args.params)
-    result = registry.get(cfg, args.args[1], args.output)
+    ctx = context.load(token=args.token)
+    gh = None
+    if ctx.token and ctx.repository:
+        from mlops_actions.github import GitHub
+
+        gh = GitHub.from_context(ctx)
+    sources = registry.default_sources(cfg, gh)
+    result = registry.get(cfg, args.args[1], args.output, sources=sources)
     where = os.path.relpath(result.path)
     output.info(
         f"wrote {result.name}@{result.version} to {where} "
