@@ -194,7 +194,11 @@ def report_input(
         for out in data.read_dvc_file(cfg.resolve(name), cfg.root):
             versions.append(
                 report.DataVersion(
-                    name, _dvc_hash_at(cfg, base.sha, name), out.md5, out.nfiles, out.size
+                    name,
+                    _dvc_hash_at(cfg, base.sha, name),
+                    out.md5,
+                    out.nfiles or (None if out.is_dir else 1),
+                    out.size,
                 )
             )
     confusion_path = cfg.resolve(cfg.train.confusion_matrix)
