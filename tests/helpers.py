@@ -109,3 +109,18 @@ def build_demo_repo(base: Path) -> Path:
     dvc(repo, "push", "-q")
     commit_all(repo, "demo project")
     return repo
+
+
+def read_outputs(path: Path) -> dict[str, str]:
+    """The step outputs in a $GITHUB_OUTPUT file (its `name<<DELIMITER` blocks)."""
+    values: dict[str, str] = {}
+    lines = iter(path.read_text(encoding="utf-8").splitlines())
+    for line in lines:
+        name, delimiter = line.split("<<", 1)
+        body = []
+        for body_line in lines:
+            if body_line == delimiter:
+                break
+            body.append(body_line)
+        values[name] = "\n".join(body)
+    return values

@@ -11,7 +11,7 @@ import pytest
 from mlops_actions import cli, gates
 from mlops_actions.errors import ConfigError
 from mlops_actions.gates import Rule
-from tests.helpers import DEMO_PARAMS, commit_all, git, write_params
+from tests.helpers import DEMO_PARAMS, commit_all, git, read_outputs, write_params
 
 # --- parsing -----------------------------------------------------------------------------------
 
@@ -435,21 +435,6 @@ def _project(repo: Path, rules: list[Any], **extra: Any) -> None:
     write_params(repo, params)
 
 
-def _outputs(path: Path) -> dict[str, str]:
-    """Parse $GITHUB_OUTPUT's `name<<DELIMITER` blocks."""
-    values: dict[str, str] = {}
-    lines = iter(path.read_text(encoding="utf-8").splitlines())
-    for line in lines:
-        name, delimiter = line.split("<<", 1)
-        body = []
-        for body_line in lines:
-            if body_line == delimiter:
-                break
-            body.append(body_line)
-        values[name] = "\n".join(body)
-    return values
-
-
 @pytest.fixture
 def branch_repo(git_repo: Path) -> Path:
     """main has passing metrics committed; the test runs on the branch 'change'."""
@@ -477,7 +462,7 @@ def test_gate_passes(
     assert "rows.test >= 100" in lines[5] and "143" in lines[5]
     assert lines[-1] == "gates passed: 4 passed"
 
-    outputs = _outputs(output_file)
+    outputs = read_outputs(output_file)
     assert outputs["gates-passed"] == "true"
     results = json.loads(outputs["gates"])
     assert [r["state"] for r in results] == ["pass"] * 4
@@ -496,7 +481,7 @@ def test_gate_fails(
     assert "FAIL: 0.920 < 0.930 (base 0.940 − 0.010)" in out
     assert "FAIL: 0.300 > 0.210 (base 0.200 + 5%)" in out
     assert out.splitlines()[-1] == "gates failed: 2 passed, 2 failed"
-    outputs = _outputs(output_file)
+    outputs = read_outputs(output_file)
     assert outputs["gates-passed"] == "false"
     assert [r["state"] for r in json.loads(outputs["gates"])] == ["pass", "fail", "fail", "pass"]
 
@@ -585,7 +570,7 @@ def test_gate_without_rules(
     _project(git_repo, [])
     assert cli.main(["gate"]) == 0
     assert "no gates in params.yaml" in capsys.readouterr().out
-    assert _outputs(output_file) == {"gates-passed": "true", "gates": "[]"}
+    assert read_outputs(output_file) == {"gates-passed": "true", "gates": "[]"}
 
 
 def test_gate_options_from_params(
@@ -601,7 +586,7 @@ def test_gate_options_from_params(
     _metrics(branch_repo)
     assert cli.main(["gate", "--base", "fresh"]) == 1
     assert "2 relative gate(s) failed" in capsys.readouterr().err
-    contexts = [r["context"] for r in json.loads(_outputs(output_file)["gates"])]
+    contexts = [r["context"] for r in json.loads(read_outputs(output_file)["gates"])]
     assert contexts[0] == "ml/gate: accuracy >= 0.9"
-    results = json.loads(_outputs(output_file)["gates"])
+    results = json.loads(read_outputs(output_file)["gates"])
     assert results[0]["context"] == "ml/gate: accuracy >= 0.9"

@@ -12,7 +12,7 @@ import pytest
 
 from mlops_actions import cli, registry, report, tag
 from tests.fakegithub import Answer, FakeGitHub
-from tests.helpers import DEMO_PARAMS, commit_all, git, write_params
+from tests.helpers import DEMO_PARAMS, commit_all, git, read_outputs, write_params
 
 GATES = ["accuracy >= 0.85", "f1 >= base - 0.05", "rows.test >= 100"]
 MARKER = "<!-- mlops-actions:report id=default -->"
@@ -67,6 +67,18 @@ def _actions_env(
         monkeypatch.setenv(name, value)
 
 
+def _push_env(monkeypatch: pytest.MonkeyPatch, server: FakeGitHub, repo: Path) -> str:
+    """A push of the repo's HEAD to main; returns the pushed sha."""
+    sha = git(repo, "rev-parse", "HEAD")
+    event = {
+        "ref": "refs/heads/main",
+        "after": sha,
+        "repository": {"full_name": server.repository, "default_branch": "main"},
+    }
+    _actions_env(monkeypatch, server, repo.parent / "runner", "push", event, sha, "refs/heads/main")
+    return sha
+
+
 def _pr_env(
     monkeypatch: pytest.MonkeyPatch, server: FakeGitHub, repo: Path, head_repo: str | None = None
 ) -> dict[str, Any]:
@@ -99,14 +111,7 @@ def _branch(repo: Path, **changes: Any) -> None:
 
 
 def _outputs(runner: Path) -> dict[str, str]:
-    lines = (runner / "output").read_text().splitlines()
-    values, i = {}, 0
-    while i < len(lines):
-        name, delim = lines[i].split("<<")
-        end = lines.index(delim, i + 1)
-        values[name] = "\n".join(lines[i + 1 : end])
-        i = end + 1
-    return values
+    return read_outputs(runner / "output")
 
 
 def test_pr_run_posts_one_comment_and_statuses_on_the_head_sha(
@@ -215,16 +220,7 @@ def test_two_comment_ids_keep_two_comments_and_many_comments_are_paged(
 def test_push_event_comments_on_the_commit(
     project: Path, github_server: FakeGitHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sha = git(project, "rev-parse", "HEAD")
-    _actions_env(
-        monkeypatch,
-        github_server,
-        project.parent / "runner",
-        "push",
-        {"ref": "refs/heads/main", "after": sha},
-        sha,
-        "refs/heads/main",
-    )
+    sha = _push_env(monkeypatch, github_server, project)
     assert cli.main(["report", "--comment"]) == 0
     assert cli.main(["report", "--comment"]) == 0
     (comment,) = github_server.commit_comments[sha]
@@ -286,20 +282,7 @@ def test_push_to_main_promotes_through_the_api(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    sha = git(project, "rev-parse", "HEAD")
-    _actions_env(
-        monkeypatch,
-        github_server,
-        project.parent / "runner",
-        "push",
-        {
-            "ref": "refs/heads/main",
-            "after": sha,
-            "repository": {"full_name": github_server.repository, "default_branch": "main"},
-        },
-        sha,
-        "refs/heads/main",
-    )
+    sha = _push_env(monkeypatch, github_server, project)
     monkeypatch.setenv("MLOPS_STAGE", "prod")
     assert cli.main(["run"]) == 0, capsys.readouterr().err
     tag_ref = "refs/tags/demo-model@v0.0.1"
@@ -368,16 +351,7 @@ def test_release_carries_the_model_and_models_get_fetches_it(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    sha = git(project, "rev-parse", "HEAD")
-    _actions_env(
-        monkeypatch,
-        github_server,
-        project.parent / "runner",
-        "push",
-        {"ref": "refs/heads/main", "after": sha},
-        sha,
-        "refs/heads/main",
-    )
+    _push_env(monkeypatch, github_server, project)
     model = (project / "model" / "model.skops").read_bytes()
     assert cli.main(["promote", "--release"]) == 0, capsys.readouterr().err
     (release,) = github_server.releases
