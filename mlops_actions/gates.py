@@ -12,7 +12,7 @@ A rule reads the way it is said::
 Grammar (whitespace between tokens is free)::
 
     rule   := metric op rhs
-    metric := name | "..." | '...'          name: letters, digits, _ . - /
+    metric := name | "..." | '...'          name: letters (any script), digits, _ . - /
     op     := >= | <= | > | < | ==
     rhs    := number | base [(+ | -) number [%]]
 
@@ -66,6 +66,11 @@ _OP_HINTS = {
     "≤": "write '<='",
     "=": "did you mean '=='?",
 }
+
+
+def _is_name_char(c: str) -> bool:
+    """Metric names may use any script's letters and digits: `précision`, `精度`."""
+    return c in _NAME_CHARS or c.isalnum()
 
 
 @dataclass(frozen=True)
@@ -225,7 +230,7 @@ class _Parser:
                 raise _Mistake("empty metric name", start)
             self.pos = end + 1
             return self.text[start + 1 : end]
-        while self._peek() and self._peek() in _NAME_CHARS:
+        while self._peek() and _is_name_char(self._peek()):
             self.pos += 1
         name = self.text[start : self.pos]
         if not name:
@@ -574,6 +579,8 @@ def _clip_middle(text: str, limit: int) -> str:
 
 
 def _quote(name: str) -> str:
+    # Only ASCII names go unquoted: the normalized rule is a status context branch protection
+    # may require, and `"précision" >= 0.8` is how it read before unquoted names were allowed.
     if name and all(c in _NAME_CHARS for c in name) and not _is_float(name):
         return name
     return f"'{name}'" if '"' in name else f'"{name}"'

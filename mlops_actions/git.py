@@ -16,17 +16,24 @@ def run(
     env: dict[str, str] | None = None,
 ) -> str:
     """git ARGS; its stdout. `env` adds variables (e.g. GIT_COMMITTER_DATE) to the environment."""
-    full_env = {**os.environ, **env} if env else None
-    try:
-        proc = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, check=False, env=full_env
-        )
-    except FileNotFoundError:
-        raise GitError("git is not installed or not on PATH") from None
+    proc = result(*args, cwd=cwd, env=env)
     if check and proc.returncode != 0:
         detail = (proc.stderr or proc.stdout).strip().splitlines()
         raise GitError(f"git {' '.join(args)}: {detail[-1] if detail else 'failed'}")
     return proc.stdout.strip()
+
+
+def result(
+    *args: str, cwd: str | Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """git ARGS, unchecked: its exit code, stdout and stderr (e.g. a remote's `remote:` lines)."""
+    full_env = {**os.environ, **env} if env else None
+    try:
+        return subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, check=False, env=full_env
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH") from None
 
 
 def head_sha(cwd: str | Path | None = None) -> str | None:

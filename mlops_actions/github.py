@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
@@ -163,6 +163,11 @@ class RefExistsError(GitHubRequestError):
     """create_ref: the ref already exists and points elsewhere."""
 
 
+class MaybeDoneError(GitHubError):
+    """A write that must not be sent twice failed in a way that leaves open whether GitHub did
+    it (a 5xx answer, a timeout, a dropped connection): look before sending it again."""
+
+
 _SECONDARY_RE = re.compile(r"secondary rate limit|abuse detection", re.IGNORECASE)
 _ERRNO_RE = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
 
@@ -267,13 +272,16 @@ class GitHub:
         `marker` (e.g. an HTML comment) is appended to `body` when missing. Returns the comment
         and whether it was created. Permissions: `pull-requests: write` or `issues: write`.
         """
-        body = _with_marker(body, marker)
-        for comment in self.list_issue_comments(number):
-            if marker in (comment.get("body") or ""):
-                if comment.get("body") == body:
-                    return comment, False
-                return self.update_issue_comment(comment["id"], body), False
-        return self.create_issue_comment(number, body), True
+        path = f"{self._repo_path}/issues/{number}/comments"
+        found = self._upsert(
+            lambda: self.list_issue_comments(number),
+            path,
+            self.update_issue_comment,
+            _with_marker(body, marker),
+            marker,
+            "pull-requests: write",
+        )
+        return cast(IssueComment, found[0]), found[1]
 
     # ---- commit comments (for push events, which have no PR) ------------------------------
 
@@ -296,13 +304,54 @@ class GitHub:
 
     def upsert_commit_comment(self, sha: str, body: str, marker: str) -> tuple[CommitComment, bool]:
         """Like upsert_issue_comment, on a commit. Permissions: `contents: write`."""
-        body = _with_marker(body, marker)
-        for comment in self.list_commit_comments(sha):
-            if marker in (comment.get("body") or ""):
-                if comment.get("body") == body:
-                    return comment, False
-                return self.update_commit_comment(comment["id"], body), False
-        return self.create_commit_comment(sha, body), True
+        path = f"{self._repo_path}/commits/{sha}/comments"
+        found = self._upsert(
+            lambda: self.list_commit_comments(sha),
+            path,
+            self.update_commit_comment,
+            _with_marker(body, marker),
+            marker,
+            "contents: write",
+        )
+        return cast(CommitComment, found[0]), found[1]
+
+    def _upsert(
+        self,
+        listing: Callable[[], Sequence[Mapping[str, Any]]],
+        path: str,
+        update: Callable[[int, str], Mapping[str, Any]],
+        body: str,
+        marker: str,
+        permission: str,
+    ) -> tuple[Mapping[str, Any], bool]:
+        """Update the first comment with `marker`, or create one; never create two.
+
+        A create whose answer is lost (a 5xx, a timeout) may have happened, so it is not
+        resent blindly: the comments are listed again first, and a comment with the marker
+        found then is the one we created.
+        """
+        waited = 0.0
+        for attempt in range(1, self.max_attempts + 1):
+            for comment in listing():
+                if marker in (comment.get("body") or ""):
+                    if comment.get("body") == body:
+                        return comment, attempt > 1
+                    return update(comment["id"], body), attempt > 1
+            try:
+                resp = self.request(
+                    "POST", path, json={"body": body}, permission=permission, once=True
+                )
+                return resp.json(), True
+            except MaybeDoneError as exc:
+                delay = self._backoff(attempt)
+                if attempt == self.max_attempts or waited + delay > self.max_wait:
+                    tries = f"{attempt} attempt{'s' if attempt > 1 else ''}"
+                    raise GitHubError(
+                        f"{exc} — gave up after {tries} over {waited:.1f} s"
+                    ) from None
+                self._sleep(delay)
+                waited += delay
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # ---- commit statuses -------------------------------------------------------------------
 
@@ -598,12 +647,15 @@ class GitHub:
         headers: Mapping[str, str] | None = None,
         permission: str | None = None,
         allow_404: bool = False,
+        once: bool = False,
     ) -> requests.Response:
         """Send one API request (path relative to the API URL, or a full URL), with retries.
 
         Returns the response when it is a success (or a 404 with allow_404); raises
         GitHubRequestError for an error answer and GitHubError when GitHub cannot be reached.
-        `permission` (e.g. "statuses: write") is named in the hint of a 403.
+        `permission` (e.g. "statuses: write") is named in the hint of a 403. With `once` (a
+        write that must not happen twice), a failure that may have done it raises
+        MaybeDoneError instead of being retried; rate limits are still waited out.
         """
         if "://" in path:
             self._check_same_service(path)
@@ -652,6 +704,9 @@ class GitHub:
             if delay is None:
                 assert resp is not None
                 raise self._error(method, shown, resp, permission)
+            if once and (resp is None or resp.status_code >= 500):
+                what = failure if resp is None else f"{resp.status_code} {_github_message(resp)}"
+                raise MaybeDoneError(output.redact(" ".join(f"{method} {shown}: {what}".split())))
             if attempt >= self.max_attempts or waited + delay > self.max_wait:
                 raise self._give_up(method, shown, resp, failure, attempt, waited, delay)
             self._sleep(delay)

@@ -18,8 +18,10 @@ def add_secret(value: str | None) -> None:
         return
     _secrets.add(value)
     if in_actions():
-        sys.stdout.write(f"::add-mask::{value}\n")
-        sys.stdout.flush()
+        # The runner reads workflow commands on stderr too; on stdout the token would end up in
+        # whatever the output is piped or redirected to (`compare --json > diff.json`).
+        sys.stderr.write(f"::add-mask::{value}\n")
+        sys.stderr.flush()
 
 
 def redact(text: str) -> str:

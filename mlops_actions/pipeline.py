@@ -247,17 +247,17 @@ def run(cfg: Config, ctx: Context, options: RunOptions) -> int:
     statuses = gh is not None and bool(cfg.gates)
     if statuses:
         publish_pending(gh, ctx, cfg)
+    from mlops_actions import context as context_mod
+    from mlops_actions import gates, publish
+
     try:
         results, trained = _evaluate(cfg, ctx, options, gh)
+        if statuses and gh is not None:
+            publish.post_statuses(gh, ctx, results, cfg.gate_options.status_prefix)
     except BaseException as exc:
         if statuses:
             publish_error(gh, ctx, cfg, f"the run failed: {exc}")
         raise
-    from mlops_actions import context as context_mod
-    from mlops_actions import gates, publish
-
-    if statuses and gh is not None:
-        publish.post_statuses(gh, ctx, results, cfg.gate_options.status_prefix)
     code = gates.exit_code(results)
     context_mod.set_output(ctx, "gates-passed", code == 0)
     context_mod.set_output(ctx, "gates", json.dumps([r.to_dict() for r in results]))
@@ -387,9 +387,13 @@ def deliver_report(
     pr: int | None,
     path: str | None,
 ) -> None:
-    """Write the report file and outputs; post the sticky comment; append the job summary."""
+    """Write the report file and outputs; append the job summary; post the sticky comment.
+
+    The summary comes first, so a GitHub failure while commenting never loses the report.
+    """
     from mlops_actions import context as context_mod
     from mlops_actions import publish
+    from mlops_actions.errors import MlopsError
     from mlops_actions.util import write_text
 
     target = path or os.path.join(cfg.cache.dir, "report.md")
@@ -398,13 +402,15 @@ def deliver_report(
         context_mod.set_output(ctx, "report-path", str(cfg.resolve(target)))
         output.info(f"report written to {target}")
     except OSError as exc:
+        if path:
+            raise MlopsError(f"-o {path}: cannot write the report ({exc.strerror})") from None
         output.warning(f"{target}: cannot write the report file ({exc.strerror})")
-    posted = None
+    if summary and not publish.summary(ctx, body):
+        output.info("no job summary outside GitHub Actions (GITHUB_STEP_SUMMARY is not set)")
     if comment:
         posted = publish.post_comment(github_client(ctx), ctx, body, comment_id, pr)
-    wants_summary = summary or (posted is not None and posted.fallback)
-    if wants_summary and not publish.summary(ctx, body):
-        output.info("no job summary outside GitHub Actions (GITHUB_STEP_SUMMARY is not set)")
+        if posted.fallback and not summary:
+            publish.summary(ctx, body)
 
 
 def promotion_gates(cfg: Config) -> list[GateResult]:

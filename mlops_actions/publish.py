@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from mlops_actions import output, report
 from mlops_actions.context import Context, append_summary
+from mlops_actions.errors import GitHubError
 
 if TYPE_CHECKING:
     from mlops_actions.gates import GateResult
@@ -62,6 +63,12 @@ def post_comment(gh: GitHub, ctx: Context, body: str, comment_id: str, pr: int |
                 f"could not comment on the {kind} ({why}); the report is in the job summary"
             )
             return Posted("", None, False, True)
+        if exc.status == 404 and kind == "pr":
+            raise GitHubError(
+                f"pull request #{key} not found in {gh.repository}, or the token cannot read it: "
+                "check the number (--pr, or the event's) and the job's `permissions:` "
+                f"`pull-requests: write` ({exc.method} {exc.path}: 404 {exc.github_message})"
+            ) from None
         raise
     verb = "posted" if created else "updated"
     output.info(f"report {verb} on {where}: {comment.get('html_url', '')}")

@@ -26,7 +26,7 @@ from mlops_actions import git, output
 from mlops_actions import metrics as metrics_mod
 from mlops_actions import tag as tags
 from mlops_actions.config import Config
-from mlops_actions.errors import ConfigError, MetricsError, MlopsError
+from mlops_actions.errors import ConfigError, GitError, MetricsError, MlopsError
 from mlops_actions.metrics import lower_is_better
 from mlops_actions.tag import Action, SemVer, TagInfo
 from mlops_actions.training.cache import ENTRY
@@ -383,10 +383,9 @@ class GitTagWriter:
 
     def _push(self, names: list[str]) -> bool:
         refspecs = [f"refs/tags/{n}:refs/tags/{n}" for n in names]
-        out = git.run(
-            "push", "--atomic", "--porcelain", self.remote, *refspecs, cwd=self.root, check=False
-        )
-        flags = {line.split("\t")[1]: line[0] for line in out.splitlines() if line.count("\t") >= 2}
+        proc = git.result("push", "--atomic", "--porcelain", self.remote, *refspecs, cwd=self.root)
+        lines = [line.split("\t") for line in proc.stdout.splitlines() if line.count("\t") >= 2]
+        flags = {parts[1]: parts[0][:1] for parts in lines}
         if all(flags.get(spec) in ("*", "=", " ") for spec in refspecs):
             return True
         taken = git.run(
@@ -394,6 +393,13 @@ class GitTagWriter:
         )
         if taken:
             return False
+        refused = _refusal(lines, proc.stderr)
+        if refused:
+            raise GitError(
+                f"git push {self.remote}: the remote refused {', '.join(names)} ({refused}); "
+                f"nothing was tagged: let {self.remote} accept these tag names (its hooks or "
+                "tag protection rules) and re-run"
+            )
         git.run("push", "--atomic", self.remote, *refspecs, cwd=self.root)  # git's own error
         return True
 
@@ -407,6 +413,22 @@ class GitTagWriter:
 
     def published_versions(self) -> set[str]:
         return set()  # fetched tags are local tags: the registry already sees them
+
+
+def _refusal(porcelain: list[list[str]], stderr: str) -> str:
+    """Why the remote refused a push: git's reason and what the remote's hooks said; "" when
+    it refused no ref (the push failed some other way)."""
+    if not any(flag.startswith("!") for flag, *_ in porcelain):
+        return ""
+    reasons: list[str] = []
+    for flag, _, summary, *_ in porcelain:
+        reason = summary.partition("(")[2].rstrip(")").strip() or summary.strip("[] ")
+        if flag.startswith("!") and reason != "atomic push failed" and reason not in reasons:
+            reasons.append(reason)
+    said = [
+        ln.removeprefix("remote:").strip() for ln in stderr.splitlines() if ln.startswith("remote:")
+    ]
+    return ": ".join(part for part in ("; ".join(reasons), "; ".join(filter(None, said))) if part)
 
 
 @dataclass(frozen=True)

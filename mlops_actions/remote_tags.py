@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlops_actions import git, output
 from mlops_actions import tag as tags
-from mlops_actions.errors import GitError
+from mlops_actions.errors import GitError, GitHubError
 
 if TYPE_CHECKING:
     from mlops_actions.github import GitHub
@@ -61,13 +61,24 @@ class RestTagWriter:
 
     def _create(self, name: str, message: str, commit: str) -> bool:
         """Create tag `name`; False when the ref exists already, pointing elsewhere."""
-        from mlops_actions.github import RefExistsError
+        from mlops_actions.github import GitHubRequestError, RefExistsError
 
         obj = self.gh.create_tag_object(name, message, commit, tagger=BOT)
         try:
             self.gh.create_ref(f"refs/tags/{name}", obj["sha"])
         except RefExistsError:
             return False
+        except GitHubRequestError as exc:
+            if exc.status not in (403, 422):
+                raise
+            # A repository rule or tag protection refuses the name (422), or the token may
+            # not write tags (403): name the tag and say what to change.
+            said = " ".join(exc.github_message.split())
+            raise GitHubError(
+                f"GitHub refused to create the tag {name} ({exc.status} {said}): allow "
+                "github-actions[bot] to create tags like it (the repository's rulesets or tag "
+                "protection) and give the job `permissions:` `contents: write`, then re-run"
+            ) from None
         self._mirror(name, message, commit, _date(obj))
         return True
 

@@ -20,6 +20,7 @@ from mlops_actions.github import GitHub
 from tests.fakegithub import FakeGitHub, Spec, load_spec
 
 __all__ = [
+    "cli_sleeps",
     "github",
     "github_env",
     "github_server",
@@ -70,6 +71,21 @@ def github_server(github_server_factory: Callable[..., FakeGitHub]) -> FakeGitHu
 def sleeps() -> list[float]:
     """What the `github` client slept, in order, instead of sleeping."""
     return []
+
+
+@pytest.fixture
+def cli_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """What the GitHub clients of in-process CLI runs slept, in order, instead of sleeping.
+
+    The CLI builds its clients with GitHub's defaults, so the test swaps the defaults: no real
+    waits, and a 0.5 s read timeout so a scripted slow answer times out quickly.
+    """
+    slept: list[float] = []
+    defaults = GitHub.__init__.__kwdefaults__
+    assert defaults is not None
+    monkeypatch.setitem(defaults, "sleep", slept.append)
+    monkeypatch.setitem(defaults, "timeout", (1.0, 0.5))
+    return slept
 
 
 @pytest.fixture

@@ -5,7 +5,9 @@ Every request is validated against the operations of GitHub's published OpenAPI 
 answered 422 and recorded in `server.violations`. The fake's own answers are validated against
 the documented response schemas too, so the bodies the client reads are the shape GitHub sends.
 
-Faults are scripted per (method, path regex): `server.script("POST", r"/statuses/", Answer(502))`.
+Faults are scripted per (method, path regex): `server.script("POST", r"/statuses/", Answer(502))`;
+`Answer.lost()` does the request's work before failing (a write whose answer never arrived), and
+`after=N` lets N matching requests through first.
 Every request received is in `server.requests`.
 """
 
@@ -400,6 +402,7 @@ class Answer:
     body: Any = None  # JSON; None means GitHub's usual {"message": ...}
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering; longer than the client's timeout = a timeout
+    after_work: bool = False  # do the request's work first: the write happens, its answer is lost
 
     @classmethod
     def server_error(cls, status: int = 502) -> Answer:
@@ -426,6 +429,12 @@ class Answer:
             "x-ratelimit-resource": "core",
         }
         return cls(status, {"message": "API rate limit exceeded for installation ID 1."}, headers)
+
+    @classmethod
+    def lost(cls, status: int = 502, delay: float = 0.0) -> Answer:
+        """GitHub does the work (creates the comment, the status...), but the client sees a 5xx,
+        or with a `delay` beyond its read timeout, a timeout: a blind retry would do it twice."""
+        return cls(status, delay=delay, after_work=True)
 
     @classmethod
     def unauthorized(cls) -> Answer:
@@ -464,6 +473,7 @@ class _Script:
     method: str
     regex: re.Pattern[str]
     answers: list[Answer]
+    after: int = 0  # matching requests still to let through before the answers start
 
 
 # The URL fields of a repository object: name, then the path after the repository's API URL.
@@ -576,10 +586,12 @@ class FakeGitHub:
 
     # ---- test controls -----------------------------------------------------------------------
 
-    def script(self, method: str, path_regex: str, *answers: Answer) -> None:
-        """Answer the next len(answers) requests matching (method, regex search on the path)."""
+    def script(self, method: str, path_regex: str, *answers: Answer, after: int = 0) -> None:
+        """Answer the next len(answers) requests matching (method, regex search on the path),
+        once `after` matching requests have been served as usual."""
         with self._lock:
-            self._scripts.append(_Script(method.upper(), re.compile(path_regex), list(answers)))
+            script = _Script(method.upper(), re.compile(path_regex), list(answers), after)
+            self._scripts.append(script)
 
     def calls(self, method: str | None = None, path_regex: str = "") -> list[Recorded]:
         with self._lock:
@@ -893,10 +905,8 @@ class FakeGitHub:
             return 422, {"message": message + "; ".join(problems), "documentation_url": DOCS}, {}
 
         answer = self._scripted(method, path)
-        if answer is not None:
-            if answer.delay and self._stopping.wait(answer.delay):
-                return 503, {"message": "server stopping"}, {}
-            return answer.status, answer.body, answer.headers
+        if answer is not None and not answer.after_work:
+            return self._answer(answer)
 
         auth = headers.get("authorization")
         if auth is None and method != "GET":
@@ -920,12 +930,22 @@ class FakeGitHub:
         if found:
             with self._lock:
                 self.violations.extend(f"fake answered off-spec: {p}" for p in found)
+        if answer is not None:  # the work is done, but this is what the client gets
+            return self._answer(answer)
         return status, data, extra
+
+    def _answer(self, answer: Answer) -> tuple[int, Any, dict[str, str]]:
+        if answer.delay and self._stopping.wait(answer.delay):
+            return 503, {"message": "server stopping"}, {}
+        return answer.status, answer.body, answer.headers
 
     def _scripted(self, method: str, path: str) -> Answer | None:
         with self._lock:
             for script in self._scripts:
                 if script.answers and script.method == method and script.regex.search(path):
+                    if script.after:
+                        script.after -= 1
+                        return None
                     return script.answers.pop(0)
         return None
 

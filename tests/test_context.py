@@ -220,7 +220,9 @@ def test_token_is_masked_for_the_runner(
 ) -> None:
     monkeypatch.setenv("GITHUB_ACTIONS", "true")  # output.add_secret asks the runner to mask
     context.load(actions_env(tmp_path, "push", {}, GITHUB_TOKEN=TOKEN))
-    assert capsys.readouterr().out == f"::add-mask::{TOKEN}\n"
+    captured = capsys.readouterr()
+    assert captured.err == f"::add-mask::{TOKEN}\n"  # the runner reads commands on stderr too
+    assert captured.out == ""  # stdout stays the command's own output, piped or redirected
 
 
 @pytest.mark.parametrize(

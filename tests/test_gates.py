@@ -43,6 +43,9 @@ from tests.helpers import DEMO_PARAMS, commit_all, git, read_outputs, write_para
         ("val-loss <= 0.3", Rule("val-loss", "<=", 0.3), "val-loss <= 0.3"),
         ("per_class/benign.f1 > 0.8", Rule("per_class/benign.f1", ">", 0.8), None),
         ('"test loss" <= 0.3', Rule("test loss", "<=", 0.3), '"test loss" <= 0.3'),
+        # Any script's letters; the normalized form (a status context) quotes them, as before.
+        ("précision >= 0.85", Rule("précision", ">=", 0.85), '"précision" >= 0.85'),
+        ("精度 >= base", Rule("精度", ">=", 0, relative=True), '"精度" >= base'),
         ("'a>=b' > 1", Rule("a>=b", ">", 1), '"a>=b" > 1'),
         ("'say \"hi\"' > 1", Rule('say "hi"', ">", 1), "'say \"hi\"' > 1"),
         ("base >= 0.5", Rule("base", ">=", 0.5), "base >= 0.5"),

@@ -64,6 +64,23 @@ def test_unchanged_sticky_comment_is_not_rewritten(
     assert not github_server.calls("PATCH")
 
 
+def test_sticky_comment_whose_answer_was_lost_is_not_posted_twice(
+    github: GitHub, github_server: FakeGitHub, sleeps: list[float]
+) -> None:
+    pr = github_server.add_pull("feature")["number"]
+    # GitHub created the comment, then answered 502; the next try times out after creating it.
+    github_server.script("POST", r"/comments$", Answer.lost(502), Answer.lost(504, delay=3))
+    comment, created = github.upsert_issue_comment(pr, "accuracy 0.91", MARKER)
+    assert created and len(github_server.issue_comments[pr]) == 1
+    assert comment["id"] == github_server.issue_comments[pr][0]["id"]
+    assert [r.method for r in github_server.calls(path_regex=r"/comments")] == [
+        "GET",
+        "POST",
+        "GET",
+    ]
+    assert len(sleeps) == 1
+
+
 def test_sticky_comment_found_on_a_later_page(github: GitHub, github_server: FakeGitHub) -> None:
     pr = github_server.add_pull("feature")["number"]
     for i in range(150):

@@ -30,14 +30,15 @@ def main(args: argparse.Namespace) -> int:
         pipeline.publish_pending(gh, ctx, cfg)
     try:
         results = evaluate(cfg, ctx, args.base)
+        if gh is not None:
+            from mlops_actions import publish
+
+            publish.post_statuses(gh, ctx, results, cfg.gate_options.status_prefix)
     except Exception as exc:
+        # Never leave the overall context pending, also when posting the statuses failed.
         if gh is not None:
             pipeline.publish_error(gh, ctx, cfg, str(exc))
         raise
-    if gh is not None:
-        from mlops_actions import publish
-
-        publish.post_statuses(gh, ctx, results, cfg.gate_options.status_prefix)
     return gates.exit_code(results)
 
 

@@ -87,7 +87,8 @@ class RunCache:
             staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.runs))
         except OSError as exc:
             output.warning(
-                f"run cache {self.dir} is not writable ({exc.strerror}); result not cached"
+                f"run cache {self.dir} is not writable ({exc.strerror}); result not cached: "
+                "make cache.dir in params.yaml a writable directory"
             )
             return False
         try:
@@ -104,7 +105,8 @@ class RunCache:
             return True
         except OSError as exc:
             output.warning(
-                f"run cache {self.dir}: cannot store the run ({exc.strerror}); result not cached"
+                f"run cache {self.dir}: cannot store the run ({exc.strerror}); result not "
+                "cached: free space there or point cache.dir in params.yaml elsewhere"
             )
             return False
         finally:
