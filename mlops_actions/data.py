@@ -269,7 +269,7 @@ def _missing_local_remote(root: Path, remote: str | None) -> str | None:
 def run_dvc(
     args: list[str], cwd: Path, timeout: float | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, DVC_NO_ANALYTICS="1")
+    env = output.child_env({"DVC_NO_ANALYTICS": "1"})
     return subprocess.run(
         [sys.executable, "-m", "dvc", *args],
         cwd=cwd,

@@ -64,9 +64,14 @@ def auth_env(token: str | None, server_url: str) -> dict[str, str]:
 
     basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
     output.add_secret(basic)
+    key = f"http.{server_url.rstrip('/')}/.extraheader"
+    # An empty value first resets the list, so a header actions/checkout persisted is not sent
+    # as a second Authorization (GitHub answers 400 to that).
     return {
-        "GIT_CONFIG_COUNT": "1",
-        "GIT_CONFIG_KEY_0": f"http.{server_url.rstrip('/')}/.extraheader",
-        "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}",
+        "GIT_CONFIG_COUNT": "2",
+        "GIT_CONFIG_KEY_0": key,
+        "GIT_CONFIG_VALUE_0": "",
+        "GIT_CONFIG_KEY_1": key,
+        "GIT_CONFIG_VALUE_1": f"AUTHORIZATION: basic {basic}",
         "GIT_TERMINAL_PROMPT": "0",
     }

@@ -51,3 +51,13 @@ def error(message: str) -> None:
     if in_actions():
         print(f"::error::{_escape_command(message)}", flush=True)
     print(f"error: {message}", file=sys.stderr, flush=True)
+
+
+TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN", "INPUT_TOKEN", "MLOPS_RETRAIN_TOKEN")
+
+
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for the user's training code and dvc: without our GitHub tokens, which
+    they never need and which code changed in a pull request must not be able to read."""
+    env = {k: v for k, v in os.environ.items() if k not in TOKEN_VARIABLES}
+    return {**env, **(extra or {})}

@@ -244,14 +244,12 @@ def run(cfg: Config, ctx: Context, options: RunOptions) -> int:
 
         return retrain.run(cfg, ctx, options)
     gh = github_client(ctx) if ctx.in_actions and ctx.token and ctx.repository else None
-    statuses = gh is not None and bool(cfg.gates)
-    if statuses:
-        publish_pending(gh, ctx, cfg)
+    statuses = gh is not None and bool(cfg.gates) and start_statuses(gh, ctx, cfg)
     from mlops_actions import context as context_mod
     from mlops_actions import gates, publish
 
     try:
-        results, trained = _evaluate(cfg, ctx, options, gh)
+        results, trained, body = _evaluate(cfg, ctx, options)
         if statuses and gh is not None:
             publish.post_statuses(gh, ctx, results, cfg.gate_options.status_prefix)
     except BaseException as exc:
@@ -262,9 +260,31 @@ def run(cfg: Config, ctx: Context, options: RunOptions) -> int:
     context_mod.set_output(ctx, "gates-passed", code == 0)
     context_mod.set_output(ctx, "gates", json.dumps([r.to_dict() for r in results]))
     context_mod.set_output(ctx, "metrics", json.dumps(trained.metrics, allow_nan=False))
+    # After the statuses, so they tell the gates' verdict even when GitHub then refuses the
+    # comment (that still fails the job, loudly; the report is in the job summary first).
+    comment = gh is not None and ctx.is_pull_request
+    deliver_report(cfg, ctx, body, options.comment_id, comment, ctx.in_actions, None, None)
     if _on_default_branch_push(ctx) and options.promote:
-        promote(cfg, ctx, options, gh, code == 0)
+        promote(cfg, ctx, options, gh, code)
+    else:
+        set_promotion_outputs(ctx, None)
     return code
+
+
+def start_statuses(gh: Any, ctx: Context, cfg: Config) -> bool:
+    """Set the overall status pending; False (with a warning) when the token may not post
+    statuses, as on a pull request from a fork: the gates still decide the exit code."""
+    from mlops_actions.github import GitHubRequestError
+
+    try:
+        publish_pending(gh, ctx, cfg)
+    except GitHubRequestError as exc:
+        if exc.status != 403 or "not accessible" not in exc.github_message.lower():
+            raise  # rate limits and outages are errors; only a read-only token is expected
+        why = "a pull request from a fork gets a read-only token" if ctx.is_fork else str(exc)
+        output.warning(f"cannot post commit statuses ({why}); the gates are in the job log only")
+        return False
+    return True
 
 
 def _on_default_branch_push(ctx: Context) -> bool:
@@ -272,36 +292,45 @@ def _on_default_branch_push(ctx: Context) -> bool:
     return ctx.event_name == "push" and ctx.ref == f"refs/heads/{branch}"
 
 
+def latest_tag(cfg: Config) -> str | None:
+    from mlops_actions import registry
+
+    model = registry.find_model(cfg.model.name, cwd=cfg.root)
+    latest = model.latest() if model else None
+    return latest.tag if latest else None
+
+
 def _evaluate(
-    cfg: Config, ctx: Context, options: RunOptions, gh: Any
-) -> tuple[list[GateResult], TrainResult]:
+    cfg: Config, ctx: Context, options: RunOptions
+) -> tuple[list[GateResult], TrainResult, str]:
+    """Pull, train, compare and gate; returns the gate results, the run and the report."""
     from mlops_actions import report
     from mlops_actions.errors import MlopsError
 
     version = pull(cfg, options)
     trained = train(cfg, version, options)
     show_metrics(trained)
-    if ctx.event_name == "push":
-        results = promotion_gates(cfg) if cfg.gates else []
-        show_gates(results)
-        return results, trained
+    # A pull request is compared with its base branch; a push to main with the latest
+    # promoted version (the model it has to beat).
+    base = latest_tag(cfg) if ctx.event_name == "push" else None
     try:
-        found = comparison(cfg, ctx, None)
+        found = comparison(cfg, ctx, base)
     except MlopsError as exc:
         if ctx.is_pull_request:
             raise
         output.warning(f"no comparison: {exc}")
         results = evaluate_gates(cfg, trained.metrics, None, "no comparison") if cfg.gates else []
         show_gates(results)
-        return results, trained
-    current = current_metrics(cfg)
-    baseline = baseline_metrics(cfg, found)
-    results = evaluate_gates(cfg, current, baseline, found.baseline.label) if cfg.gates else []
+        return results, trained, report.render(report.ReportInput(cfg.model.name, None, []))
+    if ctx.event_name == "push":
+        results = promotion_gates(cfg) if cfg.gates else []
+    else:
+        baseline = baseline_metrics(cfg, found)
+        current = current_metrics(cfg)
+        results = evaluate_gates(cfg, current, baseline, found.baseline.label) if cfg.gates else []
     show_gates(results)
     body = report.render(report_input(cfg, ctx, found, results, trained), options.comment_id)
-    comment = gh is not None and ctx.is_pull_request
-    deliver_report(cfg, ctx, body, options.comment_id, comment, ctx.in_actions, None, None)
-    return results, trained
+    return results, trained, body
 
 
 def show_gates(results: list[GateResult]) -> None:
@@ -316,8 +345,16 @@ def show_gates(results: list[GateResult]) -> None:
         output.info(gates.summary(results))
 
 
-def promote(cfg: Config, ctx: Context, options: RunOptions, gh: Any, passed: bool) -> None:
+def set_promotion_outputs(ctx: Context, result: Any) -> None:
     from mlops_actions import context as context_mod
+
+    promoted = result is not None and result.promoted
+    context_mod.set_output(ctx, "promoted", promoted)
+    context_mod.set_output(ctx, "version", (result.version or "") if promoted else "")
+    context_mod.set_output(ctx, "tag", (result.tag or "") if promoted else "")
+
+
+def promote(cfg: Config, ctx: Context, options: RunOptions, gh: Any, gate_code: int) -> None:
     from mlops_actions import registry
 
     writer = None
@@ -330,7 +367,7 @@ def promote(cfg: Config, ctx: Context, options: RunOptions, gh: Any, passed: boo
         bump=options.bump,
         stage=options.stage,
         push=gh is not None,
-        gates_passed=passed,
+        gates_passed=gate_code == 0,
         writer=writer,
     )
     if result.promoted:
@@ -347,10 +384,9 @@ def promote(cfg: Config, ctx: Context, options: RunOptions, gh: Any, passed: boo
             )
             output.info(f"released {result.tag}: {url}")
     else:
-        output.info(f"not promoted: {result.reason}")
-    context_mod.set_output(ctx, "promoted", result.promoted)
-    context_mod.set_output(ctx, "version", (result.version or "") if result.promoted else "")
-    context_mod.set_output(ctx, "tag", (result.tag or "") if result.promoted else "")
+        reason = "a gate could not be evaluated" if gate_code == 2 else result.reason
+        output.info(f"not promoted: {reason}")
+    set_promotion_outputs(ctx, result)
 
 
 def trained_model(cfg: Config) -> Any:

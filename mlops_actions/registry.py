@@ -512,6 +512,13 @@ def promote(
     head = git.head_sha(cfg.root)
     if head is None:
         raise MlopsError(f"{cfg.root}: not a git repository with a commit; promote tags HEAD")
+    if git.run("rev-parse", "--is-shallow-repository", cwd=cfg.root, check=False) == "true":
+        # The versions to beat may sit on commits a shallow clone lacks: deciding without
+        # them could promote a worse model as a "first version".
+        raise MlopsError(
+            f"{cfg.root}: a shallow clone cannot see the registry's history; in GitHub Actions "
+            "set `fetch-depth: 0` on actions/checkout"
+        )
     name = cfg.model.name
     writer = writer or GitTagWriter(cfg.root)
     if push:

@@ -57,6 +57,7 @@ def run(cfg: Config, ctx: Context, options: pipeline.RunOptions) -> int:
         output.info(line)
         context.append_summary(ctx, line + "\n")
         context.set_output(ctx, "retrained", False)
+        pipeline.set_promotion_outputs(ctx, None)
         return 0
     output.info(f"new data in {', '.join(changed)}: retraining")
     _push_data(cfg, changed, options)
@@ -65,10 +66,12 @@ def run(cfg: Config, ctx: Context, options: pipeline.RunOptions) -> int:
     pipeline.show_metrics(trained)
     results = pipeline.promotion_gates(cfg) if cfg.gates else []
     pipeline.show_gates(results)
-    found = pipeline.comparison(cfg, ctx, None)
+    found = pipeline.comparison(cfg, ctx, pipeline.latest_tag(cfg))
     body = report.render(
         pipeline.report_input(cfg, ctx, found, results, trained), f"retrain-{options.comment_id}"
     )
+    pipeline.deliver_report(cfg, ctx, body, "", False, False, None, None)
+    pipeline.set_promotion_outputs(ctx, None)
     context.set_output(ctx, "retrained", True)
     context.set_output(ctx, "metrics", json.dumps(trained.metrics))
     code = gates.exit_code(results)

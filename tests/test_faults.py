@@ -180,8 +180,8 @@ def test_github_keeps_failing(
     assert line.startswith(f"POST /repos/octo-org/demo/issues/{number}/comments: {said} — ")
     assert "gave up after 5 attempts" in line
     assert len(cli_sleeps) == 4  # retried, with backoff
-    assert _states(github_server, head)["mlops/gate"] == "error"
-    assert said in (_overall(github_server, head)["description"] or "")
+    # The statuses were posted first and tell the gates' verdict; the job still fails.
+    assert set(_states(github_server, head).values()) == {"success"}
     assert _reports(github_server, number) == []
     _complete_report(project / ".mlops-cache" / "report.md")
     assert _leftovers(project) == []
@@ -333,7 +333,7 @@ def test_no_such_pull_request(
     event_path.write_text(json.dumps(event))
     assert cli.main(["run"]) == 2
     assert _error_line(capsys).startswith("pull request #42 not found in octo-org/demo")
-    assert _states(github_server, head)["mlops/gate"] == "error"
+    assert _states(github_server, head)["mlops/gate"] == "success"  # the gates did pass
     assert github_server.issue_comments == {}
 
     event_path.write_text(good)

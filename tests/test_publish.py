@@ -368,3 +368,70 @@ def test_release_carries_the_model_and_models_get_fetches_it(
     assert cli.main(["models", "get", "demo-model@v0.0.1", "-o", str(out)]) == 0
     assert out.read_bytes() == model
     assert "from the GitHub release, sha256" in capsys.readouterr().out
+
+
+def test_fork_pr_run_with_gates_trains_reports_and_exits_by_the_gates(
+    project: Path,
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A fork's read-only token can post neither statuses nor comments: warnings, not a failure."""
+    _branch(project)
+    pull = _pr_env(monkeypatch, github_server, project, head_repo="someone/demo-fork")
+    github_server.script("POST", r"/statuses/", Answer.forbidden())
+    github_server.script("POST", r"/issues/\d+/comments", Answer.forbidden())
+    assert cli.main(["run"]) == 0
+    captured = capsys.readouterr()
+    assert "cannot post commit statuses (a pull request from a fork" in captured.out + captured.err
+    assert "gates passed" in captured.out
+    assert pull["head"]["sha"] not in github_server.statuses
+    assert "## Model report" in (project.parent / "runner" / "summary.md").read_text()
+    outputs = _outputs(project.parent / "runner")
+    assert (outputs["gates-passed"], outputs["promoted"], outputs["tag"]) == ("true", "false", "")
+
+
+def test_a_shallow_clone_refuses_to_promote(
+    project: Path,
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Versions on commits a depth-1 clone lacks would be invisible: never promote blind."""
+    git(project, "commit", "-q", "--allow-empty", "-m", "a second commit")
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{project}", str(shallow))
+    import shutil
+
+    shutil.copytree(project / "model", shallow / "model")  # what training left there
+    monkeypatch.chdir(shallow)
+    assert cli.main(["promote"]) == 2
+    assert "set `fetch-depth: 0` on actions/checkout" in capsys.readouterr().err
+    assert not [r for r in github_server.refs if r.startswith("refs/tags/")]
+
+
+def test_push_run_reports_against_the_latest_version_and_writes_every_output(
+    project: Path,
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _push_env(monkeypatch, github_server, project)
+    assert cli.main(["run"]) == 0, capsys.readouterr().err
+    git(project, "commit", "-q", "--allow-empty", "-m", "next")
+    monkeypatch.setenv("GITHUB_SHA", git(project, "rev-parse", "HEAD"))
+    (project.parent / "runner" / "output").unlink()
+    assert cli.main(["run"]) == 0
+    outputs = _outputs(project.parent / "runner")
+    assert set(outputs) >= {
+        "metrics",
+        "gates",
+        "gates-passed",
+        "promoted",
+        "version",
+        "tag",
+        "report-path",
+    }
+    assert outputs["promoted"] == "false"  # the same model does not beat itself
+    assert "compared with `demo-model@v0.0.1`" in Path(outputs["report-path"]).read_text()

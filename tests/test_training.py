@@ -292,6 +292,20 @@ def test_dvc_mode_runs_repro_and_reads_declared_metrics(
         },
     )
     commit_all(git_repo, "dvc pipeline")
+    # train.metrics must name the file dvc.yaml declares: gates and compare read it later.
+    assert cli.main(["train"]) == 2
+    assert (
+        "params.yaml: train.metrics: 'metrics.json' is not a metrics file dvc.yaml declares "
+        "(eval/metrics.json)" in capsys.readouterr().err
+    )
+    write_params(
+        git_repo,
+        {
+            "data": {"path": "d.csv", "target": "y"},
+            "model": {"name": "piped", "params": {"k": 2}},
+            "train": {"mode": "dvc", "metrics": "eval/metrics.json"},
+        },
+    )
     assert cli.main(["train"]) == 0, capsys.readouterr().err
     out = capsys.readouterr().out
     assert "trained (dvc)" in out and "score" in out
@@ -299,6 +313,19 @@ def test_dvc_mode_runs_repro_and_reads_declared_metrics(
     assert (git_repo / "dvc.lock").is_file()
     assert cli.main(["train"]) == 0
     assert "cache hit" in capsys.readouterr().out
+    # A file in a directory the stage depends on is code too: changing it retrains.
+    (git_repo / "src").mkdir()
+    (git_repo / "src" / "helper.py").write_text("FACTOR = 1\n")
+    (git_repo / "dvc.yaml").write_text(
+        DVC_YAML.replace("deps: [train.py]", "deps: [train.py, src]")
+    )
+    assert cli.main(["train"]) == 0
+    assert "trained (dvc)" in capsys.readouterr().out
+    assert cli.main(["train"]) == 0
+    assert "cache hit" in capsys.readouterr().out
+    (git_repo / "src" / "helper.py").write_text("FACTOR = 2\n")
+    assert cli.main(["train"]) == 0
+    assert "trained (dvc)" in capsys.readouterr().out
 
 
 def test_dvc_mode_without_dvc_yaml(git_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -313,3 +340,55 @@ def test_dvc_mode_without_dvc_yaml(git_repo: Path, capsys: pytest.CaptureFixture
     )
     assert cli.main(["train"]) == 2
     assert "params.yaml: train.mode: 'dvc' needs a dvc.yaml" in capsys.readouterr().err
+
+
+def test_a_table_dvc_does_not_record_is_hashed_into_the_key(
+    demo_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file added inside the tracked directory without `dvc add` must not hit the cache."""
+    extra = demo_repo / "data" / "smaller.csv"
+    lines = (demo_repo / "data" / "breast_cancer.csv").read_text().splitlines(keepends=True)
+    extra.write_text("".join(lines[:300]))
+    params = copy.deepcopy(DEMO_PARAMS)
+    params["data"]["path"] = "data/smaller.csv"
+    write_params(demo_repo, params)
+    assert "trained" in _train(capsys)[1]
+    assert "cache hit" in _train(capsys)[1]
+    extra.write_text("".join(lines[:200]))
+    assert "trained" in _train(capsys)[1]
+    assert _metrics(demo_repo)["rows"]["test"] == 50
+
+
+def test_estimator_from_the_project_is_code(
+    git_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (git_repo / "mymodels").mkdir()
+    (git_repo / "mymodels" / "__init__.py").write_text(
+        "from sklearn.linear_model import LogisticRegression\n\n\n"
+        "class Clf(LogisticRegression):\n    pass\n"
+    )
+    write_diabetes(git_repo / "d.csv")
+    import pandas as pd
+
+    frame = pd.read_csv(git_repo / "d.csv")
+    frame["target"] = (frame["target"] > 140).astype(int)
+    frame.to_csv(git_repo / "d.csv", index=False)
+    write_params(
+        git_repo,
+        {
+            "data": {"path": "d.csv", "target": "target"},
+            "model": {"name": "m", "estimator": "mymodels.Clf", "params": {"max_iter": 500}},
+        },
+    )
+    import sys
+
+    try:
+        assert "trained" in _train(capsys)[1]
+        assert "cache hit" in _train(capsys)[1]
+        with (git_repo / "mymodels" / "__init__.py").open("a") as f:
+            f.write("# changed\n")
+        assert "trained" in _train(capsys)[1]
+    finally:
+        if str(git_repo.resolve()) in sys.path:
+            sys.path.remove(str(git_repo.resolve()))
+        sys.modules.pop("mymodels", None)

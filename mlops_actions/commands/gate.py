@@ -27,7 +27,8 @@ def main(args: argparse.Namespace) -> int:
         from mlops_actions.github import GitHub
 
         gh = GitHub.from_context(ctx)
-        pipeline.publish_pending(gh, ctx, cfg)
+        if not pipeline.start_statuses(gh, ctx, cfg):
+            gh = None
     try:
         results = evaluate(cfg, ctx, args.base)
         if gh is not None:

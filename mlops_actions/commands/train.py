@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 
-from mlops_actions import config, pipeline
+from mlops_actions import config, context, pipeline
 
 
 def main(args: argparse.Namespace) -> int:
@@ -10,4 +11,5 @@ def main(args: argparse.Namespace) -> int:
     options = pipeline.RunOptions(use_cache=not args.no_cache)
     result = pipeline.train(cfg, pipeline.verified_data(cfg), options)
     pipeline.show_metrics(result)
+    context.set_output(context.load(), "metrics", json.dumps(result.metrics, allow_nan=False))
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,16 @@ from mlops_actions.training.common import named_code, package_versions
 from mlops_actions.util import atomic_path, did_you_mean, write_json
 
 
+def project_importable(cfg: Config) -> None:
+    """Let `model.estimator` name the project's own modules, as `python -m` would."""
+    root = str(cfg.root)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+
+
 def load_estimator_class(cfg: Config) -> type[Any]:
     where = f"{cfg.path}: model.estimator"
+    project_importable(cfg)
     module_name, _, attr = cfg.model.estimator.rpartition(".")
     try:
         module = importlib.import_module(module_name)
@@ -167,14 +176,50 @@ def regression_metrics(model: Any, x_test: Any, y_test: Any) -> dict[str, Any]:
     }
 
 
+def _local_code(top_level: str, root: Path) -> Path | None:
+    """The project's own module or package `top_level`, if that is where it lives.
+
+    Looks at the top-level module only, so nothing (not even scikit-learn) gets imported.
+    """
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(top_level)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.origin or spec.origin in ("built-in", "frozen"):
+        return None
+    origin = Path(spec.origin).resolve()
+    if root.resolve() not in origin.parents:
+        return None
+    return origin.parent if origin.name == "__init__.py" else origin
+
+
+def _distribution_versions(top_level: str) -> dict[str, str]:
+    """Versions of the distribution that provides `top_level` (e.g. xgboost)."""
+    if top_level == "sklearn":
+        return {}  # scikit-learn is always in the key
+    found = package_versions(top_level)
+    if not found:  # the distribution is named differently from its module
+        from importlib import metadata
+
+        found = package_versions(*metadata.packages_distributions().get(top_level, []))
+    return found
+
+
 class BuiltinTrainer:
     mode = "builtin"
 
     def code_files(self, cfg: Config) -> list[Path]:
-        return named_code(cfg)
+        # An estimator defined in the project (e.g. models.custom.Clf) is code too.
+        project_importable(cfg)
+        local = _local_code(cfg.model.estimator.split(".")[0], cfg.root)
+        return named_code(cfg, [str(local)] if local else [])
 
-    def versions(self) -> dict[str, str]:
-        return package_versions("scikit-learn", "pandas", "numpy", "scipy", "skops", "pyarrow")
+    def versions(self, cfg: Config) -> dict[str, str]:
+        found = package_versions("scikit-learn", "pandas", "numpy", "scipy", "skops", "pyarrow")
+        # The estimator's own package (xgboost, lightgbm, ...): a new release retrains.
+        return {**found, **_distribution_versions(cfg.model.estimator.split(".")[0])}
 
     def train(self, cfg: Config, staging: Path) -> Artifacts:
         from sklearn.model_selection import train_test_split

@@ -17,11 +17,12 @@ from mlops_actions.training.common import named_code, package_versions
 
 
 def run_command(cfg: Config, argv: list[str] | str, label: str, shell: bool = False) -> None:
-    env = dict(
-        os.environ,
-        MLOPS_PARAMS=str(Path(cfg.path).resolve()),
-        MLOPS_METRICS=str(cfg.resolve(cfg.train.metrics)),
-        MLOPS_MODEL=str(cfg.resolve(cfg.train.model)),
+    env = output.child_env(
+        {
+            "MLOPS_PARAMS": str(Path(cfg.path).resolve()),
+            "MLOPS_METRICS": str(cfg.resolve(cfg.train.metrics)),
+            "MLOPS_MODEL": str(cfg.resolve(cfg.train.model)),
+        }
     )
     try:
         proc = subprocess.run(
@@ -69,7 +70,7 @@ class CommandTrainer:
         named = [w for w in words if not w.startswith("-") and cfg.resolve(w).is_file()]
         return named_code(cfg, named)
 
-    def versions(self) -> dict[str, str]:
+    def versions(self, cfg: Config) -> dict[str, str]:
         return package_versions("scikit-learn", "pandas", "numpy")
 
     def train(self, cfg: Config, staging: Path) -> Artifacts:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_actions.config import Config
+from mlops_actions.data import outputs
 from mlops_actions.errors import ConfigError, TrainingError
 from mlops_actions.training import Artifacts
 from mlops_actions.training.command import fresh_metrics, run_command
@@ -58,15 +59,23 @@ class DvcTrainer:
 
     def code_files(self, cfg: Config) -> list[Path]:
         data = read_dvc_yaml(cfg)
-        # Dependencies that are data are covered by their .dvc hashes; small files are code.
+        # Every dependency counts, files and directories alike, except DVC-tracked data: that
+        # is in the key already through its .dvc hashes.
+        tracked = [
+            o.path for o in outputs(cfg.root, [f for f in cfg.data.dvc if cfg.resolve(f).is_file()])
+        ]
+
+        def is_data(path: Path) -> bool:
+            return any(path == t or t in path.parents for t in tracked)
+
         deps = [
             d
             for d in stage_deps(data)
-            if cfg.resolve(d).is_file() and cfg.resolve(d).stat().st_size < 1 << 20
+            if cfg.resolve(d).exists() and not is_data(cfg.resolve(d).resolve())
         ]
         return named_code(cfg, ["dvc.yaml", *deps])
 
-    def versions(self) -> dict[str, str]:
+    def versions(self, cfg: Config) -> dict[str, str]:
         return package_versions("dvc", "scikit-learn", "pandas", "numpy")
 
     def train(self, cfg: Config, staging: Path) -> Artifacts:
@@ -76,7 +85,12 @@ class DvcTrainer:
             raise ConfigError(
                 "dvc.yaml: declares no metrics; add a `metrics:` entry to the training stage"
             )
-        chosen = cfg.train.metrics if cfg.train.metrics in declared else declared[0]
+        if cfg.train.metrics not in declared:
+            raise ConfigError(
+                f"{cfg.path}: train.metrics: '{cfg.train.metrics}' is not a metrics file dvc.yaml "
+                f"declares ({', '.join(declared)}); set train.metrics to it"
+            )
+        chosen = cfg.train.metrics
         started = time.time()
         run_command(cfg, [sys.executable, "-m", "dvc", "repro"], "dvc repro")
         metrics = fresh_metrics(cfg, cfg.resolve(chosen), started - 1e9, "dvc repro")

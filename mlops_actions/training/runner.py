@@ -71,9 +71,15 @@ def train(cfg: Config, data: dict[str, Any], use_cache: bool = True) -> TrainRes
     """
     started = time.perf_counter()
     trainer = get_trainer(cfg.train.mode)
-    versions = trainer.versions()
+    versions = trainer.versions(cfg)
     params = cfg.training_params() if cfg.train.mode == "builtin" else cfg.raw
     hashes = {k: v["md5"] for k, v in data.items()}
+    if cfg.train.mode == "builtin" and cfg.data.path not in data:
+        # Inside a tracked directory (or outside DVC altogether) the table's own hash is the
+        # only proof it is the same: a file added without `dvc add` must not hit the cache.
+        table = cfg.resolve(cfg.data.path)
+        if table.is_file():
+            hashes[f"table:{cfg.data.path}"] = file_hash(table)
     key = fingerprint(hashes, params, trainer.code_files(cfg), cfg.root, versions, cfg.train.mode)
     cache = RunCache(cfg.resolve(cfg.cache.dir))
     enabled = use_cache and cfg.cache.enabled
