@@ -139,6 +139,7 @@ class Problem:
     detail: str
     expected: str = ""
     legacy: bool = False
+    actual: str = ""
 
 
 def verify(root: Path, out: Output) -> tuple[list[Problem], int, int]:
@@ -149,7 +150,7 @@ def verify(root: Path, out: Output) -> tuple[list[Problem], int, int]:
         actual = file_md5(out.path, out.legacy)
         if actual != out.md5:
             detail = f"md5 {actual} but {out.dvc_file} records {out.md5}"
-            return [Problem(out.path, False, detail, out.md5, out.legacy)], 1, 0
+            return [Problem(out.path, False, detail, out.md5, out.legacy, actual)], 1, 0
         return [], 1, out.path.stat().st_size
     entries = _manifest(root, out)
     if entries is None:
@@ -163,7 +164,7 @@ def verify(root: Path, out: Output) -> tuple[list[Problem], int, int]:
         actual = file_md5(path, out.legacy)
         if actual != entry["md5"]:
             detail = f"md5 {actual} but {out.dvc_file} records {entry['md5']}"
-            problems.append(Problem(path, False, detail, entry["md5"], out.legacy))
+            problems.append(Problem(path, False, detail, entry["md5"], out.legacy, actual))
             continue
         files += 1
         size += path.stat().st_size
@@ -294,9 +295,12 @@ def pull(
     if not problems and not force:
         return PullResult(outs, pulled=False, files=files, size=size)
     changed = [p for p in problems if not p.missing]
-    if changed:
-        raise DataError(_mismatch(root, changed[0]))
-    args = ["pull", *dvc_files]
+    # A file whose content is another version DVC already caches (after `git checkout` of an
+    # older commit, say) loses nothing when replaced; anything else is the user's edit.
+    edited = [p for p in changed if not _cache_object(root, p.actual, p.legacy).is_file()]
+    if edited:
+        raise DataError(_mismatch(root, edited[0]))
+    args = ["pull", *dvc_files] + (["--force"] if changed else [])
     if remote:
         args += ["--remote", remote]
     if jobs:

@@ -125,3 +125,19 @@ def test_file_md5_follows_dvc(tmp_path: Path, content: bytes, legacy: bool, expe
     raw = hashlib.md5(content).hexdigest()
     normalised = hashlib.md5(content.replace(b"\r\n", b"\n")).hexdigest()
     assert data.file_md5(path, legacy) == (raw if expected == "md5 of the bytes" else normalised)
+
+
+def test_pull_after_checking_out_another_data_version_switches_to_it(
+    demo_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The workspace holds an older version DVC caches: replacing it loses nothing."""
+    csv = demo_repo / CSV
+    first = csv.read_bytes()
+    csv.write_bytes(first[: len(first) // 2].rsplit(b"\n", 1)[0] + b"\n")
+    dvc(demo_repo, "add", "-q", "data")
+    dvc(demo_repo, "push", "-q")
+    git(demo_repo, "add", "-A")
+    git(demo_repo, "commit", "-q", "-m", "half the data")
+    git(demo_repo, "checkout", "-q", "HEAD~1", "--", "data.dvc")  # the old version's .dvc file
+    assert cli.main(["pull"]) == 0, capsys.readouterr().err
+    assert csv.read_bytes() == first
