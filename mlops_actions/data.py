@@ -369,3 +369,18 @@ def _mismatch(root: Path, p: Problem) -> str:
         f"{os.path.relpath(p.path, root)}: content does not match its .dvc file ({p.detail}); "
         "record the change with `dvc add`, or restore it with `dvc checkout --force`"
     )
+
+
+def recorded(root: Path, dvc_files: list[str], path: Path) -> bool:
+    """Whether `path` is a file the .dvc files record (itself, or in a directory's listing)."""
+    target = path.resolve()
+    for out in outputs(root, dvc_files):
+        if not out.is_dir:
+            if out.path == target:
+                return True
+        elif out.path in target.parents:
+            entries = _manifest(root, out) or []
+            rel = target.relative_to(out.path).as_posix()
+            if any(e.get("relpath") == rel for e in entries):
+                return True
+    return False

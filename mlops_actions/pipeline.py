@@ -49,15 +49,8 @@ def _untracked_version(cfg: Config) -> dict[str, dict[str, Any]]:
     path = cfg.resolve(cfg.data.path)
     if not path.is_file():
         raise ConfigError(f"{cfg.path}: data.path: '{cfg.data.path}' does not exist")
-    return {
-        cfg.data.path: {
-            "dvc_file": None,
-            "sha256": file_hash(path),
-            "md5": file_hash(path, "md5"),
-            "size": path.stat().st_size,
-            "nfiles": 1,
-        }
-    }
+    version = {"dvc_file": None, "md5": file_hash(path, "md5"), "size": path.stat().st_size}
+    return {cfg.data.path: {**version, "nfiles": 1}}
 
 
 def pull(cfg: Config, options: RunOptions) -> dict[str, dict[str, Any]]:

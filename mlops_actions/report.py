@@ -194,22 +194,19 @@ def render(data: ReportInput, comment_id: str = "default") -> str:
         context.append(f"training: {data.mode}{cached}")
     if data.run_url:
         context.append(f"[workflow run]({data.run_url})")
-    parts += [
-        " · ".join(context),
-        "",
-        "### Metrics",
-        "",
-        metrics_table(data) if data.metrics else "_no metrics_",
-    ]
+    parts += [" · ".join(context)]
+    # The verdict and what changed first; the metrics table, the part that can grow past the
+    # comment limit, after them, so a cut report still shows gates, params and data.
     if data.gates_markdown:
         parts += ["", "### Gates", "", data.gates_markdown]
-    drawn = chart(data) if data.metrics else None
-    if drawn:
-        parts += ["", drawn]
     if data.params:
         parts += ["", "### Params changed", "", params_table(data.params)]
     if data.data:
         parts += ["", "### Data", "", data_lines(data.data)]
+    parts += ["", "### Metrics", "", metrics_table(data) if data.metrics else "_no metrics_"]
+    drawn = chart(data) if data.metrics else None
+    if drawn:
+        parts += ["", drawn]
     if data.confusion:
         parts += ["", "### Confusion matrix (this run)", "", confusion_table(data.confusion)]
     return "\n".join(parts).rstrip() + "\n"

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 from mlops_actions import config, context, pipeline
 
@@ -11,5 +12,7 @@ def main(args: argparse.Namespace) -> int:
     options = pipeline.RunOptions(use_cache=not args.no_cache)
     result = pipeline.train(cfg, pipeline.verified_data(cfg), options)
     pipeline.show_metrics(result)
-    context.set_output(context.load(), "metrics", json.dumps(result.metrics, allow_nan=False))
+    if os.environ.get("GITHUB_OUTPUT"):
+        metrics = json.dumps(result.metrics, allow_nan=False)
+        context.set_output(context.load(), "metrics", metrics)
     return 0

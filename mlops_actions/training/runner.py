@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_actions import __version__, git, output
+from mlops_actions import data as data_mod
 from mlops_actions import metrics as metrics_mod
 from mlops_actions.config import Config
 from mlops_actions.training import TrainResult, get_trainer
@@ -75,10 +76,11 @@ def train(cfg: Config, data: dict[str, Any], use_cache: bool = True) -> TrainRes
     params = cfg.training_params() if cfg.train.mode == "builtin" else cfg.raw
     hashes = {k: v["md5"] for k, v in data.items()}
     if cfg.train.mode == "builtin" and cfg.data.path not in data:
-        # Inside a tracked directory (or outside DVC altogether) the table's own hash is the
-        # only proof it is the same: a file added without `dvc add` must not hit the cache.
+        # A table DVC does not record (added to a tracked directory without `dvc add`, or
+        # outside DVC) needs its own hash: otherwise a changed file could hit the cache.
         table = cfg.resolve(cfg.data.path)
-        if table.is_file():
+        dvc_files = sorted({v["dvc_file"] for v in data.values() if v.get("dvc_file")})
+        if table.is_file() and not data_mod.recorded(cfg.root, dvc_files, table):
             hashes[f"table:{cfg.data.path}"] = file_hash(table)
     key = fingerprint(hashes, params, trainer.code_files(cfg), cfg.root, versions, cfg.train.mode)
     cache = RunCache(cfg.resolve(cfg.cache.dir))
