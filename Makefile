@@ -39,7 +39,7 @@ unit: $(STAMP) $(OPENAPI)
 
 test: lint typecheck unit
 
-bench: $(STAMP)
+bench: $(STAMP) $(OPENAPI)
 	$(PIP) -e '.[bench]'
 	$(BIN)/python -m bench
 

@@ -12,26 +12,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-ENV = {
-    **os.environ,
-    "GIT_AUTHOR_NAME": "Bench",
-    "GIT_AUTHOR_EMAIL": "bench@example.invalid",
-    "GIT_COMMITTER_NAME": "Bench",
-    "GIT_COMMITTER_EMAIL": "bench@example.invalid",
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "DVC_NO_ANALYTICS": "1",
-}
-BIN = Path(sys.executable).parent
+from bench.common import BIN, ENV, Result, Row, command, faster, fmt_seconds, measure
+
 DVC_YAML = """\
 stages:
   train:
@@ -106,25 +95,13 @@ def build(repo: Path) -> None:
     _git(repo, "commit", "-q", "-am", "bigger forest")
 
 
-def _command(name: str) -> list[str]:
-    script = BIN / name
-    if script.exists():
-        return [str(script)]
-    module = "mlops_actions" if name == "mlops-actions" else name
-    return [sys.executable, "-m", module]
-
-
 def _run(cmd: list[str], repo: Path) -> tuple[float, str]:
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=repo, env=ENV, capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip()}")
-    return seconds, proc.stdout
+    sample = measure(cmd, repo)
+    return sample.seconds, sample.stdout
 
 
 def ours(repo: Path) -> tuple[float, dict[str, Any]]:
-    cmd = [*_command("mlops-actions"), "compare", "--json", "--all", "--base", "main"]
+    cmd = [*command("mlops-actions"), "compare", "--json", "--all", "--base", "main"]
     seconds, out = _run(cmd, repo)
     return seconds, json.loads(out)
 
@@ -132,40 +109,58 @@ def ours(repo: Path) -> tuple[float, dict[str, Any]]:
 def theirs(repo: Path) -> tuple[float, dict[str, Any]]:
     total, result = 0.0, {}
     for kind in ("metrics", "params"):
-        seconds, out = _run([*_command("dvc"), kind, "diff", "--json", "--all", "main"], repo)
+        seconds, out = _run([*command("dvc"), kind, "diff", "--json", "--all", "main"], repo)
         total += seconds
         result[kind] = json.loads(out)
     return total, result
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=7, help="timed runs of each (default 7)")
-    args = parser.parse_args(argv)
+AIM = 3.0
 
+
+def run(runs: int = 7, log: Any = print) -> Result:
+    """Medians after one warm-up of each; a mismatch of the numbers fails the row."""
     tmp = Path(tempfile.mkdtemp(prefix="compare-bench-"))
     try:
         repo = tmp / "repo"
         build(repo)
         _, want = theirs(repo)  # warm-up runs, and the numbers to match
         _, got = ours(repo)
-        if got != want:
-            print(
+        same = got == want
+        if not same:
+            log(
                 f"MISMATCH\n  dvc:           {json.dumps(want)}\n  mlops-actions: {json.dumps(got)}"
             )
-            return 1
-        mine = statistics.median(ours(repo)[0] for _ in range(args.runs))
-        dvc = statistics.median(theirs(repo)[0] for _ in range(args.runs))
+        mine_times, dvc_times = [], []
+        for _ in range(runs):  # interleaved, so drift in the machine's load hits both alike
+            mine_times.append(ours(repo)[0])
+            dvc_times.append(theirs(repo)[0])
+        mine, dvc = statistics.median(mine_times), statistics.median(dvc_times)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-    print(f"same numbers: yes ({sum(len(v) for f in want.values() for v in f.values())} keys)")
-    print(
-        f"mlops-actions compare --json --all        {mine * 1000:8.1f} ms (median of {args.runs})"
+    keys = sum(len(v) for f in want.values() for v in f.values())
+    log(
+        f"  compare: mlops-actions {mine * 1000:.0f} ms, dvc metrics+params diff "
+        f"{dvc * 1000:.0f} ms ({dvc / mine:.1f}×), same numbers: {same} ({keys} keys)"
     )
-    print(f"dvc metrics diff + dvc params diff --all  {dvc * 1000:8.1f} ms (median of {args.runs})")
-    print(f"ratio: {dvc / mine:.1f}x faster")
-    return 0
+    row = Row(
+        "`compare --json --all` (metrics + params)",
+        fmt_seconds(mine),
+        fmt_seconds(dvc),
+        faster(dvc, mine),
+        f"≥ {AIM:.0f}× faster, same numbers",
+        same and dvc / mine >= AIM,
+        f"median of {runs}; {'same' if same else 'DIFFERENT'} numbers ({keys} keys)",
+    )
+    return Result(rows=[row], series={"compare": {"ours": mine, "dvc": dvc}})
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7, help="timed runs of each (default 7)")
+    args = parser.parse_args(argv)
+    result = run(args.runs)
+    return 0 if all(r.met for r in result.rows) else 1
 
 
 if __name__ == "__main__":

@@ -3,36 +3,29 @@
 Builds a temp repo per size with N GTO-format annotated tags (written in one `git fast-import`),
 runs both commands on it as subprocesses, and prints the medians after a warm-up run.
 
-    .venv/bin/python -m bench.models_bench [--sizes 100,1000,10000] [--runs 5] [--gto-limit 60]
+    .venv/bin/python -m bench.models_bench [--sizes 100,1000,10000] [--runs 5]
+        [--gto-limit 60] [--gto-budget 180]
 
-GTO gets fewer runs on the big repos (it takes seconds to minutes there); `--gto-limit` skips
-it at a size once one run took longer than that many seconds.
+GTO gets fewer runs on the big repos (it takes seconds to minutes there): one run, with no
+warm-up, once a run took longer than `--gto-limit` seconds; none at a size where the previous
+size's time scaled by the tag count predicts more than `--gto-budget` seconds.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
+from typing import Any
 
+from bench.common import BIN, ENV, Result, Row, command, faster, fmt_seconds, measure
 from mlops_actions import tag
 from mlops_actions.tag import TagInfo
 
 MODELS = 10
-ENV = {
-    **os.environ,
-    "GIT_AUTHOR_NAME": "Bench",
-    "GIT_AUTHOR_EMAIL": "bench@example.invalid",
-    "GIT_COMMITTER_NAME": "Bench",
-    "GIT_COMMITTER_EMAIL": "bench@example.invalid",
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
 
 
 def _data(text: str) -> str:
@@ -91,23 +84,95 @@ def make_tags(repo: Path, n: int, models: int = MODELS, start: int = 1_700_000_0
     subprocess.run(["git", "pack-refs", "--all"], cwd=repo, check=True, env=ENV)
 
 
+WALL_AIM_1000 = 20.0
+ABSOLUTE_AIM_10000 = 1.0
+
+
 def _run(cmd: list[str], cwd: Path) -> tuple[float, str]:
-    started = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=ENV)
-    elapsed = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr.strip()[-500:]}")
-    return elapsed, proc.stdout
+    sample = measure(cmd, cwd)
+    return sample.seconds, sample.stdout
 
 
-def _median(cmd: list[str], cwd: Path, runs: int) -> tuple[float, str]:
-    """Median wall time of `runs` runs after one warm-up run; also the last stdout."""
-    _, out = _run(cmd, cwd)
-    times = []
-    for _ in range(runs):
-        elapsed, out = _run(cmd, cwd)
-        times.append(elapsed)
-    return statistics.median(times), out
+def _aim(size: int, mine: float, theirs: float | None) -> tuple[str, bool | None]:
+    if size == 1000:
+        return f"≥ {WALL_AIM_1000:.0f}× faster", theirs is not None and theirs / mine >= 20
+    if size == 10_000:
+        return f"under {ABSOLUTE_AIM_10000:.0f} s", mine < ABSOLUTE_AIM_10000
+    return "faster", theirs is None or theirs > mine
+
+
+def run(
+    sizes: list[int],
+    runs: int = 5,
+    gto_limit: float = 60.0,
+    gto_budget: float = 180.0,
+    log: Any = print,
+) -> Result:
+    """One row per size. GTO gets fewer runs where it is slow: one run once a run took over
+    `gto_limit` seconds, and none at a size where the last size's time, scaled by the tag count,
+    predicts more than `gto_budget` seconds (the row then says so)."""
+    ours = [*command("mlops-actions"), "models", "--json"]
+    gto = [str(BIN / "gto"), "show", "--json"]
+    result = Result()
+    series: dict[str, list[Any]] = {"tags": [], "ours": [], "gto": []}
+    last: tuple[int, float] | None = None
+    with tempfile.TemporaryDirectory(prefix="models-bench-") as tmp:
+        for size in sizes:
+            repo = Path(tmp) / f"r{size}"
+            make_tags(repo, size)
+            predicted = last[1] * size / last[0] if last else 0.0
+            theirs: float | None = None
+            same = None
+            gto_runs = 0
+            ours_times: list[float] = []
+            gto_times: list[float] = []
+            _, listing = _run(ours, repo)  # our warm-up
+            if predicted > gto_budget:
+                note = (
+                    f"gto not run: ~{predicted:.0f} s predicted, over the {gto_budget:.0f} s budget"
+                )
+            else:
+                first, shown = _run(gto, repo)  # warm-up, and whether more runs are affordable
+                if first > gto_limit:
+                    gto_times, note = [first], "gto: 1 run (no warm-up)"
+                else:
+                    gto_runs = runs if first <= 5 else 1
+                    note = f"gto: median of {gto_runs} after a warm-up"
+            for i in range(runs):  # interleaved, so drift in the machine's load hits both alike
+                seconds, listing = _run(ours, repo)
+                ours_times.append(seconds)
+                if i < gto_runs:
+                    seconds, shown = _run(gto, repo)
+                    gto_times.append(seconds)
+            mine = statistics.median(ours_times)
+            our_latest = {k: v["latest"] for k, v in json.loads(listing).items()}
+            assert len(our_latest) == MODELS, f"expected {MODELS} models, got {len(our_latest)}"
+            if gto_times:
+                theirs = statistics.median(gto_times)
+                gto_latest = {k: v["version"] for k, v in json.loads(shown).items()}
+                same = gto_latest == our_latest
+                note += "; same latest versions" if same else "; DIFFERENT latest versions"
+                last = (size, theirs)
+            label = fmt_seconds(theirs) if theirs is not None else "skipped"
+            aim, met = _aim(size, mine, theirs)
+            result.rows.append(
+                Row(
+                    f"`models --json`, {size:,} tags",
+                    fmt_seconds(mine),
+                    label,
+                    faster(theirs, mine) if theirs else "—",
+                    aim,
+                    met and same is not False,
+                    f"ours: median of {runs}; {note}",
+                )
+            )
+            series["tags"].append(size)
+            series["ours"].append(mine)
+            series["gto"].append(theirs)
+            ratio = f"{theirs / mine:.0f}×" if theirs else "—"
+            log(f"  models {size:>7,} tags: ours {mine:.3f} s, gto {label} ({ratio})")
+    result.series["models"] = series
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,30 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="100,1000,10000")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--gto-limit", type=float, default=60.0)
+    parser.add_argument("--gto-budget", type=float, default=180.0)
     args = parser.parse_args(argv)
-    ours = [sys.executable, "-m", "mlops_actions", "models", "--json"]
-    gto = [str(Path(sys.executable).parent / "gto"), "show", "--json"]
-    print(f"{'tags':>7} {'mlops-actions':>14} {'gto show':>16} {'ratio':>7}", flush=True)
-    with tempfile.TemporaryDirectory(prefix="models-bench-") as tmp:
-        for size in (int(s) for s in args.sizes.split(",")):
-            repo = Path(tmp) / f"r{size}"
-            make_tags(repo, size)
-            mine, listing = _median(ours, repo, args.runs)
-            our_latest = {k: v["latest"] for k, v in json.loads(listing).items()}
-            assert len(our_latest) == MODELS, f"expected {MODELS} models, got {len(our_latest)}"
-            first, shown = _run(gto, repo)  # GTO's warm-up, and whether more runs are affordable
-            if first > args.gto_limit:
-                theirs, label = first, f"{first:.1f} s (1 run)"
-            elif first > 5:
-                theirs, shown = _run(gto, repo)
-                label = f"{theirs:.3f} s (1 run)"
-            else:
-                theirs, shown = _median(gto, repo, args.runs - 1)
-                label = f"{theirs:.3f} s"
-            gto_latest = {k: v["version"] for k, v in json.loads(shown).items()}
-            assert gto_latest == our_latest, f"gto and mlops-actions disagree at {size} tags"
-            print(f"{size:>7} {mine:>12.3f} s {label:>16} {theirs / mine:>6.0f}x", flush=True)
-    return 0
+    sizes = [int(s) for s in args.sizes.split(",")]
+    result = run(sizes, args.runs, args.gto_limit, args.gto_budget)
+    return 0 if all(r.met is not False for r in result.rows) else 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,265 @@
+"""The built-in trainer against a bare scikit-learn script: `mlops-actions train --no-cache` and
+`python bare_train.py` fit the same estimator on the same file (CSV or Parquet) and the same
+seeded, stratified split, and compute the same metrics.
+
+Builds a DVC-tracked project per size with a synthetic numeric table (generated here, never
+committed), runs both as fresh processes, checks they report the same accuracy and F1, and prints
+median wall time and median peak RSS (from wait4) after a warm-up run.
+
+    .venv/bin/python -m bench.train_bench [--sizes 10000,100000,1000000] [--formats csv,parquet]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.common import (
+    ENV,
+    Result,
+    Row,
+    Stats,
+    command,
+    fmt_seconds,
+    git,
+    measure,
+    summarize,
+)
+
+FEATURES = 20
+TARGET = "label"
+SEED = 42
+TEST_SIZE = 0.25
+ESTIMATOR = "sklearn.linear_model.LogisticRegression"
+ESTIMATOR_PARAMS = {"max_iter": 200}
+WALL_AIM = 1.10
+MEMORY_AIM = 1.25
+
+BARE_SCRIPT = f'''\
+"""What a user would write by hand: read, split, fit, evaluate, save."""
+import json
+import pickle
+import sys
+
+import pandas as pd
+from sklearn import metrics as m
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+
+path = sys.argv[1]
+table = pd.read_parquet(path) if path.endswith(".parquet") else pd.read_csv(path)
+y = table[{TARGET!r}]
+x = table.drop(columns=[{TARGET!r}])
+x_train, x_test, y_train, y_test = train_test_split(
+    x, y, test_size={TEST_SIZE}, random_state={SEED}, stratify=y
+)
+model = LogisticRegression(**{ESTIMATOR_PARAMS!r}, random_state={SEED})
+model.fit(x_train, y_train)
+pred = model.predict(x_test)
+proba = model.predict_proba(x_test)
+labels = sorted(y.unique().tolist())
+scores = {{
+    "accuracy": m.accuracy_score(y_test, pred),
+    "balanced_accuracy": m.balanced_accuracy_score(y_test, pred),
+    "precision": m.precision_score(y_test, pred, pos_label=labels[1]),
+    "recall": m.recall_score(y_test, pred, pos_label=labels[1]),
+    "f1": m.f1_score(y_test, pred, pos_label=labels[1]),
+    "roc_auc": m.roc_auc_score(y_test, proba[:, 1]),
+    "log_loss": m.log_loss(y_test, proba, labels=list(model.classes_)),
+}}
+confusion = m.confusion_matrix(y_test, pred, labels=labels).tolist()
+with open("bare-metrics.json", "w") as f:
+    json.dump({{**scores, "confusion": confusion}}, f)
+with open("bare-model.pkl", "wb") as f:
+    pickle.dump(model, f)
+'''
+
+
+def write_table(path: Path, rows: int, seed: int = 0) -> None:
+    """`rows` rows of FEATURES float columns and a 0/1 label from a noisy linear rule."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((rows, FEATURES)).round(6)
+    weights = rng.standard_normal(FEATURES)
+    label = ((x @ weights + rng.standard_normal(rows) * 2.0) > 0).astype(np.int64)
+    columns = {f"f{i:02d}": x[:, i] for i in range(FEATURES)}
+    table = pa.table({**columns, TARGET: label})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".parquet":
+        pq.write_table(table, path)
+    else:
+        pacsv.write_csv(table, path)
+
+
+def build(repo: Path, rows: int, fmt: str) -> Path:
+    """A DVC-tracked project whose params.yaml trains ESTIMATOR on data/table.<fmt>."""
+    repo.mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "main")
+    data = repo / "data" / f"table.{fmt}"
+    write_table(data, rows)
+    params = {
+        "data": {
+            "path": f"data/table.{fmt}",
+            "target": TARGET,
+            "test_size": TEST_SIZE,
+            "seed": SEED,
+        },
+        "model": {"name": "bench-model", "estimator": ESTIMATOR, "params": ESTIMATOR_PARAMS},
+        "train": {"mode": "builtin", "metrics": "metrics.json"},
+    }
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (repo / "bare_train.py").write_text(BARE_SCRIPT)
+    (repo / ".gitignore").write_text("/.mlops-cache/\n/model/\n/bare-*\n")
+    dvc = [sys.executable, "-m", "dvc"]
+    for args in (["init", "-q"], ["config", "core.analytics", "false"], ["add", "-q", "data"]):
+        subprocess.run([*dvc, *args], cwd=repo, check=True, env=ENV, capture_output=True)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "bench data")
+    return data
+
+
+def _same_numbers(repo: Path) -> bool:
+    ours = json.loads((repo / "metrics.json").read_text())
+    bare = json.loads((repo / "bare-metrics.json").read_text())
+    confusion = json.loads((repo / "confusion_matrix.json").read_text())["matrix"]
+    keys = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "log_loss")
+    return confusion == bare["confusion"] and all(
+        abs(ours[k] - bare[k]) <= 1e-12 * max(1.0, abs(bare[k])) for k in keys
+    )
+
+
+SKOPS_IMPORT = """\
+import time
+import pandas, sklearn.linear_model, sklearn.metrics, sklearn.model_selection
+started = time.perf_counter()
+import skops.io
+print(time.perf_counter() - started)
+"""
+
+
+def skops_import_seconds(runs: int = 3) -> float:
+    """What `import skops.io` adds once the bare script's imports are loaded (median)."""
+    import statistics
+
+    out = [measure([sys.executable, "-c", SKOPS_IMPORT], Path.cwd()).stdout for _ in range(runs)]
+    return statistics.median(float(o) for o in out)
+
+
+def md5_seconds(path: Path, runs: int = 3) -> float:
+    """The data check `train` does before training: the file's md5 against data.dvc."""
+    import statistics
+    import time
+
+    from mlops_actions.data import file_md5
+
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        file_md5(path)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def runs_for(rows: int) -> int:
+    return 5 if rows <= 100_000 else 3
+
+
+def measure_one(repo: Path, data: Path, runs: int) -> tuple[Stats, Stats, bool]:
+    ours_cmd = [*command("mlops-actions"), "train", "--no-cache"]
+    bare_cmd = [sys.executable, "bare_train.py", str(data.relative_to(repo))]
+    # Interleaved warm-ups, then interleaved timed runs, so drift hits both sides alike.
+    measure(ours_cmd, repo)
+    measure(bare_cmd, repo)
+    same = _same_numbers(repo)
+    mine, bare = [], []
+    for _ in range(runs):
+        mine.append(measure(ours_cmd, repo))
+        bare.append(measure(bare_cmd, repo))
+    return summarize(mine), summarize(bare), same
+
+
+def run(sizes: list[int], formats: list[str], log: Any = print) -> Result:
+    result = Result()
+    series: dict[str, dict[str, list[float]]] = {}
+    skops = skops_import_seconds()
+    log(f"  import skops.io after the bare script's imports: {skops:.2f} s")
+    with tempfile.TemporaryDirectory(prefix="train-bench-") as tmp:
+        for fmt in formats:
+            for rows in sizes:
+                repo = Path(tmp) / f"{fmt}-{rows}"
+                data = build(repo, rows, fmt)
+                runs = runs_for(rows)
+                size_mb = data.stat().st_size / 1e6
+                md5 = md5_seconds(data)
+                mine, bare, same = measure_one(repo, data, runs)
+                shutil.rmtree(repo, ignore_errors=True)
+                wall = mine.seconds / bare.seconds
+                memory = mine.peak_mb / bare.peak_mb
+                label = f"`train` {rows:,} rows, {fmt.upper()}"
+                note = f"median of {runs}; {'same' if same else 'DIFFERENT'} metrics"
+                cost = (
+                    f"; +{mine.seconds - bare.seconds:.2f} s of which md5 check of the "
+                    f"{size_mb:.0f} MB file {md5:.2f} s, skops import {skops:.2f} s; "
+                    f"CPU {mine.cpu / bare.cpu:.2f}×"
+                )
+                result.rows.append(
+                    Row(
+                        f"{label}: wall time",
+                        fmt_seconds(mine.seconds),
+                        fmt_seconds(bare.seconds),
+                        f"{wall:.2f}×",
+                        f"≤ {WALL_AIM:.2f}×",
+                        wall <= WALL_AIM and same,
+                        note + cost,
+                    )
+                )
+                result.rows.append(
+                    Row(
+                        f"{label}: peak RSS",
+                        f"{mine.peak_mb:.0f} MB",
+                        f"{bare.peak_mb:.0f} MB",
+                        f"{memory:.2f}×",
+                        f"≤ {MEMORY_AIM:.2f}×",
+                        memory <= MEMORY_AIM,
+                        note,
+                    )
+                )
+                s = series.setdefault(fmt, {"rows": [], "ours": [], "bare": []})
+                s["rows"].append(rows)
+                s["ours"].append(mine.seconds)
+                s["bare"].append(bare.seconds)
+                s.setdefault("ours_mb", []).append(mine.peak_mb)
+                s.setdefault("bare_mb", []).append(bare.peak_mb)
+                log(
+                    f"  train {rows:>9,} {fmt:<7} ours {mine.seconds:7.2f} s {mine.peak_mb:6.0f} MB"
+                    f"  bare {bare.seconds:7.2f} s {bare.peak_mb:6.0f} MB"
+                    f"  wall {wall:.2f}×  rss {memory:.2f}×  same={same}"
+                    f"  cpu {mine.cpu / bare.cpu:.2f}×  md5 {md5:.2f} s  ({size_mb:.0f} MB file)"
+                )
+    result.series["train"] = series
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--formats", default="csv,parquet")
+    args = parser.parse_args(argv)
+    result = run([int(s) for s in args.sizes.split(",")], args.formats.split(","))
+    return 0 if all(r.met is not False for r in result.rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
