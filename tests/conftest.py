@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from mlops_actions import output
+from mlops_actions import cli, output
 from tests.conftest_github import *  # noqa: F403
-from tests.helpers import build_demo_repo, init_repo
+from tests.helpers import build_demo_repo, commit_all, gated_params, init_repo, write_params
 
 
 @pytest.fixture(autouse=True)
@@ -48,3 +48,13 @@ def git_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     repo = init_repo(tmp_path / "repo")
     monkeypatch.chdir(repo)
     return repo
+
+
+@pytest.fixture
+def project(demo_repo: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """main: the demo project with gates, trained, its metrics committed."""
+    write_params(demo_repo, gated_params())
+    assert cli.main(["train"]) == 0
+    commit_all(demo_repo, "train on main")
+    capsys.readouterr()
+    return demo_repo

@@ -92,6 +92,22 @@ DEMO_PARAMS: dict[str, Any] = {
 }
 
 
+GATES = ["accuracy >= 0.85", "f1 >= base - 0.05", "rows.test >= 100"]
+
+
+def gated_params(**changes: Any) -> dict[str, Any]:
+    """DEMO_PARAMS with GATES and f1 as the primary metric; `section__key=value` overrides."""
+    import copy
+
+    params = copy.deepcopy(DEMO_PARAMS)
+    params["gates"] = GATES
+    params["metrics"] = {"primary": "f1"}
+    for key, value in changes.items():
+        section, name = key.split("__")
+        params[section][name] = value
+    return params
+
+
 def write_params(repo: Path, params: dict[str, Any]) -> None:
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 

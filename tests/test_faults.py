@@ -131,16 +131,6 @@ def _every_row(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[None]
 
 
 @pytest.fixture
-def project(demo_repo: Path, capsys: pytest.CaptureFixture[str]) -> Path:
-    """main: the demo project with gates, trained, its metrics committed (as in test_publish)."""
-    write_params(demo_repo, _params())
-    assert cli.main(["train"]) == 0
-    commit_all(demo_repo, "train on main")
-    capsys.readouterr()
-    return demo_repo
-
-
-@pytest.fixture
 def pr(
     project: Path,
     github_server: FakeGitHub,

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -12,30 +11,10 @@ import pytest
 
 from mlops_actions import cli, registry, report, tag
 from tests.fakegithub import Answer, FakeGitHub
-from tests.helpers import DEMO_PARAMS, commit_all, git, read_outputs, write_params
+from tests.helpers import GATES, commit_all, git, read_outputs, write_params
+from tests.helpers import gated_params as _params
 
-GATES = ["accuracy >= 0.85", "f1 >= base - 0.05", "rows.test >= 100"]
 MARKER = "<!-- mlops-actions:report id=default -->"
-
-
-def _params(**changes: Any) -> dict[str, Any]:
-    params = copy.deepcopy(DEMO_PARAMS)
-    params["gates"] = GATES
-    params["metrics"] = {"primary": "f1"}
-    for key, value in changes.items():
-        section, name = key.split("__")
-        params[section][name] = value
-    return params
-
-
-@pytest.fixture
-def project(demo_repo: Path, capsys: pytest.CaptureFixture[str]) -> Path:
-    """main: the demo project with gates and its trained metrics committed."""
-    write_params(demo_repo, _params())
-    assert cli.main(["train"]) == 0
-    commit_all(demo_repo, "train on main")
-    capsys.readouterr()
-    return demo_repo
 
 
 def _actions_env(
