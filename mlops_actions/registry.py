@@ -471,6 +471,24 @@ def _already(name: str, v: ModelVersion, head: str, meanwhile: bool) -> PromoteR
     )
 
 
+def _assign_missing_stage(
+    model: Model,
+    v: ModelVersion,
+    stage: str,
+    head: str,
+    info: TagInfo,
+    writer: TagWriter,
+    push: bool,
+) -> PromoteResult:
+    name = model.name
+    stage_tag = tags.assignment(name, stage, model.max_counter + 1)
+    message = tags.format_message(tags.assignment_subject(name, stage, v.version), info)
+    if not writer.write([NewTag(stage_tag, head, message)], push=push):
+        raise MlopsError(f"{stage_tag}: another run assigned this stage meanwhile; re-run the job")
+    reason = f"{name}@{v.version} was registered without its stage {stage}; assigned it now"
+    return PromoteResult(True, reason, v.version, v.tag, stage_tag, stage, push)
+
+
 def promote(
     cfg: Config,
     *,
@@ -526,6 +544,9 @@ def promote(
     model = find_model(name, cwd=cfg.root)
     existing = model.at_commit(head) if model else None
     if model and existing:
+        if stage and existing.active and stage not in existing.stages:
+            # A run that registered this version but could not assign its stage: finish it.
+            return _assign_missing_stage(model, existing, stage, head, info, writer, push)
         return _already(name, existing, head, meanwhile=False)
     base = model.latest() if model else None
     if base is None:

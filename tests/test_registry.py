@@ -254,6 +254,19 @@ def test_stage_tags_count_like_gto(repo: Path, monkeypatch: pytest.MonkeyPatch) 
     assert git(repo, "cat-file", "-t", f"{NAME}#prod#2") == "tag"
 
 
+def test_a_rerun_assigns_a_stage_the_first_run_could_not(repo: Path) -> None:
+    """The version tag was published but its stage tag was refused: the rerun finishes it."""
+    fake_train(repo, {"f1": 0.9})
+    assert registry.promote(cfg_of(repo)).tag == f"{NAME}@v0.0.1"
+    again = registry.promote(cfg_of(repo), stage="prod")
+    assert (again.promoted, again.version, again.stage_tag) == (True, "v0.0.1", f"{NAME}#prod#1")
+    assert "assigned it now" in again.reason
+    model = registry.find_model(NAME)
+    assert model is not None and model.stages == {"prod": "v0.0.1"}
+    # Nothing left to do the third time.
+    assert registry.promote(cfg_of(repo), stage="prod").promoted is False
+
+
 def test_stage_from_params(repo: Path) -> None:
     write_params(repo, {**PARAMS, "promote": {"stage": "prod"}})
     fake_train(repo, {"f1": 0.9})
