@@ -81,3 +81,14 @@ def lower_is_better(
         return True
     leaf = leaf.lower()
     return leaf in LOWER_IS_BETTER or "loss" in leaf or "error" in leaf
+
+
+def json_safe(data: Any) -> Any:
+    """`data` with NaN and infinities as None: what JSON (a card, a step output) can hold."""
+    if isinstance(data, dict):
+        return {k: json_safe(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [json_safe(v) for v in data]
+    if isinstance(data, float) and not math.isfinite(data):
+        return None
+    return data

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 
-from mlops_actions import config, context, output, pipeline, report
+from mlops_actions import config, context, metrics, output, pipeline, report
 
 
 def main(args: argparse.Namespace) -> int:
     cfg = config.load(args.params)
     ctx = context.load(token=args.token)
     found = pipeline.comparison(cfg, ctx, args.base)
+    current = pipeline.current_metrics(cfg)
+    context.set_output(ctx, "metrics", json.dumps(metrics.json_safe(current), default=str))
     results = None
     if cfg.gates:
         results = pipeline.evaluate_gates(
             cfg,
-            pipeline.current_metrics(cfg),
+            current,
             pipeline.baseline_metrics(cfg, found),
             found.baseline.label,
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import tempfile
@@ -18,18 +17,6 @@ from mlops_actions.config import Config
 from mlops_actions.training import TrainResult, get_trainer
 from mlops_actions.training.cache import RunCache, fingerprint
 from mlops_actions.util import atomic_path, file_hash, write_json
-
-
-def _json_values(data: Any) -> Any:
-    """`data` with NaN and infinities as None: what the card and step outputs can hold as JSON
-    (the builtin trainer writes them as null too; the gates report them from the file)."""
-    if isinstance(data, dict):
-        return {k: _json_values(v) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_json_values(v) for v in data]
-    if isinstance(data, float) and not math.isfinite(data):
-        return None
-    return data
 
 
 def _install(src: Path, target: Path) -> None:
@@ -96,7 +83,7 @@ def train(cfg: Config, data: dict[str, Any], use_cache: bool = True) -> TrainRes
             mode=cfg.train.mode,
             cache_hit=True,
             fingerprint=key,
-            metrics=_json_values(metrics_mod.load(metrics_path, hit["metrics"][1])),
+            metrics=metrics_mod.json_safe(metrics_mod.load(metrics_path, hit["metrics"][1])),
             metrics_path=metrics_path,
             model_path=model_path,
             card_path=cfg.resolve(hit["card"][1]),
@@ -124,7 +111,7 @@ def train(cfg: Config, data: dict[str, Any], use_cache: bool = True) -> TrainRes
             in_staging = staging in path.parents
             target = targets[role] if in_staging else os.path.relpath(path, cfg.root)
             files[role] = (path, target)
-        metrics = _json_values(metrics_mod.load(artifacts.metrics, files["metrics"][1]))
+        metrics = metrics_mod.json_safe(metrics_mod.load(artifacts.metrics, files["metrics"][1]))
         model_src = artifacts.model
         card = model_card(cfg, data, key, versions, metrics, model_src, seconds)
         if model_src is not None:
