@@ -434,12 +434,12 @@ def deliver_report(
         if path:
             raise MlopsError(f"-o {path}: cannot write the report ({exc.strerror})") from None
         output.warning(f"{target}: cannot write the report file ({exc.strerror})")
-    if summary and not publish.summary(ctx, body):
+    if summary and not context_mod.append_summary(ctx, body):
         output.info("no job summary outside GitHub Actions (GITHUB_STEP_SUMMARY is not set)")
     if comment:
         posted = publish.post_comment(github_client(ctx), ctx, body, comment_id, pr)
         if posted.fallback and not summary:
-            publish.summary(ctx, body)
+            context_mod.append_summary(ctx, body)
 
 
 def promotion_gates(cfg: Config) -> list[GateResult]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from mlops_actions import output, report
-from mlops_actions.context import Context, append_summary
+from mlops_actions.context import Context
 from mlops_actions.errors import GitHubError
 
 if TYPE_CHECKING:
@@ -73,10 +73,6 @@ def post_comment(gh: GitHub, ctx: Context, body: str, comment_id: str, pr: int |
     verb = "posted" if created else "updated"
     output.info(f"report {verb} on {where}: {comment.get('html_url', '')}")
     return Posted(where, comment.get("html_url"), created, False)
-
-
-def summary(ctx: Context, body: str) -> bool:
-    return append_summary(ctx, body)
 
 
 def post_pending(gh: GitHub, ctx: Context, prefix: str) -> None:

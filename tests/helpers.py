@@ -140,3 +140,38 @@ def read_outputs(path: Path) -> dict[str, str]:
             body.append(body_line)
         values[name] = "\n".join(body)
     return values
+
+
+def actions_env(
+    monkeypatch: Any,
+    server: Any,
+    runner: Path,
+    event_name: str,
+    event: dict[str, Any],
+    sha: str,
+    ref: str,
+) -> None:
+    """The environment of an Actions run of `event_name` whose GitHub is the fake `server`.
+
+    The event file, $GITHUB_OUTPUT and $GITHUB_STEP_SUMMARY are under `runner`.
+    """
+    import json
+
+    runner.mkdir(exist_ok=True)
+    (runner / "event.json").write_text(json.dumps(event))
+    for name, value in {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": event_name,
+        "GITHUB_EVENT_PATH": str(runner / "event.json"),
+        "GITHUB_OUTPUT": str(runner / "output"),
+        "GITHUB_STEP_SUMMARY": str(runner / "summary.md"),
+        "GITHUB_API_URL": server.url,
+        "GITHUB_SERVER_URL": server.host_url,
+        "GITHUB_REPOSITORY": server.repository,
+        "GITHUB_TOKEN": server.token,
+        "GITHUB_SHA": sha,
+        "GITHUB_REF": ref,
+        "GITHUB_RUN_ID": "77",
+        "NO_PROXY": "127.0.0.1",
+    }.items():
+        monkeypatch.setenv(name, value)

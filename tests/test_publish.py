@@ -11,39 +11,10 @@ import pytest
 
 from mlops_actions import cli, registry, report, tag
 from tests.fakegithub import Answer, FakeGitHub
-from tests.helpers import GATES, commit_all, git, read_outputs, write_params
+from tests.helpers import GATES, actions_env, commit_all, git, read_outputs, write_params
 from tests.helpers import gated_params as _params
 
 MARKER = "<!-- mlops-actions:report id=default -->"
-
-
-def _actions_env(
-    monkeypatch: pytest.MonkeyPatch,
-    server: FakeGitHub,
-    runner: Path,
-    event_name: str,
-    event: dict[str, Any],
-    sha: str,
-    ref: str,
-) -> None:
-    runner.mkdir(exist_ok=True)
-    (runner / "event.json").write_text(json.dumps(event))
-    for name, value in {
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_EVENT_NAME": event_name,
-        "GITHUB_EVENT_PATH": str(runner / "event.json"),
-        "GITHUB_OUTPUT": str(runner / "output"),
-        "GITHUB_STEP_SUMMARY": str(runner / "summary.md"),
-        "GITHUB_API_URL": server.url,
-        "GITHUB_SERVER_URL": server.host_url,
-        "GITHUB_REPOSITORY": server.repository,
-        "GITHUB_TOKEN": server.token,
-        "GITHUB_SHA": sha,
-        "GITHUB_REF": ref,
-        "GITHUB_RUN_ID": "77",
-        "NO_PROXY": "127.0.0.1",
-    }.items():
-        monkeypatch.setenv(name, value)
 
 
 def _push_env(monkeypatch: pytest.MonkeyPatch, server: FakeGitHub, repo: Path) -> str:
@@ -54,7 +25,7 @@ def _push_env(monkeypatch: pytest.MonkeyPatch, server: FakeGitHub, repo: Path) -
         "after": sha,
         "repository": {"full_name": server.repository, "default_branch": "main"},
     }
-    _actions_env(monkeypatch, server, repo.parent / "runner", "push", event, sha, "refs/heads/main")
+    actions_env(monkeypatch, server, repo.parent / "runner", "push", event, sha, "refs/heads/main")
     return sha
 
 
@@ -70,7 +41,7 @@ def _pr_env(
         "repository": {"full_name": server.repository, "default_branch": "main"},
     }
     merge = "f" * 40  # GITHUB_SHA of a pull_request event: a merge commit nobody sees
-    _actions_env(
+    actions_env(
         monkeypatch,
         server,
         repo.parent / "runner",
@@ -301,7 +272,7 @@ def test_promotion_race_through_the_api_takes_the_next_version(
     obj = gh.create_tag_object("demo-model@v0.0.1", message, "a" * 40)
     gh.create_ref("refs/tags/demo-model@v0.0.1", obj["sha"])
     assert obj["sha"] in other
-    _actions_env(
+    actions_env(
         monkeypatch,
         github_server,
         project.parent / "runner",

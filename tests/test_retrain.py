@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -13,9 +11,10 @@ import yaml
 from mlops_actions import cli
 from tests.fakegithub import FakeGitHub
 from tests.helpers import (
-    DEMO_PARAMS,
+    actions_env,
     commit_all,
     dvc,
+    gated_params,
     git,
     init_repo,
     write_breast_cancer,
@@ -36,34 +35,23 @@ def imported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, github_server: Fak
     dvc(repo, "remote", "add", "-d", "local", str(tmp_path / "dvc-remote"))
     (repo / "data").mkdir()
     dvc(repo, "import-url", str(source), "data/breast_cancer.csv")
-    params: dict[str, Any] = copy.deepcopy(DEMO_PARAMS)
+    params = gated_params()
     params["data"]["dvc"] = [DVC_FILE]
-    params["gates"] = ["accuracy >= 0.8"]
-    params["metrics"] = {"primary": "f1"}
     write_params(repo, params)
     (repo / ".gitignore").write_text("/.mlops-cache/\n/model/\n")
     monkeypatch.chdir(repo)
     assert cli.main(["train"]) == 0
     commit_all(repo, "project with imported data")
     git(repo, "push", "-q", "origin", "HEAD:refs/heads/main")
-    runner = tmp_path / "runner"
-    runner.mkdir()
-    (runner / "event.json").write_text(json.dumps({"schedule": "0 4 * * 1"}))
-    for name, value in {
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_EVENT_NAME": "schedule",
-        "GITHUB_EVENT_PATH": str(runner / "event.json"),
-        "GITHUB_STEP_SUMMARY": str(runner / "summary.md"),
-        "GITHUB_OUTPUT": str(runner / "output"),
-        "GITHUB_API_URL": github_server.url,
-        "GITHUB_SERVER_URL": github_server.host_url,
-        "GITHUB_REPOSITORY": github_server.repository,
-        "GITHUB_TOKEN": github_server.token,
-        "GITHUB_SHA": git(repo, "rev-parse", "HEAD"),
-        "GITHUB_REF": "refs/heads/main",
-        "NO_PROXY": "127.0.0.1",
-    }.items():
-        monkeypatch.setenv(name, value)
+    actions_env(
+        monkeypatch,
+        github_server,
+        tmp_path / "runner",
+        "schedule",
+        {"schedule": "0 4 * * 1"},
+        git(repo, "rev-parse", "HEAD"),
+        "refs/heads/main",
+    )
     return repo
 
 
