@@ -366,7 +366,7 @@ def promote(cfg: Config, ctx: Context, options: RunOptions, gh: Any, gate_code: 
     if result.promoted:
         output.info(f"promoted {result.tag} ({result.reason})")
         if options.release and gh is not None and result.tag:
-            from mlops_actions.remote_tags import create_release
+            from mlops_actions.publish import create_release
 
             url = create_release(
                 gh,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from mlops_actions import output, report
@@ -111,3 +113,24 @@ def post_error(gh: GitHub, ctx: Context, prefix: str, message: str) -> None:
     sha = ctx.status_sha
     if sha:
         gh.create_status(sha, "error", overall_context(prefix), message, ctx.run_url)
+
+
+def create_release(
+    gh: GitHub, tag: str, commit: str, card: dict[str, Any], model: Path | None
+) -> str:
+    """A GitHub release for `tag`: the model card as its body, the model file as an asset."""
+    body = (
+        f"Model **{tag}**, promoted by mlops-actions.\n\n"
+        f"```json\n{json.dumps(card, indent=2, sort_keys=True, default=str)}\n```\n"
+    )
+    existing = gh.get_release_by_tag(tag)
+    release = existing or gh.create_release(
+        tag, name=tag, body=body[:125_000], target_commitish=commit, make_latest="false"
+    )
+    if model is not None and model.is_file():
+        name = f"{tag.replace('@', '-').replace('/', '-')}{''.join(model.suffixes[-1:])}"
+        if not any(a.get("name") == name for a in release.get("assets", [])):
+            gh.upload_release_asset(
+                release, model, name=name, content_type="application/octet-stream"
+            )
+    return str(release.get("html_url", ""))

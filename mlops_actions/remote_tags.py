@@ -130,26 +130,3 @@ def _date(obj: Any) -> str | None:
 def _next_counter(name: str) -> str:
     head, _, counter = name.rpartition("#")
     return f"{head}#{int(counter) + 1}" if counter.isdigit() else name
-
-
-def create_release(
-    gh: GitHub, tag: str, commit: str, card: dict[str, Any], model: Path | None
-) -> str:
-    """A GitHub release for `tag`: the model card as its body, the model file as an asset."""
-    import json
-
-    body = (
-        f"Model **{tag}**, promoted by mlops-actions.\n\n"
-        f"```json\n{json.dumps(card, indent=2, sort_keys=True, default=str)}\n```\n"
-    )
-    existing = gh.get_release_by_tag(tag)
-    release = existing or gh.create_release(
-        tag, name=tag, body=body[:125_000], target_commitish=commit, make_latest="false"
-    )
-    if model is not None and model.is_file():
-        name = f"{tag.replace('@', '-').replace('/', '-')}{''.join(model.suffixes[-1:])}"
-        if not any(a.get("name") == name for a in release.get("assets", [])):
-            gh.upload_release_asset(
-                release, model, name=name, content_type="application/octet-stream"
-            )
-    return str(release.get("html_url", ""))

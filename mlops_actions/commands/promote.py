@@ -53,7 +53,7 @@ def main(args: argparse.Namespace) -> int:
 def release(cfg: config.Config, gh: object, tag: str) -> None:
     from mlops_actions import git
     from mlops_actions.github import GitHub
-    from mlops_actions.remote_tags import create_release
+    from mlops_actions.publish import create_release
 
     if not isinstance(gh, GitHub):
         raise MlopsError("--release: needs a GitHub token (GITHUB_TOKEN or --token)")
