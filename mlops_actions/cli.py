@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 import traceback
 from collections.abc import Sequence
 
 from mlops_actions import __version__, output
-from mlops_actions.errors import EXIT_ERROR, MlopsError
+from mlops_actions.errors import EXIT_BUG, MlopsError
 
 
 def _positive_int(text: str) -> int:
@@ -125,7 +124,99 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-cache", action="store_true", help="train even when the run cache has this run"
     )
+    # The action passes its inputs as MLOPS_* variables: they are these flags' defaults.
+    env = os.environ
+    p.add_argument(
+        "--comment-id",
+        default=env.get("MLOPS_COMMENT_ID") or "default",
+        help="marker id of the sticky comment (default: $MLOPS_COMMENT_ID or 'default')",
+    )
+    p.add_argument(
+        "--promote",
+        action=argparse.BooleanOptionalAction,
+        default=_env_flag("MLOPS_PROMOTE", True),
+        help="promote on a push to the default branch (default: on, or $MLOPS_PROMOTE)",
+    )
+    p.add_argument(
+        "--bump",
+        choices=("patch", "minor", "major"),
+        default=env.get("MLOPS_BUMP") or None,
+        help="version part to bump when promoting (default: promote.bump, or $MLOPS_BUMP)",
+    )
+    p.add_argument(
+        "--stage",
+        metavar="NAME",
+        default=env.get("MLOPS_STAGE") or None,
+        help="also assign this stage to a promoted version (default: $MLOPS_STAGE)",
+    )
+    p.add_argument(
+        "--release",
+        action=argparse.BooleanOptionalAction,
+        default=_env_flag("MLOPS_RELEASE", False),
+        help="create a GitHub release per promoted version (default: off, or $MLOPS_RELEASE)",
+    )
     return parser
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    return default if not value else value in ("1", "true", "yes", "on")
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    """argv, parsed, becomes one typed call; a command module is imported only when it runs."""
+    command = args.command
+    if command == "pull":
+        from mlops_actions.commands import pull
+
+        return pull.main(args.params, remote=args.remote, jobs=args.jobs)
+    if command == "train":
+        from mlops_actions.commands import train
+
+        return train.main(args.params, use_cache=not args.no_cache)
+    if command == "compare":
+        from mlops_actions.commands import compare
+
+        return compare.main(args.params, base=args.base, fmt=args.format, all=args.all)
+    if command == "report":
+        from mlops_actions.commands import report
+
+        comment_id = args.comment_id or os.environ.get("MLOPS_COMMENT_ID") or "default"
+        delivery = report.Delivery(comment_id, args.comment, args.summary, args.pr, args.output)
+        return report.main(args.params, base=args.base, token=args.token, delivery=delivery)
+    if command == "gate":
+        from mlops_actions.commands import gate
+
+        return gate.main(args.params, base=args.base, token=args.token, status=args.status)
+    if command == "promote":
+        from mlops_actions.commands import promote
+
+        return promote.main(
+            args.params,
+            token=args.token,
+            bump=args.bump,
+            stage=args.stage,
+            push=args.push,
+            release=args.release,
+        )
+    if command == "models":
+        from mlops_actions.commands import models
+
+        return models.main(args)
+    from mlops_actions.commands import run
+
+    options = run.RunOptions(
+        remote=args.remote,
+        jobs=args.jobs,
+        use_cache=not args.no_cache,
+        comment_id=args.comment_id,
+        promote=args.promote,
+        bump=args.bump,
+        stage=args.stage,
+        release=args.release,
+        retrain_token=os.environ.get("MLOPS_RETRAIN_TOKEN") or None,
+    )
+    return run.main(args.params, token=args.token, options=options)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -140,19 +231,24 @@ def main(argv: Sequence[str] | None = None) -> int:
                 os.chdir(args.directory)
             except OSError as exc:
                 raise MlopsError(f"-C {args.directory}: {exc.strerror}") from None
-        module = importlib.import_module(f"mlops_actions.commands.{args.command}")
-        code: int = module.main(args)
-        return code
+        return _dispatch(args)
     except MlopsError as exc:
         output.error(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
         output.error("interrupted")
         return 130
-    except Exception:
-        output.error(f"unexpected failure in '{args.command}'; details follow (please report it)")
-        sys.stderr.write(output.redact(traceback.format_exc()))
-        return EXIT_ERROR
+    except Exception as exc:
+        if os.environ.get("MLOPS_DEBUG"):
+            output.error(f"unexpected failure in '{args.command}'; the traceback follows")
+            sys.stderr.write(output.redact(traceback.format_exc()))
+        else:
+            what = output.redact(f"{type(exc).__name__}: {exc}")
+            output.error(
+                f"unexpected failure in '{args.command}' ({what}); this is a bug: please "
+                "report it with the output of the same command run with MLOPS_DEBUG=1"
+            )
+        return EXIT_BUG
 
 
 if __name__ == "__main__":

@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any, Union
 
 from mlops_actions.errors import ConfigError
+from mlops_actions.gates import NO_BASELINE, Rule, parse_rules
+from mlops_actions.training import TRAINERS
 from mlops_actions.util import did_you_mean
 
 DEFAULT_PARAMS = "params.yaml"
-MODES = ("builtin", "command", "dvc")
+MODES = tuple(TRAINERS)
 TASKS = ("auto", "classification", "regression")
 # Model names: lowercase letters, digits and dashes (a subset of what GTO accepts, safe in tags,
 # paths and status contexts alike).
@@ -92,6 +94,7 @@ class Config:
     report: dict[str, Any] = field(default_factory=dict)
     path: str = DEFAULT_PARAMS
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    rules: tuple[Rule, ...] = ()  # `gates`, parsed once at load
 
     @property
     def root(self) -> Path:
@@ -106,7 +109,7 @@ class Config:
         return {key: self.raw.get(key) for key in ("data", "model", "train")}
 
 
-_INTERNAL = {"path", "raw"}
+_INTERNAL = {"path", "raw", "rules"}
 
 
 def _type_name(tp: Any) -> str:
@@ -199,14 +202,12 @@ def _check_choice(value: str, choices: tuple[str, ...], key: str, file: str) -> 
 
 
 def _validate(cfg: Config, file: str) -> None:
-    from mlops_actions import gates
     from mlops_actions.tag import STAGE_RE
 
-    gates.parse_rules(cfg.gates, file)
     _check_choice(cfg.promote.bump, ("patch", "minor", "major"), "promote.bump", file)
     if cfg.promote.stage is not None and not STAGE_RE.match(cfg.promote.stage):
         raise ConfigError(f"{file}: promote.stage: '{cfg.promote.stage}' is not a valid stage name")
-    _check_choice(cfg.gate_options.no_baseline, gates.NO_BASELINE, "gate_options.no_baseline", file)
+    _check_choice(cfg.gate_options.no_baseline, NO_BASELINE, "gate_options.no_baseline", file)
     _check_choice(cfg.train.mode, MODES, "train.mode", file)
     _check_choice(cfg.data.task, TASKS, "data.task", file)
     if not 0 < cfg.data.test_size < 1:
@@ -232,7 +233,8 @@ def parse(data: Any, file: str = DEFAULT_PARAMS) -> Config:
         raise ConfigError(f"{file}: the file is empty; it needs at least 'data' and 'model'")
     cfg = _build(Config, data, "", file)
     _validate(cfg, file)
-    return dataclasses.replace(cfg, path=file, raw=data)
+    rules = tuple(parse_rules(cfg.gates, file))
+    return dataclasses.replace(cfg, path=file, raw=data, rules=rules)
 
 
 def load(path: str | Path = DEFAULT_PARAMS) -> Config:

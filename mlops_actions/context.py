@@ -86,6 +86,12 @@ class Context:
         return self.pr_head_sha if self.is_pull_request else self.sha
 
     @property
+    def is_default_branch_push(self) -> bool:
+        """A push to the default branch (main when the event does not name it)."""
+        branch = self.default_branch or "main"
+        return self.event_name == "push" and self.ref == f"refs/heads/{branch}"
+
+    @property
     def ref_name(self) -> str | None:
         """`main` for refs/heads/main, `v1` for refs/tags/v1, the ref itself otherwise."""
         if self.ref is None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_actions import output
-from mlops_actions.errors import DataError
+from mlops_actions.errors import ConfigError, DataError
 
 _CHUNK = 1 << 20
 _TEXT_CHARS = bytes(range(32, 127)) + b"\n\r\t\f\b"
@@ -338,17 +338,57 @@ def _discard_corrupt(root: Path, problems: list[Problem]) -> None:
         output.warning(f"removed the corrupt copy of {os.path.relpath(p.path, root)}")
 
 
-def describe(root: Path, outs: list[Output]) -> dict[str, dict[str, Any]]:
-    """The data version as the model card and the run cache record it."""
-    return {
-        os.path.relpath(o.path, root): {
-            "dvc_file": o.dvc_file,
-            "md5": o.md5,
-            "size": o.size,
-            "nfiles": o.nfiles,
+@dataclass(frozen=True)
+class DataFile:
+    """One verified input: a file or directory the training reads, with its DVC hash."""
+
+    path: str  # relative to the project root
+    dvc_file: str | None  # None for a file DVC does not track
+    md5: str
+    size: int | None
+    nfiles: int | None
+
+
+@dataclass(frozen=True)
+class DataVersion:
+    """The data a run trains on: part of the run-cache key, the model card and the tag."""
+
+    files: tuple[DataFile, ...]
+
+    def __contains__(self, path: object) -> bool:
+        return any(f.path == path for f in self.files)
+
+    def hashes(self) -> dict[str, str]:
+        return {f.path: f.md5 for f in self.files}
+
+    @property
+    def dvc_files(self) -> list[str]:
+        return sorted({f.dvc_file for f in self.files if f.dvc_file})
+
+    def to_json(self) -> dict[str, dict[str, str | int | None]]:
+        """The shape the model card records: {path: {dvc_file, md5, size, nfiles}}."""
+        return {
+            f.path: {"dvc_file": f.dvc_file, "md5": f.md5, "size": f.size, "nfiles": f.nfiles}
+            for f in self.files
         }
-        for o in outs
-    }
+
+
+def describe(root: Path, outs: list[Output]) -> DataVersion:
+    """The data version of verified outputs."""
+    return DataVersion(
+        tuple(
+            DataFile(os.path.relpath(o.path, root), o.dvc_file, o.md5, o.size, o.nfiles)
+            for o in outs
+        )
+    )
+
+
+def untracked(root: Path, path: str, name: str) -> DataVersion:
+    """A table DVC does not track, versioned by its own md5; `name` is how params name it."""
+    full = root / path
+    if not full.is_file():
+        raise ConfigError(f"{name}: '{path}' does not exist")
+    return DataVersion((DataFile(path, None, file_md5(full), full.stat().st_size, 1),))
 
 
 def check(root: Path, dvc_files: list[str]) -> list[Output]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,34 @@ def parse(text: str, name: str) -> Any:
         raise MetricsError(f"{name}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
 
 
-def load(path: Path, name: str | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Metrics:
+    """One metrics file as read: `values` nested as in the file, `.flat()` for gates and reports.
+
+    `path` names the file relative to the project root, as params.yaml's `train.metrics` does.
+    NaN and infinities are kept (a gate on them is an error); `.json()` turns them into null.
+    """
+
+    values: Mapping[str, Any]
+    path: str
+
+    def flat(self) -> dict[str, Any]:
+        """The scalar entries with dotted keys (`rows.test`), as `dvc metrics show` prints them."""
+        return scalars(dict(self.values))
+
+    def json(self) -> dict[str, Any]:
+        """The nested values with NaN and infinities as null: what a step output or card holds."""
+        safe: dict[str, Any] = json_safe(dict(self.values))
+        return safe
+
+
+def load(path: Path, name: str | None = None) -> Metrics:
+    """Read a metrics file; `name` (default: the path) is how messages and Metrics name it."""
+    return Metrics(read(path, name), name or str(path))
+
+
+def read(path: Path, name: str | None = None) -> dict[str, Any]:
+    """The parsed content of a metrics file: a mapping, or a MetricsError naming the file."""
     name = name or str(path)
     try:
         text = path.read_text(encoding="utf-8")

@@ -1,15 +1,21 @@
-"""What a run leaves on GitHub: the sticky report comment, commit statuses, the job summary."""
+"""Everything a run leaves on GitHub and the runner: statuses, the report (file, job summary,
+sticky comment), step outputs and releases. The only writer to either."""
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from mlops_actions import output, report
+from mlops_actions import context, gates, git, output, report
+from mlops_actions.config import Config
 from mlops_actions.context import Context
-from mlops_actions.errors import GitHubError
+from mlops_actions.errors import GitHubError, MlopsError
+from mlops_actions.metrics import json_safe
+from mlops_actions.util import read_json, write_text
 
 if TYPE_CHECKING:
     from mlops_actions.gates import GateResult
@@ -77,42 +83,154 @@ def post_comment(gh: GitHub, ctx: Context, body: str, comment_id: str, pr: int |
     return Posted(where, comment.get("html_url"), created, False)
 
 
-def post_pending(gh: GitHub, ctx: Context, prefix: str) -> None:
-    """Mark the overall gate context pending at the start, so a required check never goes missing."""
-    from mlops_actions.gates import overall_context
+class GateStatuses:
+    """The commit statuses of one evaluation, as a context manager.
 
-    sha = ctx.status_sha
-    if sha:
-        gh.create_status(
-            sha, "pending", overall_context(prefix), "training and evaluating…", ctx.run_url
+    On enter the overall context is set `pending`, so a required check never goes missing; a
+    token that may not post statuses (a pull request from a fork) turns them off with a
+    warning, and the gates still decide the exit code. `finish(results)` posts one status per
+    rule and the overall one. An exception inside the block ends the overall context `error`.
+    """
+
+    def __init__(self, gh: GitHub | None, ctx: Context, prefix: str) -> None:
+        self.gh, self.ctx, self.prefix = gh, ctx, prefix
+
+    def __enter__(self) -> GateStatuses:
+        if self.gh is not None and not self._start(self.gh):
+            self.gh = None
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        if exc is not None and self.gh is not None:
+            self._error(self.gh, f"the run failed: {exc}")
+
+    def _start(self, gh: GitHub) -> bool:
+        from mlops_actions.github import GitHubRequestError
+
+        try:
+            self._post(gh, "pending", "training and evaluating…")
+        except GitHubRequestError as exc:
+            if exc.status != 403 or "not accessible" not in exc.github_message.lower():
+                raise  # rate limits and outages are errors; only a read-only token is expected
+            fork = self.ctx.is_fork
+            why = "a pull request from a fork gets a read-only token" if fork else str(exc)
+            output.warning(
+                f"cannot post commit statuses ({why}); the gates are in the job log only"
+            )
+            return False
+        return True
+
+    def finish(self, results: Sequence[GateResult]) -> None:
+        """One status per rule, then the overall one."""
+        if self.gh is None:
+            return
+        if not self.ctx.status_sha:
+            output.warning("no commit to put statuses on (no GITHUB_SHA); statuses not posted")
+            return
+        for result in results:
+            state = cast("StatusState", gates.GITHUB_STATES[result.state])
+            self.gh.create_status(
+                self.ctx.status_sha, state, result.context, result.description, self.ctx.run_url
+            )
+        overall = cast("StatusState", gates.GITHUB_STATES[gates.overall(results)])
+        self._post(self.gh, overall, gates.summary(results))
+
+    def _post(self, gh: GitHub, state: StatusState, description: str) -> None:
+        if self.ctx.status_sha:
+            context = gates.overall_context(self.prefix)
+            gh.create_status(self.ctx.status_sha, state, context, description, self.ctx.run_url)
+
+    def _error(self, gh: GitHub, message: str) -> None:
+        """Best effort: a GitHub failure here must not hide the run's own error."""
+        try:
+            self._post(gh, "error", output.redact(message)[: gates.DESCRIPTION_LIMIT])
+        except MlopsError as exc:
+            output.warning(f"could not mark the gate status as error: {exc}")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where a report goes besides its file: the job summary, the sticky comment."""
+
+    comment_id: str = "default"
+    comment: bool = False
+    summary: bool = False
+    pr: int | None = None  # comment on this pull request instead of the event's
+    path: str | None = None  # the report file; default: report.md in the cache directory
+
+
+def deliver_report(
+    cfg: Config, ctx: Context, gh: GitHub | None, body: str, delivery: Delivery
+) -> None:
+    """Write the report file and its output; append the job summary; post the sticky comment.
+
+    The summary comes first, so a GitHub failure while commenting never loses the report.
+    """
+    target = delivery.path or os.path.join(cfg.cache.dir, "report.md")
+    try:
+        write_text(cfg.resolve(target), body)
+        write_outputs(ctx, report_path=str(cfg.resolve(target)))
+        output.info(f"report written to {target}")
+    except OSError as exc:
+        if delivery.path:
+            raise MlopsError(f"-o {target}: cannot write the report ({exc.strerror})") from None
+        output.warning(f"{target}: cannot write the report file ({exc.strerror})")
+    if delivery.summary and not context.append_summary(ctx, body):
+        output.info("no job summary outside GitHub Actions (GITHUB_STEP_SUMMARY is not set)")
+    if delivery.comment:
+        if gh is None:
+            raise GitHubError(
+                "no GitHub token: set GITHUB_TOKEN (in Actions: the action's token input)"
+            )
+        posted = post_comment(gh, ctx, body, delivery.comment_id, delivery.pr)
+        if posted.fallback and not delivery.summary:
+            context.append_summary(ctx, body)
+
+
+OutputValue = str | int | float | bool | None | Sequence[object] | Mapping[str, object]
+
+
+def write_outputs(ctx: Context, **values: OutputValue) -> None:
+    """Step outputs, one JSON policy for all: booleans `true`/`false`, strings as they are,
+    None as empty, lists and mappings as JSON (UTF-8, NaN and infinities as null).
+    A keyword's underscores become dashes: `gates_passed` is the output `gates-passed`."""
+    for key, value in values.items():
+        text: str | int | bool
+        if value is None:
+            text = ""
+        elif isinstance(value, (bool, int, str)):
+            text = value
+        else:
+            text = json.dumps(json_safe(value), ensure_ascii=False, allow_nan=False, default=str)
+        context.set_output(ctx, key.replace("_", "-"), text)
+
+
+def client(ctx: Context) -> GitHub:
+    """The one GitHub client of a command; an error when there is no token."""
+    from mlops_actions.github import GitHub
+
+    if not ctx.token:
+        raise GitHubError(
+            "no GitHub token: set GITHUB_TOKEN (in Actions: the action's token input)"
         )
+    return GitHub.from_context(ctx)
 
 
-def post_statuses(gh: GitHub, ctx: Context, results: list[GateResult], prefix: str) -> int:
-    """One status per rule and one overall; returns how many were sent."""
-    from mlops_actions import gates
-
-    sha = ctx.status_sha
-    if not sha:
-        output.warning("no commit to put statuses on (no GITHUB_SHA); statuses not posted")
-        return 0
-    for result in results:
-        state = cast("StatusState", gates.GITHUB_STATES[result.state])
-        gh.create_status(sha, state, result.context, result.description, ctx.run_url)
-    overall = cast("StatusState", gates.GITHUB_STATES[gates.overall(results)])
-    gh.create_status(
-        sha, overall, gates.overall_context(prefix), gates.summary(results), ctx.run_url
-    )
-    return len(results) + 1
+def client_in_actions(ctx: Context) -> GitHub | None:
+    """The client when running in Actions with a token and a repository, else None."""
+    return client(ctx) if ctx.in_actions and ctx.token and ctx.repository else None
 
 
-def post_error(gh: GitHub, ctx: Context, prefix: str, message: str) -> None:
-    """The overall context ends `error` when the run itself failed, never stays pending."""
-    from mlops_actions.gates import overall_context
-
-    sha = ctx.status_sha
-    if sha:
-        gh.create_status(sha, "error", overall_context(prefix), message, ctx.run_url)
+def release(gh: GitHub, cfg: Config, tag: str) -> None:
+    """The GitHub release of a version just tagged on HEAD: the model card as its body, the
+    model file as an asset."""
+    commit = git.head_sha(cfg.root) or ""
+    model = cfg.resolve(cfg.train.model)
+    card = read_json(cfg.resolve(cfg.train.card))
+    url = create_release(gh, tag, commit, card, model if model.is_file() else None)
+    output.info(f"released {tag}: {url}")
 
 
 def create_release(

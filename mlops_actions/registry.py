@@ -262,13 +262,13 @@ def _params_sha256(params: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def current_info(cfg: Config) -> TagInfo:
+def current_info(cfg: Config, run_url: str | None = None) -> TagInfo:
     """What the tag will record about the workspace's model: metrics, hashes, run URL."""
     metrics_path, card_path = cfg.resolve(cfg.train.metrics), cfg.resolve(cfg.train.card)
     for name, path in ((cfg.train.metrics, metrics_path), (cfg.train.card, card_path)):
         if not path.is_file():
             raise MlopsError(f"{name}: not found; run `mlops-actions train` first")
-    flat = metrics_mod.scalars(metrics_mod.load(metrics_path, cfg.train.metrics))
+    flat = metrics_mod.load(metrics_path, cfg.train.metrics).flat()
     values = {k: v for k, v in flat.items() if not (isinstance(v, float) and not math.isfinite(v))}
     try:
         card = json.loads(card_path.read_text(encoding="utf-8"))
@@ -297,7 +297,7 @@ def current_info(cfg: Config) -> TagInfo:
         data=hashes,
         params_sha256=_params_sha256(card.get("params")),
         fingerprint=card.get("fingerprint"),
-        run_url=run_url(),
+        run_url=run_url,
     )
 
 
@@ -499,6 +499,7 @@ def promote(
     writer: TagWriter | None = None,
     info: TagInfo | None = None,
     max_attempts: int = MAX_ATTEMPTS,
+    run_url: str | None = None,
 ) -> PromoteResult:
     """Tag HEAD as the next version of the model if the gates passed (None: not evaluated)
     and it beats the latest version on `metrics.primary`; `stage` also assigns that stage.
@@ -518,7 +519,7 @@ def promote(
             f"{cfg.path}: metrics.primary: not set; promote compares models on it "
             "(e.g. metrics: {primary: f1})"
         )
-    info = info or current_info(cfg)
+    info = info or current_info(cfg, run_url)
     value: Any = info.metrics.get(primary)
     if not metrics_mod.finite(value):
         have = ", ".join(sorted(info.metrics)) or "none"
@@ -751,3 +752,6 @@ def get(
         f"{label}: no file with sha256 {sha[:12]} in the run cache ({cfg.cache.dir}) or the "
         f"workspace ({cfg.train.model}); check out {v.commit[:7]} and run `mlops-actions train`"
     )
+
+
+from mlops_actions.remote_tags import RestTagWriter  # noqa: E402, F401

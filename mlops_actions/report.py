@@ -28,7 +28,9 @@ class Row:
 
 
 @dataclass(frozen=True)
-class DataVersion:
+class DataChange:
+    """One tracked input of the report: its hash at the base and now."""
+
     path: str
     old: str | None
     new: str | None
@@ -42,7 +44,7 @@ class ReportInput:
     baseline: str | None  # e.g. "main (3f2c1aa)"; None when there is no baseline at all
     metrics: list[Row]
     params: list[Row] = field(default_factory=list)
-    data: list[DataVersion] = field(default_factory=list)
+    data: list[DataChange] = field(default_factory=list)
     gates_markdown: str | None = None
     mode: str | None = None
     cache_hit: bool | None = None
@@ -163,7 +165,7 @@ def _size(n: int | None) -> str:
     return f"{n} B"  # pragma: no cover
 
 
-def data_lines(versions: list[DataVersion]) -> str:
+def data_lines(versions: list[DataChange]) -> str:
     lines = []
     for v in versions:
         old = (v.old or "none")[:8]

@@ -3,18 +3,21 @@ latest promoted model and, when the gates pass, open or update one pull request.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import yaml
 
-from mlops_actions import context, data, git, output, pipeline, report
+from mlops_actions import api, console, context, data, git, output, publish, report
+from mlops_actions.api import RunOptions
 from mlops_actions.config import Config
 from mlops_actions.context import Context
 from mlops_actions.errors import DataError
+
+if TYPE_CHECKING:
+    from mlops_actions.github import GitHub
 
 BRANCH = "mlops/retrain"
 BOT = ("github-actions[bot]", "41898282+github-actions[bot]@users.noreply.github.com")
@@ -46,46 +49,47 @@ def _hashes(cfg: Config, name: str) -> list[str]:
     return [o.md5 for o in data.read_dvc_file(cfg.resolve(name), cfg.root)]
 
 
-def run(cfg: Config, ctx: Context, options: pipeline.RunOptions) -> int:
-    from mlops_actions import gates
-
-    files = pipeline.dvc_files(cfg)
+def run(cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions) -> int:
+    files = api.dvc_files(cfg)
     changed = refresh(cfg, files) if files else []
     if not changed:
         where = ", ".join(files) or "no .dvc files"
         line = f"scheduled retraining: the data is unchanged ({where}); nothing to retrain"
         output.info(line)
         context.append_summary(ctx, line + "\n")
-        context.set_output(ctx, "retrained", False)
-        pipeline.set_promotion_outputs(ctx, None)
+        publish.write_outputs(ctx, retrained=False, promoted=False, version="", tag="")
         return 0
     output.info(f"new data in {', '.join(changed)}: retraining")
     _push_data(cfg, changed, options)
-    version = pipeline.pull(cfg, options)
-    trained = pipeline.train(cfg, version, options)
-    pipeline.show_metrics(trained)
-    results = pipeline.promotion_gates(cfg) if cfg.gates else []
-    pipeline.show_gates(results)
-    found = pipeline.comparison(cfg, ctx, pipeline.latest_tag(cfg))
-    body = report.render(
-        pipeline.report_input(cfg, ctx, found, results, trained), f"retrain-{options.comment_id}"
+    pulled = api.pull(cfg, remote=options.remote, jobs=options.jobs)
+    console.pulled(pulled, cfg)
+    trained = api.train(cfg, pulled.version, use_cache=options.use_cache)
+    console.trained(trained, cfg)
+    console.metrics_table(trained.metrics)
+    gates = api.promotion_gates(cfg, trained.metrics)
+    console.gate_run(gates)
+    found = api.compare(cfg, ctx, api.latest_tag(cfg))
+    body = api.report_body(cfg, ctx, found, gates, trained, f"retrain-{options.comment_id}")
+    publish.deliver_report(cfg, ctx, None, body, publish.Delivery())
+    publish.write_outputs(
+        ctx,
+        promoted=False,
+        version="",
+        tag="",
+        retrained=True,
+        metrics=trained.metrics.json(),
+        gates_passed=gates.passed,
     )
-    pipeline.deliver_report(cfg, ctx, body, "", False, False, None, None)
-    pipeline.set_promotion_outputs(ctx, None)
-    context.set_output(ctx, "retrained", True)
-    context.set_output(ctx, "metrics", json.dumps(trained.metrics))
-    code = gates.exit_code(results)
-    context.set_output(ctx, "gates-passed", code == 0)
-    if code == 0:
-        url = open_pull_request(cfg, ctx, options, changed, body)
+    if gates.passed:
+        url = open_pull_request(cfg, ctx, gh, options, changed, body)
         context.append_summary(ctx, f"Retrained on new data: {url}\n\n{body}")
     else:
         output.info("the retrained model does not pass the gates; no pull request")
         context.append_summary(ctx, body)
-    return code
+    return gates.code
 
 
-def _push_data(cfg: Config, changed: list[str], options: pipeline.RunOptions) -> None:
+def _push_data(cfg: Config, changed: list[str], options: RunOptions) -> None:
     """Upload the new data to the DVC remote so the pull request's checks can pull it."""
     args = ["push", *changed] + (["--remote", options.remote] if options.remote else [])
     proc = data.run_dvc(args, cfg.root)
@@ -130,7 +134,12 @@ def commit_on_branch(cfg: Config, paths: list[str], message: str) -> str:
 
 
 def open_pull_request(
-    cfg: Config, ctx: Context, options: pipeline.RunOptions, changed: list[str], body: str
+    cfg: Config,
+    ctx: Context,
+    gh: GitHub | None,
+    options: RunOptions,
+    changed: list[str],
+    body: str,
 ) -> str:
     """Push the new .dvc files to BRANCH and open, or update, its one pull request."""
     from mlops_actions.github import GitHub
@@ -154,11 +163,12 @@ def open_pull_request(
             "no GitHub token or repository: the branch is pushed, no pull request opened"
         )
         return BRANCH
-    gh = GitHub(ctx.api_url, token, ctx.repository)
+    if gh is None or token != ctx.token:  # the retraining token is a client of its own
+        gh = GitHub(ctx.api_url, token, ctx.repository)
     base = ctx.default_branch or gh.default_branch()
     owner = ctx.repository.split("/")[0]
     title = f"Retrain {cfg.model.name} on new data"
-    existing: list[Any] = gh.list_pulls(state="open", head=f"{owner}:{BRANCH}", base=base)
+    existing = gh.list_pulls(state="open", head=f"{owner}:{BRANCH}", base=base)
     if existing:
         pr = gh.update_pull(existing[0]["number"], title=title, body=report.fit(body))
         output.info(f"updated the retraining pull request: {pr['html_url']}")

@@ -45,6 +45,15 @@ def write_json(path: str | os.PathLike[str], data: Any) -> None:
     write_text(path, json.dumps(data, indent=2, sort_keys=False, allow_nan=False) + "\n")
 
 
+def read_json(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A JSON object from a file; {} when the file is missing, unreadable or not an object."""
+    try:
+        loaded = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
 def file_hash(path: str | os.PathLike[str], algorithm: str = "sha256") -> str:
     digest = hashlib.new(algorithm)
     with open(path, "rb") as f:

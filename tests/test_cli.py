@@ -65,8 +65,8 @@ def test_unexpected_failure_masks_the_token(
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError(f"request failed with Authorization: Bearer {token}")
 
-    monkeypatch.setattr("mlops_actions.pipeline.pull", boom)
-    assert cli.main(["run"]) == 2
+    monkeypatch.setattr("mlops_actions.api.pull", boom)
+    assert cli.main(["run"]) == 3
     captured = capsys.readouterr()
     assert token not in captured.out + captured.err
     assert "Bearer ***" in captured.err

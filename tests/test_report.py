@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from mlops_actions import report
-from mlops_actions.report import DataVersion, ReportInput, Row
+from mlops_actions.report import DataChange, ReportInput, Row
 
 
 def _rows(body: str) -> list[list[str]]:
@@ -59,7 +59,7 @@ def test_report_has_marker_table_chart_and_sections() -> None:
     body = report.render(
         _input(
             params=[Row("model.params.max_depth", 5, 6)],
-            data=[DataVersion("data", "a" * 32 + ".dir", "b" * 32 + ".dir", 1, 124_869)],
+            data=[DataChange("data", "a" * 32 + ".dir", "b" * 32 + ".dir", 1, 124_869)],
             mode="builtin",
             cache_hit=True,
             run_url="https://github.example/o/r/actions/runs/1",

@@ -2,64 +2,46 @@
 
 from __future__ import annotations
 
-import argparse
-import shlex
-
-from mlops_actions import config, context, gates, output, pipeline, registry
+from mlops_actions import api, config, console, context, publish, registry
 from mlops_actions.errors import MlopsError
 
 
-def main(args: argparse.Namespace) -> int:
-    cfg = config.load(args.params)
-    ctx = context.load(token=args.token)
-    # The pipeline passes the verdict of the gates it already ran; alone, promote runs them
-    # against the latest promoted version (the model it has to beat).
-    passed: bool | None = getattr(args, "gates_passed", None)
-    if passed is None and cfg.gates:
-        passed = gates.exit_code(pipeline.promotion_gates(cfg)) == 0
-    gh = None
-    if args.release or (ctx.in_actions and ctx.token):
-        gh = pipeline.github_client(ctx)
-    writer = None
-    push = args.push
-    if gh is not None and ctx.in_actions:
-        from mlops_actions.remote_tags import RestTagWriter
-
-        writer, push = RestTagWriter(gh, cfg.root, cfg.model.name), True
-    result = registry.promote(
-        cfg, bump=args.bump, stage=args.stage, push=push, gates_passed=passed, writer=writer
-    )
-    if result.promoted:
-        output.info(f"promoted {result.tag} ({result.reason})")
-        if result.stage_tag:
-            output.info(f"assigned stage {result.stage} ({result.stage_tag})")
-        names = " ".join(shlex.quote(t) for t in (result.tag, result.stage_tag) if t)
-        if writer is not None:
-            output.info(f"created {names} through the GitHub API")
-        elif result.pushed:
-            output.info(f"pushed {names} to origin")
-        else:
-            output.info(f"the tags are local; publish them with: git push --atomic origin {names}")
-        if args.release:
-            release(cfg, gh, result.tag or "")
-    else:
-        output.info(f"not promoted: {result.reason}")
-    context.set_output(ctx, "promoted", result.promoted)
-    context.set_output(ctx, "version", (result.version or "") if result.promoted else "")
-    context.set_output(ctx, "tag", (result.tag or "") if result.promoted else "")
-    return 0
-
-
-def release(cfg: config.Config, gh: object, tag: str) -> None:
-    from mlops_actions import git
-    from mlops_actions.github import GitHub
-    from mlops_actions.publish import create_release
-
-    if not isinstance(gh, GitHub):
+def main(
+    params: str,
+    *,
+    token: str | None,
+    bump: str | None,
+    stage: str | None,
+    push: bool,
+    release: bool,
+) -> int:
+    """Alone, promote runs the gates against the latest promoted version (the model it has to
+    beat); inside Actions it creates the tags through the REST API."""
+    cfg = config.load(params)
+    ctx = context.load(token=token)
+    gates = api.promotion_gates(cfg) if cfg.rules else None
+    if release and not ctx.token:
         raise MlopsError("--release: needs a GitHub token (GITHUB_TOKEN or --token)")
-    card = pipeline.read_json(cfg.resolve(cfg.train.card))
-    model = cfg.resolve(cfg.train.model)
-    url = create_release(
-        gh, tag, git.head_sha(cfg.root) or "", card, model if model.is_file() else None
+    gh = publish.client(ctx) if release or (ctx.in_actions and ctx.token) else None
+    writer = None
+    if gh is not None and ctx.in_actions:
+        writer, push = registry.RestTagWriter(gh, cfg.root, cfg.model.name), True
+    result = api.promote(
+        cfg,
+        ctx,
+        writer=writer,
+        bump=bump,
+        stage=stage,
+        push=push,
+        gates_passed=gates.passed if gates is not None else None,
     )
-    output.info(f"released {tag}: {url}")
+    console.promotion(result, through_api=writer is not None, gate_code=0)
+    if result.promoted and release and gh is not None and result.tag:
+        publish.release(gh, cfg, result.tag)
+    publish.write_outputs(
+        ctx,
+        promoted=result.promoted,
+        version=result.version if result.promoted else "",
+        tag=result.tag if result.promoted else "",
+    )
+    return 0

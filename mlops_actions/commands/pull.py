@@ -1,11 +1,11 @@
+"""`mlops-actions pull`: dvc pull the tracked data and verify every file's hash."""
+
 from __future__ import annotations
 
-import argparse
-
-from mlops_actions import config, pipeline
+from mlops_actions import api, config, console
 
 
-def main(args: argparse.Namespace) -> int:
-    cfg = config.load(args.params)
-    pipeline.pull(cfg, pipeline.RunOptions(remote=args.remote, jobs=args.jobs))
+def main(params: str, *, remote: str | None, jobs: int | None) -> int:
+    cfg = config.load(params)
+    console.pulled(api.pull(cfg, remote=remote, jobs=jobs), cfg)
     return 0

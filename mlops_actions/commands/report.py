@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
+from mlops_actions import api, config, context, output, publish
+from mlops_actions.publish import Delivery
 
-from mlops_actions import config, context, metrics, output, pipeline, report
+__all__ = ["Delivery", "main"]
 
 
-def main(args: argparse.Namespace) -> int:
-    cfg = config.load(args.params)
-    ctx = context.load(token=args.token)
-    found = pipeline.comparison(cfg, ctx, args.base)
-    current = pipeline.current_metrics(cfg)
-    context.set_output(ctx, "metrics", json.dumps(metrics.json_safe(current), default=str))
-    results = None
-    if cfg.gates:
-        results = pipeline.evaluate_gates(
-            cfg,
-            current,
-            pipeline.baseline_metrics(cfg, found),
-            found.baseline.label,
-        )
-    comment_id = args.comment_id or os.environ.get("MLOPS_COMMENT_ID") or "default"
-    body = report.render(pipeline.report_input(cfg, ctx, found, results), comment_id)
-    pipeline.deliver_report(
-        cfg, ctx, body, comment_id, args.comment, args.summary, args.pr, args.output
-    )
-    if not (args.comment or args.summary or args.output):
+def main(params: str, *, base: str | None, token: str | None, delivery: Delivery) -> int:
+    cfg = config.load(params)
+    ctx = context.load(token=token)
+    found = api.compare(cfg, ctx, base)
+    current = api.current_metrics(cfg)
+    publish.write_outputs(ctx, metrics=current.json())
+    gates = api.compared_gates(cfg, found, current) if cfg.rules else None
+    body = api.report_body(cfg, ctx, found, gates, comment_id=delivery.comment_id)
+    gh = publish.client(ctx) if delivery.comment and ctx.token else None
+    publish.deliver_report(cfg, ctx, gh, body, delivery)
+    if not (delivery.comment or delivery.summary or delivery.path):
         output.info(body)
     return 0

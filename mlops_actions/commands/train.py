@@ -1,18 +1,14 @@
+"""`mlops-actions train`: train on the verified data, or restore the same run from the run cache."""
+
 from __future__ import annotations
 
-import argparse
-import json
-import os
-
-from mlops_actions import config, context, pipeline
+from mlops_actions import api, config, console, context, publish
 
 
-def main(args: argparse.Namespace) -> int:
-    cfg = config.load(args.params)
-    options = pipeline.RunOptions(use_cache=not args.no_cache)
-    result = pipeline.train(cfg, pipeline.verified_data(cfg), options)
-    pipeline.show_metrics(result)
-    if os.environ.get("GITHUB_OUTPUT"):
-        metrics = json.dumps(result.metrics, allow_nan=False)
-        context.set_output(context.load(), "metrics", metrics)
+def main(params: str, *, use_cache: bool) -> int:
+    cfg = config.load(params)
+    result = api.train(cfg, api.verified_data(cfg), use_cache=use_cache)
+    console.trained(result, cfg)
+    console.metrics_table(result.metrics)
+    publish.write_outputs(context.load(), metrics=result.metrics.json())
     return 0

@@ -1,56 +1,26 @@
-"""Training: three modes behind one protocol, and the run cache in front of them."""
+"""Training modes as plug-ins: `TRAINERS` maps a `train.mode` to the class that trains.
+
+A trainer module is loaded only when its mode runs, so the CLI starts without scikit-learn,
+and `config` can check a mode against `TRAINERS` without importing any trainer.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol
+import importlib
+from typing import TYPE_CHECKING
 
-from mlops_actions.config import Config
+if TYPE_CHECKING:
+    from mlops_actions.training.base import Trainer
 
-
-@dataclass(frozen=True)
-class Artifacts:
-    """Where a training run put its files (absolute paths; model and confusion optional)."""
-
-    metrics: Path
-    model: Path | None = None
-    confusion: Path | None = None
-
-
-class Trainer(Protocol):
-    """A training mode. `code_files` feed the run-cache fingerprint; `train` does the work."""
-
-    mode: str
-
-    def code_files(self, cfg: Config) -> list[Path]: ...
-
-    def versions(self, cfg: Config) -> dict[str, str]: ...
-
-    def train(self, cfg: Config, staging: Path) -> Artifacts: ...
+TRAINERS: dict[str, str] = {
+    "builtin": "mlops_actions.training.builtin:BuiltinTrainer",
+    "command": "mlops_actions.training.command:CommandTrainer",
+    "dvc": "mlops_actions.training.dvc:DvcTrainer",
+}
 
 
 def get_trainer(mode: str) -> Trainer:
-    if mode == "builtin":
-        from mlops_actions.training.builtin import BuiltinTrainer
-
-        return BuiltinTrainer()
-    if mode == "command":
-        from mlops_actions.training.command import CommandTrainer
-
-        return CommandTrainer()
-    from mlops_actions.training.dvc import DvcTrainer
-
-    return DvcTrainer()
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    mode: str
-    cache_hit: bool
-    fingerprint: str
-    metrics: dict[str, Any]
-    metrics_path: Path
-    model_path: Path | None
-    card_path: Path
-    seconds: float
+    """The trainer for `mode`; config has already refused a mode that is not in TRAINERS."""
+    module, _, name = TRAINERS[mode].partition(":")
+    trainer: Trainer = getattr(importlib.import_module(module), name)()
+    return trainer

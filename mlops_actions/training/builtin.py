@@ -12,7 +12,7 @@ from typing import Any
 from mlops_actions import output
 from mlops_actions.config import Config
 from mlops_actions.errors import ConfigError, DataError
-from mlops_actions.training import Artifacts
+from mlops_actions.training.base import Artifacts
 from mlops_actions.training.common import named_code, package_versions
 from mlops_actions.util import atomic_path, did_you_mean, write_json
 

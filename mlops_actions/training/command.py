@@ -12,7 +12,7 @@ from mlops_actions import metrics as metrics_mod
 from mlops_actions import output
 from mlops_actions.config import Config
 from mlops_actions.errors import ConfigError, TrainingError
-from mlops_actions.training import Artifacts
+from mlops_actions.training.base import Artifacts
 from mlops_actions.training.common import named_code, package_versions
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from mlops_actions.config import Config
 from mlops_actions.data import outputs
 from mlops_actions.errors import ConfigError, TrainingError
-from mlops_actions.training import Artifacts
+from mlops_actions.training.base import Artifacts
 from mlops_actions.training.command import fresh_metrics, run_command
 from mlops_actions.training.common import named_code, package_versions
 

@@ -14,7 +14,9 @@ from mlops_actions import __version__, git, output
 from mlops_actions import data as data_mod
 from mlops_actions import metrics as metrics_mod
 from mlops_actions.config import Config
-from mlops_actions.training import TrainResult, get_trainer
+from mlops_actions.data import DataVersion
+from mlops_actions.training import get_trainer
+from mlops_actions.training.base import TrainResult
 from mlops_actions.training.cache import RunCache, fingerprint
 from mlops_actions.util import atomic_path, file_hash, write_json
 
@@ -26,7 +28,7 @@ def _install(src: Path, target: Path) -> None:
 
 def model_card(
     cfg: Config,
-    data: dict[str, Any],
+    data: DataVersion,
     key: str,
     versions: dict[str, str],
     metrics: dict[str, Any],
@@ -38,7 +40,7 @@ def model_card(
         "mode": cfg.train.mode,
         "estimator": cfg.model.estimator if cfg.train.mode == "builtin" else None,
         "params": cfg.training_params() if cfg.train.mode == "builtin" else cfg.raw,
-        "data": data,
+        "data": data.to_json(),
         "git": {"commit": git.head_sha(cfg.root), "dirty": git.is_dirty(cfg.root)},
         "versions": {**versions, "mlops-actions": __version__},
         "metrics": metrics,
@@ -52,7 +54,7 @@ def model_card(
     }
 
 
-def train(cfg: Config, data: dict[str, Any], use_cache: bool = True) -> TrainResult:
+def train(cfg: Config, data: DataVersion, use_cache: bool = True) -> TrainResult:
     """Train, or restore an identical earlier run from the run cache.
 
     `data` describes the verified input data (hashes per .dvc output); it is part of the key.
@@ -61,13 +63,12 @@ def train(cfg: Config, data: dict[str, Any], use_cache: bool = True) -> TrainRes
     trainer = get_trainer(cfg.train.mode)
     versions = trainer.versions(cfg)
     params = cfg.training_params() if cfg.train.mode == "builtin" else cfg.raw
-    hashes = {k: v["md5"] for k, v in data.items()}
+    hashes = data.hashes()
     if cfg.train.mode == "builtin" and cfg.data.path not in data:
         # A table DVC does not record (added to a tracked directory without `dvc add`, or
         # outside DVC) needs its own hash: otherwise a changed file could hit the cache.
         table = cfg.resolve(cfg.data.path)
-        dvc_files = sorted({v["dvc_file"] for v in data.values() if v.get("dvc_file")})
-        if table.is_file() and not data_mod.recorded(cfg.root, dvc_files, table):
+        if table.is_file() and not data_mod.recorded(cfg.root, data.dvc_files, table):
             hashes[f"table:{cfg.data.path}"] = file_hash(table)
     key = fingerprint(hashes, params, trainer.code_files(cfg), cfg.root, versions, cfg.train.mode)
     cache = RunCache(cfg.resolve(cfg.cache.dir))
@@ -83,7 +84,7 @@ def train(cfg: Config, data: dict[str, Any], use_cache: bool = True) -> TrainRes
             mode=cfg.train.mode,
             cache_hit=True,
             fingerprint=key,
-            metrics=metrics_mod.json_safe(metrics_mod.load(metrics_path, hit["metrics"][1])),
+            metrics=metrics_mod.load(metrics_path, hit["metrics"][1]),
             metrics_path=metrics_path,
             model_path=model_path,
             card_path=cfg.resolve(hit["card"][1]),
@@ -111,9 +112,9 @@ def train(cfg: Config, data: dict[str, Any], use_cache: bool = True) -> TrainRes
             in_staging = staging in path.parents
             target = targets[role] if in_staging else os.path.relpath(path, cfg.root)
             files[role] = (path, target)
-        metrics = metrics_mod.json_safe(metrics_mod.load(artifacts.metrics, files["metrics"][1]))
+        metrics = metrics_mod.load(artifacts.metrics, files["metrics"][1])
         model_src = artifacts.model
-        card = model_card(cfg, data, key, versions, metrics, model_src, seconds)
+        card = model_card(cfg, data, key, versions, metrics.json(), model_src, seconds)
         if model_src is not None:
             card["model"]["path"] = files["model"][1]
         write_json(staging / "card.json", card)

@@ -1,0 +1,44 @@
+"""What every training mode shares: the Trainer protocol and the records it returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from mlops_actions.config import Config
+    from mlops_actions.metrics import Metrics
+
+
+@dataclass(frozen=True)
+class Artifacts:
+    """Where a training run put its files (absolute paths; model and confusion optional)."""
+
+    metrics: Path
+    model: Path | None = None
+    confusion: Path | None = None
+
+
+class Trainer(Protocol):
+    """A training mode. `code_files` and `versions` feed the run-cache key; `train` works."""
+
+    mode: str
+
+    def code_files(self, cfg: Config) -> list[Path]: ...
+
+    def versions(self, cfg: Config) -> dict[str, str]: ...
+
+    def train(self, cfg: Config, staging: Path) -> Artifacts: ...
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    mode: str
+    cache_hit: bool
+    fingerprint: str
+    metrics: Metrics
+    metrics_path: Path
+    model_path: Path | None
+    card_path: Path
+    seconds: float
