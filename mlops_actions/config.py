@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, Union
 
 from mlops_actions.errors import ConfigError
-from mlops_actions.gates import NO_BASELINE, Rule, parse_rules
+from mlops_actions.gates import NO_BASELINE
+from mlops_actions.rules import Rule, parse_rules
 from mlops_actions.training import TRAINERS
 from mlops_actions.util import did_you_mean
 
@@ -231,7 +232,7 @@ def _validate(cfg: Config, file: str) -> None:
 def parse(data: Any, file: str = DEFAULT_PARAMS) -> Config:
     if data is None:
         raise ConfigError(f"{file}: the file is empty; it needs at least 'data' and 'model'")
-    cfg = _build(Config, data, "", file)
+    cfg: Config = _build(Config, data, "", file)
     _validate(cfg, file)
     rules = tuple(parse_rules(cfg.gates, file))
     return dataclasses.replace(cfg, path=file, raw=data, rules=rules)

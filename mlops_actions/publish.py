@@ -8,7 +8,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from mlops_actions import context, gates, git, output, report
 from mlops_actions.config import Config
@@ -58,12 +58,11 @@ def post_comment(gh: GitHub, ctx: Context, body: str, comment_id: str, pr: int |
     body = report.fit(body, report.COMMENT_LIMIT, summary_url=ctx.run_url)
     try:
         if kind == "pr":
-            comment: Any
-            comment, created = gh.upsert_issue_comment(int(key), body, marker)
-            where = f"pull request #{key}"
+            issue_comment, created = gh.upsert_issue_comment(int(key), body, marker)
+            url, where = issue_comment.get("html_url"), f"pull request #{key}"
         else:
-            comment, created = gh.upsert_commit_comment(str(key), body, marker)
-            where = f"commit {str(key)[:7]}"
+            commit_comment, created = gh.upsert_commit_comment(str(key), body, marker)
+            url, where = commit_comment.get("html_url"), f"commit {str(key)[:7]}"
     except GitHubRequestError as exc:
         if exc.status == 403:
             why = "a pull request from a fork gets a read-only token" if ctx.is_fork else str(exc)
@@ -79,8 +78,8 @@ def post_comment(gh: GitHub, ctx: Context, body: str, comment_id: str, pr: int |
             ) from None
         raise
     verb = "posted" if created else "updated"
-    output.info(f"report {verb} on {where}: {comment.get('html_url', '')}")
-    return Posted(where, comment.get("html_url"), created, False)
+    output.info(f"report {verb} on {where}: {url or ''}")
+    return Posted(where, url, created, False)
 
 
 class GateStatuses:
@@ -234,7 +233,7 @@ def release(gh: GitHub, cfg: Config, tag: str) -> None:
 
 
 def create_release(
-    gh: GitHub, tag: str, commit: str, card: dict[str, Any], model: Path | None
+    gh: GitHub, tag: str, commit: str, card: Mapping[str, object], model: Path | None
 ) -> str:
     """A GitHub release for `tag`: the model card as its body, the model file as an asset."""
     body = (
