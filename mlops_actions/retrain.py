@@ -15,9 +15,9 @@ from mlops_actions import context, data, git, output, pipeline, report
 from mlops_actions.config import Config
 from mlops_actions.context import Context
 from mlops_actions.errors import DataError
+from mlops_actions.tag import BOT
 
 BRANCH = "mlops/retrain"
-BOT = ("github-actions[bot]", "41898282+github-actions[bot]@users.noreply.github.com")
 
 
 def _is_import(path: Path) -> bool:
