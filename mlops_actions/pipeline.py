@@ -352,7 +352,7 @@ def promote(cfg: Config, ctx: Context, options: RunOptions, gh: Any, gate_code: 
 
     writer = None
     if gh is not None:
-        from mlops_actions.remote_tags import RestTagWriter
+        from mlops_actions.registry import RestTagWriter
 
         writer = RestTagWriter(gh, cfg.root, cfg.model.name)
     result = registry.promote(
@@ -362,6 +362,7 @@ def promote(cfg: Config, ctx: Context, options: RunOptions, gh: Any, gate_code: 
         push=gh is not None,
         gates_passed=gate_code == 0,
         writer=writer,
+        run_url=ctx.run_url,
     )
     if result.promoted:
         output.info(f"promoted {result.tag} ({result.reason})")

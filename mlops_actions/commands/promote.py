@@ -23,11 +23,17 @@ def main(args: argparse.Namespace) -> int:
     writer = None
     push = args.push
     if gh is not None and ctx.in_actions:
-        from mlops_actions.remote_tags import RestTagWriter
+        from mlops_actions.registry import RestTagWriter
 
         writer, push = RestTagWriter(gh, cfg.root, cfg.model.name), True
     result = registry.promote(
-        cfg, bump=args.bump, stage=args.stage, push=push, gates_passed=passed, writer=writer
+        cfg,
+        bump=args.bump,
+        stage=args.stage,
+        push=push,
+        gates_passed=passed,
+        writer=writer,
+        run_url=ctx.run_url,
     )
     if result.promoted:
         output.info(f"promoted {result.tag} ({result.reason})")
