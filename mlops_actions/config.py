@@ -7,13 +7,13 @@ Every mistake is reported as one line that names the file and the dotted key, e.
 from __future__ import annotations
 
 import dataclasses
-import re
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
+from mlops_actions import tag
 from mlops_actions.errors import ConfigError
 from mlops_actions.gates import NO_BASELINE
 from mlops_actions.rules import Rule, parse_rules
@@ -23,9 +23,6 @@ from mlops_actions.util import did_you_mean
 DEFAULT_PARAMS = "params.yaml"
 MODES = tuple(TRAINERS)
 TASKS = ("auto", "classification", "regression")
-# Model names: lowercase letters, digits and dashes (a subset of what GTO accepts, safe in tags,
-# paths and status contexts alike).
-NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-/]*[a-z0-9])?$")
 
 
 @dataclass(frozen=True)
@@ -203,10 +200,9 @@ def _check_choice(value: str, choices: tuple[str, ...], key: str, file: str) -> 
 
 
 def _validate(cfg: Config, file: str) -> None:
-    from mlops_actions.tag import STAGE_RE
 
     _check_choice(cfg.promote.bump, ("patch", "minor", "major"), "promote.bump", file)
-    if cfg.promote.stage is not None and not STAGE_RE.match(cfg.promote.stage):
+    if cfg.promote.stage is not None and not tag.is_stage(cfg.promote.stage):
         raise ConfigError(f"{file}: promote.stage: '{cfg.promote.stage}' is not a valid stage name")
     _check_choice(cfg.gate_options.no_baseline, NO_BASELINE, "gate_options.no_baseline", file)
     _check_choice(cfg.train.mode, MODES, "train.mode", file)
@@ -215,7 +211,7 @@ def _validate(cfg: Config, file: str) -> None:
         raise ConfigError(
             f"{file}: data.test_size: must be between 0 and 1, got {cfg.data.test_size}"
         )
-    if not NAME_RE.match(cfg.model.name):
+    if not tag.is_model_name(cfg.model.name):
         raise ConfigError(
             f"{file}: model.name: '{cfg.model.name}' is not a valid registry name "
             "(lowercase letters, digits and dashes, e.g. 'churn-model')"

@@ -43,6 +43,27 @@ def head_sha(cwd: str | Path | None = None) -> str | None:
         return None
 
 
+def create_annotated_tag(
+    name: str,
+    commit: str,
+    message: str,
+    *,
+    cwd: str | Path | None,
+    identity: tuple[str, str] | None = None,
+    date: str | None = None,
+) -> None:
+    """`git tag -a NAME COMMIT` with `message` kept byte for byte (no comment stripping).
+
+    `identity` (user.name, user.email) is the tagger when given; `date` is the tagger date
+    (GIT_COMMITTER_DATE), e.g. to mirror a tag published elsewhere with its own date.
+    """
+    config = (
+        ["-c", f"user.name={identity[0]}", "-c", f"user.email={identity[1]}"] if identity else []
+    )
+    env = {"GIT_COMMITTER_DATE": date} if date else None
+    run(*config, "tag", "-a", "--cleanup=verbatim", "-m", message, name, commit, cwd=cwd, env=env)
+
+
 def is_dirty(cwd: str | Path | None = None) -> bool:
     try:
         return bool(run("status", "--porcelain", "--untracked-files=no", cwd=cwd))

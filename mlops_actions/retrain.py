@@ -15,12 +15,12 @@ from mlops_actions.api import RunOptions
 from mlops_actions.config import Config
 from mlops_actions.context import Context
 from mlops_actions.errors import DataError
+from mlops_actions.tag import BOT
 
 if TYPE_CHECKING:
     from mlops_actions.github import GitHub
 
 BRANCH = "mlops/retrain"
-BOT = ("github-actions[bot]", "41898282+github-actions[bot]@users.noreply.github.com")
 
 
 def _is_import(path: Path) -> bool:

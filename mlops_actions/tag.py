@@ -14,7 +14,10 @@ and we read theirs:
 Any of them may end in ``#N``, a counter over all of NAME's tags that keeps repeated actions
 apart (GTO writes it on stage tags; registrations and deregistrations are "simple", without it).
 A name is letters, digits, ``-``, ``_`` and ``/``, starting and ending with a letter or digit,
-optionally prefixed by a directory as ``dir:name`` (``dir=name`` inside a tag).
+optionally prefixed by a directory as ``dir:name`` (``dir=name`` inside a tag). Names and stages
+we write must also be valid in a git ref (`git check-ref-format`: no ``//``, no ``..``, no
+component starting with ``.`` or ending in ``.lock``); a model name in params.yaml is narrower
+still: lowercase letters, digits, ``-`` and ``/``.
 
 A message keeps GTO's first line ("Registering artifact NAME version v1.2.3") and adds one
 fenced JSON block that `parse_message` reads back: metrics, hashes, fingerprint, run URL.
@@ -49,6 +52,9 @@ SEMVER = (
 )
 NAME_RE = re.compile(rf"^(?:{_DIRNAME}:)?{_NAME}$")
 STAGE_RE = re.compile(rf"^{_NAME}$")
+# The model names params.yaml accepts: lowercase letters, digits and dashes (and `/`), a subset
+# of what GTO accepts that is safe in tags, paths and status contexts alike.
+MODEL_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-/]*[a-z0-9])?$")
 VERSION_RE = re.compile(rf"^v{SEMVER}$")
 TAG_RE = re.compile(
     rf"^(?P<artifact>(?:{_DIRNAME}=)?{_NAME})"
@@ -129,8 +135,43 @@ def parse(tag: str) -> ParsedTag | None:
     return ParsedTag(name, action, m["version"], m["stage"], counter)
 
 
+class Identity(NamedTuple):
+    """Who a tag is made by: git's user.name and user.email."""
+
+    name: str
+    email: str
+
+
+# The identity of tags and commits made in Actions when git has no user configured.
+BOT = Identity("github-actions[bot]", "41898282+github-actions[bot]@users.noreply.github.com")
+
+
+def ref_safe(text: str) -> bool:
+    """Whether `text` can be part of a git ref name, by the rules of `git check-ref-format`
+    that the tag grammar does not already exclude: no empty component (``//``, a trailing
+    ``/``), no ``..`` or ``@{``, no component starting with ``.`` or ending in ``.lock``."""
+    if not text or text.endswith((".", "/")) or "//" in text or ".." in text or "@{" in text:
+        return False
+    return not any(part.startswith(".") or part.endswith(".lock") for part in text.split("/"))
+
+
+def is_model_name(name: str) -> bool:
+    """A model name params.yaml accepts (model.name): MODEL_NAME_RE, and valid in a ref."""
+    return bool(MODEL_NAME_RE.match(name)) and ref_safe(name)
+
+
+def is_name(name: str) -> bool:
+    """A registry name we may write in a tag (GTO's grammar, and valid in a ref)."""
+    return bool(NAME_RE.match(name)) and ref_safe(name.replace(":", "="))
+
+
+def is_stage(stage: str) -> bool:
+    """A stage name we may write in a tag (GTO's grammar, and valid in a ref)."""
+    return bool(STAGE_RE.match(stage)) and ref_safe(stage)
+
+
 def _check_name(name: str) -> str:
-    if not NAME_RE.match(name):
+    if not is_name(name):
         raise ValueError(
             f"'{name}' is not a valid registry name (letters, digits, '-', '_' and '/', "
             "starting and ending with a letter or digit)"
@@ -139,7 +180,7 @@ def _check_name(name: str) -> str:
 
 
 def _check_stage(stage: str) -> str:
-    if not STAGE_RE.match(stage):
+    if not is_stage(stage):
         raise ValueError(
             f"'{stage}' is not a valid stage (letters, digits, '-', '_' and '/', "
             "starting and ending with a letter or digit)"
@@ -173,6 +214,22 @@ def unassignment(name: str, stage: str, counter: int | None) -> str:
 
 def deprecation(name: str, counter: int | None = None) -> str:
     return f"{_check_name(name)}@deprecated{_suffix(counter)}"
+
+
+def tag_prefix(name: str) -> str:
+    """How every tag of model `name` starts (``dir:name`` is written ``dir=name``)."""
+    return _check_name(name)
+
+
+def tag_glob(name: str) -> str:
+    """A `git tag --list` pattern for the tags of model `name` (and of no other model)."""
+    return f"{tag_prefix(name)}[@#]*"
+
+
+def next_counter(tag: str) -> str:
+    """The same tag with its ``#N`` counter one higher; unchanged when it has no counter."""
+    head, _, counter = tag.rpartition("#")
+    return f"{head}#{int(counter) + 1}" if counter.isdigit() else tag
 
 
 def format_tag(p: ParsedTag) -> str:

@@ -57,6 +57,11 @@ def _with(path: str, value: Any) -> dict[str, Any]:
             "params.yaml: model.name: 'My Model' is not a valid registry name",
         ),
         (
+            _with("model.name", "team//churn"),
+            "params.yaml: model.name: 'team//churn' is not a valid registry name "
+            "(lowercase letters, digits and dashes, e.g. 'churn-model')",
+        ),
+        (
             _with("model.estimator", "RandomForest"),
             "params.yaml: model.estimator: 'RandomForest' is not an import path",
         ),

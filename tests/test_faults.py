@@ -17,7 +17,7 @@ clears succeeds. The messages are listed in docs/troubleshooting.md.
 | S3 server down mid-pull                | test_s3_server_goes_down_mid_pull      | test_s3_remote.py (dead port, no credentials) |
 | blob missing from the remote           | test_blob_missing_from_the_remote      | test_data.py     |
 | corrupt or truncated data file         | test_corrupt_data_trains_nothing       | test_data.py (edited workspace file) |
-| tag push refused by the remote (hook)  | test_tag_push_refused_by_a_hook        | test_registry.py |
+| tag push refused by the remote (hook)  | test_tag_push_refused_by_a_hook        | test_registry_writers.py |
 | tag refused by GitHub (ruleset)        | test_tag_refused_by_a_github_ruleset   |                  |
 | metrics missing, not JSON, NaN, Inf    | test_metrics_file_faults, test_training_that_writes_nan_* | test_gates.py |
 | params.yaml not YAML, empty            | test_params_not_yaml_or_empty          | test_config.py   |

@@ -106,6 +106,40 @@ def test_format_rejects_what_gto_would_not_read() -> None:
 
 
 @pytest.mark.parametrize(
+    "name", ["a//b", "a/b/", "a..b", "dir/.hidden", "x.lock/b", "../up:m", ".dot:m", "d.lock/:m"]
+)
+def test_names_must_be_valid_in_a_git_ref(name: str) -> None:
+    """What `git check-ref-format` refuses is refused before git sees it."""
+    assert not tag.is_name(name)
+    with pytest.raises(ValueError, match="not a valid registry name"):
+        tag.registration(name, "v1.0.0")
+    assert not tag.is_model_name(name)
+
+
+def test_stages_must_be_valid_in_a_git_ref() -> None:
+    assert tag.is_stage("prod") and tag.is_stage("eu/prod")
+    for stage in ("eu//prod", "eu/prod.lock/x"):
+        assert not tag.is_stage(stage)
+        with pytest.raises(ValueError, match="not a valid stage"):
+            tag.assignment("demo", stage, 1)
+
+
+def test_model_names_in_params_are_the_narrower_rule() -> None:
+    assert tag.is_model_name("churn-model") and tag.is_model_name("team/churn-2")
+    for name in ("Churn", "churn_model", "dir:churn", "-churn", "churn-"):
+        assert not tag.is_model_name(name)
+    assert tag.is_name("Churn_model") and tag.is_name("dir:churn")
+
+
+def test_the_tags_of_a_model() -> None:
+    assert tag.tag_glob("demo") == "demo[@#]*"
+    assert tag.tag_glob("dir:demo") == "dir=demo[@#]*"
+    assert tag.next_counter("demo#prod#4") == "demo#prod#5"
+    assert tag.next_counter("demo#prod!#9") == "demo#prod!#10"
+    assert tag.next_counter("demo@v1.0.0") == "demo@v1.0.0"
+
+
+@pytest.mark.parametrize(
     ("version", "part", "expected"),
     [
         ("v1.2.3", "patch", "v1.2.4"),

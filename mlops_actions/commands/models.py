@@ -44,8 +44,12 @@ def to_json(models: dict[str, registry.Model]) -> str:
     blocks = []
     for name, model in models.items():
         data = model.to_json()
-        versions = data.pop("versions")
-        fields = [f"    {json.dumps(key)}: {json.dumps(value)}" for key, value in data.items()]
+        versions = data["versions"]
+        fields = [
+            f"    {json.dumps(key)}: {json.dumps(value)}"
+            for key, value in data.items()
+            if key != "versions"
+        ]
         rows = ",\n".join(f"      {json.dumps(v)}" for v in versions)
         fields.append(f'    "versions": [\n{rows}\n    ]' if versions else '    "versions": []')
         blocks.append(f"  {json.dumps(name)}: {{\n" + ",\n".join(fields) + "\n  }")

@@ -1,0 +1,242 @@
+"""Promotion: what the tag records about the workspace's model, the policy that decides
+whether it becomes the next version, and the bounded loop that publishes it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+
+from mlops_actions import git, output
+from mlops_actions import metrics as metrics_mod
+from mlops_actions import tag as tags
+from mlops_actions.config import Config
+from mlops_actions.errors import ConfigError, MetricsError, MlopsError
+from mlops_actions.metrics import lower_is_better
+from mlops_actions.registry.state import Model, ModelVersion, find_model, next_version
+from mlops_actions.registry.writers import GitTagWriter, NewTag, TagWriter
+from mlops_actions.tag import TagInfo
+from mlops_actions.util import file_hash
+
+MAX_ATTEMPTS = 5
+
+# -- the model being promoted ----------------------------------------------------------------
+
+
+def _params_sha256(params: object) -> str:
+    text = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def current_info(cfg: Config, run_url: str | None) -> TagInfo:
+    """What the tag will record about the workspace's model: metrics, hashes, and `run_url`
+    (the workflow run that made it: `Context.run_url`, None outside Actions)."""
+    metrics_path, card_path = cfg.resolve(cfg.train.metrics), cfg.resolve(cfg.train.card)
+    for name, path in ((cfg.train.metrics, metrics_path), (cfg.train.card, card_path)):
+        if not path.is_file():
+            raise MlopsError(f"{name}: not found; run `mlops-actions train` first")
+    flat = metrics_mod.load(metrics_path, cfg.train.metrics).flat()
+    values = {k: v for k, v in flat.items() if not (isinstance(v, float) and not math.isfinite(v))}
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+        model = card.get("model") or {}
+        data = card.get("data") or {}
+        hashes = {k: str(v.get("md5")) for k, v in data.items() if isinstance(v, dict)}
+    except (OSError, ValueError, AttributeError) as exc:
+        raise MlopsError(
+            f"{cfg.train.card}: not a model card ({exc}); run `mlops-actions train` again"
+        ) from None
+    sha, rel = model.get("sha256"), model.get("path")
+    if sha and rel:
+        model_file = cfg.resolve(rel)
+        if not model_file.is_file():
+            raise MlopsError(f"{rel}: not found; run `mlops-actions train` first")
+        if file_hash(model_file) != sha:
+            raise MlopsError(
+                f"{rel}: does not match its model card {cfg.train.card}; "
+                "run `mlops-actions train` again"
+            )
+    return TagInfo(
+        metrics=values,
+        primary=cfg.metrics.primary,
+        model_sha256=sha,
+        model_path=rel,
+        data=hashes,
+        params_sha256=_params_sha256(card.get("params")),
+        fingerprint=card.get("fingerprint"),
+        run_url=run_url,
+    )
+
+
+# -- the policy ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PromoteResult:
+    promoted: bool
+    reason: str
+    version: str | None = None
+    tag: str | None = None
+    stage_tag: str | None = None
+    stage: str | None = None
+    pushed: bool = False
+
+
+def _number(value: object) -> float | None:
+    """`value` itself when it is a finite number (not a bool), else None."""
+    if isinstance(value, (int, float)) and metrics_mod.finite(value):
+        return value
+    return None
+
+
+def _fmt(value: float, other: float) -> tuple[str, str]:
+    """Two numbers short, but never so short that different values print the same."""
+    for spec in (".4g", ".6g", ".10g", "r"):
+        a, b = (repr(x) if spec == "r" else format(x, spec) for x in (value, other))
+        if a != b or value == other:
+            return a, b
+    return repr(value), repr(other)  # pragma: no cover
+
+
+def _beats(cfg: Config, primary: str, value: float, base: ModelVersion) -> tuple[bool, str]:
+    old = _number((base.info.metrics if base.info else {}).get(primary))
+    if old is None:
+        return True, f"{primary} {value:.4g}; {base.version} has no recorded {primary}"
+    lower = lower_is_better(primary, cfg.metrics.lower_is_better, cfg.metrics.higher_is_better)
+    new_s, old_s = _fmt(value, old)
+    if (value < old) if lower else (value > old):
+        return True, f"{primary} {new_s} {'<' if lower else '>'} {old_s}"
+    hint = " (lower is better)" if lower else ""
+    return False, f"{primary} {new_s} does not beat {base.version}'s {old_s}{hint}"
+
+
+def _already(name: str, v: ModelVersion, head: str, meanwhile: bool) -> PromoteResult:
+    state = " (deregistered)" if v.deregistered else ""
+    who = "another run registered it as" if meanwhile else "it is already registered as"
+    return PromoteResult(
+        False, f"HEAD {head[:7]}: {who} {name}@{v.version}{state}", v.version, v.tag
+    )
+
+
+def _assign_missing_stage(
+    model: Model,
+    v: ModelVersion,
+    stage: str,
+    head: str,
+    info: TagInfo,
+    writer: TagWriter,
+    push: bool,
+) -> PromoteResult:
+    name = model.name
+    stage_tag = tags.assignment(name, stage, model.max_counter + 1)
+    message = tags.format_message(tags.assignment_subject(name, stage, v.version), info)
+    if not writer.write([NewTag(stage_tag, head, message)], push=push):
+        raise MlopsError(f"{stage_tag}: another run assigned this stage meanwhile; re-run the job")
+    reason = f"{name}@{v.version} was registered without its stage {stage}; assigned it now"
+    return PromoteResult(True, reason, v.version, v.tag, stage_tag, stage, push)
+
+
+# -- promote ---------------------------------------------------------------------------------
+
+
+def promote(
+    cfg: Config,
+    *,
+    bump: str | None = None,
+    stage: str | None = None,
+    push: bool = False,
+    gates_passed: bool | None = None,
+    writer: TagWriter | None = None,
+    info: TagInfo | None = None,
+    run_url: str | None = None,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> PromoteResult:
+    """Tag HEAD as the next version of the model if the gates passed (None: not evaluated)
+    and it beats the latest version on `metrics.primary`; `stage` also assigns that stage.
+    `bump` and `stage` default to params.yaml's `promote:`; `run_url` is recorded in the tags
+    (unless `info` is given, which is recorded as it is).
+
+    Tags are never moved: when a push finds the version taken by a concurrent run, our local
+    tags are dropped, the remote tags fetched and the next free version tried.
+    """
+    bump, stage = bump or cfg.promote.bump, stage or cfg.promote.stage
+    if bump not in tags.BUMPS:
+        raise MlopsError(f"--bump: '{bump}' is not one of patch, minor, major")
+    if stage is not None and not tags.is_stage(stage):
+        raise MlopsError(f"--stage: '{stage}' is not a valid stage name (e.g. prod, staging)")
+    primary = cfg.metrics.primary
+    if not primary:
+        raise ConfigError(
+            f"{cfg.path}: metrics.primary: not set; promote compares models on it "
+            "(e.g. metrics: {primary: f1})"
+        )
+    info = info or current_info(cfg, run_url)
+    value = _number(info.metrics.get(primary))
+    if value is None:
+        have = ", ".join(sorted(info.metrics)) or "none"
+        raise MetricsError(
+            f"{cfg.train.metrics}: no numeric '{primary}' (metrics.primary); it has: {have}"
+        )
+    if gates_passed is False:
+        return PromoteResult(False, "the gates failed")
+    head = git.head_sha(cfg.root)
+    if head is None:
+        raise MlopsError(f"{cfg.root}: not a git repository with a commit; promote tags HEAD")
+    if git.run("rev-parse", "--is-shallow-repository", cwd=cfg.root, check=False) == "true":
+        # The versions to beat may sit on commits a shallow clone lacks: deciding without
+        # them could promote a worse model as a "first version".
+        raise MlopsError(
+            f"{cfg.root}: a shallow clone cannot see the registry's history; in GitHub Actions "
+            "set `fetch-depth: 0` on actions/checkout"
+        )
+    name = cfg.model.name
+    writer = writer or GitTagWriter(cfg.root)
+    if push:
+        writer.refresh()
+    model = find_model(name, cwd=cfg.root)
+    existing = model.at_commit(head) if model else None
+    if model and existing:
+        if stage and existing.active and stage not in existing.stages:
+            # A run that registered this version but could not assign its stage: finish it.
+            return _assign_missing_stage(model, existing, stage, head, info, writer, push)
+        return _already(name, existing, head, meanwhile=False)
+    base = model.latest() if model else None
+    if base is None:
+        reason = f"first version; {primary} {value:.4g}"
+    else:
+        better, reason = _beats(cfg, primary, value, base)
+        if not better:
+            return PromoteResult(False, reason)
+    for _ in range(max_attempts):
+        version = next_version(
+            bump, [*(model.taken if model else ()), *writer.published_versions()]
+        )
+        new = [
+            NewTag(
+                tags.registration(name, version),
+                head,
+                tags.format_message(tags.registration_subject(name, version), info),
+            )
+        ]
+        if stage:
+            counter = (model.max_counter if model else 0) + 1
+            subject = tags.assignment_subject(name, stage, version)
+            new.append(
+                NewTag(
+                    tags.assignment(name, stage, counter), head, tags.format_message(subject, info)
+                )
+            )
+        if writer.write(new, push=push):
+            stage_tag = new[1].name if stage else None
+            return PromoteResult(True, reason, version, new[0].name, stage_tag, stage, push)
+        output.info(f"{new[0].name} was pushed by another run meanwhile; trying the next version")
+        writer.refresh()
+        model = find_model(name, cwd=cfg.root)
+        existing = model.at_commit(head) if model else None
+        if model and existing:
+            return _already(name, existing, head, meanwhile=True)
+    raise MlopsError(
+        f"could not push a new version of {name} in {max_attempts} attempts: other runs kept "
+        "taking the version numbers; nothing was tagged, re-run the job"
+    )

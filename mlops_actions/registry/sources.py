@@ -1,0 +1,185 @@
+"""Getting a registered model file: where it may be found (the sources) and `get`, which
+resolves a reference and writes the first candidate whose sha256 matches the tag's."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from mlops_actions import output
+from mlops_actions import tag as tags
+from mlops_actions.config import Config
+from mlops_actions.errors import MlopsError
+from mlops_actions.registry.state import ModelVersion, find_model
+from mlops_actions.training.cache import ENTRY
+from mlops_actions.util import atomic_path, file_hash
+
+if TYPE_CHECKING:
+    from mlops_actions.github import GitHub
+
+
+class ModelSource(Protocol):
+    """A place a registered model file may be found: `candidates` yields paths that may hold
+    the file with `sha256`; `get` copies and verifies each until one matches."""
+
+    label: str
+
+    def candidates(self, version: ModelVersion, sha256: str) -> Iterator[Path]: ...
+
+
+class RunCacheSource:
+    """The run cache: runs/<fingerprint>/ first, then every entry whose model has the hash."""
+
+    label = "run cache"
+
+    def __init__(self, cfg: Config) -> None:
+        self.runs = cfg.resolve(cfg.cache.dir) / "runs"
+
+    def candidates(self, version: ModelVersion, sha256: str) -> Iterator[Path]:
+        first = version.info.fingerprint if version.info else None
+        entries = [self.runs / first / ENTRY] if first else []
+        with contextlib.suppress(OSError):
+            entries += sorted(p for p in self.runs.glob(f"*/{ENTRY}") if p not in entries)
+        for entry in entries:
+            try:
+                meta = json.loads(entry.read_text(encoding="utf-8"))["files"]["model"]
+                if meta["sha256"] == sha256:
+                    yield entry.parent / meta["name"]
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+
+
+class WorkspaceSource:
+    """The model file in the workspace (train.model), if it is the registered one."""
+
+    label = "workspace"
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+
+    def candidates(self, version: ModelVersion, sha256: str) -> Iterator[Path]:
+        path = self.cfg.resolve(self.cfg.train.model)
+        if path.is_file() and file_hash(path) == sha256:
+            yield path
+
+
+class ReleaseSource:
+    """The asset of the version's GitHub release (`promote --release` uploads it)."""
+
+    label = "GitHub release"
+
+    def __init__(self, gh: GitHub) -> None:
+        self.gh = gh
+
+    def candidates(self, version: ModelVersion, sha256: str) -> Iterator[Path]:
+        import tempfile
+
+        release = self.gh.get_release_by_tag(version.tag) if version.tag else None
+        for asset in release.get("assets", []) if release else []:
+            with tempfile.TemporaryDirectory(prefix="mlops-asset-") as tmp:
+                path = Path(tmp) / asset["name"]
+                path.write_bytes(self.gh.download_release_asset(asset["id"]))
+                yield path
+
+
+def default_sources(cfg: Config, gh: GitHub | None = None) -> list[ModelSource]:
+    """The run cache and the workspace; with a GitHub client, the release asset last."""
+    sources: list[ModelSource] = [RunCacheSource(cfg), WorkspaceSource(cfg)]
+    return [*sources, ReleaseSource(gh)] if gh is not None else sources
+
+
+@dataclass(frozen=True)
+class GetResult:
+    name: str
+    version: str
+    path: Path
+    sha256: str
+    source: str
+
+
+def resolve(ref: str, *, cwd: str | Path | None = None) -> ModelVersion:
+    """NAME@vX.Y.Z, NAME#STAGE (its current version), NAME or NAME@latest."""
+    try:
+        r = tags.parse_ref(ref)
+    except ValueError as exc:
+        raise MlopsError(str(exc)) from None
+    model = find_model(r.name, cwd=cwd)
+    if model is None:
+        raise MlopsError(f"{ref}: no model '{r.name}' in the registry (no {r.name}@v* tags)")
+    if r.stage:
+        if r.stage not in model.stages:
+            have = ", ".join(model.stages) or "none"
+            raise MlopsError(
+                f"{ref}: no version of {r.name} is in stage '{r.stage}' (stages: {have})"
+            )
+        found = model.find(model.stages[r.stage])
+    elif r.version:
+        found = model.find(r.version)
+    else:
+        found = model.latest()
+    if found is None:
+        latest = model.latest()
+        hint = f"; the latest is {latest.version}" if latest else ""
+        raise MlopsError(f"{ref}: no such version of {r.name}{hint}")
+    return found
+
+
+class _Mismatch(Exception):
+    pass
+
+
+def get(
+    cfg: Config,
+    ref: str,
+    out: str | Path | None = None,
+    *,
+    sources: Sequence[ModelSource] | None = None,
+) -> GetResult:
+    """Write the registered model file of `ref` to `out`, verified against its sha256."""
+    v = resolve(ref, cwd=cfg.root)
+    sha = v.info.model_sha256 if v.info else None
+    label = f"{v.name}@{v.version}"
+    if not sha:
+        raise MlopsError(
+            f"{ref}: {v.tag or v.commit[:7]} records no model sha256 (not made by "
+            "`mlops-actions promote`?), so the file cannot be verified"
+        )
+    if out is None:
+        suffix = Path(v.info.model_path or cfg.train.model).suffix if v.info else ""
+        out = f"{v.name.replace('/', '-').replace(':', '-')}-{v.version}{suffix}"
+    target = Path(out)
+    mismatched: list[str] = []
+    for source in sources if sources is not None else default_sources(cfg):
+        for path in source.candidates(v, sha):
+            try:
+                with atomic_path(target) as tmp:
+                    shutil.copyfile(path, tmp)
+                    actual = file_hash(tmp)
+                    if actual != sha:
+                        raise _Mismatch(actual)
+            except _Mismatch as exc:
+                mismatched.append(f"{path} ({source.label}) has sha256 {str(exc)[:12]}")
+                output.warning(
+                    f"{path}: not the file registered as {label} "
+                    f"(sha256 {str(exc)[:12]}, expected {sha[:12]}); skipped"
+                )
+                continue
+            except OSError as exc:
+                output.warning(f"{path}: cannot be read ({exc.strerror}); skipped")
+                continue
+            return GetResult(v.name, v.version, target, sha, source.label)
+    if mismatched:
+        raise MlopsError(
+            f"{label}: {'; '.join(mismatched)}, but the tag records {sha[:12]}: the file was "
+            f"changed after it was registered; delete it and retrain at {v.commit[:7]} "
+            "with `mlops-actions train --no-cache`"
+        )
+    raise MlopsError(
+        f"{label}: no file with sha256 {sha[:12]} in the run cache ({cfg.cache.dir}) or the "
+        f"workspace ({cfg.train.model}); check out {v.commit[:7]} and run `mlops-actions train`"
+    )
