@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -126,7 +127,7 @@ def baseline_metrics(cfg: Config, found: Comparison) -> dict[str, Any] | None:
     """The base values of the training metrics file, flattened; None with no baseline."""
     if found.baseline.kind == "none":
         return None
-    path = os.path.relpath(cfg.resolve(cfg.train.metrics))
+    path = posixpath.normpath(cfg.train.metrics)  # entry paths are relative to the project root
     values = {e.key: e.old for e in found.rows("metrics", all=True) if e.path == path}
     return {k: v for k, v in values.items() if v is not None} or None
 
