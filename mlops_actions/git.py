@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from collections.abc import Sequence
@@ -50,6 +51,9 @@ def commit_sha(ref: str, cwd: str | Path | None = None) -> str | None:
     return sha or None
 
 
+_STOPPED = "git cat-file --batch stopped unexpectedly; is this a git repository?"
+
+
 class GitObject(NamedTuple):
     """One object `git cat-file --batch` printed: its type ("blob", "tree", ...) and content."""
 
@@ -95,15 +99,18 @@ class CatFile:
                 raise GitError("git is not installed or not on PATH") from None
         stdin, stdout = self._proc.stdin, self._proc.stdout
         assert stdin is not None and stdout is not None
-        stdin.write("".join(f"{spec}\n" for spec in specs).encode())
-        stdin.flush()
+        try:
+            stdin.write("".join(f"{spec}\n" for spec in specs).encode())
+            stdin.flush()
+        except BrokenPipeError:  # git exited, e.g. outside a repository
+            raise GitError(_STOPPED) from None
         return [self._one(stdout) for _ in specs]
 
     @staticmethod
     def _one(stdout: IO[bytes]) -> GitObject | None:
         header = stdout.readline().split()
         if not header:
-            raise GitError("git cat-file --batch stopped unexpectedly")
+            raise GitError(_STOPPED)
         if header[-1] in (b"missing", b"ambiguous"):  # "<spec> missing"; a spec may have spaces
             return None
         data = stdout.read(int(header[2]))
@@ -113,7 +120,8 @@ class CatFile:
     def close(self) -> None:
         if self._proc is not None:
             assert self._proc.stdin is not None and self._proc.stdout is not None
-            self._proc.stdin.close()
+            with contextlib.suppress(BrokenPipeError):
+                self._proc.stdin.close()
             self._proc.wait()
             self._proc.stdout.close()
             self._proc = None
