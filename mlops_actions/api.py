@@ -7,12 +7,14 @@ leaves them on GitHub and the runner, and `pipeline` puts the steps in order for
 from __future__ import annotations
 
 import os
+import posixpath
 from dataclasses import dataclass
 
 import yaml
 
 from mlops_actions import compare as compare_mod
 from mlops_actions import data, gates, git, metrics, registry, report
+from mlops_actions.baseline import Baseline, BaselineMetrics
 from mlops_actions.config import Config
 from mlops_actions.context import Context
 from mlops_actions.data import DataVersion, PullResult
@@ -96,14 +98,14 @@ def current_metrics(cfg: Config) -> Metrics:
 # --- comparison -----------------------------------------------------------------------------
 
 
-def registry_baseline(cfg: Config) -> compare_mod.BaselineMetrics | None:
+def registry_baseline(cfg: Config) -> BaselineMetrics | None:
     """The latest promoted version's metrics: the baseline when the base branch has none."""
     model = registry.find_model(cfg.model.name, cwd=cfg.root)
     latest = model.latest() if model else None
     if latest is None or latest.info is None or not latest.info.metrics:
         return None
-    found = compare_mod.Baseline("tag", ref=latest.tag, sha=latest.commit, label=f"`{latest.tag}`")
-    return compare_mod.BaselineMetrics(found, {cfg.train.metrics: latest.info.metrics})
+    found = Baseline("tag", ref=latest.tag, sha=latest.commit, label=f"`{latest.tag}`")
+    return BaselineMetrics(found, {cfg.train.metrics: latest.info.metrics})
 
 
 def compare(cfg: Config, ctx: Context, base: str | None) -> compare_mod.Comparison:
@@ -118,7 +120,7 @@ def base_values(cfg: Config, found: compare_mod.Comparison) -> dict[str, object]
     """The base values of the training metrics file, flattened; None with no baseline."""
     if found.baseline.kind == "none":
         return None
-    path = os.path.relpath(cfg.resolve(cfg.train.metrics))
+    path = posixpath.normpath(cfg.train.metrics)  # comparison paths are root-relative
     values = {e.key: e.old for e in found.rows("metrics", all=True) if e.path == path}
     return {k: v for k, v in values.items() if v is not None} or None
 

@@ -7,7 +7,6 @@ DVC's own state database would trust it.
 
 from __future__ import annotations
 
-import configparser
 import hashlib
 import json
 import os
@@ -18,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlops_actions import output
+from mlops_actions import dvcrepo, output
+from mlops_actions.dvcrepo import DvcConfig
 from mlops_actions.errors import ConfigError, DataError
 
 _CHUNK = 1 << 20
@@ -106,22 +106,8 @@ def file_md5(path: Path, legacy: bool = False) -> str:
     return digest.hexdigest()
 
 
-def cache_dir(root: Path) -> Path:
-    parser = configparser.ConfigParser()
-    parser.read([root / ".dvc" / "config", root / ".dvc" / "config.local"])
-    configured = parser.get("cache", "dir", fallback=None)
-    if configured:
-        return (root / ".dvc" / configured).resolve()
-    return root / ".dvc" / "cache"
-
-
-def _cache_object(root: Path, md5: str, legacy: bool) -> Path:
-    base = cache_dir(root) if legacy else cache_dir(root) / "files" / "md5"
-    return base / md5[:2] / md5[2:]
-
-
-def _manifest(root: Path, out: Output) -> list[dict[str, Any]] | None:
-    obj = _cache_object(root, out.md5, out.legacy)
+def _manifest(config: DvcConfig, out: Output) -> list[dict[str, Any]] | None:
+    obj = config.cache_object(out.md5, out.legacy)
     try:
         raw = obj.read_bytes()
     except FileNotFoundError:
@@ -142,8 +128,11 @@ class Problem:
     actual: str = ""
 
 
-def verify(root: Path, out: Output) -> tuple[list[Problem], int, int]:
-    """Check `out` in the workspace; returns (problems, file count, bytes)."""
+def verify(
+    root: Path, out: Output, config: DvcConfig | None = None
+) -> tuple[list[Problem], int, int]:
+    """Check `out` in the workspace; returns (problems, file count, bytes). `config`: the
+    repository's DVC config, when the caller has read it already."""
     if not out.is_dir:
         if not out.path.is_file():
             return [Problem(out.path, True, "missing")], 0, 0
@@ -152,7 +141,7 @@ def verify(root: Path, out: Output) -> tuple[list[Problem], int, int]:
             detail = f"md5 {actual} but {out.dvc_file} records {out.md5}"
             return [Problem(out.path, False, detail, out.md5, out.legacy, actual)], 1, 0
         return [], 1, out.path.stat().st_size
-    entries = _manifest(root, out)
+    entries = _manifest(config or dvcrepo.read_config(root), out)
     if entries is None:
         return [Problem(out.path, True, "directory listing not in the DVC cache")], 0, 0
     problems, files, size = [], 0, 0
@@ -178,10 +167,12 @@ def outputs(root: Path, dvc_files: list[str]) -> list[Output]:
     return result
 
 
-def _verify_all(root: Path, outs: list[Output]) -> tuple[list[Problem], int, int]:
+def _verify_all(
+    root: Path, outs: list[Output], config: DvcConfig
+) -> tuple[list[Problem], int, int]:
     problems, files, size = [], 0, 0
     for out in outs:
-        p, f, s = verify(root, out)
+        p, f, s = verify(root, out, config)
         problems += p
         files += f
         size += s
@@ -247,24 +238,12 @@ def last_line(text: str) -> str:
     return (errors or lines or ["no output"])[-1]
 
 
-def _remote_url(root: Path, remote: str | None) -> tuple[str, str] | None:
-    """(name, url) of the remote a pull would use, from the repo's DVC config files."""
-    parser = configparser.ConfigParser()
-    parser.read([root / ".dvc" / "config", root / ".dvc" / "config.local"])
-    name = remote or parser.get("core", "remote", fallback=None)
-    section = f"'remote \"{name}\"'"
-    if not name or not parser.has_section(section):
+def _missing_local_remote(config: DvcConfig, remote: str | None) -> str | None:
+    """Why the pull failed when the remote is a local directory that is not there."""
+    found = config.remote(remote)
+    if found is None or found.path is None or found.path.is_dir():
         return None
-    return name, parser.get(section, "url", fallback="")
-
-
-def _missing_local_remote(root: Path, remote: str | None) -> str | None:
-    found = _remote_url(root, remote)
-    if not found or "://" in found[1]:
-        return None
-    name, url = found
-    path = (root / ".dvc" / url).resolve() if not os.path.isabs(url) else Path(url)
-    return None if path.is_dir() else f"remote '{name}' points at {path}, which does not exist"
+    return f"remote '{found.name}' points at {found.path}, which does not exist"
 
 
 def run_dvc(
@@ -291,13 +270,14 @@ def pull(
 ) -> PullResult:
     """Make the workspace hold exactly the data the .dvc files record, or raise DataError."""
     outs = outputs(root, dvc_files)
-    problems, files, size = _verify_all(root, outs)
+    config = dvcrepo.read_config(root)
+    problems, files, size = _verify_all(root, outs, config)
     if not problems and not force:
         return PullResult(outs, pulled=False, files=files, size=size)
     changed = [p for p in problems if not p.missing]
     # A file whose content is another version DVC already caches (after `git checkout` of an
     # older commit, say) loses nothing when replaced; anything else is the user's edit.
-    edited = [p for p in changed if not _cache_object(root, p.actual, p.legacy).is_file()]
+    edited = [p for p in changed if not config.cache_object(p.actual, p.legacy).is_file()]
     if edited:
         raise DataError(_mismatch(root, edited[0]))
     args = ["pull", *dvc_files] + (["--force"] if changed else [])
@@ -307,11 +287,11 @@ def pull(
         args += ["--jobs", str(jobs)]
     proc = run_dvc(args, root)
     if proc.returncode != 0:
-        absent = _missing_local_remote(root, remote)
+        absent = _missing_local_remote(config, remote)
         if absent:
             raise DataError(f"{', '.join(dvc_files)}: the DVC remote is unreachable: {absent}")
         raise DataError(_classify_dvc_failure(proc.stderr + proc.stdout, dvc_files))
-    problems, files, size = _verify_all(root, outs)
+    problems, files, size = _verify_all(root, outs, config)
     if problems:
         p = problems[0]
         rel = os.path.relpath(p.path, root)
@@ -320,7 +300,7 @@ def pull(
                 f"{rel}: still missing after dvc pull; the remote lacks it, run `dvc push` "
                 "from the machine that has the data"
             )
-        _discard_corrupt(root, problems)
+        _discard_corrupt(root, config, problems)
         raise DataError(
             f"{rel}: the pulled copy does not match its .dvc file ({p.detail}); the remote "
             "holds a corrupt copy: push the data again from a good copy"
@@ -328,12 +308,12 @@ def pull(
     return PullResult(outs, pulled=True, files=files, size=size)
 
 
-def _discard_corrupt(root: Path, problems: list[Problem]) -> None:
+def _discard_corrupt(root: Path, config: DvcConfig, problems: list[Problem]) -> None:
     """Drop corrupt files and their cache objects: nothing trains on them, a rerun refetches."""
     for p in problems:
         if p.missing:
             continue
-        _cache_object(root, p.expected, p.legacy).unlink(missing_ok=True)
+        config.cache_object(p.expected, p.legacy).unlink(missing_ok=True)
         p.path.unlink(missing_ok=True)
         output.warning(f"removed the corrupt copy of {os.path.relpath(p.path, root)}")
 
@@ -394,7 +374,7 @@ def untracked(root: Path, path: str, name: str) -> DataVersion:
 def check(root: Path, dvc_files: list[str]) -> list[Output]:
     """Verify the workspace against the .dvc files without pulling; raise on any difference."""
     outs = outputs(root, dvc_files)
-    problems, _, _ = _verify_all(root, outs)
+    problems, _, _ = _verify_all(root, outs, dvcrepo.read_config(root))
     if problems:
         p = problems[0]
         rel = os.path.relpath(p.path, root)
@@ -414,12 +394,13 @@ def _mismatch(root: Path, p: Problem) -> str:
 def recorded(root: Path, dvc_files: list[str], path: Path) -> bool:
     """Whether `path` is a file the .dvc files record (itself, or in a directory's listing)."""
     target = path.resolve()
+    config = dvcrepo.read_config(root)
     for out in outputs(root, dvc_files):
         if not out.is_dir:
             if out.path == target:
                 return True
         elif out.path in target.parents:
-            entries = _manifest(root, out) or []
+            entries = _manifest(config, out) or []
             rel = target.relative_to(out.path).as_posix()
             if any(e.get("relpath") == rel for e in entries):
                 return True

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
+from types import TracebackType
+from typing import IO, NamedTuple
 
 from mlops_actions.errors import GitError
 
@@ -34,6 +38,93 @@ def result(
         )
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH") from None
+
+
+def remote_result(*args: str, cwd: str | Path | None = None) -> subprocess.CompletedProcess[str]:
+    """git ARGS that talk to a remote, unchecked: they fail rather than prompt for credentials."""
+    return result(*args, cwd=cwd, env={"GIT_TERMINAL_PROMPT": "0"})
+
+
+def commit_sha(ref: str, cwd: str | Path | None = None) -> str | None:
+    """The commit `ref` names here (a branch, tag, sha or FETCH_HEAD), or None."""
+    sha = run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", cwd=cwd, check=False)
+    return sha or None
+
+
+_STOPPED = "git cat-file --batch stopped unexpectedly; is this a git repository?"
+
+
+class GitObject(NamedTuple):
+    """One object `git cat-file --batch` printed: its type ("blob", "tree", ...) and content."""
+
+    type: str
+    data: bytes
+
+
+class CatFile:
+    """One `git cat-file --batch` process that answers every `<rev>:<path>` spec of a reader.
+
+    Started on the first `read`; `close` (or leaving a `with` block) ends it.
+    """
+
+    def __init__(self, cwd: str | Path | None = None) -> None:
+        self.cwd = cwd
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> CatFile:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def read(self, specs: Sequence[str]) -> list[GitObject | None]:
+        """The object each spec names, in order; None for one git reports missing."""
+        if not specs:
+            return []
+        if self._proc is None:
+            try:
+                self._proc = subprocess.Popen(
+                    ["git", "cat-file", "--batch"],
+                    cwd=self.cwd,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                )
+            except FileNotFoundError:
+                raise GitError("git is not installed or not on PATH") from None
+        stdin, stdout = self._proc.stdin, self._proc.stdout
+        assert stdin is not None and stdout is not None
+        try:
+            stdin.write("".join(f"{spec}\n" for spec in specs).encode())
+            stdin.flush()
+        except BrokenPipeError:  # git exited, e.g. outside a repository
+            raise GitError(_STOPPED) from None
+        return [self._one(stdout) for _ in specs]
+
+    @staticmethod
+    def _one(stdout: IO[bytes]) -> GitObject | None:
+        header = stdout.readline().split()
+        if not header:
+            raise GitError(_STOPPED)
+        if header[-1] in (b"missing", b"ambiguous"):  # "<spec> missing"; a spec may have spaces
+            return None
+        data = stdout.read(int(header[2]))
+        stdout.read(1)
+        return GitObject(header[1].decode(), data)
+
+    def close(self) -> None:
+        if self._proc is not None:
+            assert self._proc.stdin is not None and self._proc.stdout is not None
+            with contextlib.suppress(BrokenPipeError):
+                self._proc.stdin.close()
+            self._proc.wait()
+            self._proc.stdout.close()
+            self._proc = None
 
 
 def head_sha(cwd: str | Path | None = None) -> str | None:

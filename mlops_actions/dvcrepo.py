@@ -1,0 +1,87 @@
+"""What a DVC repository's own configuration says: its cache and its default remote.
+
+`.dvc/config` then `.dvc/config.local` (the local file wins key by key), read the way DVC
+reads them: paths in them are relative to `.dvc/`. A file that is missing, not UTF-8 or not
+INI counts as empty here; dvc itself reports a broken config when a command of it runs.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+CONFIG_FILES = ("config", "config.local")
+
+
+class Remote(NamedTuple):
+    """A DVC remote: its name, its url as configured, and for a url without a scheme the
+    directory it names (resolved against `.dvc/` when relative)."""
+
+    name: str
+    url: str
+    path: Path | None
+
+
+@dataclass(frozen=True)
+class DvcConfig:
+    """The merged DVC config of the repository at `root`: {section: {option: value}}."""
+
+    root: Path
+    sections: Mapping[str, Mapping[str, str]]
+
+    @property
+    def dvc_dir(self) -> Path:
+        return self.root / ".dvc"
+
+    def get(self, section: str, option: str) -> str | None:
+        return self.sections.get(section, {}).get(option)
+
+    @property
+    def cache_dir(self) -> Path:
+        """`cache.dir` when set, else `.dvc/cache`."""
+        configured = self.get("cache", "dir")
+        return (self.dvc_dir / configured).resolve() if configured else self.dvc_dir / "cache"
+
+    def cache_object(self, md5: str, legacy: bool = False) -> Path:
+        """Where the cache keeps the object with this md5: DVC 3's `files/md5/` layout, or the
+        cache's top level for outputs recorded without `hash: md5` (DVC 2)."""
+        base = self.cache_dir if legacy else self.cache_dir / "files" / "md5"
+        return base / md5[:2] / md5[2:]
+
+    def remote(self, name: str | None = None) -> Remote | None:
+        """The remote `name`, else the default one (`core.remote`); None when it is not set or
+        not configured."""
+        name = name or self.get("core", "remote")
+        if not name:
+            return None
+        section = self.sections.get(f"'remote \"{name}\"'")
+        if section is None:
+            return None
+        url = section.get("url", "")
+        path = None
+        if "://" not in url:
+            path = Path(url) if os.path.isabs(url) else (self.dvc_dir / url).resolve()
+        return Remote(name, url, path)
+
+
+def _parse(path: Path) -> dict[str, dict[str, str]]:
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(path.read_text(encoding="utf-8"), source=str(path))
+    except (OSError, UnicodeDecodeError, configparser.Error):
+        return {}
+    return {name: dict(parser.items(name)) for name in parser.sections()}
+
+
+def read_config(root: Path) -> DvcConfig:
+    """The DVC config of the repository whose top directory (the one holding `.dvc/`) is
+    `root`; read once by each caller and passed on."""
+    merged: dict[str, dict[str, str]] = {}
+    for name in CONFIG_FILES:
+        for section, options in _parse(root / ".dvc" / name).items():
+            merged.setdefault(section, {}).update(options)
+    return DvcConfig(root, merged)
