@@ -13,7 +13,8 @@ from mlops_actions.errors import GitHubError
 
 if TYPE_CHECKING:
     from mlops_actions.gates import GateResult
-    from mlops_actions.github import GitHub, StatusState
+    from mlops_actions.github import GitHub
+    from mlops_actions.github_types import StatusState
 
 
 @dataclass(frozen=True)
