@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from mlops_actions.github import GitHub
+from mlops_actions.github_http import RestClient
 from tests.fakegithub import FakeGitHub, Spec, load_spec
 
 __all__ = [
@@ -77,11 +78,11 @@ def sleeps() -> list[float]:
 def cli_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """What the GitHub clients of in-process CLI runs slept, in order, instead of sleeping.
 
-    The CLI builds its clients with GitHub's defaults, so the test swaps the defaults: no real
-    waits, and a 0.5 s read timeout so a scripted slow answer times out quickly.
+    The CLI builds its clients with GitHub's defaults (RestClient's), so the test swaps the
+    defaults: no real waits, and a 0.5 s read timeout so a scripted slow answer times out quickly.
     """
     slept: list[float] = []
-    defaults = GitHub.__init__.__kwdefaults__
+    defaults = RestClient.__init__.__kwdefaults__
     assert defaults is not None
     monkeypatch.setitem(defaults, "sleep", slept.append)
     monkeypatch.setitem(defaults, "timeout", (1.0, 0.5))
