@@ -200,9 +200,8 @@ class GitHub(RestClient):
             description = description[: STATUS_DESCRIPTION_LIMIT - 1] + "…"
         optional = _given(description=description, target_url=target_url)
         payload = {"state": state, "context": context, **optional}
-        return cast(
-            CommitStatus, self._json("POST", f"/statuses/{sha}", "statuses: write", payload)
-        )
+        path = f"/statuses/{sha}"
+        return cast(CommitStatus, self._json("POST", path, "statuses: write", payload))
 
     def list_statuses(self, ref: str) -> list[CommitStatus]:
         """Every status on `ref` (a sha, heads/BRANCH or tags/TAG), newest first.
@@ -345,14 +344,11 @@ class GitHub(RestClient):
             raise GitHubError(f"release asset {file}: {size} bytes; GitHub's limit is 2 GiB")
         upload_url = release["upload_url"].split("{", 1)[0]  # drop the {?name,label} template
 
-        def content() -> bytes:
-            return file.read_bytes()
-
         resp = self.request(
             "POST",
             upload_url,
             params={"name": name or file.name, **_given(label=label)},
-            data=content,
+            data=file.read_bytes,  # read on each attempt
             headers={"Content-Type": content_type},
             permission="contents: write",
         )

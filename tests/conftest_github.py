@@ -31,6 +31,18 @@ __all__ = [
 ]
 
 
+def client(server: FakeGitHub, sleeps: list[float], **kwargs: Any) -> GitHub:
+    """A client of `server` that records its sleeps; kwargs override GitHub's options."""
+    session = requests.Session()
+    session.trust_env = False
+    options: dict[str, Any] = {"timeout": (1.0, 1.0), "sleep": sleeps.append, "session": session}
+    return GitHub(server.url, server.token, server.repository, **{**options, **kwargs})
+
+
+def main_sha(server: FakeGitHub) -> str:
+    return server.refs["refs/heads/main"]
+
+
 @pytest.fixture(scope="session")
 def github_spec(request: pytest.FixtureRequest) -> Spec:
     """GitHub's OpenAPI description trimmed to what the fake serves (cached in .pytest_cache)."""
