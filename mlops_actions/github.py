@@ -1,4 +1,7 @@
-"""A small GitHub REST client: retries, rate limits, pagination, one-line errors, no token leaks.
+"""A small GitHub REST client: one typed method per endpoint this project calls.
+
+The transport (retries, rate limits, pagination, one-line errors, no token leaks) is
+github_http.RestClient; the JSON types are in github_types.
 
 Works against github.com and GitHub Enterprise Server alike: every URL is built from the API
 base URL ($GITHUB_API_URL, e.g. https://ghes.example.com/api/v3), and uploads go to the host
