@@ -19,7 +19,8 @@ from mlops_actions.util import read_json, write_text
 
 if TYPE_CHECKING:
     from mlops_actions.gates import GateResult
-    from mlops_actions.github import GitHub, StatusState
+    from mlops_actions.github import GitHub
+    from mlops_actions.github_types import StatusState
 
 
 @dataclass(frozen=True)

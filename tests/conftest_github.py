@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from mlops_actions.github import GitHub
+from mlops_actions.github_http import RestClient
 from tests.fakegithub import FakeGitHub, Spec, load_spec
 
 __all__ = [
@@ -28,6 +29,18 @@ __all__ = [
     "github_spec",
     "sleeps",
 ]
+
+
+def client(server: FakeGitHub, sleeps: list[float], **kwargs: Any) -> GitHub:
+    """A client of `server` that records its sleeps; kwargs override GitHub's options."""
+    session = requests.Session()
+    session.trust_env = False
+    options: dict[str, Any] = {"timeout": (1.0, 1.0), "sleep": sleeps.append, "session": session}
+    return GitHub(server.url, server.token, server.repository, **{**options, **kwargs})
+
+
+def main_sha(server: FakeGitHub) -> str:
+    return server.refs["refs/heads/main"]
 
 
 @pytest.fixture(scope="session")
@@ -77,11 +90,11 @@ def sleeps() -> list[float]:
 def cli_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """What the GitHub clients of in-process CLI runs slept, in order, instead of sleeping.
 
-    The CLI builds its clients with GitHub's defaults, so the test swaps the defaults: no real
-    waits, and a 0.5 s read timeout so a scripted slow answer times out quickly.
+    The CLI builds its clients with GitHub's defaults (RestClient's), so the test swaps the
+    defaults: no real waits, and a 0.5 s read timeout so a scripted slow answer times out quickly.
     """
     slept: list[float] = []
-    defaults = GitHub.__init__.__kwdefaults__
+    defaults = RestClient.__init__.__kwdefaults__
     assert defaults is not None
     monkeypatch.setitem(defaults, "sleep", slept.append)
     monkeypatch.setitem(defaults, "timeout", (1.0, 0.5))

@@ -49,7 +49,7 @@ from typing import Any
 import pytest
 
 from mlops_actions import cli, data, report
-from mlops_actions.github import GitHub
+from mlops_actions.github_http import RestClient
 from tests.fakegithub import Answer, FakeGitHub
 from tests.helpers import commit_all, dvc, git, read_outputs, write_params
 from tests.test_publish import MARKER, _branch, _params, _pr_env, _push_env
@@ -241,7 +241,7 @@ def test_primary_rate_limit_waits_for_the_reset(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     number, head = pr["number"], pr["head"]["sha"]
-    defaults = GitHub.__init__.__kwdefaults__
+    defaults = RestClient.__init__.__kwdefaults__
     assert defaults is not None
     monkeypatch.setitem(defaults, "clock", lambda: NOW)  # as cli_sleeps swaps the sleep
     github_server.script("GET", r"/comments$", Answer.primary_limit(int(NOW) + 30))
