@@ -202,7 +202,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "models":
         from mlops_actions.commands import models
 
-        return models.main(args)
+        return models.main(
+            args.params, args.args, as_json=args.json, out=args.output, token=args.token
+        )
     from mlops_actions.commands import run
 
     options = run.RunOptions(

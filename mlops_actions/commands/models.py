@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 
-from mlops_actions import config, context, output, registry
+from mlops_actions import config, context, output, publish, registry
 from mlops_actions.errors import MlopsError
 
 
@@ -56,20 +55,12 @@ def to_json(models: dict[str, registry.Model]) -> str:
     return "{\n" + ",\n".join(blocks) + "\n}" if blocks else "{}"
 
 
-def _get(args: argparse.Namespace) -> int:
-    if len(args.args) != 2:
-        raise MlopsError(
-            "usage: mlops-actions models get REF [-o PATH] (REF: NAME@vX.Y.Z or NAME#STAGE)"
-        )
-    cfg = config.load(args.params)
-    ctx = context.load(token=args.token)
-    gh = None
-    if ctx.token and ctx.repository:
-        from mlops_actions.github import GitHub
-
-        gh = GitHub.from_context(ctx)
-    sources = registry.default_sources(cfg, gh)
-    result = registry.get(cfg, args.args[1], args.output, sources=sources)
+def get(params: str, ref: str, out: str | None, *, token: str | None) -> int:
+    """`models get REF`: the registered model file, verified by its sha256."""
+    cfg = config.load(params)
+    ctx = context.load(token=token)
+    gh = publish.client(ctx) if ctx.token and ctx.repository else None
+    result = registry.get(cfg, ref, out, sources=registry.default_sources(cfg, gh))
     where = os.path.relpath(result.path)
     output.info(
         f"wrote {result.name}@{result.version} to {where} "
@@ -78,20 +69,27 @@ def _get(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(args: argparse.Namespace) -> int:
-    if args.args and args.args[0] == "get":
-        return _get(args)
-    if len(args.args) > 1:
-        raise MlopsError(f"models: expected one model name, got {' '.join(args.args)}")
-    if args.output:
+def main(
+    params: str, words: list[str], *, as_json: bool, out: str | None, token: str | None
+) -> int:
+    """`models [NAME] [--json]`, or `models get REF [-o PATH]`."""
+    if words and words[0] == "get":
+        if len(words) != 2:
+            raise MlopsError(
+                "usage: mlops-actions models get REF [-o PATH] (REF: NAME@vX.Y.Z or NAME#STAGE)"
+            )
+        return get(params, words[1], out, token=token)
+    if len(words) > 1:
+        raise MlopsError(f"models: expected one model name, got {' '.join(words)}")
+    if out:
         raise MlopsError("-o/--output is for `models get REF`")
-    name = args.args[0] if args.args else None
+    name = words[0] if words else None
     found = registry.models(name)
     if name is not None and name not in found:
         everything = registry.models()
         have = ", ".join(everything) or "none"
         raise MlopsError(f"no model '{name}' in the registry (models: {have})")
-    if args.json:
+    if as_json:
         output.info(to_json(found))
     elif not found:
         output.info("no models registered yet (no NAME@vX.Y.Z tags); see `mlops-actions promote`")
