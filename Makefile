@@ -43,10 +43,11 @@ bench: $(STAMP) $(OPENAPI)
 	$(PIP) -e '.[bench]'
 	$(BIN)/python -m bench
 
+# setuptools is kept (--all): it builds this package, and install.sh constrains build dependencies.
 constraints: pyproject.toml
 	rm -rf .constraints-venv && $(PYTHON) -m venv .constraints-venv
-	.constraints-venv/bin/python -m pip install --quiet -e '.[test]'
-	{ sed -n '1,2p' constraints.txt; .constraints-venv/bin/python -m pip freeze --exclude-editable; } > constraints.new
+	.constraints-venv/bin/python -m pip install --quiet --upgrade setuptools -e '.[test]'
+	{ sed -n '1,2p' constraints.txt; .constraints-venv/bin/python -m pip freeze --all --exclude pip --exclude-editable; } > constraints.new
 	mv constraints.new constraints.txt && rm -rf .constraints-venv
 
 clean:

@@ -8,7 +8,8 @@ A partial run (--quick, --only) writes its BENCHMARKS.md and plot under bench/ou
     .venv/bin/python -m bench [--quick] [--only NAME,...] [--no-write]
 
 Each benchmark also runs on its own: `python -m bench.compare_bench`, `bench.models_bench`,
-`bench.train_bench`, `bench.run_bench`, `bench.report_bench`, `bench.api_bench`.
+`bench.train_bench`, `bench.run_bench`, `bench.report_bench`, `bench.api_bench`,
+`bench.install_bench`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,15 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import api_bench, compare_bench, models_bench, report_bench, run_bench, train_bench
+from bench import (
+    api_bench,
+    compare_bench,
+    install_bench,
+    models_bench,
+    report_bench,
+    run_bench,
+    train_bench,
+)
 from bench.common import Result, Row, machine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,6 +49,7 @@ def _suite(quick: bool) -> dict[str, Callable[[], Result]]:
             "models": lambda: models_bench.run([100, 1000], 2, log=_log),
             "train": lambda: train_bench.run([10_000], ["csv", "parquet"], log=_log),
             "api": lambda: api_bench.run(2, log=_log),
+            "install": lambda: install_bench.run(1, log=_log),
         }
     return {
         "startup": lambda: run_bench.startup(15, log=_log),
@@ -52,11 +62,12 @@ def _suite(quick: bool) -> dict[str, Callable[[], Result]]:
             [10_000, 100_000, 1_000_000], ["csv", "parquet"], log=_log
         ),
         "api": lambda: api_bench.run(2, log=_log),
+        "install": lambda: install_bench.run(3, log=_log),
     }
 
 
 # The order of the table: the rows the issue lists, top to bottom.
-ORDER = ("compare", "models", "train", "run", "startup", "report", "api")
+ORDER = ("compare", "models", "train", "run", "startup", "report", "api", "install")
 
 
 def _log(text: str) -> None:
@@ -126,6 +137,11 @@ METHOD = """\
   the test suite's fake GitHub (`tests/fakegithub.py`), which checks every request against
   GitHub's OpenAPI description; requests are counted by (method, path), statuses told apart by
   their context.
+- `install`: the action's install step, `bash scripts/install.sh`, into a fresh venv under an
+  empty RUNNER_TEMP, with uv (the action's default) against the same script with pip
+  (`MLOPS_INSTALLER=pip`). Cold: empty caches, everything downloaded from the package index (uv
+  itself by `pip install uv`). Warm: uv's cache and wheel as actions/cache restores them, pip's
+  own cache for pip; the venv is made anew every run. This checkout's .venv is off PATH.
 """
 
 
