@@ -274,28 +274,3 @@ def standalone_body(
         primary=cfg.metrics.primary,
     )
     return report.render(data, comment_id)
-
-
-# --- promotion ------------------------------------------------------------------------------
-
-
-def promote(
-    cfg: Config,
-    ctx: Context,
-    *,
-    writer: registry.TagWriter | None,
-    bump: str | None,
-    stage: str | None,
-    push: bool,
-    gates_passed: bool | None,
-) -> registry.PromoteResult:
-    """Tag the workspace's model as the next version when it passes and beats the latest."""
-    return registry.promote(
-        cfg,
-        bump=bump,
-        stage=stage,
-        push=push,
-        gates_passed=gates_passed,
-        writer=writer,
-        run_url=ctx.run_url,
-    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from mlops_actions import api, console, output, publish, registry, retrain
+from mlops_actions import api, console, output, promotion, publish, retrain
 from mlops_actions.api import GateRun, RunOptions
 from mlops_actions.config import Config
 from mlops_actions.context import Context
@@ -49,7 +49,18 @@ def run(cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions) -> in
     )
     publish.deliver_report(cfg, ctx, gh, done.body, delivery)
     if ctx.is_default_branch_push and options.promote:
-        promote(cfg, ctx, gh, options, done.gates.code)
+        # Inside Actions the tags are created through the REST API.
+        promotion.promote(
+            cfg,
+            ctx,
+            gh,
+            bump=options.bump,
+            stage=options.stage,
+            push=gh is not None,
+            release=options.release and gh is not None,
+            gates_passed=done.gates.code == 0,
+            gate_code=done.gates.code,
+        )
     else:
         publish.write_outputs(ctx, promoted=False, version="", tag="")
     return done.gates.code
@@ -81,29 +92,3 @@ def evaluate(cfg: Config, ctx: Context, options: RunOptions) -> Evaluated:
     console.gate_run(gates)
     body = api.report_body(cfg, ctx, found, gates, trained, options.comment_id)
     return Evaluated(trained, gates, body)
-
-
-def promote(
-    cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions, gate_code: int
-) -> None:
-    """Register the model when it passed and beats the latest version; inside Actions the tags
-    are created through the REST API."""
-    writer = registry.RestTagWriter(gh, cfg.root, cfg.model.name) if gh is not None else None
-    result = api.promote(
-        cfg,
-        ctx,
-        writer=writer,
-        bump=options.bump,
-        stage=options.stage,
-        push=gh is not None,
-        gates_passed=gate_code == 0,
-    )
-    console.promotion(result, through_api=writer is not None, gate_code=gate_code)
-    if result.promoted and result.tag and options.release and gh is not None:
-        publish.release(gh, cfg, result.tag)
-    publish.write_outputs(
-        ctx,
-        promoted=result.promoted,
-        version=result.version if result.promoted else "",
-        tag=result.tag if result.promoted else "",
-    )

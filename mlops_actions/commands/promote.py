@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlops_actions import api, config, console, context, publish, registry
+from mlops_actions import api, config, context, promotion, publish
 from mlops_actions.errors import MlopsError
 
 
@@ -23,25 +23,14 @@ def main(
     if release and not ctx.token:
         raise MlopsError("--release: needs a GitHub token (GITHUB_TOKEN or --token)")
     gh = publish.client(ctx) if release or (ctx.in_actions and ctx.token) else None
-    writer = None
-    if gh is not None and ctx.in_actions:
-        writer, push = registry.RestTagWriter(gh, cfg.root, cfg.model.name), True
-    result = api.promote(
+    promotion.promote(
         cfg,
         ctx,
-        writer=writer,
+        gh,
         bump=bump,
         stage=stage,
         push=push,
+        release=release,
         gates_passed=gates.passed if gates is not None else None,
-    )
-    console.promotion(result, through_api=writer is not None, gate_code=0)
-    if result.promoted and release and gh is not None and result.tag:
-        publish.release(gh, cfg, result.tag)
-    publish.write_outputs(
-        ctx,
-        promoted=result.promoted,
-        version=result.version if result.promoted else "",
-        tag=result.tag if result.promoted else "",
     )
     return 0
