@@ -1,8 +1,9 @@
 """The DVC-versioned data: read .dvc files, pull with dvc, verify every file's hash.
 
 Verification is our own (plain md5, as DVC 3 records it; DVC 2's text normalisation for
-.dvc files without ``hash: md5``), so a tampered or truncated file is caught even when
-DVC's own state database would trust it.
+.dvc files without ``hash: md5``). Unchanged files are recognised by a stat memo
+(hashmemo.py) whose key includes the change time, so a file rewritten and given back its old
+mtime is still hashed in full.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from mlops_actions import dvcrepo, output
 from mlops_actions.dvcrepo import DvcConfig
 from mlops_actions.errors import ConfigError, DataError
+from mlops_actions.hashmemo import HashMemo
 
 _CHUNK = 1 << 20
 _TEXT_CHARS = bytes(range(32, 127)) + b"\n\r\t\f\b"
@@ -129,14 +131,16 @@ class Problem:
 
 
 def verify(
-    root: Path, out: Output, config: DvcConfig | None = None
+    root: Path, out: Output, config: DvcConfig | None = None, memo: HashMemo | None = None
 ) -> tuple[list[Problem], int, int]:
     """Check `out` in the workspace; returns (problems, file count, bytes). `config`: the
-    repository's DVC config, when the caller has read it already."""
+    repository's DVC config, when the caller has read it already; `memo`: the stat memo that
+    spares re-reading unchanged files (none: every file is hashed)."""
+    md5 = file_md5 if memo is None else lambda p, legacy: memo.md5(p, legacy, file_md5)
     if not out.is_dir:
         if not out.path.is_file():
             return [Problem(out.path, True, "missing")], 0, 0
-        actual = file_md5(out.path, out.legacy)
+        actual = md5(out.path, out.legacy)
         if actual != out.md5:
             detail = f"md5 {actual} but {out.dvc_file} records {out.md5}"
             return [Problem(out.path, False, detail, out.md5, out.legacy, actual)], 1, 0
@@ -150,7 +154,7 @@ def verify(
         if not path.is_file():
             problems.append(Problem(path, True, "missing"))
             continue
-        actual = file_md5(path, out.legacy)
+        actual = md5(path, out.legacy)
         if actual != entry["md5"]:
             detail = f"md5 {actual} but {out.dvc_file} records {entry['md5']}"
             problems.append(Problem(path, False, detail, entry["md5"], out.legacy, actual))
@@ -171,11 +175,13 @@ def _verify_all(
     root: Path, outs: list[Output], config: DvcConfig
 ) -> tuple[list[Problem], int, int]:
     problems, files, size = [], 0, 0
+    memo = HashMemo.load(root)
     for out in outs:
-        p, f, s = verify(root, out, config)
+        p, f, s = verify(root, out, config, memo)
         problems += p
         files += f
         size += s
+    memo.save()
     return problems, files, size
 
 
