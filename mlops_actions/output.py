@@ -13,15 +13,12 @@ def in_actions() -> bool:
 
 
 def add_secret(value: str | None) -> None:
-    """Register a value that must never be printed; tell the runner to mask it too."""
-    if not value or len(value) < 4 or value in _secrets:
-        return
-    _secrets.add(value)
-    if in_actions():
-        # The runner reads workflow commands on stderr too; on stdout the token would end up in
-        # whatever the output is piped or redirected to (`compare --json > diff.json`).
-        sys.stderr.write(f"::add-mask::{value}\n")
-        sys.stderr.flush()
+    """Register a value that must never be printed: every line we print has it replaced.
+
+    No `::add-mask::` is written: the runner already masks secrets and the action's inputs,
+    and a mask command carries the raw value onto whatever stderr is redirected to."""
+    if value and len(value) >= 4:
+        _secrets.add(value)
 
 
 def redact(text: str) -> str:
