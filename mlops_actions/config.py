@@ -77,6 +77,8 @@ class PromoteConfig:
 class GateOptions:
     no_baseline: str = "skip"
     status_prefix: str = "mlops/gate"
+    # pull_request_target with the PR's head checked out runs its code beside a write token.
+    allow_pull_request_target: bool = False
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from mlops_actions import api, console, output, promotion, publish, retrain
+from mlops_actions import api, console, git, output, promotion, publish, retrain
 from mlops_actions.api import GateRun, RunOptions
 from mlops_actions.config import Config
 from mlops_actions.context import Context
@@ -33,6 +33,7 @@ def run(cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions) -> in
     """The exit code is the gates': 0 pass, 1 fail, 2 could not be evaluated."""
     if ctx.event_name in ("schedule", "workflow_dispatch"):
         return retrain.run(cfg, ctx, gh, options)
+    _refuse_untrusted_checkout(cfg, ctx)
     with publish.GateStatuses(gh if cfg.rules else None, ctx, cfg.gate_options.status_prefix) as s:
         done = evaluate(cfg, ctx, options)
         s.finish(done.gates.results)
@@ -64,6 +65,20 @@ def run(cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions) -> in
     else:
         publish.write_outputs(ctx, promoted=False, version="", tag="")
     return done.gates.code
+
+
+def _refuse_untrusted_checkout(cfg: Config, ctx: Context) -> None:
+    """pull_request_target hands a write token to the workflow; training the pull request's
+    head there runs its code (any fork's) next to that token."""
+    if ctx.event_name != "pull_request_target" or cfg.gate_options.allow_pull_request_target:
+        return
+    if ctx.pr_head_sha and git.head_sha(cfg.root) == ctx.pr_head_sha:
+        raise MlopsError(
+            "pull_request_target with the pull request's head checked out would run its code "
+            "next to a write token: train on `pull_request` (read-only) and publish from a "
+            "`workflow_run` job instead (README: Security model), or set "
+            f"gate_options.allow_pull_request_target: true in {cfg.path} if you trust every author"
+        )
 
 
 def evaluate(cfg: Config, ctx: Context, options: RunOptions) -> Evaluated:

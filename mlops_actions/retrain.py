@@ -14,7 +14,7 @@ from mlops_actions import api, console, context, data, git, output, publish, rep
 from mlops_actions.api import RunOptions
 from mlops_actions.config import Config
 from mlops_actions.context import Context
-from mlops_actions.errors import DataError
+from mlops_actions.errors import DataError, MlopsError
 from mlops_actions.tag import BOT
 
 if TYPE_CHECKING:
@@ -50,6 +50,8 @@ def _hashes(cfg: Config, name: str) -> list[str]:
 
 
 def run(cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions) -> int:
+    if ctx.in_actions:
+        _on_the_default_branch(ctx)
     files = api.dvc_files(cfg)
     changed = refresh(cfg, files) if files else []
     if not changed:
@@ -87,6 +89,18 @@ def run(cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions) -> in
         output.info("the retrained model does not pass the gates; no pull request")
         context.append_summary(ctx, body)
     return gates.code
+
+
+def _on_the_default_branch(ctx: Context) -> None:
+    """Retraining commits what the checkout holds: only the default branch's reviewed code may
+    become a retraining pull request (a dispatch on a feature branch would push its unreviewed
+    commits into mlops/retrain under the bot's name)."""
+    branch = ctx.default_branch or "main"
+    if ctx.ref != f"refs/heads/{branch}":
+        raise MlopsError(
+            f"retraining runs only on the default branch '{branch}', not {ctx.ref or 'this ref'}:"
+            f" nothing was retrained; dispatch the workflow on {branch}"
+        )
 
 
 def _push_data(cfg: Config, changed: list[str], options: RunOptions) -> None:
@@ -169,6 +183,8 @@ def open_pull_request(
     owner = ctx.repository.split("/")[0]
     title = f"Retrain {cfg.model.name} on new data"
     existing = gh.list_pulls(state="open", head=f"{owner}:{BRANCH}", base=base)
+    source = f"Retrained from `{(git.head_sha(cfg.root) or '')[:7]}` of `{base}`.\n\n"
+    body = source + body
     if existing:
         pr = gh.update_pull(existing[0]["number"], title=title, body=report.fit(body))
         output.info(f"updated the retraining pull request: {pr['html_url']}")

@@ -100,3 +100,36 @@ def test_new_data_opens_one_pull_request_and_updates_it(
     assert cli.main(["run"]) == 0
     assert len(github_server.pulls) == 1
     assert json.loads(git(origin, "show", "mlops/retrain:metrics.json"))["rows"]["test"] == 123
+
+
+def test_a_dispatch_on_a_feature_branch_never_builds_a_retraining_pull_request(
+    imported: Path,
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The review bypass: unreviewed commits of a branch pushed into mlops/retrain as the bot."""
+    git(imported, "checkout", "-q", "-b", "feature")
+    (imported / "backdoor.py").write_text("print('unreviewed')\n")
+    commit_all(imported, "unreviewed change")
+    _drop_rows(imported.parent / "source" / "breast_cancer.csv", 40)
+    monkeypatch.setenv("GITHUB_EVENT_NAME", "workflow_dispatch")
+    monkeypatch.setenv("GITHUB_REF", "refs/heads/feature")
+    github_server.add_ref("refs/heads/mlops/retrain", "1" * 40)
+    assert cli.main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert "retraining runs only on the default branch 'main', not refs/heads/feature" in err
+    assert github_server.pulls == []
+    origin = imported.parent / "origin.git"
+    assert git(origin, "branch", "--list", "mlops/retrain") == ""
+
+
+def test_the_retraining_pull_request_names_its_source_commit(
+    imported: Path, github_server: FakeGitHub
+) -> None:
+    _drop_rows(imported.parent / "source" / "breast_cancer.csv", 40)
+    github_server.add_ref("refs/heads/mlops/retrain", "1" * 40)
+    assert cli.main(["run"]) == 0
+    (pull,) = github_server.pulls
+    head = git(imported, "rev-parse", "HEAD")
+    assert pull["body"].startswith(f"Retrained from `{head[:7]}` of `main`.")

@@ -10,6 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from mlops_actions import cli
+from tests.fakegithub import FakeGitHub
+from tests.helpers import actions_env, commit_all, git
+
 
 @pytest.mark.parametrize(
     "argv",
@@ -40,3 +44,33 @@ def test_no_stream_carries_the_token(project: Path, argv: list[str]) -> None:
     assert token not in both
     assert basic not in both
     assert "::add-mask::" not in both
+
+
+def test_pull_request_target_running_the_head_is_refused(
+    project: Path,
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A maintainer switching to pull_request_target to get statuses on fork PRs would train
+    the fork's code next to a write token; the CLI used to accept it silently."""
+    git(project, "checkout", "-q", "-b", "fork-change")
+    commit_all(project, "a fork's change")
+    head = git(project, "rev-parse", "HEAD")
+    pull = github_server.add_pull("fork-change", "main", head_sha=head, head_repo="evil/demo")
+    event = {
+        "action": "synchronize",
+        "number": pull["number"],
+        "pull_request": pull,
+        "repository": {"full_name": github_server.repository, "default_branch": "main"},
+    }
+    runner = project.parent / "runner"
+    actions_env(
+        monkeypatch, github_server, runner, "pull_request_target", event, head, "refs/heads/main"
+    )
+    assert cli.main(["run"]) == 2
+    captured = capsys.readouterr()
+    assert "pull_request_target with the pull request's head checked out" in captured.err
+    assert "gate_options.allow_pull_request_target" in captured.err
+    assert "trained" not in captured.out and "cache hit" not in captured.out
+    assert github_server.calls("POST") == []
