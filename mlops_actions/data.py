@@ -13,7 +13,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -257,7 +256,7 @@ def run_dvc(
 ) -> subprocess.CompletedProcess[str]:
     env = output.child_env({"DVC_NO_ANALYTICS": "1"})
     return subprocess.run(
-        [sys.executable, "-m", "dvc", *args],
+        [*dvcrepo.dvc_command(), *args],
         cwd=cwd,
         capture_output=True,
         text=True,

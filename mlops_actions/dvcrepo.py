@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,3 +86,14 @@ def read_config(root: Path) -> DvcConfig:
         for section, options in _parse(root / ".dvc" / name).items():
             merged.setdefault(section, {}).update(options)
     return DvcConfig(root, merged)
+
+
+def dvc_command() -> list[str]:
+    """How to start DVC so that nothing in the checkout can stand in for it: `python -m dvc`
+    from the project directory would import a `dvc/` package committed there first. Python
+    3.11's -P leaves the working directory off sys.path; before 3.11, the console script beside
+    this interpreter (its sys.path starts at its own directory)."""
+    if sys.version_info >= (3, 11):
+        return [sys.executable, "-P", "-m", "dvc"]
+    script = Path(sys.executable).with_name("dvc")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "dvc"]

@@ -74,3 +74,19 @@ def test_pull_request_target_running_the_head_is_refused(
     assert "gate_options.allow_pull_request_target" in captured.err
     assert "trained" not in captured.out and "cache hit" not in captured.out
     assert github_server.calls("POST") == []
+
+
+def test_a_dvc_package_in_the_checkout_does_not_stand_in_for_dvc(
+    demo_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`python -m dvc` from the project directory imported a committed `dvc/__main__.py`."""
+    fake = demo_repo / "dvc"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("")
+    (fake / "__main__.py").write_text(
+        "import pathlib; pathlib.Path('PWNED').write_text('x'); raise SystemExit(0)\n"
+    )
+    (demo_repo / "data" / "breast_cancer.csv").unlink()
+    assert cli.main(["pull"]) == 0
+    assert not (demo_repo / "PWNED").exists()
+    assert (demo_repo / "data" / "breast_cancer.csv").is_file()

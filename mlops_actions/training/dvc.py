@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from mlops_actions import dvcrepo
 from mlops_actions.config import Config
 from mlops_actions.data import outputs
 from mlops_actions.errors import ConfigError, TrainingError
@@ -92,7 +92,7 @@ class DvcTrainer:
             )
         chosen = cfg.train.metrics
         started = time.time()
-        run_command(cfg, [sys.executable, "-m", "dvc", "repro"], "dvc repro")
+        run_command(cfg, [*dvcrepo.dvc_command(), "repro"], "dvc repro")
         metrics = fresh_metrics(cfg, cfg.resolve(chosen), started - 1e9, "dvc repro")
         model = cfg.resolve(cfg.train.model)
         if not metrics.is_file():
