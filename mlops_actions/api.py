@@ -20,6 +20,7 @@ from mlops_actions.context import Context
 from mlops_actions.data import DataVersion, PullResult
 from mlops_actions.errors import ConfigError, GitError
 from mlops_actions.metrics import Metrics
+from mlops_actions.tag import BOT
 from mlops_actions.training.base import TrainResult
 from mlops_actions.util import read_json
 
@@ -32,6 +33,7 @@ class RunOptions:
     jobs: int | None = None
     use_cache: bool = True
     comment_id: str = "default"
+    comment_author: str = BOT.name  # only this login's comments are updated
     promote: bool = True
     bump: str | None = None
     stage: str | None = None

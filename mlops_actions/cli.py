@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from mlops_actions import __version__, output
 from mlops_actions.errors import EXIT_BUG, MlopsError
+from mlops_actions.tag import BOT
 
 
 def _positive_int(text: str) -> int:
@@ -86,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--comment-id", default=None, help="marker id that tells this report's comment apart"
     )
     p.add_argument("-o", "--output", metavar="PATH", help="also write the Markdown report to PATH")
+    p.add_argument(
+        "--comment-author",
+        default=os.environ.get("MLOPS_COMMENT_AUTHOR") or BOT.name,
+        help="the login the token comments as (an App's or a PAT's); only its comments are updated",
+    )
 
     p = sub.add_parser(
         "gate", parents=[common, base, github], help="evaluate the gates; post commit statuses"
@@ -130,6 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--comment-id",
         default=env.get("MLOPS_COMMENT_ID") or "default",
         help="marker id of the sticky comment (default: $MLOPS_COMMENT_ID or 'default')",
+    )
+    p.add_argument(
+        "--comment-author",
+        default=env.get("MLOPS_COMMENT_AUTHOR") or BOT.name,
+        help="the login the token comments as (an App's or a PAT's); only its comments are updated",
     )
     p.add_argument(
         "--promote",
@@ -182,7 +193,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         from mlops_actions.commands import report
 
         comment_id = args.comment_id or os.environ.get("MLOPS_COMMENT_ID") or "default"
-        delivery = report.Delivery(comment_id, args.comment, args.summary, args.pr, args.output)
+        delivery = report.Delivery(
+            comment_id, args.comment, args.summary, args.pr, args.output, args.comment_author
+        )
         return report.main(args.params, base=args.base, token=args.token, delivery=delivery)
     if command == "gate":
         from mlops_actions.commands import gate
@@ -212,6 +225,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         use_cache=not args.no_cache,
         comment_id=args.comment_id,
+        comment_author=args.comment_author,
         promote=args.promote,
         bump=args.bump,
         stage=args.stage,

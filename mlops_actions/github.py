@@ -112,9 +112,10 @@ class GitHub(RestClient):
         return cast(IssueComment, self._json("PATCH", path, "pull-requests: write", {"body": body}))
 
     def upsert_issue_comment(
-        self, number: int, body: str, marker: str
+        self, number: int, body: str, marker: str, author: str | None = None
     ) -> tuple[IssueComment, bool]:
-        """Update the first comment on `number` containing `marker`, or create one.
+        """Update the first comment on `number` containing `marker` (and written by `author`,
+        the token's own login, when given), or create one.
 
         `marker` (e.g. an HTML comment) is appended to `body` when missing. Returns the comment
         and whether it was created. Permissions: `pull-requests: write` or `issues: write`.
@@ -124,7 +125,7 @@ class GitHub(RestClient):
             f"/issues/{number}/comments",
             self.update_issue_comment,
             body,
-            marker,
+            (marker, author),
             "pull-requests: write",
         )
 
@@ -145,14 +146,16 @@ class GitHub(RestClient):
         path = f"/comments/{comment_id}"
         return cast(CommitComment, self._json("PATCH", path, "contents: write", {"body": body}))
 
-    def upsert_commit_comment(self, sha: str, body: str, marker: str) -> tuple[CommitComment, bool]:
+    def upsert_commit_comment(
+        self, sha: str, body: str, marker: str, author: str | None = None
+    ) -> tuple[CommitComment, bool]:
         """Like upsert_issue_comment, on a commit. Permissions: `contents: write`."""
         return self._upsert(
             lambda: self.list_commit_comments(sha),
             f"/commits/{sha}/comments",
             self.update_commit_comment,
             body,
-            marker,
+            (marker, author),
             "contents: write",
         )
 
@@ -162,20 +165,25 @@ class GitHub(RestClient):
         path: str,
         update: Callable[[int, str], Comment],
         body: str,
-        marker: str,
+        ours: tuple[str, str | None],
         permission: str,
     ) -> tuple[Comment, bool]:
-        """Update the first comment with `marker`, or create one; never create two.
+        """Update the first comment with the marker (by the author, when one is given), or
+        create one; never create two. A stranger's comment that copies the marker is left
+        alone: editing it would show our report under their name, for them to rewrite.
 
         A create whose answer is lost (a 5xx, a timeout) may have happened, so it is not
         resent blindly: the comments are listed again first, and a comment with the marker
         found then is the one we created.
         """
+        marker, author = ours
         body = _with_marker(body, marker)
 
         def attempt(number: int) -> tuple[Comment, bool]:
             for comment in listing():
-                if marker in (comment.get("body") or ""):
+                user = comment.get("user")
+                by = user.get("login") if user else None
+                if marker in (comment.get("body") or "") and author in (None, by):
                     if comment.get("body") == body:
                         return comment, number > 1
                     return update(comment["id"], body), number > 1

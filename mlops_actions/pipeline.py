@@ -46,7 +46,10 @@ def run(cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions) -> in
     # After the statuses, so they tell the gates' verdict even when GitHub then refuses the
     # comment (that still fails the job, loudly; the report is in the job summary first).
     delivery = publish.Delivery(
-        options.comment_id, comment=gh is not None and ctx.is_pull_request, summary=ctx.in_actions
+        options.comment_id,
+        comment=gh is not None and ctx.is_pull_request,
+        summary=ctx.in_actions,
+        author=options.comment_author,
     )
     publish.deliver_report(cfg, ctx, gh, done.body, delivery)
     if ctx.is_default_branch_push and options.promote:

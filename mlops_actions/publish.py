@@ -15,6 +15,7 @@ from mlops_actions.config import Config
 from mlops_actions.context import Context
 from mlops_actions.errors import GitHubError, MlopsError
 from mlops_actions.metrics import json_safe
+from mlops_actions.tag import BOT
 from mlops_actions.util import read_json, write_text
 
 if TYPE_CHECKING:
@@ -42,8 +43,11 @@ def comment_target(ctx: Context, pr: int | None) -> tuple[str, int | str] | None
     return None
 
 
-def post_comment(gh: GitHub, ctx: Context, body: str, comment_id: str, pr: int | None) -> Posted:
-    """Create or update the one comment that carries this report's marker.
+def post_comment(
+    gh: GitHub, ctx: Context, body: str, comment_id: str, pr: int | None, author: str = BOT.name
+) -> Posted:
+    """Create or update the one comment that carries this report's marker and was written by
+    `author`, the token's own login (GitHub Actions' bot for GITHUB_TOKEN).
 
     A read-only token (a pull request from a fork) is a warning, not a failure: the report is
     in the job summary instead.
@@ -59,10 +63,10 @@ def post_comment(gh: GitHub, ctx: Context, body: str, comment_id: str, pr: int |
     body = report.fit(body, report.COMMENT_LIMIT, summary_url=ctx.run_url)
     try:
         if kind == "pr":
-            issue_comment, created = gh.upsert_issue_comment(int(key), body, marker)
+            issue_comment, created = gh.upsert_issue_comment(int(key), body, marker, author)
             url, where = issue_comment.get("html_url"), f"pull request #{key}"
         else:
-            commit_comment, created = gh.upsert_commit_comment(str(key), body, marker)
+            commit_comment, created = gh.upsert_commit_comment(str(key), body, marker, author)
             url, where = commit_comment.get("html_url"), f"commit {str(key)[:7]}"
     except GitHubRequestError as exc:
         if exc.status == 403:
@@ -159,6 +163,7 @@ class Delivery:
     summary: bool = False
     pr: int | None = None  # comment on this pull request instead of the event's
     path: str | None = None  # the report file; default: report.md in the cache directory
+    author: str = BOT.name  # the login the token comments as: only its comments are updated
 
 
 def deliver_report(
@@ -184,7 +189,7 @@ def deliver_report(
             raise GitHubError(
                 "no GitHub token: set GITHUB_TOKEN (in Actions: the action's token input)"
             )
-        posted = post_comment(gh, ctx, body, delivery.comment_id, delivery.pr)
+        posted = post_comment(gh, ctx, body, delivery.comment_id, delivery.pr, delivery.author)
         if posted.fallback and not delivery.summary:
             context.append_summary(ctx, body)
 

@@ -90,3 +90,35 @@ def test_a_dvc_package_in_the_checkout_does_not_stand_in_for_dvc(
     assert cli.main(["pull"]) == 0
     assert not (demo_repo / "PWNED").exists()
     assert (demo_repo / "data" / "breast_cancer.csv").is_file()
+
+
+def test_a_strangers_comment_with_the_marker_is_left_alone(
+    project: Path, github_server: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Editing it would show our report under the stranger's name, for them to rewrite."""
+    git(project, "checkout", "-q", "-b", "feature")
+    commit_all(project, "a change")
+    head = git(project, "rev-parse", "HEAD")
+    pull = github_server.add_pull("feature", "main", head_sha=head)
+    forged = "gates passed, trust me\n<!-- mlops-actions:report id=default -->"
+    github_server.add_issue_comment(pull["number"], forged, user="mallory")
+    event = {
+        "action": "synchronize",
+        "number": pull["number"],
+        "pull_request": pull,
+        "repository": {"full_name": github_server.repository, "default_branch": "main"},
+    }
+    runner = project.parent / "runner"
+    merge = "f" * 40
+    actions_env(
+        monkeypatch, github_server, runner, "pull_request", event, merge, "refs/pull/1/merge"
+    )
+    monkeypatch.setenv("GITHUB_BASE_REF", "main")
+    assert cli.main(["run"]) == 0
+    comments = github_server.issue_comments[pull["number"]]
+    assert [c["user"]["login"] for c in comments] == ["mallory", "github-actions[bot]"]
+    assert comments[0]["body"] == forged
+    assert "## Model report" in comments[1]["body"]
+    assert cli.main(["run"]) == 0  # the next run updates ours, still not theirs
+    assert len(github_server.issue_comments[pull["number"]]) == 2
+    assert github_server.issue_comments[pull["number"]][0]["body"] == forged
