@@ -132,9 +132,12 @@ def _clean(value: float) -> float | None:
 
 
 def classification_metrics(
-    model: Any, x_test: Any, y_test: Any, labels: list[Any]
+    model: Any, x_test: Any, y_test: Any, labels: list[Any], seed: int = 0
 ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The test-set scores, their bootstrap intervals under "ci", and the confusion matrix."""
     from sklearn import metrics as m
+
+    from mlops_actions.training import bootstrap
 
     pred = model.predict(x_test)
     binary = len(labels) == 2
@@ -149,6 +152,7 @@ def classification_metrics(
         "f1": m.f1_score(y_test, pred, zero_division=0, **avg),
     }
     proba = model.predict_proba(x_test) if hasattr(model, "predict_proba") else None
+    scores = None
     if binary:
         scores = (
             proba[:, 1]
@@ -161,19 +165,29 @@ def classification_metrics(
         result["log_loss"] = m.log_loss(y_test, proba, labels=list(model.classes_))
     matrix = m.confusion_matrix(y_test, pred, labels=labels)
     confusion = {"labels": [str(v) for v in labels], "matrix": matrix.tolist()}
-    return {k: _clean(v) for k, v in result.items()}, confusion
+    clean = {k: _clean(v) for k, v in result.items()}
+    with_scores = scores if "roc_auc" in result else None
+    ci = bootstrap.classification_intervals(
+        y_test.to_numpy(), pred, labels, with_scores, clean, seed
+    )
+    return {**clean, bootstrap.CI_KEY: ci} if ci else clean, confusion
 
 
-def regression_metrics(model: Any, x_test: Any, y_test: Any) -> dict[str, Any]:
+def regression_metrics(model: Any, x_test: Any, y_test: Any, seed: int = 0) -> dict[str, Any]:
+    """The test-set scores and their bootstrap intervals under "ci"."""
     from sklearn import metrics as m
+
+    from mlops_actions.training import bootstrap
 
     pred = model.predict(x_test)
     mse = m.mean_squared_error(y_test, pred)
-    return {
+    scores = {
         "rmse": _clean(math.sqrt(mse)),
         "mae": _clean(m.mean_absolute_error(y_test, pred)),
         "r2": _clean(m.r2_score(y_test, pred)) if len(y_test) > 1 else None,
     }
+    ci = bootstrap.regression_intervals(y_test.to_numpy(), pred, scores, seed)
+    return {**scores, bootstrap.CI_KEY: ci} if ci else scores
 
 
 def _local_code(top_level: str, root: Path) -> Path | None:
@@ -268,9 +282,9 @@ class BuiltinTrainer:
         confusion = None
         if task == "classification":
             labels = sorted(y.unique().tolist(), key=str)
-            scores, confusion = classification_metrics(model, x_test, y_test, labels)
+            scores, confusion = classification_metrics(model, x_test, y_test, labels, cfg.data.seed)
         else:
-            scores = regression_metrics(model, x_test, y_test)
+            scores = regression_metrics(model, x_test, y_test, cfg.data.seed)
         for key, value in scores.items():
             if value is None:
                 output.warning(
