@@ -663,7 +663,7 @@ def test_metrics_file_faults(
         assert states["mlops/gate: accuracy >= 0.85"] == "error"
         assert cli.main(["report", "--comment"]) == 0
         (body,) = _reports(github_server, number)
-        assert re.search(r"\| accuracy +\| +0\.9\d+ \| +(nan|inf) \|", body), body
+        assert re.search(r"\| `accuracy` +\| +0\.9\d+ \| +(NaN|∞) \|", body), body
     else:
         assert line == gate_says
         assert cli.main(["report", "--comment"]) == 2
@@ -804,7 +804,7 @@ def test_non_ascii_names(
     assert cli.main(["report", "--comment"]) == 0
     (body,) = _reports(github_server, number)
     for name in ("précision", "精度", "损失"):
-        assert re.search(rf"\| {name} +\|.*better ✅", body), name
+        assert re.search(rf"\| `{name}` +\|.*[↑↓] better", body), name
     assert cli.main(["gate", "--status"]) == 0
     assert _states(github_server, head) == {
         "mlops/gate": "success",

@@ -14,7 +14,7 @@ from mlops_actions.config import Config
 from mlops_actions.errors import ConfigError, DataError
 from mlops_actions.training.base import Artifacts
 from mlops_actions.training.common import named_code, package_versions
-from mlops_actions.util import atomic_path, did_you_mean, write_json
+from mlops_actions.util import atomic_path, close_names, did_you_mean, write_json
 
 
 def project_importable(cfg: Config) -> None:
@@ -71,6 +71,18 @@ def make_estimator(cfg: Config, cls: type[Any]) -> Any:
         raise ConfigError(f"{cfg.path}: model.params: {exc}") from None
 
 
+def _missing_table(path: Path, name: str) -> str:
+    """A table that is not there: a typo when its directory exists (the data was pulled), else
+    data not pulled yet."""
+    folder = path.parent
+    if not folder.is_dir():
+        return f"{name}: not found; run `mlops-actions pull` first (data.path in params.yaml)"
+    names = [p.name for p in folder.iterdir() if not p.name.startswith(".")]
+    close = close_names(path.name, names)
+    hint = f"; close names: {', '.join(close)}" if close else ""
+    return f"{name}: not in the pulled data{hint}; check data.path in params.yaml"
+
+
 def read_table(path: Path, name: str) -> Any:
     import pandas as pd
 
@@ -79,7 +91,7 @@ def read_table(path: Path, name: str) -> Any:
             return pd.read_parquet(path)
         return pd.read_csv(path)
     except FileNotFoundError:
-        raise DataError(f"{name}: not found; run `mlops-actions pull` first") from None
+        raise DataError(_missing_table(path, name)) from None
     except Exception as exc:
         raise DataError(f"{name}: cannot be read as a table: {exc}") from None
 
@@ -246,10 +258,12 @@ class BuiltinTrainer:
         target = cfg.data.target
         if target not in table.columns:
             columns = [str(c) for c in table.columns]
-            shown = ", ".join(columns[:8]) + (", …" if len(columns) > 8 else "")
+            close = close_names(target, columns)
+            ordered = close + [c for c in columns if c not in close]
+            shown = ", ".join(ordered[:8]) + (", …" if len(ordered) > 8 else "")
             raise ConfigError(
                 f"{cfg.path}: data.target: column '{target}' is not in {cfg.data.path}"
-                f"{did_you_mean(target, set(columns))} (columns: {shown})"
+                f"{did_you_mean(target, set(columns))} (columns, closest first: {shown})"
             )
         missing = int(table[target].isna().sum())
         if missing:
