@@ -127,6 +127,6 @@ def test_seeded_and_fast_at_a_hundred_thousand_rows() -> None:
     first = bootstrap.classification_intervals(y, pred, [0, 1], scores, point, seed=1)
     took = time.perf_counter() - started
     assert first == bootstrap.classification_intervals(y, pred, [0, 1], scores, point, seed=1)
-    assert took < 2.0  # the bench row holds the 0.5 s aim; this guards against a row loop
+    assert took < 5.0  # the bench row holds the 0.5 s aim; this only catches a row loop
     low, high = first["roc_auc"]
     assert low < point["roc_auc"] < high and high - low < 0.01

@@ -659,7 +659,7 @@ def test_metrics_file_faults(
     states = _states(github_server, head)
     assert states["mlops/gate"] == "error"
     if report_code == 0:  # the file is read; one gate cannot be evaluated
-        assert line == f"gate 'accuracy >= 0.85': {gate_says}"
+        assert line == f"gate 'accuracy >= 0.85' could not be evaluated: {gate_says}"
         assert states["mlops/gate: accuracy >= 0.85"] == "error"
         assert cli.main(["report", "--comment"]) == 0
         (body,) = _reports(github_server, number)
@@ -699,7 +699,7 @@ def test_training_that_writes_nan_is_a_gate_error_not_a_crash(
     number, head = pull["number"], pull["head"]["sha"]
     runner = project.parent / "runner"
     assert cli.main(["run"]) == 2
-    assert _error_line(capsys) == "gate 'accuracy >= 0.85': metric is NaN"
+    assert _error_line(capsys) == "gate 'accuracy >= 0.85' could not be evaluated: metric is NaN"
     states = _states(github_server, head)
     assert states["mlops/gate"] == states["mlops/gate: accuracy >= 0.85"] == "error"
     card = json.loads((project / "model" / "card.json").read_text())
