@@ -18,7 +18,7 @@ from mlops_actions.baseline import Baseline, BaselineMetrics
 from mlops_actions.config import Config
 from mlops_actions.context import Context
 from mlops_actions.data import DataVersion, PullResult
-from mlops_actions.errors import ConfigError, GitError
+from mlops_actions.errors import ConfigError, GitError, MlopsError
 from mlops_actions.metrics import Metrics
 from mlops_actions.tag import BOT
 from mlops_actions.training.base import TrainResult
@@ -153,7 +153,11 @@ class GateRun:
 
 
 def evaluate_gates(
-    cfg: Config, current: Metrics, baseline: dict[str, object] | None, where: str
+    cfg: Config,
+    current: Metrics,
+    baseline: dict[str, object] | None,
+    where: str,
+    noise: dict[str, float] | None = None,
 ) -> GateRun:
     """The rules of params.yaml against the current metrics and the base values (flattened)."""
     if not cfg.rules:
@@ -173,23 +177,54 @@ def evaluate_gates(
         baseline,
         no_baseline=options.no_baseline,
         prefix=options.status_prefix,
+        noise=noise,
     )
     return GateRun(results, note)
 
 
+def _noise(found: dict[str, tuple[float, float]]) -> dict[str, float]:
+    """Half the width of each interval: what `base - noise` subtracts."""
+    return {name: (high - low) / 2 for name, (low, high) in found.items()}
+
+
+def base_intervals(cfg: Config, found: compare_mod.Comparison) -> dict[str, tuple[float, float]]:
+    """The confidence intervals of the base's metrics file ("ci"), when it has them."""
+    base = found.baseline
+    if base.kind == "none":
+        return {}
+    if base.sha:
+        rel = os.path.relpath(cfg.resolve(cfg.train.metrics), cfg.root)
+        try:
+            text = git.run("show", f"{base.sha}:./{rel}", cwd=cfg.root)
+            loaded = metrics.parse(text, rel)
+        except (GitError, MlopsError):
+            loaded = None
+        if isinstance(loaded, dict) and metrics.intervals(loaded):
+            return metrics.intervals(loaded)
+    if base.kind == "tag":
+        supplied = registry_baseline(cfg)
+        if supplied is not None:
+            return metrics.intervals(supplied.metrics.get(cfg.train.metrics) or {})
+    return {}
+
+
 def compared_gates(cfg: Config, found: compare_mod.Comparison, current: Metrics) -> GateRun:
     """The gates against the comparison's baseline (a pull request's base branch)."""
-    return evaluate_gates(cfg, current, base_values(cfg, found), found.baseline.label)
+    noise = _noise(base_intervals(cfg, found)) if any(r.noise for r in cfg.rules) else None
+    return evaluate_gates(cfg, current, base_values(cfg, found), found.baseline.label, noise)
 
 
 def promotion_gates(cfg: Config, current: Metrics | None = None) -> GateRun:
     """The gates against the latest promoted version: what a new version has to beat."""
     found = registry_baseline(cfg)
     baseline = None
+    noise = None
     if found is not None:
-        baseline = Metrics(found.metrics[cfg.train.metrics], cfg.train.metrics).flat()
+        values = found.metrics[cfg.train.metrics]
+        baseline = Metrics(values, cfg.train.metrics).flat()
+        noise = _noise(metrics.intervals(values))
     where = found.baseline.label if found else "no promoted version yet"
-    return evaluate_gates(cfg, current or current_metrics(cfg), baseline, where)
+    return evaluate_gates(cfg, current or current_metrics(cfg), baseline, where, noise)
 
 
 # --- the report -----------------------------------------------------------------------------
@@ -217,6 +252,57 @@ def _data_changes(cfg: Config, base_sha: str | None) -> list[report.DataChange]:
     return changes
 
 
+def _precision(cfg: Config) -> int | None:
+    value = cfg.report.get("precision") if isinstance(cfg.report, dict) else None
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 12:
+        raise ConfigError(
+            f"{cfg.path}: report.precision: expected significant digits from 1 to 12, got {value!r}"
+        )
+    return value
+
+
+def _head(cfg: Config, ctx: Context) -> tuple[str | None, str | None]:
+    sha = ctx.status_sha or git.head_sha(cfg.root)
+    if not sha:
+        return None, None
+    url = f"{ctx.server_url}/{ctx.repository}/commit/{sha}" if ctx.repository else None
+    return sha, url
+
+
+@dataclass(frozen=True)
+class _Facts:
+    head: str | None
+    head_url: str | None
+    training_seconds: float | None
+    model_size: int | None
+    mode: str | None
+
+
+def _facts(cfg: Config, ctx: Context) -> _Facts:
+    """What the report says about this run besides the metrics: commit, time, model size."""
+    card = read_json(cfg.resolve(cfg.train.card))
+    model = cfg.resolve(cfg.train.model)
+    seconds = card.get("training_seconds")
+    mode = card.get("mode")
+    head, head_url = _head(cfg, ctx)
+    return _Facts(
+        head,
+        head_url,
+        float(seconds) if isinstance(seconds, (int, float)) and metrics.finite(seconds) else None,
+        model.stat().st_size if model.is_file() else None,
+        mode if isinstance(mode, str) else None,
+    )
+
+
+def _current_intervals(cfg: Config) -> dict[str, tuple[float, float]]:
+    try:
+        return metrics.intervals(metrics.read(cfg.resolve(cfg.train.metrics)))
+    except MlopsError:
+        return {}
+
+
 def report_input(
     cfg: Config,
     ctx: Context,
@@ -225,26 +311,45 @@ def report_input(
     trained: TrainResult | None = None,
 ) -> report.ReportInput:
     base = found.baseline
+    facts = _facts(cfg, ctx)
     label = None
     if base.kind != "none":
         label = base.label if base.kind == "tag" else f"`{base.name}` ({(base.sha or '')[:7]})"
+    # The first run on the default branch resolves the base to the branch itself.
+    first = ctx.is_default_branch_push and (
+        base.kind == "none" or (bool(base.sha) and base.sha == facts.head)
+    )
     confusion_path = cfg.resolve(cfg.train.confusion_matrix)
     confusion = read_json(confusion_path) if confusion_path.is_file() else None
-    card = read_json(cfg.resolve(cfg.train.card))
+    rows = [report.Row(e.key, e.old, e.new, e.path) for e in found.rows("metrics", all=True)]
+    if first:
+        label = None
+        rows = [report.Row(r.name, None, r.new, r.path) for r in rows]
     return report.ReportInput(
         model=cfg.model.name,
         baseline=label,
-        metrics=[report.Row(e.key, e.old, e.new, e.path) for e in found.rows("metrics", all=True)],
-        params=[report.Row(e.key, e.old, e.new, e.path) for e in found.rows("params")],
-        data=_data_changes(cfg, base.sha),
+        metrics=rows,
+        params=[]
+        if first
+        else [report.Row(e.key, e.old, e.new, e.path) for e in found.rows("params")],
+        data=_data_changes(cfg, None if first else base.sha),
         gates_markdown=gates.render_markdown(run.results) if run and run.results else None,
-        mode=trained.mode if trained else card.get("mode"),
+        mode=trained.mode if trained else facts.mode,
         cache_hit=trained.cache_hit if trained else None,
         run_url=ctx.run_url,
         confusion=confusion or None,
         lower=cfg.metrics.lower_is_better,
         higher=cfg.metrics.higher_is_better,
         primary=cfg.metrics.primary,
+        intervals=_current_intervals(cfg),
+        base_intervals={} if first else base_intervals(cfg, found),
+        gated=[rule.metric for rule in cfg.rules],
+        precision=_precision(cfg),
+        head=facts.head,
+        head_url=facts.head_url,
+        training_seconds=facts.training_seconds,
+        model_size=facts.model_size,
+        first_version=first,
     )
 
 
@@ -265,6 +370,7 @@ def standalone_body(
     """The report when nothing can be compared (e.g. outside a git repository): this run's
     values alone, and the gates."""
     rows = [report.Row(k, None, v, current.path) for k, v in current.flat().items()]
+    facts = _facts(cfg, ctx)
     data = report.ReportInput(
         cfg.model.name,
         None,
@@ -274,5 +380,12 @@ def standalone_body(
         lower=cfg.metrics.lower_is_better,
         higher=cfg.metrics.higher_is_better,
         primary=cfg.metrics.primary,
+        intervals=metrics.intervals(current.values),
+        gated=[rule.metric for rule in cfg.rules],
+        precision=_precision(cfg),
+        head=facts.head,
+        head_url=facts.head_url,
+        training_seconds=facts.training_seconds,
+        model_size=facts.model_size,
     )
     return report.render(data, comment_id)

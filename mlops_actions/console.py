@@ -91,8 +91,11 @@ def gate_run(run: GateRun) -> None:
         return
     output.info(gate_table(run.results))
     for result in run.results:
-        if result.state == gates.ERROR:
-            output.error(f"gate '{result.text}': {result.detail}")
+        if result.state in (gates.ERROR, gates.FAIL):
+            what = "failed" if result.state == gates.FAIL else "could not be evaluated"
+            output.error(
+                f"gate '{result.text}' {what}: {result.detail}", title=f"gate {what}: {result.text}"
+            )
     output.info(gates.summary(run.results))
 
 

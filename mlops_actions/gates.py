@@ -91,17 +91,20 @@ def evaluate(
     *,
     no_baseline: str = "skip",
     prefix: str = DEFAULT_PREFIX,
+    noise: dict[str, float] | None = None,
 ) -> list[GateResult]:
     """Each rule against the flattened scalar metrics; ``baseline`` is None when there is none.
 
     ``no_baseline`` decides what a relative rule does when there is no baseline at all:
     ``skip`` (counts as passed; the caller should say so), ``fail`` or ``error``.
+    ``noise`` holds the half-width of the base's confidence interval per metric, for
+    ``base - noise`` rules.
     """
     if no_baseline not in NO_BASELINE:
         raise ValueError(
             f"no_baseline must be one of {', '.join(NO_BASELINE)}, got {no_baseline!r}"
         )
-    return [_evaluate(rule, current, baseline, no_baseline, prefix) for rule in rules]
+    return [_evaluate(rule, current, baseline, no_baseline, prefix, noise or {}) for rule in rules]
 
 
 def _evaluate(
@@ -110,6 +113,7 @@ def _evaluate(
     baseline: dict[str, Any] | None,
     no_baseline: str,
     prefix: str,
+    noise: dict[str, float],
 ) -> GateResult:
     def result(
         state: State,
@@ -138,9 +142,12 @@ def _evaluate(
         states: dict[str, State] = {"skip": SKIPPED, "fail": FAIL, "error": ERROR}
         state = states[no_baseline]
         return result(state, "no base metrics" + (", skipped" if state == SKIPPED else ""), value)
-    threshold = rule.threshold(base)
+    spread = noise.get(rule.metric)
+    if rule.noise and spread is None:
+        return result(ERROR, "the base has no confidence interval (ci) for noise", value, base)
+    threshold = rule.threshold(base, spread)
     passed = rule.holds(value, threshold)
-    detail = _comparison(rule, value, threshold, base, passed)
+    detail = _comparison(rule, value, threshold, base, passed, spread)
     return result(PASS if passed else FAIL, detail, value, base, threshold)
 
 
@@ -165,11 +172,20 @@ def _maybe_number(value: Any) -> float | None:
     return float(value) if is_number(value) else None
 
 
-def _comparison(rule: Rule, value: float, threshold: float, base: float | None, ok: bool) -> str:
+def _comparison(
+    rule: Rule,
+    value: float,
+    threshold: float,
+    base: float | None,
+    ok: bool,
+    spread: float | None = None,
+) -> str:
     numbers = [value, threshold]
     if rule.relative and base is not None:
         numbers.append(base)
-        if not rule.percent:
+        if rule.noise and spread is not None:
+            numbers.append(spread)
+        elif not rule.percent:
             numbers.append(abs(rule.number))
     fmt = _formatter(numbers, value, threshold)
     symbol = _SYMBOL[rule.op] if ok else _NEGATED[rule.op]
@@ -180,6 +196,8 @@ def _comparison(rule: Rule, value: float, threshold: float, base: float | None, 
         else:
             sign = "−" if rule.number < 0 else "+"
             offset = f"{plain_number(abs(rule.number))}%" if rule.percent else fmt(abs(rule.number))
+            if rule.noise and spread is not None:
+                offset = f"noise {fmt(spread)}"
             text += f" (base {fmt(base)} {sign} {offset})"
     return text
 
@@ -200,7 +218,7 @@ def exit_code(results: Sequence[GateResult]) -> int:
 
 
 def summary(results: Sequence[GateResult]) -> str:
-    """One line, e.g. 'gates failed: 3 passed, 1 failed, 1 skipped'."""
+    """One line, e.g. 'gates: 3 passed, 1 failed, 1 skipped'."""
     if not results:
         return "no gates in params.yaml"
     counts = {state: sum(r.state == state for r in results) for state in (PASS, FAIL, ERROR)}
@@ -209,23 +227,36 @@ def summary(results: Sequence[GateResult]) -> str:
     if counts[ERROR] == 1:
         labels[ERROR] = "error"
     parts = ", ".join(f"{n} {labels[state]}" for state, n in counts.items() if n)
-    head = {PASS: "gates passed", FAIL: "gates failed", ERROR: "gates could not be evaluated"}
-    return f"{head[overall(results)]}: {parts}"
+    return f"gates: {parts}"
+
+
+MARKS: dict[State, str] = {PASS: "✅", FAIL: "❌", ERROR: "⚠️", SKIPPED: "⏭"}
+_VERDICTS: dict[State, str] = {
+    PASS: "gates passed",
+    FAIL: "gates failed",
+    ERROR: "gates could not be evaluated",
+}
+
+
+def verdict(results: Sequence[GateResult]) -> str:
+    """The outcome in a few words, marked: '❌ gates failed'."""
+    state = overall(results)
+    return f"{MARKS[state]} {_VERDICTS[state]}"
 
 
 def render_markdown(results: Sequence[GateResult]) -> str:
-    """A Markdown table for the PR report; empty when there are no rules."""
+    """A Markdown table for the PR report; empty when there are no rules. The Base column is
+    empty for an absolute rule: the base value does not enter it."""
     if not results:
         return ""
     from tabulate import tabulate
 
-    marks = {PASS: "✅", FAIL: "❌", ERROR: "⚠️", SKIPPED: "⏭"}
     rows = [
         [
-            marks[r.state],
-            _md_cell(f"`{r.text}`"),
+            MARKS[r.state],
+            _md_cell("`" + r.text.replace("`", "'") + "`"),
             _md_cell(format_number(r.value)),
-            _md_cell(format_number(r.baseline)),
+            _md_cell(format_number(r.baseline)) if r.rule.relative else "",
             _md_cell(r.detail),
         ]
         for r in results
@@ -236,19 +267,18 @@ def render_markdown(results: Sequence[GateResult]) -> str:
         tablefmt="github",
         disable_numparse=True,
     )
-    return f"**{summary(results)}**\n\n{table}\n"
+    return f"**{verdict(results)}** · {summary(results)}\n\n{table}\n"
 
 
 # --- formatting ------------------------------------------------------------------------------
 
 
-def format_number(value: float | None) -> str:
-    """For tables: integers as integers, other numbers to 6 significant digits, '-' for none."""
-    if value is None:
-        return "-"
-    if math.isfinite(value) and value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    return f"{value:.6g}"
+def format_number(value: float | None, digits: int = 4) -> str:
+    """For tables, as the report writes numbers: integers as integers, others to 4 significant
+    digits, NaN as 'NaN', '—' for none."""
+    from mlops_actions.report import MISSING, number
+
+    return MISSING if value is None else number(value, digits)
 
 
 def _formatter(numbers: list[float], value: float, threshold: float) -> Callable[[float], str]:

@@ -121,3 +121,19 @@ def json_safe(data: Any) -> Any:
     if isinstance(data, float) and not math.isfinite(data):
         return None
     return data
+
+
+def intervals(values: Mapping[str, Any]) -> dict[str, tuple[float, float]]:
+    """The confidence intervals a metrics file holds under "ci", by flattened metric name:
+    ``{"ci": {"f1": [0.921, 0.958]}}`` (a trainer's bootstrap, or the user's own). Entries that
+    are not two finite numbers, low first, are ignored."""
+    block = values.get("ci")
+    if not isinstance(block, Mapping):
+        return {}
+    found: dict[str, tuple[float, float]] = {}
+    for name, pair in flatten(dict(block)).items():
+        if isinstance(pair, list) and len(pair) == 2 and all(finite(v) for v in pair):
+            low, high = float(pair[0]), float(pair[1])
+            if low <= high:
+                found[name] = (low, high)
+    return found

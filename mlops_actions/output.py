@@ -43,10 +43,16 @@ def warning(message: str) -> None:
         print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
-def error(message: str) -> None:
+def _escape_property(text: str) -> str:
+    return _escape_command(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def error(message: str, title: str | None = None) -> None:
+    """An error for the log; in Actions also an annotation, titled when `title` is given."""
     message = redact(message)
     if in_actions():
-        print(f"::error::{_escape_command(message)}", flush=True)
+        props = f" title={_escape_property(redact(title))}" if title else ""
+        print(f"::error{props}::{_escape_command(message)}", flush=True)
     print(f"error: {message}", file=sys.stderr, flush=True)
 
 

@@ -8,13 +8,16 @@ A rule reads the way it is said::
     roc_auc >= base           no worse than the base branch
     rows.test >= 100          metric names are DVC-flattened keys: dots are fine
     "test loss" <= 0.3        quote names that hold spaces or operators
+    f1 >= base - noise        no further below the base than its noise: half the width of the
+                              base's confidence interval (the metrics file's "ci"); an error
+                              when the base has no interval
 
 Grammar (whitespace between tokens is free)::
 
     rule   := metric op rhs
     metric := name | "..." | '...'          name: letters (any script), digits, _ . - /
     op     := >= | <= | > | < | ==
-    rhs    := number | base [(+ | -) number [%]]
+    rhs    := number | base [(+ | -) (number [%] | noise)]
 
 ``!=`` is refused on purpose: a gate needs a direction, and on floats ``!=`` passes on any
 rounding change, so it never protects anything. ``==`` stays for counts (``rows.test == 143``).
@@ -64,6 +67,7 @@ class Rule:
     relative: bool = False
     percent: bool = False
     text: str = field(default="", compare=False)  # as written in params.yaml
+    noise: bool = False  # base ± the base's noise; `number` is then the sign, -1 or +1
 
     @property
     def rhs(self) -> str:
@@ -72,6 +76,8 @@ class Rule:
         if self.number == 0:
             return "base"
         sign = "-" if self.number < 0 else "+"
+        if self.noise:
+            return f"base {sign} noise"
         return f"base {sign} {plain_number(abs(self.number))}{'%' if self.percent else ''}"
 
     @property
@@ -79,7 +85,7 @@ class Rule:
         """The rule spelled one canonical way: the stable part of its status context."""
         return f"{_quote(self.metric)} {self.op} {self.rhs}"
 
-    def threshold(self, base: float | None = None) -> float:
+    def threshold(self, base: float | None = None, noise: float | None = None) -> float:
         """The number the metric is compared against, given the base value for relative rules.
 
         A percentage is taken of the base's magnitude, so ``base - 2%`` is 2% worse in the
@@ -89,6 +95,10 @@ class Rule:
             return self.number
         if base is None:
             raise ValueError(f"'{self.normalized}' needs a base value")
+        if self.noise:
+            if noise is None:
+                raise ValueError(f"'{self.normalized}' needs the base's confidence interval")
+            return base + self.number * noise
         if self.percent:
             return base + abs(base) * self.number / 100
         return base + self.number
@@ -211,7 +221,10 @@ class _Parser:
                 return Rule(metric, op, 0.0, relative=True)
             self.pos += 1
             self._space()
-            number = self._number(f"a number after 'base {sign}'")
+            if self._word() == "noise":
+                self.pos += len("noise")
+                return Rule(metric, op, -1.0 if sign == "-" else 1.0, True, noise=True)
+            number = self._number(f"a number or 'noise' after 'base {sign}'")
             percent = self._percent()
             if number == 0:  # 'base + 0%' is plain 'base'
                 return Rule(metric, op, 0.0, relative=True)

@@ -15,6 +15,12 @@ from typing import Any
 _CHUNK = 1 << 20
 
 
+def _umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temp path beside `path`; rename it over `path` only if the block succeeds."""
@@ -26,6 +32,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
             errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(target.parent)
         ) from None
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a written file follows the umask
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -62,8 +69,19 @@ def file_hash(path: str | os.PathLike[str], algorithm: str = "sha256") -> str:
     return digest.hexdigest()
 
 
-def did_you_mean(word: str, choices: list[str] | set[str]) -> str:
+def close_names(word: str, choices: list[str] | set[str], n: int = 3) -> list[str]:
+    """The choices closest to `word`, closest first; a difference of case alone is closest."""
     import difflib
 
-    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    same_case = [c for c in sorted(choices) if c.lower() == word.lower() and c != word]
+    lowered: dict[str, list[str]] = {}
+    for choice in sorted(choices):
+        lowered.setdefault(choice.lower(), []).append(choice)
+    close = difflib.get_close_matches(word.lower(), sorted(lowered), n=n, cutoff=0.6)
+    found = same_case + [c for key in close for c in lowered[key] if c not in same_case]
+    return [c for c in found if c != word][:n]
+
+
+def did_you_mean(word: str, choices: list[str] | set[str]) -> str:
+    close = close_names(word, choices, n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""

@@ -246,7 +246,7 @@ def test_render_markdown() -> None:
     results = gates.evaluate(rules, {"accuracy": 0.95, "f1": 0.8, "auc": 0.9}, None)
     markdown = gates.render_markdown(results)
     lines = markdown.splitlines()
-    assert lines[0] == "**gates could not be evaluated: 1 passed, 1 error, 2 skipped**"
+    assert lines[0] == "**⚠️ gates could not be evaluated** · gates: 1 passed, 1 error, 2 skipped"
     assert lines[2].replace(" ", "") == "||Gate|Value|Base|Result|"
     body = "\n".join(lines[4:])
     assert "✅" in lines[4] and "`accuracy >= 0.9`" in lines[4] and "0.95" in lines[4]
@@ -257,15 +257,13 @@ def test_render_markdown() -> None:
 
     results = gates.evaluate(rules[:2], {"accuracy": 0.85, "f1": 0.8}, {"f1": 0.9})
     assert "❌" in gates.render_markdown(results)
-    assert gates.summary(results) == "gates failed: 2 failed"
+    assert gates.summary(results) == "gates: 2 failed"
 
 
 def test_summary() -> None:
     assert gates.summary([]) == "no gates in params.yaml"
-    assert gates.summary(_results("pass", "skipped")) == "gates passed: 1 passed, 1 skipped"
-    assert gates.summary(_results("pass", "error", "error")) == (
-        "gates could not be evaluated: 1 passed, 2 errors"
-    )
+    assert gates.summary(_results("pass", "skipped")) == "gates: 1 passed, 1 skipped"
+    assert gates.summary(_results("pass", "error", "error")) == ("gates: 1 passed, 2 errors")
 
 
 # --- the command -------------------------------------------------------------------------------
@@ -316,7 +314,7 @@ def test_gate_passes(
     assert "pass: 0.935 ≥ 0.930 (base 0.940 − 0.010)" in lines[3]
     assert "pass: 0.210 ≤ 0.210 (base 0.200 + 5%)" in lines[4]
     assert "rows.test >= 100" in lines[5] and "143" in lines[5]
-    assert lines[-1] == "gates passed: 4 passed"
+    assert lines[-1] == "gates: 4 passed"
 
     outputs = read_outputs(output_file)
     assert outputs["gates-passed"] == "true"
@@ -336,7 +334,7 @@ def test_gate_fails(
     out = capsys.readouterr().out
     assert "FAIL: 0.920 < 0.930 (base 0.940 − 0.010)" in out
     assert "FAIL: 0.300 > 0.210 (base 0.200 + 5%)" in out
-    assert out.splitlines()[-1] == "gates failed: 2 passed, 2 failed"
+    assert out.splitlines()[-1] == "gates: 2 passed, 2 failed"
     outputs = read_outputs(output_file)
     assert outputs["gates-passed"] == "false"
     assert [r["state"] for r in json.loads(outputs["gates"])] == ["pass", "fail", "fail", "pass"]
@@ -354,10 +352,8 @@ def test_gate_errors_on_a_missing_or_broken_metric(
     assert "ERROR: metric is NaN" in captured.out
     assert "FAIL: 50 < 100" in captured.out
     assert "ERROR: metric not found" in captured.out
-    assert captured.out.splitlines()[-1] == (
-        "gates could not be evaluated: 2 passed, 1 failed, 2 errors"
-    )
-    assert "error: gate 'precision >= 0.9': metric not found" in captured.err
+    assert captured.out.splitlines()[-1] == ("gates: 2 passed, 1 failed, 2 errors")
+    assert "error: gate 'precision >= 0.9' could not be evaluated: metric not found" in captured.err
 
 
 def test_gate_without_base_metrics_skips_relative_rules(
@@ -372,7 +368,7 @@ def test_gate_without_base_metrics_skips_relative_rules(
     assert "warning: no base metrics" in captured.err
     assert "2 relative gate(s) skipped" in captured.err
     assert captured.out.count("skipped: no base metrics, skipped") == 2
-    assert captured.out.splitlines()[-1] == "gates passed: 2 passed, 2 skipped"
+    assert captured.out.splitlines()[-1] == "gates: 2 passed, 2 skipped"
 
 
 def test_gate_with_an_unknown_base_is_an_error(

@@ -30,7 +30,7 @@ def test_demo_outside_a_git_repository_gates_nested_metrics_and_reports_them(
 
     out = capsys.readouterr().out
     assert "rows.test >= 100" in out
-    assert "gates passed: 2 passed, 1 skipped" in out
+    assert "gates: 2 passed, 1 skipped" in out
     report = (plain / ".mlops-cache" / "report.md").read_text()
     assert "_no metrics_" not in report
     assert "rows.test" in report and "143" in report

@@ -80,7 +80,7 @@ def test_pr_run_posts_one_comment_and_statuses_on_the_head_sha(
     assert body.startswith(MARKER)
     assert "compared with `main`" in body and "### Gates" in body and "```mermaid" in body
     assert "model.params.max_depth" in body  # the param this PR changed
-    assert "[workflow run](" in body and "/actions/runs/77" in body
+    assert "[workflow run: model card and artifacts](" in body and "/actions/runs/77" in body
 
     statuses = list(reversed(github_server.statuses[head]))  # oldest first
     assert statuses[0]["state"] == "pending" and statuses[0]["context"] == "mlops/gate"
@@ -119,7 +119,9 @@ def test_failing_gate_is_a_failure_status_with_the_numbers(
     assert "base" in f1["description"] and "<" in f1["description"]
     assert len(f1["description"]) <= 140
     assert _outputs(project.parent / "runner")["gates-passed"] == "false"
-    assert "gates failed" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "gates: " in captured.out and " failed" in captured.out.split("gates: ")[-1]
+    assert "error: gate 'f1 >= base - 0.05' failed: " in captured.err
 
 
 def test_gate_on_an_unknown_metric_is_an_error_status(
@@ -334,7 +336,7 @@ def test_fork_pr_run_with_gates_trains_reports_and_exits_by_the_gates(
     assert cli.main(["run"]) == 0
     captured = capsys.readouterr()
     assert "cannot post commit statuses (a pull request from a fork" in captured.out + captured.err
-    assert "gates passed" in captured.out
+    assert "gates: " in captured.out and "failed" not in captured.out.split("gates: ")[-1]
     assert pull["head"]["sha"] not in github_server.statuses
     assert "## Model report" in (project.parent / "runner" / "summary.md").read_text()
     outputs = _outputs(project.parent / "runner")

@@ -31,16 +31,17 @@ def _input(**kw: object) -> ReportInput:
 @pytest.mark.parametrize(
     ("row", "expected"),
     [
-        (Row("accuracy", 0.90, 0.95), ("⬆️", "better ✅")),
-        (Row("accuracy", 0.95, 0.90), ("⬇️", "worse ❌")),
-        (Row("rmse", 3.0, 2.5), ("⬇️", "better ✅")),
-        (Row("mae", 1.0, 1.5), ("⬆️", "worse ❌")),
-        (Row("log_loss", 0.2, 0.1), ("⬇️", "better ✅")),
-        (Row("val.cross_entropy_loss", 0.2, 0.3), ("⬆️", "worse ❌")),
-        (Row("mean_abs_error", 2.0, 1.0), ("⬇️", "better ✅")),
-        (Row("f1", 0.5, 0.5), ("➖", "same")),
-        (Row("auc", None, 0.7), ("🆕", "new")),
-        (Row("auc", 0.7, None), ("✖️", "removed")),
+        (Row("accuracy", 0.90, 0.95), ("↑", "better")),
+        (Row("accuracy", 0.95, 0.90), ("↓", "worse")),
+        (Row("rmse", 3.0, 2.5), ("↓", "better")),
+        (Row("mae", 1.0, 1.5), ("↑", "worse")),
+        (Row("log_loss", 0.2, 0.1), ("↓", "better")),
+        (Row("val.cross_entropy_loss", 0.2, 0.3), ("↑", "worse")),
+        (Row("mean_abs_error", 2.0, 1.0), ("↓", "better")),
+        (Row("f1", 0.5, 0.5), ("", "same")),
+        (Row("auc", None, 0.7), ("", "new")),
+        (Row("auc", 0.7, None), ("", "removed")),
+        (Row("rows.test", 143, 140), ("↓", "fewer")),
     ],
 )
 def test_direction_aware_verdicts(row: Row, expected: tuple[str, str]) -> None:
@@ -50,9 +51,17 @@ def test_direction_aware_verdicts(row: Row, expected: tuple[str, str]) -> None:
 
 def test_config_overrides_direction() -> None:
     row = Row("error_budget_left", 1.0, 2.0)
-    assert report.verdict(row, [], [])[2] == "worse ❌"
-    assert report.verdict(row, [], ["error_budget_left"])[2] == "better ✅"
-    assert report.verdict(Row("latency", 1.0, 2.0), ["latency"], [])[2] == "worse ❌"
+    assert report.verdict(row, [], [])[2] == "worse"
+    assert report.verdict(row, [], ["error_budget_left"])[2] == "better"
+    assert report.verdict(Row("latency", 1.0, 2.0), ["latency"], [])[2] == "worse"
+
+
+def test_a_change_inside_the_base_interval_is_within_noise() -> None:
+    row = Row("roc_auc", 0.9951, 0.9881)  # -0.7% on 143 test rows
+    assert report.verdict(row, [], [], base=(0.985, 0.999))[2] == "within noise"
+    assert report.verdict(row, [], [], base=(0.990, 0.999))[2] == "worse"
+    assert report.verdict(row, [], [], current=(0.980, 0.996))[2] == "within noise"
+    assert report.verdict(row, [], [])[2] == "worse"
 
 
 def test_report_has_marker_table_chart_and_sections() -> None:
@@ -70,15 +79,19 @@ def test_report_has_marker_table_chart_and_sections() -> None:
     )
     assert body.startswith("<!-- mlops-actions:report id=nightly -->\n")
     rows = _rows(body)
-    assert ["accuracy", "0.9500", "0.9580", "+0.0080 (+0.8%)", "⬆️ better ✅"] in rows
-    assert ["log_loss", "0.1200", "0.1500", "+0.0300 (+25.0%)", "⬆️ worse ❌"] in rows
-    assert ["rows.test", "143", "143", "0", "➖ same"] in rows
-    assert "```mermaid\nxychart-beta" in body and "x-axis [accuracy]" in body
-    assert ["model.params.max_depth", "5", "6"] in rows
-    assert "`aaaaaaaa` → `bbbbbbbb` · 1 file · 121.9 KB" in body
+    assert ["`accuracy`", "0.95", "0.958", "+0.008 (+0.8%)", "↑ better"] in rows
+    assert ["`log_loss`", "0.12", "0.15", "+0.03 (+25.0%)", "↑ worse"] in rows
+    assert ["`rows.test`", "143", "143", "0", "same"] in rows
+    assert "```mermaid\nxychart-beta" in body and 'title "accuracy: 0.95 → 0.958, ↑ better"' in body
+    assert 'x-axis ["base", "this run"]' in body and "bar [0.95, 0.958]" in body
+    assert ["`model.params.max_depth`", "5", "6"] in rows
+    assert "- `data`: `aaaaaaaa` → `bbbbbbbb` · 1 file · 121.9 KB" in body
+    assert "- rows: test 143" in body
+    assert "❌" not in body.split("### Gates")[0] + body.split("### Metrics")[1]
     assert (
         "run cache hit" in body
-        and "[workflow run](https://github.example/o/r/actions/runs/1)" in body
+        and "[workflow run: model card and artifacts](https://github.example/o/r/actions/runs/1)"
+        in body
     )
     assert "| **malignant**" in body and "### Gates" in body
 
@@ -87,14 +100,20 @@ def test_no_baseline_says_so_and_shows_current_values() -> None:
     body = report.render(_input(baseline=None, metrics=[Row("accuracy", None, 0.9)]))
     assert "**no baseline**" in body
     assert _rows(body)[0] == ["metric", "value"]
-    assert ["accuracy", "0.9000"] in _rows(body)
+    assert ["`accuracy`", "0.9"] in _rows(body)
+    assert "```mermaid" not in body
 
 
 def test_regression_chart_uses_error_metrics() -> None:
     body = report.render(
         _input(metrics=[Row("rmse", 60.0, 55.0), Row("mae", 45.0, 44.0), Row("r2", 0.4, 0.45)])
     )
-    assert "x-axis [r2]" in body
+    titles = [line for line in body.splitlines() if line.startswith("    title ")]
+    assert titles == [
+        '    title "r2: 0.4 → 0.45, ↑ better"',
+        '    title "rmse: 60 → 55, ↓ better"',
+        '    title "mae: 45 → 44, ↓ better"',
+    ]
 
 
 @pytest.mark.parametrize("limit", [2_000, 10_000, report.COMMENT_LIMIT])
@@ -114,3 +133,66 @@ def test_large_report_is_cut_at_a_line_with_a_note(limit: int) -> None:
 def test_small_report_is_untouched() -> None:
     body = report.render(_input())
     assert report.fit(body) == body
+
+
+def test_one_number_format_and_one_nan_symbol() -> None:
+    body = report.render(
+        _input(
+            metrics=[
+                Row("f1", 0.307705, 0.3077),
+                Row("auc", float("nan"), 0.8),
+                Row("x", None, 1.5),
+            ]
+        )
+    )
+    rows = _rows(body)
+    assert ["`f1`", "0.3077", "0.3077", "-5e-06 (-0.0%)", "↓ worse"] in rows
+    assert rows[3][1] == "NaN" and rows[4][1] == "—"
+    assert "nan" not in body
+    precise = report.render(_input(metrics=[Row("f1", 0.307705, 0.3077)], precision=6))
+    assert ["`f1`", "0.307705", "0.3077", "-5e-06 (-0.0%)", "↓ worse"] in _rows(precise)
+
+
+def test_intervals_are_shown_and_a_changed_test_set_is_a_warning() -> None:
+    body = report.render(
+        _input(
+            metrics=[
+                Row("f1", 0.94, 0.935),
+                Row("rows.test", 143, 141),
+                Row("rows.train", 426, 420),
+            ],
+            intervals={"f1": (0.917, 0.953)},
+            base_intervals={"f1": (0.922, 0.958)},
+            head="0123456789abcdef",
+            head_url="https://github.example/o/r/commit/0123456789abcdef",
+            training_seconds=1.234,
+            model_size=2_500_000,
+            mode="builtin",
+        )
+    )
+    assert ["`f1`", "0.94 ± 0.018", "0.935 ± 0.018", "-0.005 (-0.5%)", "↓ within noise"] in _rows(
+        body
+    )
+    assert "> [!WARNING]\n> The test set changed (143 → 141 rows)" in body
+    assert "- rows: test 143 → 141 · train 426 → 420" in body
+    assert "head [`0123456`](https://github.example/o/r/commit/0123456789abcdef)" in body
+    assert "training: builtin, 1.2 s · model 2.4 MB" in body
+    assert "    line [0.922, 0.917]\n    line [0.958, 0.953]" in body
+
+
+def test_first_version_says_there_is_nothing_to_compare() -> None:
+    body = report.render(_input(baseline=None, first_version=True))
+    assert "**first version**: nothing to compare with yet" in body
+    assert "compares" not in body and "```mermaid" not in body
+
+
+@pytest.mark.parametrize("name", ['say "hi"', "tick`s", "<b>x</b>", "line\nbreak", "x" * 61, ""])
+def test_a_name_that_would_break_a_chart_is_left_out_of_it(name: str) -> None:
+    assert report.chart_label(name) is None
+    body = report.render(_input(metrics=[Row(name, 0.5, 0.6), Row("f1", 0.5, 0.6)]))
+    assert body.count("```mermaid") == 1 and 'title "f1:' in body
+
+
+def test_names_are_escaped_in_tables() -> None:
+    body = report.render(_input(metrics=[Row("a|b", 0.5, 0.6), Row("`code`", 0.5, 0.6)]))
+    assert "`a\\|b`" in body and "`'code'`" in body

@@ -93,9 +93,9 @@ def test_valid_rules(text: str, rule: Rule, normalized: str | None) -> None:
         ("f1 >= nan", "expected a number or 'base', got 'nan' at column 7"),
         (
             "f1 >= base -",
-            "expected a number after 'base -', found the end of the rule at column 13",
+            "expected a number or 'noise' after 'base -', found the end of the rule at column 13",
         ),
-        ("f1 >= base - -0.01", "expected a number after 'base -', got '-' at column 14"),
+        ("f1 >= base - -0.01", "expected a number or 'noise' after 'base -', got '-' at column 14"),
         ("f1 >= base * 0.9", "unexpected '*' at column 12"),
         ("f1 >= 1e", "unexpected 'e' at column 8"),
         ("f1 >= 1e999", "number '1e999' is out of range at column 7"),

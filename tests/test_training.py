@@ -152,7 +152,8 @@ def test_builtin_regression_and_parquet(git_repo: Path, capsys: pytest.CaptureFi
     code, out = _train(capsys)
     assert code == 0, out
     metrics = _metrics(git_repo)
-    assert set(metrics) == {"rmse", "mae", "r2", "rows"}
+    assert set(metrics) == {"rmse", "mae", "r2", "rows", "ci"}
+    assert set(metrics["ci"]) == {"rmse", "mae", "r2"}
     assert 40 < metrics["rmse"] < 80 and metrics["r2"] > 0.3
     assert not (git_repo / "confusion_matrix.json").exists()
 

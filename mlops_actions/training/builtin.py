@@ -14,7 +14,7 @@ from mlops_actions.config import Config
 from mlops_actions.errors import ConfigError, DataError
 from mlops_actions.training.base import Artifacts
 from mlops_actions.training.common import named_code, package_versions
-from mlops_actions.util import atomic_path, did_you_mean, write_json
+from mlops_actions.util import atomic_path, close_names, did_you_mean, write_json
 
 
 def project_importable(cfg: Config) -> None:
@@ -71,6 +71,18 @@ def make_estimator(cfg: Config, cls: type[Any]) -> Any:
         raise ConfigError(f"{cfg.path}: model.params: {exc}") from None
 
 
+def _missing_table(path: Path, name: str) -> str:
+    """A table that is not there: a typo when its directory exists (the data was pulled), else
+    data not pulled yet."""
+    folder = path.parent
+    if not folder.is_dir():
+        return f"{name}: not found; run `mlops-actions pull` first (data.path in params.yaml)"
+    names = [p.name for p in folder.iterdir() if not p.name.startswith(".")]
+    close = close_names(path.name, names)
+    hint = f"; close names: {', '.join(close)}" if close else ""
+    return f"{name}: not in the pulled data{hint}; check data.path in params.yaml"
+
+
 def read_table(path: Path, name: str) -> Any:
     import pandas as pd
 
@@ -79,7 +91,7 @@ def read_table(path: Path, name: str) -> Any:
             return pd.read_parquet(path)
         return pd.read_csv(path)
     except FileNotFoundError:
-        raise DataError(f"{name}: not found; run `mlops-actions pull` first") from None
+        raise DataError(_missing_table(path, name)) from None
     except Exception as exc:
         raise DataError(f"{name}: cannot be read as a table: {exc}") from None
 
@@ -132,9 +144,12 @@ def _clean(value: float) -> float | None:
 
 
 def classification_metrics(
-    model: Any, x_test: Any, y_test: Any, labels: list[Any]
+    model: Any, x_test: Any, y_test: Any, labels: list[Any], seed: int = 0
 ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The test-set scores, their bootstrap intervals under "ci", and the confusion matrix."""
     from sklearn import metrics as m
+
+    from mlops_actions.training import bootstrap
 
     pred = model.predict(x_test)
     binary = len(labels) == 2
@@ -149,6 +164,7 @@ def classification_metrics(
         "f1": m.f1_score(y_test, pred, zero_division=0, **avg),
     }
     proba = model.predict_proba(x_test) if hasattr(model, "predict_proba") else None
+    scores = None
     if binary:
         scores = (
             proba[:, 1]
@@ -161,19 +177,29 @@ def classification_metrics(
         result["log_loss"] = m.log_loss(y_test, proba, labels=list(model.classes_))
     matrix = m.confusion_matrix(y_test, pred, labels=labels)
     confusion = {"labels": [str(v) for v in labels], "matrix": matrix.tolist()}
-    return {k: _clean(v) for k, v in result.items()}, confusion
+    clean = {k: _clean(v) for k, v in result.items()}
+    with_scores = scores if "roc_auc" in result else None
+    ci = bootstrap.classification_intervals(
+        y_test.to_numpy(), pred, labels, with_scores, clean, seed
+    )
+    return {**clean, bootstrap.CI_KEY: ci} if ci else clean, confusion
 
 
-def regression_metrics(model: Any, x_test: Any, y_test: Any) -> dict[str, Any]:
+def regression_metrics(model: Any, x_test: Any, y_test: Any, seed: int = 0) -> dict[str, Any]:
+    """The test-set scores and their bootstrap intervals under "ci"."""
     from sklearn import metrics as m
+
+    from mlops_actions.training import bootstrap
 
     pred = model.predict(x_test)
     mse = m.mean_squared_error(y_test, pred)
-    return {
+    scores = {
         "rmse": _clean(math.sqrt(mse)),
         "mae": _clean(m.mean_absolute_error(y_test, pred)),
         "r2": _clean(m.r2_score(y_test, pred)) if len(y_test) > 1 else None,
     }
+    ci = bootstrap.regression_intervals(y_test.to_numpy(), pred, scores, seed)
+    return {**scores, bootstrap.CI_KEY: ci} if ci else scores
 
 
 def _local_code(top_level: str, root: Path) -> Path | None:
@@ -232,10 +258,12 @@ class BuiltinTrainer:
         target = cfg.data.target
         if target not in table.columns:
             columns = [str(c) for c in table.columns]
-            shown = ", ".join(columns[:8]) + (", …" if len(columns) > 8 else "")
+            close = close_names(target, columns)
+            ordered = close + [c for c in columns if c not in close]
+            shown = ", ".join(ordered[:8]) + (", …" if len(ordered) > 8 else "")
             raise ConfigError(
                 f"{cfg.path}: data.target: column '{target}' is not in {cfg.data.path}"
-                f"{did_you_mean(target, set(columns))} (columns: {shown})"
+                f"{did_you_mean(target, set(columns))} (columns, closest first: {shown})"
             )
         missing = int(table[target].isna().sum())
         if missing:
@@ -268,9 +296,9 @@ class BuiltinTrainer:
         confusion = None
         if task == "classification":
             labels = sorted(y.unique().tolist(), key=str)
-            scores, confusion = classification_metrics(model, x_test, y_test, labels)
+            scores, confusion = classification_metrics(model, x_test, y_test, labels, cfg.data.seed)
         else:
-            scores = regression_metrics(model, x_test, y_test)
+            scores = regression_metrics(model, x_test, y_test, cfg.data.seed)
         for key, value in scores.items():
             if value is None:
                 output.warning(

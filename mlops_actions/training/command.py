@@ -15,6 +15,8 @@ from mlops_actions.errors import ConfigError, TrainingError
 from mlops_actions.training.base import Artifacts
 from mlops_actions.training.common import named_code, package_versions
 
+_SIGNALS = {2, 6, 9, 11, 15}  # SIGINT, SIGABRT, SIGKILL, SIGSEGV, SIGTERM
+
 
 def run_command(cfg: Config, argv: list[str] | str, label: str, shell: bool = False) -> None:
     env = output.child_env(
@@ -40,6 +42,12 @@ def run_command(cfg: Config, argv: list[str] | str, label: str, shell: bool = Fa
         ) from None
     except FileNotFoundError as exc:
         raise TrainingError(f"{label}: cannot start: {exc}") from None
+    if proc.returncode < 0 or (
+        shell and proc.returncode > 128 and proc.returncode - 128 in _SIGNALS
+    ):
+        number = -proc.returncode if proc.returncode < 0 else proc.returncode - 128
+        hint = " (out of memory?)" if number == 9 else ""
+        raise TrainingError(f"{label} was killed by signal {number}{hint}; see its output above")
     if proc.returncode != 0:
         raise TrainingError(f"{label} exited with code {proc.returncode}; see its output above")
 
@@ -77,9 +85,16 @@ class CommandTrainer:
         if not cfg.train.command:
             raise ConfigError(f"{cfg.path}: train.command: required when train.mode is 'command'")
         started = time.time()
+        for where in (cfg.train.metrics, cfg.train.model):  # the command may just open them
+            cfg.resolve(where).parent.mkdir(parents=True, exist_ok=True)
         output.info(f"$ {cfg.train.command}")
         run_command(cfg, cfg.train.command, "train.command", shell=True)
         metrics = fresh_metrics(cfg, cfg.resolve(cfg.train.metrics), started, "train.command")
         model = cfg.resolve(cfg.train.model)
         wrote_model = model.is_file() and model.stat().st_mtime >= started - 1
+        if not wrote_model:
+            output.warning(
+                f"{cfg.path}: train.model: train.command wrote no model at {cfg.train.model}; "
+                "the run has metrics but nothing to register (set train.model to the file it writes)"
+            )
         return Artifacts(metrics=metrics, model=model if wrote_model else None)

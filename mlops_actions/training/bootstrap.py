@@ -1,0 +1,206 @@
+"""Bootstrap confidence intervals for the test-set metrics, vectorised with numpy.
+
+Resampling the test rows with replacement and counting how many draws fall into each cell of a
+partition of the rows gives multinomial cell counts: ``Multinomial(n, cell share)``. So for a
+metric that depends only on such counts, drawing the counts directly *is* the row bootstrap, at
+a cost of resamples × cells instead of resamples × rows:
+
+- accuracy, balanced accuracy, precision, recall, F1: the cells of the confusion matrix;
+- ROC AUC: (true class, score) cells; the Mann-Whitney statistic over them is the AUC of the
+  resample, ties counting one half. With more than ``SCORE_LEVELS`` distinct scores they are
+  grouped into that many quantile groups and the interval is shifted by the grouping's
+  difference from the exact AUC (it is off by under 1/SCORE_LEVELS);
+- rmse, mae, r2: each row is a cell while there are at most ``ROW_GROUPS`` rows; beyond that the
+  rows are sorted by residual and cut into ``ROW_GROUPS`` groups of equal size, each standing
+  for its mean row (the squared and absolute errors hardly vary inside a group).
+
+The interval is the percentile interval of ``RESAMPLES`` resamples at ``LEVEL``, seeded, so the
+same data and seed give the same interval. It goes into the metrics file as
+``"ci": {"f1": [low, high], ...}``: lists, which gates, `compare` and DVC leave out of the
+flattened metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+RESAMPLES = 1000
+LEVEL = 0.95
+SCORE_LEVELS = 1000
+ROW_GROUPS = 1000
+CI_KEY = "ci"
+
+
+def _interval(values: np.ndarray, point: float | None = None) -> list[float] | None:
+    finite = values[np.isfinite(values)]
+    if finite.size < len(values) * 0.9:  # mostly undefined (e.g. a class never drawn)
+        return None
+    tail = (1 - LEVEL) / 2 * 100
+    low, high = np.percentile(finite, [tail, 100 - tail])
+    if point is not None:  # never an interval that leaves out the estimate itself
+        low, high = min(low, point), max(high, point)
+    return [round(float(low), 6), round(float(high), 6)]
+
+
+def _draw(rng: np.random.Generator, counts: np.ndarray, resamples: int) -> np.ndarray:
+    """(resamples, cells) counts: the cell counts of `resamples` row resamples."""
+    n = int(counts.sum())
+    return rng.multinomial(n, counts / n, size=resamples)
+
+
+def confusion_resamples(
+    matrix: np.ndarray, rng: np.random.Generator, resamples: int = RESAMPLES
+) -> np.ndarray:
+    """(resamples, k, k) confusion matrices of row resamples of the test set."""
+    k = matrix.shape[0]
+    return _draw(rng, matrix.reshape(-1).astype(float), resamples).reshape(resamples, k, k)
+
+
+def confusion_scores(cm: np.ndarray, positive: int | None) -> dict[str, np.ndarray]:
+    """accuracy … f1 of each confusion matrix in `cm` (…, k, k), as scikit-learn computes them
+    (zero_division=0): binary for `positive`, else macro-averaged."""
+    cm = cm.astype(float)
+    total = cm.sum(axis=(-1, -2))
+    diag = np.diagonal(cm, axis1=-2, axis2=-1)
+    actual = cm.sum(axis=-1)  # per true class
+    predicted = cm.sum(axis=-2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        recall_k = np.where(actual > 0, diag / actual, 0.0)
+        precision_k = np.where(predicted > 0, diag / predicted, 0.0)
+        f1_k = np.where(actual + predicted > 0, 2 * diag / (actual + predicted), 0.0)
+        present = actual > 0
+        balanced = np.where(
+            present.any(axis=-1),
+            (recall_k * present).sum(axis=-1) / np.maximum(present.sum(axis=-1), 1),
+            np.nan,
+        )
+        accuracy = diag.sum(axis=-1) / total
+    if positive is not None:
+        precision, recall, f1 = (v[..., positive] for v in (precision_k, recall_k, f1_k))
+    else:
+        precision, recall, f1 = (v.mean(axis=-1) for v in (precision_k, recall_k, f1_k))
+    return {
+        "accuracy": accuracy,
+        "balanced_accuracy": balanced,
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+    }
+
+
+def _score_cells(y_true: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(2, levels) counts of negatives and positives per score level, levels ascending; scores
+    beyond SCORE_LEVELS distinct values are grouped into quantile groups."""
+    levels, inverse = np.unique(scores, return_inverse=True)
+    if len(levels) > SCORE_LEVELS:
+        order = np.argsort(scores, kind="stable")
+        groups = np.empty(len(scores), dtype=np.int64)
+        groups[order] = np.arange(len(scores)) * SCORE_LEVELS // len(scores)
+        inverse = groups
+        width = SCORE_LEVELS
+    else:
+        width = len(levels)
+    cells = np.zeros((2, width))
+    np.add.at(cells, (y_true.astype(np.int64), inverse), 1)
+    return cells, inverse
+
+
+def auc_of_cells(cells: np.ndarray) -> np.ndarray:
+    """ROC AUC from (…, 2, levels) negative/positive counts per ascending score level."""
+    neg, pos = cells[..., 0, :], cells[..., 1, :]
+    below = np.cumsum(neg, axis=-1) - neg  # negatives with a lower score
+    u = (pos * (below + 0.5 * neg)).sum(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        auc: np.ndarray = u / (pos.sum(axis=-1) * neg.sum(axis=-1))
+    return auc
+
+
+def _codes(values: Sequence[Any], labels: Sequence[Any]) -> np.ndarray:
+    """The index of each value in `labels`."""
+    import pandas as pd
+
+    return np.asarray(pd.Categorical(np.asarray(values), categories=list(labels)).codes)
+
+
+def classification_intervals(
+    y_true: Sequence[Any],
+    y_pred: Sequence[Any],
+    labels: Sequence[Any],
+    scores: Sequence[float] | None,
+    point: dict[str, Any],
+    seed: int,
+    resamples: int = RESAMPLES,
+) -> dict[str, list[float]]:
+    """The intervals of the confusion-matrix metrics and (binary, with scores) ROC AUC."""
+    rng = np.random.default_rng(seed)
+    k = len(labels)
+    t, p = _codes(y_true, labels), _codes(y_pred, labels)
+    matrix = np.zeros((k, k))
+    np.add.at(matrix, (t, p), 1)
+    positive = 1 if k == 2 else None
+    found = confusion_scores(confusion_resamples(matrix, rng, resamples), positive)
+    result: dict[str, list[float]] = {}
+    for name, values in found.items():
+        interval = _interval(values, point.get(name))
+        if interval is not None and point.get(name) is not None:
+            result[name] = interval
+    if scores is not None and k == 2 and point.get("roc_auc") is not None:
+        cells, _ = _score_cells(t == 1, np.asarray(scores, dtype=float))
+        shape = cells.shape
+        drawn = _draw(rng, cells.reshape(-1), resamples).reshape(resamples, *shape)
+        shift = float(point["roc_auc"]) - float(auc_of_cells(cells))
+        interval = _interval(auc_of_cells(drawn) + shift, float(point["roc_auc"]))
+        if interval is not None:
+            result["roc_auc"] = interval
+    return result
+
+
+def _row_groups(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """(groups, 5) per group: rows, Σe², Σ|e|, Σy, Σy²; one row per group up to ROW_GROUPS."""
+    err = y - pred
+    stats = np.stack([np.ones_like(y), err**2, np.abs(err), y, y**2], axis=1)
+    if len(y) <= ROW_GROUPS:
+        return stats
+    order = np.argsort(err, kind="stable")
+    cut = np.arange(len(y)) * ROW_GROUPS // len(y)
+    groups = np.zeros((ROW_GROUPS, 5))
+    np.add.at(groups, cut, stats[order])
+    return groups
+
+
+def regression_resamples(
+    y: np.ndarray, pred: np.ndarray, rng: np.random.Generator, resamples: int = RESAMPLES
+) -> dict[str, np.ndarray]:
+    """rmse, mae and r2 of `resamples` row resamples."""
+    groups = _row_groups(y.astype(float), pred.astype(float))
+    size = groups[:, 0]
+    counts = _draw(rng, size, resamples)  # (resamples, groups): rows drawn from each group
+    sums = counts @ (groups[:, 1:] / size[:, None])  # each draw stands for its group's mean row
+    n = counts.sum(axis=1)
+    sse, sae, sy, syy = sums.T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sst = syy - sy**2 / n
+        r2 = np.where(sst > 1e-12 * np.maximum(syy, 1), 1 - sse / sst, np.nan)
+    return {"rmse": np.sqrt(sse / n), "mae": sae / n, "r2": r2}
+
+
+def regression_intervals(
+    y: Sequence[float],
+    pred: Sequence[float],
+    point: dict[str, Any],
+    seed: int,
+    resamples: int = RESAMPLES,
+) -> dict[str, list[float]]:
+    rng = np.random.default_rng(seed)
+    found = regression_resamples(np.asarray(y), np.asarray(pred), rng, resamples)
+    result: dict[str, list[float]] = {}
+    for name, values in found.items():
+        if point.get(name) is None:
+            continue
+        interval = _interval(values, float(point[name]))
+        if interval is not None:
+            result[name] = interval
+    return result
