@@ -111,8 +111,11 @@ class Workspace(Source):
                 "ls-files", "-z", "--cached", "--others", "--exclude-standard", cwd=self.root
             )
             names = [n for n in listed.split("\0") if n]
-            yamls, dvcfiles = _dvc_files(n for n in names if (self.root / n).is_file())
-            self._dvc = yamls, dvcfiles
+            yamls, dvcfiles = _dvc_files(names)  # stat only these: a deleted one drops out
+            self._dvc = (
+                [n for n in yamls if (self.root / n).is_file()],
+                [n for n in dvcfiles if (self.root / n).is_file()],
+            )
         return self._dvc
 
 
