@@ -18,20 +18,20 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from mlops_actions import git
+from mlops_actions import dvccache, git
 from mlops_actions.baseline import Baseline, Fallback, resolve_baseline
 from mlops_actions.dvcdiff import Entry, diff_files, extract_metrics, nest
 from mlops_actions.errors import GitError
 from mlops_actions.revision import (
     DEFAULT_PARAMS,
     WORKSPACE,
+    Commit,
     FileError,
     Snapshot,
     Workspace,
     metrics_file,
     norm,
     read,
-    read_commit,
 )
 
 
@@ -46,6 +46,7 @@ class Comparison:
     errors: list[FileError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     root: Path | None = None
+    no_commits: bool = False  # DVC prints {} then; the text report still shows the values
 
     def rows(self, section: Literal["metrics", "params"], all: bool = False) -> list[Entry]:
         entries = self.metrics if section == "metrics" else self.params
@@ -54,19 +55,25 @@ class Comparison:
     def relative_to(self, cwd: str | Path | None = None) -> Comparison:
         """The same comparison with entry paths as DVC prints them when run in `cwd` (the
         working directory by default)."""
-        if self.root is None:
+        root = self.root
+        if root is None:
             return self
-        where = os.path.relpath(self.root, cwd if cwd is not None else os.curdir)
-        if where == ".":
+        here = os.path.realpath(cwd if cwd is not None else os.curdir)
+        if os.path.relpath(root, here) == ".":
             return self
 
         def moved(entries: list[Entry]) -> list[Entry]:
-            return [replace(e, path=os.path.join(where, e.path)) for e in entries]
+            def path(p: str) -> str:
+                return os.path.relpath(os.path.join(root, p), here)
+
+            return [replace(e, path=path(e.path)) for e in entries]
 
         return replace(self, metrics=moved(self.metrics), params=moved(self.params), root=None)
 
     def to_json(self, all: bool = False) -> dict[str, dict[str, dict[str, Any]]]:
         """`{"metrics": <dvc metrics diff --json>, "params": <dvc params diff --json>}`."""
+        if self.no_commits:
+            return {"metrics": {}, "params": {}}
         return {section: nest(self.rows(section, all)) for section in ("metrics", "params")}
 
     def errors_json(self) -> dict[str, dict[str, object]]:
@@ -83,6 +90,22 @@ class Comparison:
 # --- the comparison -------------------------------------------------------------------------
 
 
+def dvc_root(start: Path, top: Path) -> Path:
+    """The project root as DVC finds it: the nearest directory from `start` up to the git
+    top-level that holds `.dvc/`, else the git top-level."""
+    for where in (start, *start.parents):
+        if (where / ".dvc").is_dir():
+            return where
+        if where == top:
+            break
+    return top
+
+
+def _prefix(path: Path, top: Path) -> str:
+    rel = path.relative_to(top).as_posix()
+    return "" if rel == "." else f"{rel}/"
+
+
 def compare(
     params_file: str | Path = DEFAULT_PARAMS,
     base: str | None = None,
@@ -92,45 +115,84 @@ def compare(
 ) -> Comparison:
     """The workspace against the baseline (see `resolve_baseline`).
 
+    What is read follows DVC: with a dvc.yaml anywhere in the project (either side), exactly
+    the files `dvc metrics diff` / `dvc params diff` read, from the project root DVC finds from
+    the working directory; without one, `params_file` and the metrics file it names.
+
     When the baseline revision has no metrics file and `base` was not named, `fallback` may
     supply baseline metrics (the latest promoted model's tag; params are then read at its
     commit); without one the current values are shown alone."""
     params_path = Path(params_file).absolute()
-    root, params_name = params_path.parent, params_path.name
-    if not root.is_dir():
+    params_dir, params_name = params_path.parent, params_path.name
+    if not params_dir.is_dir():
         raise GitError(f"{params_file}: its directory does not exist")
-    found = git.run("rev-parse", "--git-dir", "--show-prefix", cwd=root, check=False)
-    if not found:
-        raise GitError(f"{root}: not a git repository; compare reads the baseline from git")
-    prefix = found.splitlines()[1] if "\n" in found else ""
-    baseline = resolve_baseline(base, pr_base_ref, cwd=root)
+    found = git.result("rev-parse", "--show-toplevel", "HEAD", cwd=params_dir)
+    lines = found.stdout.split("\n")
+    if not lines[0].strip() or not Path(lines[0].strip()).is_dir():
+        raise GitError(f"{params_dir}: not a git repository; compare reads the baseline from git")
+    top = Path(lines[0].strip())
+    params_dir = params_dir.resolve()
+    cwd = Path.cwd().resolve()
+    start = cwd if cwd == top or top in cwd.parents else params_dir
+    no_commits = len(lines) < 2 or len(lines[1].strip()) < 40
+    if no_commits and not base:  # DVC diffs nothing before the first commit
+        baseline = Baseline("none", label="no main, master or origin/HEAD branch found")
+    else:
+        baseline = resolve_baseline(base, pr_base_ref, cwd=params_dir)
 
-    workspace = Workspace(root)
-    metrics_path = metrics_file(workspace.read([params_name])[params_name])
-    names = (params_name, metrics_path)
-    new = read(workspace, *names)
-    old = Snapshot()
-    if baseline.sha:
-        old = read_commit(root, prefix, baseline.sha, baseline.name, names)
+    root = dvc_root(start, top)
+    objects = dvccache.Objects(root)
+    with git.CatFile(root) as blobs:
 
-    notes: list[str] = []
-    if baseline.kind == "ref" and not old.has_metrics:
-        missing = f"{baseline.label} has no committed {metrics_path}"
-        supplied = fallback() if fallback is not None and not base else None
-        if supplied is not None:
-            ref_baseline, baseline = baseline, supplied.baseline
-            metrics = {norm(".", p): extract_metrics(d) or {} for p, d in supplied.metrics.items()}
-            if baseline.sha and git.commit_sha(baseline.sha, root):
-                old = read_commit(root, prefix, baseline.sha, baseline.name, names)
-            else:
-                notes.append(f"params are compared against {ref_baseline.label}")
-            old.metrics, old.errors = metrics, []
-            notes.append(f"{missing}; metrics are compared against {baseline.label}")
-        elif base:
-            notes.append(f"{missing}; showing the current metrics alone")
-        else:
-            baseline = replace(baseline, kind="none", label=missing)
+        def at(where: Path, sha: str, rev: str) -> Commit:
+            return Commit(where, _prefix(where, top), sha, rev, blobs)
 
+        workspace = Workspace(root)
+        commit = at(root, baseline.sha, baseline.name) if baseline.sha else None
+        dvc_mode = bool(workspace.dvc_files()[0]) or bool(commit and commit.dvc_files()[0])
+        if not dvc_mode:  # our own settings name the files, relative to the params file
+            root, workspace = params_dir, Workspace(params_dir)
+            commit = at(root, baseline.sha, baseline.name) if baseline.sha else None
+        metrics_path = metrics_file(Workspace(params_dir).read([params_name])[params_name])
+        if root != params_dir:
+            metrics_path = norm(".", os.path.relpath(params_dir / metrics_path, root))
+        names = (params_name if root == params_dir else DEFAULT_PARAMS, metrics_path)
+
+        def side(source: Workspace | Commit) -> Snapshot:
+            return read(source, *names, dvc_mode=dvc_mode, objects=objects)
+
+        try:
+            new = side(workspace)
+            old = side(commit) if commit is not None else Snapshot()
+            notes: list[str] = []
+            if baseline.kind == "ref" and not old.has_metrics:
+                missing = f"{baseline.label} has no committed metrics file"
+                if not dvc_mode:
+                    missing = f"{baseline.label} has no committed {metrics_path}"
+                supplied = fallback() if fallback is not None and not base else None
+                if supplied is not None:
+                    ref_baseline, baseline = baseline, supplied.baseline
+                    metrics = {
+                        norm(".", p): extract_metrics(d) or {} for p, d in supplied.metrics.items()
+                    }
+                    if baseline.sha and git.commit_sha(baseline.sha, root):
+                        old = side(at(root, baseline.sha, baseline.name))
+                    else:
+                        notes.append(f"params are compared against {ref_baseline.label}")
+                    old.metrics, old.errors = metrics, []
+                    notes.append(f"{missing}; metrics are compared against {baseline.label}")
+                elif base:
+                    notes.append(f"{missing}; showing the current metrics alone")
+                else:
+                    baseline = replace(baseline, kind="none", label=missing)
+        finally:
+            objects.close()
+
+    if dvc_mode and metrics_path not in new.declared and (root / metrics_path).is_file():
+        notes.append(
+            f"{metrics_path} is declared in no dvc.yaml, so DVC does not read it and neither "
+            "does compare; list it under `metrics:` in dvc.yaml to compare it"
+        )
     # A metrics file missing on one side is one added or removed: no warning, unless the
     # workspace has none at all.
     errors = [
@@ -145,6 +207,7 @@ def compare(
         errors,
         notes,
         root,
+        no_commits,
     )
 
 

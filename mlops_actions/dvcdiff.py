@@ -213,8 +213,64 @@ def parse_file(path: str, content: bytes) -> Any:
     if suffix == ".toml":
         return _parse_toml(text)
     if suffix == ".py":
-        raise ParseError("ParseError", "params in Python files are not supported; use YAML")
+        return _parse_py(text) or {}
     return _parse_yaml(text) or {}
+
+
+def _parse_py(text: str) -> dict[str, Any]:
+    """Top-level assignments and class attributes (and `self.x` in a class's `__init__`), as
+    DVC's params reader takes them from the `ast`; anything not a literal is skipped."""
+    import ast
+
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as exc:
+        raise ParseError("PythonFileCorruptedError", f"not valid Python ({exc.msg})") from None
+    return _py_body(tree.body, only_self=False)
+
+
+def _py_body(body: list[Any], only_self: bool) -> dict[str, Any]:
+    import ast
+
+    out: dict[str, Any] = {}
+    for node in body:
+        try:
+            if isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = [node.target] if isinstance(node, ast.AnnAssign) else node.targets
+                if len(targets) != 1 or node.value is None:
+                    continue
+                target = targets[0]
+                if isinstance(target, ast.Name) and not only_self:
+                    name = target.id
+                elif (
+                    isinstance(target, ast.Attribute)
+                    and isinstance(target.value, ast.Name)
+                    and target.value.id == "self"
+                ):
+                    name = target.attr
+                else:
+                    continue
+                value = node.value
+                if isinstance(value, ast.Dict):
+                    got: Any = {
+                        ast.literal_eval(k): ast.literal_eval(v)
+                        for k, v in zip(value.keys, value.values, strict=True)
+                        if k is not None
+                    }
+                elif isinstance(value, (ast.List, ast.Set, ast.Tuple)):
+                    items = [ast.literal_eval(v) for v in value.elts]
+                    kinds = {ast.List: list, ast.Set: set, ast.Tuple: tuple}
+                    got = kinds[type(value)](items)
+                else:
+                    got = ast.literal_eval(value)
+                out[name] = got
+            elif isinstance(node, ast.ClassDef):
+                out[node.name] = _py_body(node.body, only_self=False)
+            elif isinstance(node, ast.FunctionDef) and node.name == "__init__":
+                out.update(_py_body(node.body, only_self=True))
+        except (ValueError, TypeError, SyntaxError):
+            continue
+    return out
 
 
 def _parse_toml(text: str) -> Any:

@@ -8,7 +8,6 @@ Paths here are relative to the project root (the directory of the params file), 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import posixpath
 from collections.abc import Iterable
@@ -16,22 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlops_actions import dvcrepo, git
-from mlops_actions.dvcdiff import (
-    ParseError,
-    extract_metrics,
-    parse_file,
-    select_keys,
-    template_problem,
-)
+from mlops_actions import dvccache, dvcyaml, git
+from mlops_actions.dvcdiff import ParseError, extract_metrics, parse_file, select_keys
 
 WORKSPACE = "workspace"
 DEFAULT_METRICS = "metrics.json"
 DEFAULT_PARAMS = "params.yaml"  # the file DVC always tracks as a whole, whatever dvc.yaml says
-
-# Parsed dvc.yaml / dvc.lock, read duck-typed as DVC does: a shape its schema rejects raises
-# AttributeError/TypeError/ValueError here, which becomes a ParseError for that file.
-_Loose = Any
 
 _DIR = b"\0directory"  # a path that is a directory: DVC reads every file under it
 
@@ -60,6 +49,20 @@ def norm(wdir: str, path: str) -> str:
     return posixpath.normpath(posixpath.join(wdir, path))
 
 
+def _dvc_files(names: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(dvc.yaml files, `.dvc` files) among root-relative paths, as DVC collects them."""
+    yamls, dvcfiles = [], []
+    for name in names:
+        if name.startswith((".dvc/", ".git/")) or "/.dvc/" in name or "/.git/" in name:
+            continue
+        base = posixpath.basename(name)
+        if base == "dvc.yaml":
+            yamls.append(name)
+        elif base.endswith(".dvc") and base != ".dvc":
+            dvcfiles.append(name)
+    return sorted(yamls), sorted(dvcfiles)
+
+
 class Source:
     """Files of one side of the comparison, read relative to the project root."""
 
@@ -71,13 +74,15 @@ class Source:
     def files_under(self, path: str) -> list[str]:
         raise NotImplementedError
 
-    def cached(self, path: str, lock: object) -> bytes | None:
-        return None
+    def dvc_files(self) -> tuple[list[str], list[str]]:
+        """(dvc.yaml files, `.dvc` files) of this side."""
+        raise NotImplementedError
 
 
 class Workspace(Source):
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._dvc: tuple[list[str], list[str]] | None = None
 
     def read(self, paths: list[str]) -> dict[str, bytes | None]:
         out: dict[str, bytes | None] = {}
@@ -99,12 +104,27 @@ class Workspace(Source):
             found += [f"{rel}/{name}" for name in sorted(filenames)]
         return found
 
+    def dvc_files(self) -> tuple[list[str], list[str]]:
+        # git's index and untracked files (not what .gitignore hides): no walk of data dirs
+        if self._dvc is None:
+            listed = git.run(
+                "ls-files", "-z", "--cached", "--others", "--exclude-standard", cwd=self.root
+            )
+            names = [n for n in listed.split("\0") if n]
+            yamls, dvcfiles = _dvc_files(names)  # stat only these: a deleted one drops out
+            self._dvc = (
+                [n for n in yamls if (self.root / n).is_file()],
+                [n for n in dvcfiles if (self.root / n).is_file()],
+            )
+        return self._dvc
+
 
 class Commit(Source):
     """The files committed at `sha`; `prefix` is the project root's path in the repository."""
 
     def __init__(self, root: Path, prefix: str, sha: str, rev: str, blobs: git.CatFile) -> None:
         self.root, self.prefix, self.sha, self.rev, self.blobs = root, prefix, sha, rev, blobs
+        self._names: list[str] | None = None
 
     def read(self, paths: list[str]) -> dict[str, bytes | None]:
         got = self.blobs.read([f"{self.sha}:{self.prefix}{p}" for p in paths])
@@ -113,91 +133,22 @@ class Commit(Source):
             for p, g in zip(paths, got, strict=True)
         }
 
+    @property
+    def names(self) -> list[str]:
+        """Every file of the project at this commit (one `git ls-tree`)."""
+        if self._names is None:
+            tree = f"{self.sha}:{self.prefix.rstrip('/')}"
+            listed = git.run("ls-tree", "-r", "--name-only", "-z", tree, cwd=self.root)
+            self._names = [n for n in listed.split("\0") if n]
+        return self._names
+
     def files_under(self, path: str) -> list[str]:
-        listed = git.run(
-            "ls-tree",
-            "-r",
-            "--name-only",
-            "-z",
-            self.sha,
-            "--",
-            f"{self.prefix}{path}/",
-            cwd=self.root,
-        )
-        return [name[len(self.prefix) :] for name in listed.split("\0") if name]
+        if path in (".", ""):
+            return list(self.names)
+        return [n for n in self.names if n.startswith(f"{path}/")]
 
-    def cached(self, path: str, lock: _Loose) -> bytes | None:
-        """An output DVC keeps in its cache: dvc.lock names its md5, the local cache holds it."""
-        for stage in (lock.get("stages") or {}).values() if isinstance(lock, dict) else ():
-            wdir = stage.get("wdir", ".") if isinstance(stage, dict) else "."
-            for out in (stage.get("outs") or []) if isinstance(stage, dict) else ():
-                if not isinstance(out, dict) or norm(wdir, str(out.get("path"))) != path:
-                    continue
-                md5 = str(out.get("md5") or "")
-                if len(md5) < 3 or md5.endswith(".dir"):
-                    return None
-                config = dvcrepo.read_config(self.root)
-                try:
-                    return config.cache_object(md5, legacy=out.get("hash") != "md5").read_bytes()
-                except OSError:
-                    return None
-        return None
-
-
-def _interpolate(path: str, context: object) -> str | None:
-    """`${a.b}` from params.yaml, the way dvc.yaml templating fills paths; None if unknown."""
-    while "${" in path:
-        start = path.index("${")
-        end = path.find("}", start)
-        if end < 0:
-            return None
-        value = context
-        for part in path[start + 2 : end].strip().split("."):
-            if not isinstance(value, dict) or part not in value:
-                return None
-            value = value[part]
-        path = f"{path[:start]}{value}{path[end + 1 :]}"
-    return path
-
-
-@dataclass
-class _Declared:
-    metrics: dict[str, bool] = field(default_factory=dict)  # path -> kept in the DVC cache
-    params: dict[str, list[str]] = field(default_factory=dict)  # path -> keys ([] = all)
-
-    def add_params(self, path: str, keys: list[str]) -> None:
-        if path in self.params and not self.params[path]:
-            return
-        self.params[path] = [] if not keys else [*self.params.get(path, []), *keys]
-
-
-def _declared(dvcyaml: _Loose, context: object) -> _Declared:
-    """The metrics and params files dvc.yaml declares (top level and its stages)."""
-    found = _Declared()
-    for item in dvcyaml.get("metrics") or []:
-        if isinstance(item, str) and (path := _interpolate(item, context)):
-            found.metrics.setdefault(norm(".", path), False)
-    for item in dvcyaml.get("params") or []:
-        if isinstance(item, str) and (path := _interpolate(item, context)):
-            found.add_params(norm(".", path), [])
-    stages = dvcyaml.get("stages")
-    for stage in stages.values() if isinstance(stages, dict) else ():
-        if not isinstance(stage, dict) or "foreach" in stage or "matrix" in stage:
-            continue  # templated stage families are not expanded here
-        wdir = _interpolate(str(stage.get("wdir") or "."), context) or "."
-        for item in stage.get("metrics") or []:
-            name, opts = (item, {}) if isinstance(item, str) else next(iter(item.items()))
-            if path := _interpolate(str(name), context):
-                cache = (opts or {}).get("cache", True) is not False
-                found.metrics.setdefault(norm(wdir, path), cache)
-        for item in stage.get("params") or []:
-            if isinstance(item, str):
-                found.add_params(norm(wdir, DEFAULT_PARAMS), [item])
-            elif isinstance(item, dict):
-                for name, keys in item.items():
-                    if path := _interpolate(str(name), context):
-                        found.add_params(norm(wdir, path), [str(k) for k in keys or []])
-    return found
+    def dvc_files(self) -> tuple[list[str], list[str]]:
+        return _dvc_files(self.names)
 
 
 @dataclass
@@ -208,74 +159,106 @@ class Snapshot:
     params: dict[str, object] = field(default_factory=dict)
     errors: list[FileError] = field(default_factory=list)
     has_metrics: bool = False  # a metrics file exists here (even an unreadable one)
+    declared: list[str] = field(default_factory=list)  # the metrics paths DVC reads here
 
 
-def _pipeline(first: dict[str, bytes | None]) -> tuple[_Declared, object]:
-    """What dvc.yaml declares, and dvc.lock; raises ParseError when DVC would load nothing."""
-    try:
-        dvcyaml = parse_file("dvc.yaml", first["dvc.yaml"] or b"")
-    except ParseError as exc:
-        raise ParseError(exc.kind, str(exc), "dvc.yaml") from None
-    context: object = {}
-    if (params := first[DEFAULT_PARAMS]) is not None:  # dvc.yaml templating reads params.yaml
-        try:
-            context = parse_file(DEFAULT_PARAMS, params)
-        except ParseError as exc:
-            raise ParseError(exc.kind, str(exc), DEFAULT_PARAMS) from None
-        if not isinstance(context, dict):
-            raise ParseError("ParseError", "not a mapping", DEFAULT_PARAMS)
-        if problem := template_problem(context):
-            raise ParseError("TypeError", problem, DEFAULT_PARAMS)
-    try:
-        declared = _declared(dvcyaml, context)
-    except (AttributeError, TypeError, ValueError, StopIteration):
-        raise ParseError("ParseError", "does not follow DVC's schema", "dvc.yaml") from None
-    lock: object = None
-    if any(declared.metrics.values()) and first["dvc.lock"] is not None:
-        with contextlib.suppress(ParseError):
-            lock = parse_file("dvc.lock", first["dvc.lock"])
-    return declared, lock
+class _Reader:
+    """A side's files: git or the disk first, then DVC's cache through the data index."""
 
+    def __init__(self, source: Source, contents: dict[str, bytes | None]) -> None:
+        self.source, self.contents = source, contents
+        self.index: dvccache.DataIndex | None = None
 
-def read(source: Source, params_file: str, metrics_file: str) -> Snapshot:
-    """One side's metrics and params files, parsed and reduced the way DVC reads them."""
-    snap = Snapshot()
-    names = ["dvc.yaml", "dvc.lock", DEFAULT_PARAMS, params_file, metrics_file]
-    contents = source.read(list(dict.fromkeys(names)))
-    declared = _Declared(metrics={metrics_file: False})
-    declared.add_params(params_file, [])
-    lock: object = None
-    if contents["dvc.yaml"] is not None:
-        try:
-            found, lock = _pipeline(contents)
-        except ParseError as exc:
-            msg = f"{exc}, so DVC can load no pipeline and reads nothing there"
-            snap.errors.append(FileError(source.rev, exc.path, exc.kind, msg, whole_revision=True))
-            snap.has_metrics = contents[metrics_file] is not None
-            return snap
-        for path, cached in found.metrics.items():
-            declared.metrics[path] = declared.metrics.get(path, False) or cached
-        for path, keys in found.params.items():
-            declared.add_params(path, keys)
-    if contents[DEFAULT_PARAMS] is not None:
-        declared.add_params(DEFAULT_PARAMS, [])
-    wanted = [p for p in [*declared.metrics, *declared.params] if p not in contents]
-    contents.update(source.read(list(dict.fromkeys(wanted))))
+    def raw(self, path: str) -> bytes | None:
+        if path not in self.contents:
+            self.contents.update(self.source.read([path]))
+        return self.contents[path]
 
-    def files(paths: Iterable[str], cached: dict[str, bool]) -> list[tuple[str, bytes | None]]:
-        out: list[tuple[str, bytes | None]] = []
+    def read(self, path: str) -> bytes | None:
+        got = self.raw(path)
+        if got is None and self.index is not None:
+            got = self.index.read(path)
+        return None if got is _DIR else got
+
+    def expand(self, paths: Iterable[str]) -> list[str]:
+        """Files DVC reads for these paths: a directory (in git, on disk or DVC-tracked) is
+        every file under it."""
+        out: list[str] = []
         for path in paths:
-            content = contents[path]
-            if content is None and cached.get(path):
-                content = source.cached(path, lock)
-            if content is _DIR:
-                under = source.files_under(path)
-                out += source.read(under).items() if under else [(path, None)]
+            tracked_dir = self.index is not None and self.index.isdir(path)
+            if self.raw(path) is _DIR or tracked_dir:
+                under = set(self.source.files_under(path)) if self.raw(path) is _DIR else set()
+                if self.index is not None:
+                    under.update(self.index.files_under(path))
+                out += sorted(under) if under else [path]
             else:
-                out.append((path, content))
-        return out
+                out.append(path)
+        return list(dict.fromkeys(out))
 
-    for path, content in files(declared.metrics, declared.metrics):
+
+def _index(reader: _Reader, dvcfiles: list[str], lock_outs: dict[str, Any]) -> dict[str, Any]:
+    """Outputs of dvc.lock files and `.dvc` files: root-relative path -> entry."""
+    outs = dict(lock_outs)
+    for path in dvcfiles:
+        content = reader.raw(path)
+        try:
+            data = parse_file(path, content) if content and content is not _DIR else None
+        except ParseError:
+            continue
+        for out in (data.get("outs") or []) if isinstance(data, dict) else []:
+            if isinstance(out, dict) and "path" in out:
+                outs[norm(posixpath.dirname(path) or ".", str(out["path"]))] = out
+    return outs
+
+
+def read(
+    source: Source,
+    params_file: str,
+    metrics_file: str,
+    *,
+    dvc_mode: bool = False,
+    objects: dvccache.Objects | None = None,
+) -> Snapshot:
+    """One side's metrics and params files, parsed and reduced the way DVC reads them.
+
+    `dvc_mode`: a dvc.yaml exists (on either side), so exactly what DVC reads counts: every
+    dvc.yaml's declarations and the root params.yaml. Otherwise our own settings name the
+    files: `params_file` and its metrics file (and params.yaml)."""
+    snap = Snapshot()
+    yamls, dvcfiles = source.dvc_files()
+    locks = [posixpath.join(posixpath.dirname(y), "dvc.lock") for y in yamls]
+    names = [*yamls, *locks, *dvcfiles, DEFAULT_PARAMS]
+    names += [] if dvc_mode else [params_file, metrics_file]
+    reader = _Reader(source, source.read(list(dict.fromkeys(names))))
+    declared = dvcyaml.Declared()
+    for path, lock in zip(yamls, locks, strict=True):
+        try:
+            dvcyaml.load(path, reader.raw(path) or b"", reader.raw(lock), reader.read, declared)
+        except ParseError as exc:
+            where = exc.path or path
+            msg = f"{exc}, so DVC can load no pipeline and reads nothing there"
+            snap.errors.append(FileError(source.rev, where, exc.kind, msg, whole_revision=True))
+            snap.has_metrics = bool(dvc_mode) or reader.raw(metrics_file) is not None
+            return snap
+        except (AttributeError, TypeError, ValueError, StopIteration, KeyError, IndexError):
+            msg = "does not follow DVC's schema, so DVC can load no pipeline and reads nothing"
+            snap.errors.append(FileError(source.rev, path, "ParseError", msg, whole_revision=True))
+            return snap
+    if objects is not None:
+        reader.index = dvccache.DataIndex(_index(reader, dvcfiles, declared.lock_outs), objects)
+    if dvc_mode:
+        metrics = declared.metrics
+        params = dict(declared.params)
+    else:
+        metrics, params = [metrics_file], {params_file: list[str]()}
+    if reader.read(DEFAULT_PARAMS) is not None or (
+        reader.index is not None and reader.index.isdir(DEFAULT_PARAMS)
+    ):
+        params[DEFAULT_PARAMS] = []  # the whole file, whatever keys stages name
+    snap.declared = metrics
+
+    for path in reader.expand(metrics):
+        content = reader.read(path)
         if content is None:
             hint = " (has training run?)" if source.rev == WORKSPACE else ""
             snap.errors.append(FileError(source.rev, path, "FileNotFoundError", f"not found{hint}"))
@@ -285,20 +268,24 @@ def read(source: Source, params_file: str, metrics_file: str) -> Snapshot:
             snap.metrics[path] = extract_metrics(parse_file(path, content)) or {}
         except ParseError as exc:
             snap.errors.append(FileError(source.rev, path, exc.kind, str(exc)))
-    for path, content in files(declared.params, {}):
-        if content is None:
-            continue  # DVC skips params files that do not exist
-        try:
-            snap.params[path] = select_keys(parse_file(path, content), declared.params[path])
-        except ParseError as exc:
-            snap.errors.append(FileError(source.rev, path, exc.kind, str(exc)))
+    read_params: set[str] = set()
+    for name, keys in params.items():
+        for path in reader.expand([name]):
+            read_params.add(path)
+            content = reader.read(path)
+            if content is None:
+                continue  # DVC skips params files that do not exist
+            try:
+                snap.params[path] = select_keys(parse_file(path, content), keys)
+            except ParseError as exc:
+                snap.errors.append(FileError(source.rev, path, exc.kind, str(exc)))
+    for path, values in declared.tracked.items():  # vars files DVC shows as params
+        if path not in read_params and dvc_mode:
+            snap.params[path] = values
+    if reader.index is not None:
+        for gone in reader.index.missing:
+            snap.errors.append(FileError(source.rev, gone.path, "ObjectMissing", gone.hint()))
     return snap
-
-
-def read_commit(root: Path, prefix: str, sha: str, rev: str, names: tuple[str, str]) -> Snapshot:
-    """`read` of the commit `sha` (shown as `rev`), with its own cat-file process."""
-    with git.CatFile(root) as blobs:
-        return read(Commit(root, prefix, sha, rev, blobs), *names)
 
 
 def metrics_file(params_text: bytes | None) -> str:
