@@ -1,7 +1,8 @@
 """The work of `run` for one event, top to bottom.
 
 - pull_request: pull, train, compare with the base branch, gates as statuses, the report.
-- push to the default branch: pull, train, gates against the latest version, promote.
+- push to the default branch: pull, train, gates against the latest version, promote (only
+  with gates: a project without `mlops.gates` is compared and reported, never promoted).
 - schedule / workflow_dispatch: retrain when the data changed (see retrain.py).
 - outside Actions: pull, train, the metrics table and the gates.
 """
@@ -48,7 +49,7 @@ def run(cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions) -> in
         options.comment_id, comment=gh is not None and ctx.is_pull_request, summary=ctx.in_actions
     )
     publish.deliver_report(cfg, ctx, gh, done.body, delivery)
-    if ctx.is_default_branch_push and options.promote:
+    if ctx.is_default_branch_push and options.promote and cfg.rules:
         promote(cfg, ctx, gh, options, done.gates.code)
     else:
         publish.write_outputs(ctx, promoted=False, version="", tag="")
@@ -88,7 +89,7 @@ def promote(
 ) -> None:
     """Register the model when it passed and beats the latest version; inside Actions the tags
     are created through the REST API."""
-    writer = registry.RestTagWriter(gh, cfg.root, cfg.model.name) if gh is not None else None
+    writer = registry.RestTagWriter(gh, cfg.root, cfg.model_name) if gh is not None else None
     result = api.promote(
         cfg,
         ctx,

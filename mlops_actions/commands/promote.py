@@ -25,7 +25,7 @@ def main(
     gh = publish.client(ctx) if release or (ctx.in_actions and ctx.token) else None
     writer = None
     if gh is not None and ctx.in_actions:
-        writer, push = registry.RestTagWriter(gh, cfg.root, cfg.model.name), True
+        writer, push = registry.RestTagWriter(gh, cfg.root, cfg.model_name), True
     result = api.promote(
         cfg,
         ctx,
