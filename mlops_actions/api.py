@@ -68,7 +68,9 @@ def dvc_files(cfg: Config) -> list[str]:
         for name in found:
             if os.path.normpath(name) in listed:
                 continue
-            if any(o.path == table or o.path in table.parents for o in data.outputs(cfg.root, [name])):
+            if any(
+                o.path == table or o.path in table.parents for o in data.outputs(cfg.root, [name])
+            ):
                 raise ConfigError(
                     f"{key}: {cfg.data.path} is tracked by {name}; add it to the list"
                 )
@@ -234,7 +236,6 @@ def _gates_markdown(cfg: Config, run: GateRun | None) -> str | None:
     if not cfg.rules:
         return NO_GATES
     return gates.render_markdown(run.results) if run and run.results else None
-
 
 
 def _dvc_hash_at(cfg: Config, sha: str | None, dvc_file: str) -> str | None:

@@ -299,7 +299,9 @@ def read(root: Path, context: object = None, skip: tuple[str, ...] = ()) -> DvcP
         if data is None:
             continue  # an empty dvc.yaml declares nothing; DVC accepts it
         if not isinstance(data, dict):
-            raise reader.fail(f"expected a mapping with `stages`, got {type(data).__name__}", "fix it")
+            raise reader.fail(
+                f"expected a mapping with `stages`, got {type(data).__name__}", "fix it"
+            )
         raw_stages = data.get("stages")
         if raw_stages is not None and not isinstance(raw_stages, dict):
             raise reader.fail("stages: expected a mapping of stage names", "fix it")

@@ -302,7 +302,10 @@ CASES = [
     ok(
         Case(
             "defaults/train-metrics-setting",
-            {"params.yaml": "mlops: {train: {metrics: eval/m.json}}\n", "eval/m.json": {"acc": 0.8}},
+            {
+                "params.yaml": "mlops: {train: {metrics: eval/m.json}}\n",
+                "eval/m.json": {"acc": 0.8},
+            },
             {"eval/m.json": {"acc": 0.7}},
             metrics_targets=("eval/m.json",),
             shows=("eval/m.json", "params.yaml"),

@@ -123,7 +123,8 @@ def test_invalid_rule_reports_its_index() -> None:
     with pytest.raises(ConfigError, match="x") as info:
         gates.parse_rules(raw, "params.yaml")
     assert (
-        str(info.value) == "params.yaml: mlops.gates[2]: 'accuracy >= 0.9x': unexpected 'x' at column 16"
+        str(info.value)
+        == "params.yaml: mlops.gates[2]: 'accuracy >= 0.9x': unexpected 'x' at column 16"
     )
     assert info.value.exit_code == 2
 

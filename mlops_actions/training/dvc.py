@@ -39,7 +39,8 @@ class DvcTrainer:
         # Every dependency counts, files and directories alike, except DVC-tracked data: that
         # is in the key already through its .dvc hashes.
         tracked = [
-            o.path for o in outputs(cfg.root, [f for f in dvc_files(cfg) if cfg.resolve(f).is_file()])
+            o.path
+            for o in outputs(cfg.root, [f for f in dvc_files(cfg) if cfg.resolve(f).is_file()])
         ]
 
         def is_data(path: Path) -> bool:
