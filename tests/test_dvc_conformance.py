@@ -852,14 +852,14 @@ CASES = [
             "undeclared/train-metrics-setting-not-declared",
             {
                 "dvc.yaml": "metrics: [m.yaml]\n",
-                "params.yaml": "train: {metrics: eval.json}\n",
+                "params.yaml": "mlops: {train: {metrics: eval.json}}\n",
                 "m.yaml": "a: 1\n",
                 "eval.json": {"acc": 1},
             },
             {"m.yaml": "a: 2\n", "eval.json": {"acc": 2}},
             shows=("m.yaml", "params.yaml"),
         ),
-        "undeclared: train.metrics' file is read though no dvc.yaml declares it",
+        "undeclared: mlops.train.metrics' file is read though no dvc.yaml declares it",
     ),
     # --- errors: unparseable files (JSON output only; DVC warns on stderr) ---------------------
     ok(
