@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import yaml
 
 from mlops_actions import compare as compare_mod
-from mlops_actions import data, gates, git, metrics, registry, report
+from mlops_actions import data, dvcproject, gates, git, metrics, registry, report
 from mlops_actions.baseline import Baseline, BaselineMetrics
 from mlops_actions.config import Config
 from mlops_actions.context import Context
@@ -52,26 +52,51 @@ class Pulled:
 
 
 def dvc_files(cfg: Config) -> list[str]:
-    """The .dvc files to use; the default data.dvc may be absent (data kept in git)."""
-    explicit = isinstance(cfg.raw.get("data"), dict) and "dvc" in cfg.raw["data"]
-    present = [f for f in cfg.data.dvc if cfg.resolve(f).is_file()]
-    if explicit and len(present) < len(cfg.data.dvc):
-        missing = next(f for f in cfg.data.dvc if f not in present)
-        raise ConfigError(
-            f"{cfg.path}: data.dvc: '{missing}' does not exist; run `dvc add` for the data"
-        )
-    return present
+    """The .dvc files to pull: `mlops.data.dvc` when set, else every .dvc file of the project.
+
+    An explicit list must hold the .dvc file that tracks `mlops.data.path`: training on an
+    untracked workspace copy would pass here and fail in a fresh clone.
+    """
+    found = dvcproject.tracked_files(cfg.root, skip=(cfg.cache.dir,))
+    if cfg.data.dvc is None:
+        return found
+    key = f"{cfg.path}: mlops.data.dvc"
+    for name in cfg.data.dvc:
+        if not cfg.resolve(name).is_file():
+            raise ConfigError(f"{key}: '{name}' does not exist; run `dvc add` for the data")
+    if cfg.data.path is not None:
+        table = cfg.resolve(cfg.data.path).resolve()
+        listed = {os.path.normpath(f) for f in cfg.data.dvc}
+        for name in found:
+            if os.path.normpath(name) in listed:
+                continue
+            if any(
+                o.path == table or o.path in table.parents for o in data.outputs(cfg.root, [name])
+            ):
+                raise ConfigError(
+                    f"{key}: {cfg.data.path} is tracked by {name}; add it to the list"
+                )
+    return list(cfg.data.dvc)
 
 
 def _untracked(cfg: Config) -> DataVersion:
-    return data.untracked(cfg.root, cfg.data.path, f"{cfg.path}: data.path")
+    assert cfg.data.path is not None  # config requires it in builtin mode
+    return data.untracked(cfg.root, cfg.data.path, f"{cfg.path}: mlops.data.path")
+
+
+def _no_data(cfg: Config) -> DataVersion:
+    """No .dvc file: the builtin trainer's table as it is in the workspace (kept in git);
+    a pipeline's own inputs are dvc repro's to check."""
+    if cfg.train.mode != "builtin":
+        return DataVersion(())
+    return _untracked(cfg)
 
 
 def pull(cfg: Config, *, remote: str | None = None, jobs: int | None = None) -> Pulled:
     """Pull and verify the versioned data."""
     files = dvc_files(cfg)
     if not files:
-        return Pulled(_untracked(cfg), [], None)
+        return Pulled(_no_data(cfg), [], None)
     result = data.pull(cfg.root, files, remote=remote, jobs=jobs)
     return Pulled(data.describe(cfg.root, result.outputs), files, result)
 
@@ -80,7 +105,7 @@ def verified_data(cfg: Config) -> DataVersion:
     """The data version of the workspace, checked against the .dvc files (no pull)."""
     files = dvc_files(cfg)
     if not files:
-        return _untracked(cfg)
+        return _no_data(cfg)
     return data.describe(cfg.root, data.check(cfg.root, files))
 
 
@@ -102,6 +127,8 @@ def current_metrics(cfg: Config) -> Metrics:
 
 def registry_baseline(cfg: Config) -> BaselineMetrics | None:
     """The latest promoted version's metrics: the baseline when the base branch has none."""
+    if cfg.model.name is None:
+        return None  # no registry name: nothing was ever promoted
     model = registry.find_model(cfg.model.name, cwd=cfg.root)
     latest = model.latest() if model else None
     if latest is None or latest.info is None or not latest.info.metrics:
@@ -128,6 +155,8 @@ def base_values(cfg: Config, found: compare_mod.Comparison) -> dict[str, object]
 
 
 def latest_tag(cfg: Config) -> str | None:
+    if cfg.model.name is None:
+        return None
     model = registry.find_model(cfg.model.name, cwd=cfg.root)
     latest = model.latest() if model else None
     return latest.tag if latest else None
@@ -169,7 +198,7 @@ def evaluate_gates(
         outcome = {"skip": "skipped", "fail": "failed", "error": "errors"}[options.no_baseline]
         note = (
             f"no base metrics ({where}): {relative} relative gate(s) {outcome} "
-            f"(gate_options.no_baseline: {options.no_baseline})"
+            f"(mlops.gate_options.no_baseline: {options.no_baseline})"
         )
     results = gates.evaluate(
         cfg.rules,
@@ -228,6 +257,22 @@ def promotion_gates(cfg: Config, current: Metrics | None = None) -> GateRun:
 
 
 # --- the report -----------------------------------------------------------------------------
+
+NO_GATES = (
+    "_No gates yet: add rules under `mlops.gates` in params.yaml (e.g. `- accuracy >= base`) "
+    "and `mlops.metrics.primary` to get commit statuses and promotion._"
+)
+
+
+def display_name(cfg: Config) -> str:
+    """The registry name, else the project directory's (a project with no model artifact)."""
+    return cfg.model.name or cfg.root.name
+
+
+def _gates_markdown(cfg: Config, run: GateRun | None) -> str | None:
+    if not cfg.rules:
+        return NO_GATES
+    return gates.render_markdown(run.results) if run and run.results else None
 
 
 def _dvc_hash_at(cfg: Config, sha: str | None, dvc_file: str) -> str | None:
@@ -326,14 +371,14 @@ def report_input(
         label = None
         rows = [report.Row(r.name, None, r.new, r.path) for r in rows]
     return report.ReportInput(
-        model=cfg.model.name,
+        model=display_name(cfg),
         baseline=label,
         metrics=rows,
         params=[]
         if first
         else [report.Row(e.key, e.old, e.new, e.path) for e in found.rows("params")],
         data=_data_changes(cfg, None if first else base.sha),
-        gates_markdown=gates.render_markdown(run.results) if run and run.results else None,
+        gates_markdown=_gates_markdown(cfg, run),
         mode=trained.mode if trained else facts.mode,
         cache_hit=trained.cache_hit if trained else None,
         run_url=ctx.run_url,
@@ -372,10 +417,10 @@ def standalone_body(
     rows = [report.Row(k, None, v, current.path) for k, v in current.flat().items()]
     facts = _facts(cfg, ctx)
     data = report.ReportInput(
-        cfg.model.name,
+        display_name(cfg),
         None,
         rows,
-        gates_markdown=gates.render_markdown(run.results) if run.results else None,
+        gates_markdown=_gates_markdown(cfg, run),
         run_url=ctx.run_url,
         lower=cfg.metrics.lower_is_better,
         higher=cfg.metrics.higher_is_better,

@@ -1,7 +1,11 @@
-"""params.yaml, validated into typed objects.
+"""Our settings — params.yaml's `mlops:` section — and what dvc.yaml declares, validated into
+typed objects.
 
-Every mistake is reported as one line that names the file and the dotted key, e.g.
-``params.yaml: model.estimatr: unknown key (did you mean 'estimator'?)``.
+Everything of ours lives under one top-level key, `mlops:`; every other key of params.yaml is
+the user's own and never judged. A DVC pipeline project needs no `mlops:` at all: the mode,
+metrics file, model name and path come from its dvc.yaml (`dvcproject`), and `mlops:` refines
+them. Every mistake is reported as one line naming the file and the dotted key, e.g.
+``params.yaml: mlops.model.estimatr: unknown key (did you mean 'estimator'?)``.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
-from mlops_actions import tag
+from mlops_actions import dvcproject, tag
+from mlops_actions.dvcproject import DvcProject
 from mlops_actions.errors import ConfigError
 from mlops_actions.gates import NO_BASELINE
 from mlops_actions.rules import Rule, parse_rules
@@ -21,23 +26,28 @@ from mlops_actions.training import TRAINERS
 from mlops_actions.util import did_you_mean
 
 DEFAULT_PARAMS = "params.yaml"
+SECTION = "mlops"
+DEFAULT_CACHE_DIR = ".mlops-cache"
 MODES = tuple(TRAINERS)
 TASKS = ("auto", "classification", "regression")
 
 
 @dataclass(frozen=True)
 class DataConfig:
-    path: str
-    target: str
+    """The builtin trainer's table (`path`, `target` are required in builtin mode). `dvc`:
+    the .dvc files to pull; None means every .dvc file of the project."""
+
+    path: str | None = None
+    target: str | None = None
     test_size: float = 0.2
     seed: int = 42
     task: str = "auto"
-    dvc: list[str] = field(default_factory=lambda: ["data.dvc"])
+    dvc: list[str] | None = None
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    name: str
+    name: str | None = None  # the registry name; from dvc.yaml's model artifact when unset
     estimator: str = "sklearn.ensemble.RandomForestClassifier"
     params: dict[str, Any] = field(default_factory=dict)
 
@@ -57,7 +67,7 @@ class TrainConfig:
 @dataclass(frozen=True)
 class CacheConfig:
     enabled: bool = True
-    dir: str = ".mlops-cache"
+    dir: str = DEFAULT_CACHE_DIR
 
 
 @dataclass(frozen=True)
@@ -83,8 +93,8 @@ class GateOptions:
 
 @dataclass(frozen=True)
 class Config:
-    data: DataConfig
-    model: ModelConfig
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     cache: CacheConfig = field(default_factory=CacheConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
@@ -93,8 +103,10 @@ class Config:
     promote: PromoteConfig = field(default_factory=PromoteConfig)
     report: dict[str, Any] = field(default_factory=dict)
     path: str = DEFAULT_PARAMS
-    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # whole file
     rules: tuple[Rule, ...] = ()  # `gates`, parsed once at load
+    project: DvcProject | None = field(default=None, compare=False, repr=False)
+    plots: tuple[str, ...] = ()  # what dvc.yaml declares under `plots:`, for the report
 
     @property
     def root(self) -> Path:
@@ -104,12 +116,30 @@ class Config:
         """A path from params.yaml, relative to the directory that holds it."""
         return self.root / relative
 
+    @property
+    def section(self) -> dict[str, Any]:
+        """params.yaml's `mlops:` section as written (empty when there is none)."""
+        found = self.raw.get(SECTION)
+        return found if isinstance(found, dict) else {}
+
+    @property
+    def model_name(self) -> str:
+        """The registry name, where one is required (promotion, the registry)."""
+        if self.model.name is None:
+            raise ConfigError(
+                f"{self.path}: {SECTION}.model.name: not set; declare an artifact of type "
+                f"model in dvc.yaml or set {SECTION}.model.name"
+            )
+        return self.model.name
+
     def training_params(self) -> dict[str, Any]:
-        """The sections that decide what a training run produces (the run-cache key)."""
-        return {key: self.raw.get(key) for key in ("data", "model", "train")}
+        """The settings that decide what a builtin run produces (the run-cache key)."""
+        return {key: self.section.get(key) for key in ("data", "model", "train")}
 
 
-_INTERNAL = {"path", "raw", "rules"}
+_INTERNAL = {"path", "raw", "rules", "project", "plots"}
+# Our old layout, at the top level of params.yaml: keys no project uses for its own params.
+_OLD_LAYOUT = {"gates": None, "gate_options": None, "promote": "bump", "model": "estimator"}
 
 
 def _type_name(tp: Any) -> str:
@@ -201,48 +231,158 @@ def _check_choice(value: str, choices: tuple[str, ...], key: str, file: str) -> 
         raise ConfigError(f"{file}: {key}: '{value}' is not one of {', '.join(choices)}{hint}")
 
 
-def _validate(cfg: Config, file: str) -> None:
+def is_registry_name(name: str) -> bool:
+    """`churn-model`, or GTO's `sub/folder:churn-model` for a dvc.yaml in a subfolder."""
+    folder, _, base = name.rpartition(":")
+    return tag.is_model_name(base) and (not folder or tag.is_name(name))
 
-    _check_choice(cfg.promote.bump, ("patch", "minor", "major"), "promote.bump", file)
+
+def _validate(cfg: Config, file: str) -> None:
+    m = SECTION
+    _check_choice(cfg.promote.bump, ("patch", "minor", "major"), f"{m}.promote.bump", file)
     if cfg.promote.stage is not None and not tag.is_stage(cfg.promote.stage):
-        raise ConfigError(f"{file}: promote.stage: '{cfg.promote.stage}' is not a valid stage name")
-    _check_choice(cfg.gate_options.no_baseline, NO_BASELINE, "gate_options.no_baseline", file)
-    _check_choice(cfg.train.mode, MODES, "train.mode", file)
-    _check_choice(cfg.data.task, TASKS, "data.task", file)
+        raise ConfigError(
+            f"{file}: {m}.promote.stage: '{cfg.promote.stage}' is not a valid stage name"
+        )
+    no_baseline = f"{m}.gate_options.no_baseline"
+    _check_choice(cfg.gate_options.no_baseline, NO_BASELINE, no_baseline, file)
+    _check_choice(cfg.train.mode, MODES, f"{m}.train.mode", file)
+    _check_choice(cfg.data.task, TASKS, f"{m}.data.task", file)
     if not 0 < cfg.data.test_size < 1:
         raise ConfigError(
-            f"{file}: data.test_size: must be between 0 and 1, got {cfg.data.test_size}"
+            f"{file}: {m}.data.test_size: must be between 0 and 1, got {cfg.data.test_size}"
         )
-    if not tag.is_model_name(cfg.model.name):
+    if cfg.model.name is not None and not is_registry_name(cfg.model.name):
         raise ConfigError(
-            f"{file}: model.name: '{cfg.model.name}' is not a valid registry name "
+            f"{file}: {m}.model.name: '{cfg.model.name}' is not a valid registry name "
             "(lowercase letters, digits and dashes, e.g. 'churn-model')"
         )
     if cfg.train.mode == "command" and not cfg.train.command:
-        raise ConfigError(f"{file}: train.command: required when train.mode is 'command'")
+        raise ConfigError(f"{file}: {m}.train.command: required when {m}.train.mode is 'command'")
+    if cfg.train.mode == "builtin":
+        missing = [k for k in ("path", "target") if getattr(cfg.data, k) is None]
+        if missing:
+            keys = " and ".join(f"{m}.data.{k}" for k in missing)
+            raise ConfigError(
+                f"{file}: {keys}: required when {m}.train.mode is 'builtin' (the table to "
+                "train on and its target column)"
+            )
     if "." not in cfg.model.estimator:
         raise ConfigError(
-            f"{file}: model.estimator: '{cfg.model.estimator}' is not an import path "
+            f"{file}: {m}.model.estimator: '{cfg.model.estimator}' is not an import path "
             "(e.g. sklearn.ensemble.RandomForestClassifier)"
         )
+    if cfg.project is not None and cfg.train.mode == "dvc":
+        declared = cfg.project.metrics
+        if declared and cfg.train.metrics not in declared:
+            raise ConfigError(
+                f"{file}: {m}.train.metrics: '{cfg.train.metrics}' is not a metrics file "
+                f"dvc.yaml declares ({', '.join(declared)}); set {m}.train.metrics to one of them"
+            )
 
 
-def parse(data: Any, file: str = DEFAULT_PARAMS) -> Config:
+def _old_layout(data: dict[str, Any]) -> list[str]:
+    """Top-level keys of ours from before `mlops:` (e.g. `gates:`, `model.estimator`)."""
+    found = []
+    for key, marker in _OLD_LAYOUT.items():
+        value = data.get(key)
+        if value is not None and (marker is None or (isinstance(value, dict) and marker in value)):
+            found.append(key)
+    data_section = data.get("data")
+    if isinstance(data_section, dict) and "target" in data_section and found:
+        found.append("data")
+    return found
+
+
+def _derived(section: dict[str, Any], project: DvcProject | None, file: str) -> dict[str, Any]:
+    """`section` with what dvc.yaml declares filled in where the user set nothing: mode dvc,
+    the first declared metrics file, the model artifact's name and path."""
+    if project is None:
+        return section
+    train = section.get("train")
+    train = dict(train) if isinstance(train, dict) else train
+    mode = train.get("mode", "dvc") if isinstance(train, dict) else "dvc"
+    if mode == "builtin" or not isinstance(train, (dict, type(None))):
+        return section
+    train = train or {}
+    model = section.get("model")
+    model = dict(model) if isinstance(model, dict) else ({} if model is None else model)
+    if not isinstance(model, dict):
+        return section
+    train.setdefault("mode", mode)
+    if project.metrics:
+        train.setdefault("metrics", project.metrics[0])
+    models = project.models
+    name = model.get("name")
+    if name is None and len(models) > 1:
+        names = ", ".join(a.name for a in models)
+        raise ConfigError(
+            f"{project.files[0]}: declares {len(models)} model artifacts ({names}); set "
+            f"{SECTION}.model.name in {file} to the one to register"
+        )
+    chosen = project.artifact(name) if isinstance(name, str) else (models[0] if models else None)
+    if chosen is not None:
+        if name is None and not is_registry_name(chosen.name):
+            raise ConfigError(
+                f"{chosen.file}: artifacts.{chosen.name.rpartition(':')[2]}: '{chosen.name}' "
+                "is not a valid registry name (lowercase letters, digits and dashes); rename "
+                f"it or set {SECTION}.model.name in {file}"
+            )
+        model.setdefault("name", chosen.name)
+        train.setdefault("model", chosen.path)
+    return {**section, "train": train, "model": model}
+
+
+def parse(data: Any, file: str = DEFAULT_PARAMS, project: DvcProject | None = None) -> Config:
+    """Config from params.yaml's parsed content and the project's dvc.yaml declarations."""
     if data is None:
-        raise ConfigError(f"{file}: the file is empty; it needs at least 'data' and 'model'")
-    cfg: Config = _build(Config, data, "", file)
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{file}: expected a mapping, got {data!r}")
+    section = data.get(SECTION)
+    if section is None:
+        old = _old_layout(data)
+        if old:
+            raise ConfigError(
+                f"{file}: {', '.join(old)}: our settings now live under one top-level key; "
+                f"move them under `{SECTION}:` (your own params stay where they are)"
+            )
+        if project is None:
+            raise ConfigError(
+                f"{file}: no `{SECTION}:` section and no dvc.yaml; add `{SECTION}:` with "
+                "data and model (see the README's params.yaml) or a DVC pipeline"
+            )
+        section = {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"{file}: {SECTION}: expected a mapping, got {section!r}")
+    cfg: Config = _build(Config, _derived(section, project, file), SECTION, file)
+    cfg = dataclasses.replace(
+        cfg, path=file, raw=data, project=project, plots=project.plots if project else ()
+    )
     _validate(cfg, file)
-    rules = tuple(parse_rules(cfg.gates, file))
-    return dataclasses.replace(cfg, path=file, raw=data, rules=rules)
+    rules = tuple(parse_rules(cfg.gates, file, f"{SECTION}.gates"))
+    return dataclasses.replace(cfg, rules=rules)
+
+
+def _cache_dir(data: Any) -> str:
+    """mlops.cache.dir as written, leniently: the walk for dvc.yaml files skips it."""
+    node: Any = data
+    for key in (SECTION, "cache", "dir"):
+        node = node.get(key) if isinstance(node, dict) else None
+    return node if isinstance(node, str) and node else DEFAULT_CACHE_DIR
 
 
 def load(path: str | Path = DEFAULT_PARAMS) -> Config:
     import yaml
 
     file = str(path)
+    root = Path(path).resolve().parent
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
+        project = dvcproject.read(root) if root.is_dir() else None
+        if project is not None:  # a DVC pipeline needs no params file of ours
+            return parse({}, file, project)
         raise ConfigError(
             f"{file}: not found; create it (see the README's params.yaml) or pass --params"
         ) from None
@@ -255,4 +395,4 @@ def load(path: str | Path = DEFAULT_PARAMS) -> Config:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ConfigError(f"{file}: not valid YAML{where}: {problem}") from None
-    return parse(data, file)
+    return parse(data, file, dvcproject.read(root, data, skip=(_cache_dir(data),)))

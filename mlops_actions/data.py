@@ -58,7 +58,7 @@ def read_dvc_file(path: Path, root: Path) -> list[Output]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DataError(
-            f"{rel}: not found; track the data with `dvc add` or set data.dvc in params.yaml"
+            f"{rel}: not found; track the data with `dvc add` or set mlops.data.dvc in params.yaml"
         ) from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise DataError(f"{rel}: not a valid .dvc file: {exc}") from None

@@ -1,7 +1,8 @@
 """The work of `run` for one event, top to bottom.
 
 - pull_request: pull, train, compare with the base branch, gates as statuses, the report.
-- push to the default branch: pull, train, gates against the latest version, promote.
+- push to the default branch: pull, train, gates against the latest version, promote (only
+  with gates: a project without `mlops.gates` is compared and reported, never promoted).
 - schedule / workflow_dispatch: retrain when the data changed (see retrain.py).
 - outside Actions: pull, train, the metrics table and the gates.
 """
@@ -52,7 +53,7 @@ def run(cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions) -> in
         author=options.comment_author,
     )
     publish.deliver_report(cfg, ctx, gh, done.body, delivery)
-    if ctx.is_default_branch_push and options.promote:
+    if ctx.is_default_branch_push and options.promote and cfg.rules:
         # Inside Actions the tags are created through the REST API.
         promotion.promote(
             cfg,
@@ -80,7 +81,8 @@ def _refuse_untrusted_checkout(cfg: Config, ctx: Context) -> None:
             "pull_request_target with the pull request's head checked out would run its code "
             "next to a write token: train on `pull_request` (read-only) and publish from a "
             "`workflow_run` job instead (README: Security model), or set "
-            f"gate_options.allow_pull_request_target: true in {cfg.path} if you trust every author"
+            f"mlops.gate_options.allow_pull_request_target: true in {cfg.path} if you trust every "
+            "author"
         )
 
 

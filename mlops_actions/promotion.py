@@ -28,9 +28,10 @@ def promote(
 ) -> registry.PromoteResult:
     """Tag HEAD as the next version when it passed (`gates_passed` None: no gates) and beats
     the latest version; `gate_code` 2 explains a refusal as a gate that could not be evaluated."""
+    name = cfg.model_name  # a ConfigError naming the key when there is no registry name
     writer = None
     if gh is not None and ctx.in_actions:
-        writer, push = registry.RestTagWriter(gh, cfg.root, cfg.model.name), True
+        writer, push = registry.RestTagWriter(gh, cfg.root, name), True
     result = registry.promote(
         cfg,
         bump=bump,

@@ -161,7 +161,7 @@ def open_pull_request(
     token = options.retrain_token or ctx.token
     output.add_secret(token)
     paths = _files_to_commit(cfg, changed)
-    message = f"Retrain {cfg.model.name} on new data ({', '.join(changed)})"
+    message = f"Retrain {cfg.model.name or cfg.root.name} on new data ({', '.join(changed)})"
     commit = commit_on_branch(cfg, paths, message)
     git.run(
         "push",
@@ -181,7 +181,7 @@ def open_pull_request(
         gh = GitHub(ctx.api_url, token, ctx.repository)
     base = ctx.default_branch or gh.default_branch()
     owner = ctx.repository.split("/")[0]
-    title = f"Retrain {cfg.model.name} on new data"
+    title = f"Retrain {cfg.model.name or cfg.root.name} on new data"
     existing = gh.list_pulls(state="open", head=f"{owner}:{BRANCH}", base=base)
     source = f"Retrained from `{(git.head_sha(cfg.root) or '')[:7]}` of `{base}`.\n\n"
     body = source + body

@@ -289,11 +289,12 @@ def read(
 
 
 def metrics_file(params_text: bytes | None) -> str:
-    """train.metrics from the params file, read leniently (compare does not validate it)."""
+    """mlops.train.metrics from the params file, read leniently (compare does not validate it)."""
     try:
         data = parse_file(DEFAULT_PARAMS, params_text) if params_text else {}
     except ParseError:
         return DEFAULT_METRICS
-    train = data.get("train") if isinstance(data, dict) else None
+    section = data.get("mlops") if isinstance(data, dict) else None
+    train = section.get("train") if isinstance(section, dict) else None
     value = train.get("metrics") if isinstance(train, dict) else None
     return norm(".", value) if isinstance(value, str) and value else DEFAULT_METRICS

@@ -1,4 +1,4 @@
-"""Gate rules: the small grammar of params.yaml's `gates:` list.
+"""Gate rules: the small grammar of params.yaml's `mlops.gates` list.
 
 A rule reads the way it is said::
 
@@ -291,15 +291,15 @@ def parse_rule(text: str) -> Rule:
         raise ValueError(str(exc)) from None
 
 
-def parse_rules(raw: Sequence[Any], file: str) -> list[Rule]:
-    """The ``gates:`` list of params.yaml, parsed; the first mistake is a ConfigError.
-
-    e.g. ``params.yaml: gates[2]: 'accuracy >= 0.9x': unexpected 'x' at column 16``.
+def parse_rules(raw: Sequence[Any], file: str, key: str = "mlops.gates") -> list[Rule]:
+    """The ``mlops.gates`` list of params.yaml (`key`), parsed; the first mistake is a
+    ConfigError, e.g. ``params.yaml: mlops.gates[2]: 'accuracy >= 0.9x': unexpected 'x' at
+    column 16``.
     """
     rules: list[Rule] = []
     seen: dict[Rule, int] = {}
     for index, item in enumerate(raw):
-        where = f"{file}: gates[{index}]"
+        where = f"{file}: {key}[{index}]"
         if not isinstance(item, str):
             raise ConfigError(f"{where}: expected a rule like 'accuracy >= 0.9', got {item!r}")
         try:
@@ -307,7 +307,7 @@ def parse_rules(raw: Sequence[Any], file: str) -> list[Rule]:
         except ValueError as exc:
             raise ConfigError(f"{where}: '{item}': {exc}") from None
         if rule in seen:
-            raise ConfigError(f"{where}: '{item}': the same rule as gates[{seen[rule]}]")
+            raise ConfigError(f"{where}: '{item}': the same rule as {key}[{seen[rule]}]")
         seen[rule] = index
         rules.append(rule)
     return rules

@@ -76,6 +76,7 @@ def write_diabetes(path: Path) -> None:
     frame.to_csv(path, index=False)
 
 
+# Our settings, as they go under params.yaml's `mlops:` key (write_params puts them there).
 DEMO_PARAMS: dict[str, Any] = {
     "data": {
         "path": "data/breast_cancer.csv",
@@ -108,8 +109,18 @@ def gated_params(**changes: Any) -> dict[str, Any]:
     return params
 
 
-def write_params(repo: Path, params: dict[str, Any]) -> None:
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+def params_file(params: dict[str, Any], own: dict[str, Any] | None = None) -> dict[str, Any]:
+    """params.yaml's content: the user's `own` params at the top level, ours under `mlops:`.
+    A dict that already has an `mlops` key (or is meant as a whole file) is kept as it is."""
+    if "mlops" in params:
+        return params
+    return {**(own or {}), "mlops": params}
+
+
+def write_params(repo: Path, params: dict[str, Any], own: dict[str, Any] | None = None) -> None:
+    """Write params.yaml with our settings `params` under `mlops:` (see params_file)."""
+    text = yaml.safe_dump(params_file(params, own), sort_keys=False)
+    (repo / "params.yaml").write_text(text)
 
 
 def build_demo_repo(base: Path) -> Path:

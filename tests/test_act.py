@@ -290,7 +290,9 @@ def test_pull_request_gets_one_sticky_report_and_gate_statuses_on_its_head(
     body = comment["body"]
     assert body.count(MARKER) == 1
     assert f"compared with `main` ({main[:7]})" in body
-    assert re.search(r"\| `model\.params\.n_estimators` +\| 10 +\| 20 +\|", body)  # params diff
+    assert re.search(
+        r"\| `mlops\.model\.params\.n_estimators` +\| 10 +\| 20 +\|", body
+    )  # params diff
     assert re.search(r"/actions/runs/\d+\)", body)  # the run's link
     assert any(
         line.startswith(f"report posted on pull request #{pull['number']}") for line in printed

@@ -8,7 +8,7 @@ import pytest
 
 from mlops_actions import cli, config
 from mlops_actions.errors import ConfigError
-from tests.helpers import DEMO_PARAMS, write_params
+from tests.helpers import DEMO_PARAMS, params_file, write_params
 
 
 def _with(path: str, value: Any) -> dict[str, Any]:
@@ -24,53 +24,69 @@ def _with(path: str, value: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        (None, "params.yaml: the file is empty"),
+        (None, "params.yaml: no `mlops:` section and no dvc.yaml"),
         ([], "params.yaml: expected a mapping"),
-        ({"model": DEMO_PARAMS["model"]}, "params.yaml: data: required key is missing"),
+        (
+            {"model": DEMO_PARAMS["model"]},
+            "params.yaml: mlops.data.path and mlops.data.target: required when "
+            "mlops.train.mode is 'builtin'",
+        ),
         (
             _with("model.estimatr", "x"),
-            "params.yaml: model.estimatr: unknown key (did you mean 'estimator'?)",
+            "params.yaml: mlops.model.estimatr: unknown key (did you mean 'estimator'?)",
         ),
-        (_with("dataa", {}), "params.yaml: dataa: unknown key (did you mean 'data'?)"),
-        (_with("data.test_size", "a"), "params.yaml: data.test_size: expected a number, got 'a'"),
-        (_with("data.test_size", 1.5), "params.yaml: data.test_size: must be between 0 and 1"),
-        (_with("data.seed", 1.5), "params.yaml: data.seed: expected an integer, got 1.5"),
-        (_with("data.seed", True), "params.yaml: data.seed: expected an integer, got True"),
+        (_with("dataa", {}), "params.yaml: mlops.dataa: unknown key (did you mean 'data'?)"),
+        (
+            _with("data.test_size", "a"),
+            "params.yaml: mlops.data.test_size: expected a number, got 'a'",
+        ),
+        (
+            _with("data.test_size", 1.5),
+            "params.yaml: mlops.data.test_size: must be between 0 and 1",
+        ),
+        (_with("data.seed", 1.5), "params.yaml: mlops.data.seed: expected an integer, got 1.5"),
+        (_with("data.seed", True), "params.yaml: mlops.data.seed: expected an integer, got True"),
         (
             _with("train.mode", "comand"),
-            "params.yaml: train.mode: 'comand' is not one of builtin, command, dvc (did you mean 'command'?)",
+            "params.yaml: mlops.train.mode: 'comand' is not one of builtin, command, dvc (did you mean 'command'?)",
         ),
         (
             _with("train.mode", "command"),
-            "params.yaml: train.command: required when train.mode is 'command'",
+            "params.yaml: mlops.train.command: required when mlops.train.mode is 'command'",
         ),
         (
             _with("train.code", "train.py"),
-            "params.yaml: train.code: expected a list, got 'train.py'",
+            "params.yaml: mlops.train.code: expected a list, got 'train.py'",
         ),
         (
             _with("cache.enabled", "yes"),
-            "params.yaml: cache.enabled: expected true or false, got 'yes'",
+            "params.yaml: mlops.cache.enabled: expected true or false, got 'yes'",
         ),
         (
             _with("model.name", "My Model"),
-            "params.yaml: model.name: 'My Model' is not a valid registry name",
+            "params.yaml: mlops.model.name: 'My Model' is not a valid registry name",
         ),
         (
             _with("model.name", "team//churn"),
-            "params.yaml: model.name: 'team//churn' is not a valid registry name "
+            "params.yaml: mlops.model.name: 'team//churn' is not a valid registry name "
             "(lowercase letters, digits and dashes, e.g. 'churn-model')",
         ),
         (
             _with("model.estimator", "RandomForest"),
-            "params.yaml: model.estimator: 'RandomForest' is not an import path",
+            "params.yaml: mlops.model.estimator: 'RandomForest' is not an import path",
         ),
-        (_with("model.params", [1]), "params.yaml: model.params: expected a mapping, got [1]"),
+        (
+            _with("model.params", [1]),
+            "params.yaml: mlops.model.params: expected a mapping, got [1]",
+        ),
     ],
 )
 def test_config_errors_name_the_file_and_key(params: Any, message: str) -> None:
     with pytest.raises(ConfigError) as info:
-        config.parse(params, "params.yaml")
+        config.parse(
+            params if params is None or not isinstance(params, dict) else params_file(params),
+            "params.yaml",
+        )
     assert str(info.value).startswith(message)
     assert "\n" not in str(info.value)
 
@@ -104,27 +120,27 @@ def test_missing_file_says_what_to_do(tmp_path: Path) -> None:
         (
             "model.estimator",
             "sklearn.ensemble.NoSuchForest",
-            "params.yaml: model.estimator: 'sklearn.ensemble' has no 'NoSuchForest'",
+            "params.yaml: mlops.model.estimator: 'sklearn.ensemble' has no 'NoSuchForest'",
         ),
         (
             "model.estimator",
             "nosuchpackage.Model",
-            "params.yaml: model.estimator: cannot import 'nosuchpackage'",
+            "params.yaml: mlops.model.estimator: cannot import 'nosuchpackage'",
         ),
         (
             "model.estimator",
             "collections.OrderedDict",
-            "params.yaml: model.estimator: 'collections.OrderedDict' is not a scikit-learn estimator",
+            "params.yaml: mlops.model.estimator: 'collections.OrderedDict' is not a scikit-learn estimator",
         ),
         (
             "model.params",
             {"n_estimatorz": 3},
-            "params.yaml: model.params.n_estimatorz: not a parameter of RandomForestClassifier (did you mean 'n_estimators'?)",
+            "params.yaml: mlops.model.params.n_estimatorz: not a parameter of RandomForestClassifier (did you mean 'n_estimators'?)",
         ),
         (
             "data.target",
             "diagnosys",
-            "params.yaml: data.target: column 'diagnosys' is not in data/breast_cancer.csv (did you mean 'diagnosis'?)",
+            "params.yaml: mlops.data.target: column 'diagnosys' is not in data/breast_cancer.csv (did you mean 'diagnosis'?)",
         ),
     ],
 )
@@ -140,3 +156,41 @@ def test_training_config_errors_exit_2_and_write_nothing(
     assert not (demo_repo / "model").exists()
     runs = demo_repo / ".mlops-cache" / "runs"
     assert not runs.exists() or not any(p for p in runs.iterdir() if not p.name.startswith("."))
+
+
+def test_the_users_own_top_level_params_are_never_judged() -> None:
+    own = {
+        "prepare": {"split": 0.2, "seed": 20170428},
+        "featurize": {"max_features": 100, "ngrams": 1},
+        "train": {"seed": 20170428, "n_est": 50, "min_split": 0.01},
+        "data": {"path": "elsewhere.csv"},
+        "model": {"layers": [64, 32]},
+    }
+    cfg = config.parse(params_file(DEMO_PARAMS, own), "params.yaml")
+    assert cfg.data.path == "data/breast_cancer.csv"
+    assert cfg.model.name == "demo-model"
+    assert cfg.raw["prepare"] == own["prepare"]
+    assert cfg.training_params()["data"] == DEMO_PARAMS["data"]  # the run key: ours only
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (
+            {**DEMO_PARAMS, "gates": ["f1 >= 0.8"]},
+            "params.yaml: gates, model, data: our settings now live under one top-level key; "
+            "move them under `mlops:` (your own params stay where they are)",
+        ),
+        ({"gates": ["f1 >= 0.8"], "train": {"epochs": 3}}, "params.yaml: gates: our settings"),
+        ({"mlops": ["data"]}, "params.yaml: mlops: expected a mapping, got ['data']"),
+        (
+            {"mlops": {**DEMO_PARAMS, "gates": ["f1 >= 0.9x"]}},
+            "params.yaml: mlops.gates[0]: 'f1 >= 0.9x': unexpected 'x'",
+        ),
+    ],
+)
+def test_the_old_layout_gets_one_line_to_move_it(params: Any, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        config.parse(params, "params.yaml")
+    assert str(info.value).startswith(message)
+    assert "\n" not in str(info.value)

@@ -302,7 +302,10 @@ CASES = [
     ok(
         Case(
             "defaults/train-metrics-setting",
-            {"params.yaml": "train: {metrics: eval/m.json}\n", "eval/m.json": {"acc": 0.8}},
+            {
+                "params.yaml": "mlops: {train: {metrics: eval/m.json}}\n",
+                "eval/m.json": {"acc": 0.8},
+            },
             {"eval/m.json": {"acc": 0.7}},
             metrics_targets=("eval/m.json",),
             shows=("eval/m.json", "params.yaml"),
@@ -821,7 +824,7 @@ CASES = [
             "undeclared/train-metrics-setting-not-declared",
             {
                 "dvc.yaml": "metrics: [m.yaml]\n",
-                "params.yaml": "train: {metrics: eval.json}\n",
+                "params.yaml": "mlops: {train: {metrics: eval.json}}\n",
                 "m.yaml": "a: 1\n",
                 "eval.json": {"acc": 1},
             },

@@ -720,10 +720,15 @@ def test_training_that_writes_nan_is_a_gate_error_not_a_crash(
             "params.yaml: not valid YAML at line 2, column 1: expected ',' or ']', but got "
             "'<stream end>'",
         ),
-        ("", "params.yaml: the file is empty; it needs at least 'data' and 'model'"),
+        (
+            "",
+            "params.yaml: no `mlops:` section and no dvc.yaml; add `mlops:` with data and model "
+            "(see the README's params.yaml) or a DVC pipeline",
+        ),
         (
             "# all commented out\n",
-            "params.yaml: the file is empty; it needs at least 'data' and 'model'",
+            "params.yaml: no `mlops:` section and no dvc.yaml; add `mlops:` with data and model "
+            "(see the README's params.yaml) or a DVC pipeline",
         ),
     ],
     ids=["not-yaml", "empty", "only-comments"],
@@ -821,7 +826,7 @@ def test_non_ascii_names(
     capsys.readouterr()
     assert cli.main(["gate", "--status"]) == 2
     assert _error_line(capsys) == (
-        "params.yaml: model.name: 'modèle' is not a valid registry name (lowercase letters, "
+        "params.yaml: mlops.model.name: 'modèle' is not a valid registry name (lowercase letters, "
         "digits and dashes, e.g. 'churn-model')"
     )
     _states(github_server, head)
@@ -848,7 +853,7 @@ def test_cache_dir_below_a_file(
     out = capsys.readouterr().out
     assert (
         f"::warning::run cache {project / 'blocker' / 'cache'} is not writable (Not a directory); "
-        "result not cached: make cache.dir in params.yaml a writable directory"
+        "result not cached: make mlops.cache.dir in params.yaml a writable directory"
     ) in out
     assert (
         "::warning::blocker/cache/report.md: cannot write the report file (Not a directory)" in out
@@ -943,7 +948,7 @@ def test_full_cache_dir(
     assert proc.returncode == 0, proc.stderr
     assert (
         f"warning: run cache {cache}: cannot store the run (No space left on device); result not "
-        "cached: free space there or point cache.dir in params.yaml elsewhere"
+        "cached: free space there or point mlops.cache.dir in params.yaml elsewhere"
     ) in proc.stderr
     assert "Traceback" not in proc.stderr
     # No half-written entry and no staging left behind; the space they took is free again, so

@@ -403,7 +403,9 @@ def test_gate_refuses_an_invalid_rule(
     _project(branch_repo, ["accuracy >= 0.9", "f1 >= base", "accuracy >= 0.9x"])
     assert cli.main(["gate", "--base", "main"]) == 2
     err = capsys.readouterr().err
-    assert "error: params.yaml: gates[2]: 'accuracy >= 0.9x': unexpected 'x' at column 16" in err
+    assert (
+        "error: params.yaml: mlops.gates[2]: 'accuracy >= 0.9x': unexpected 'x' at column 16" in err
+    )
 
 
 def test_gate_without_metrics_is_an_error(

@@ -209,7 +209,9 @@ def test_promote_settings_are_checked(repo: Path, promote: dict[str, Any], messa
 
 def test_promote_explains_a_missing_primary_metric(repo: Path) -> None:
     fake_train(repo, {"accuracy": 0.9})
-    with pytest.raises(MlopsError, match=r"no numeric 'f1' \(metrics.primary\); it has: accuracy"):
+    with pytest.raises(
+        MlopsError, match=r"no numeric 'f1' \(mlops.metrics.primary\); it has: accuracy"
+    ):
         registry.promote(cfg_of(repo))
 
 

@@ -115,7 +115,7 @@ def test_valid_rules(text: str, rule: Rule, normalized: str | None) -> None:
 def test_invalid_rules_name_the_rule_and_column(text: str, message: str) -> None:
     with pytest.raises(ConfigError) as info:
         gates.parse_rules([text], "params.yaml")
-    assert str(info.value) == f"params.yaml: gates[0]: '{text}': {message}"
+    assert str(info.value) == f"params.yaml: mlops.gates[0]: '{text}': {message}"
 
 
 def test_invalid_rule_reports_its_index() -> None:
@@ -123,7 +123,8 @@ def test_invalid_rule_reports_its_index() -> None:
     with pytest.raises(ConfigError, match="x") as info:
         gates.parse_rules(raw, "params.yaml")
     assert (
-        str(info.value) == "params.yaml: gates[2]: 'accuracy >= 0.9x': unexpected 'x' at column 16"
+        str(info.value)
+        == "params.yaml: mlops.gates[2]: 'accuracy >= 0.9x': unexpected 'x' at column 16"
     )
     assert info.value.exit_code == 2
 
@@ -133,13 +134,13 @@ def test_invalid_rule_reports_its_index() -> None:
     [
         (
             [{"rule": "accuracy >= 0.9"}],
-            "params.yaml: gates[0]: expected a rule like 'accuracy >= 0.9', "
+            "params.yaml: mlops.gates[0]: expected a rule like 'accuracy >= 0.9', "
             "got {'rule': 'accuracy >= 0.9'}",
         ),
-        ([0.9], "params.yaml: gates[0]: expected a rule like 'accuracy >= 0.9', got 0.9"),
+        ([0.9], "params.yaml: mlops.gates[0]: expected a rule like 'accuracy >= 0.9', got 0.9"),
         (
             ["f1 >= base - 0.01", "f1>=base-0.01"],
-            "params.yaml: gates[1]: 'f1>=base-0.01': the same rule as gates[0]",
+            "params.yaml: mlops.gates[1]: 'f1>=base-0.01': the same rule as mlops.gates[0]",
         ),
     ],
 )

@@ -234,8 +234,8 @@ def test_command_mode_reads_the_metrics_it_writes(
 @pytest.mark.parametrize(
     ("command", "message"),
     [
-        ("exit 3", "train.command exited with code 3"),
-        ("true", "metrics.json: train.command finished but did not write this metrics file"),
+        ("exit 3", "mlops.train.command exited with code 3"),
+        ("true", "metrics.json: mlops.train.command finished but did not write this metrics file"),
         ("echo '{not json' > metrics.json", "metrics.json: not valid JSON"),
     ],
 )
@@ -284,29 +284,18 @@ def test_dvc_mode_runs_repro_and_reads_declared_metrics(
     (git_repo / "dvc.yaml").write_text(DVC_YAML)
     (git_repo / "train.py").write_text(DVC_TRAIN)
     (git_repo / "d.csv").write_text("a,y\n1,2\n")
-    write_params(
-        git_repo,
-        {
-            "data": {"path": "d.csv", "target": "y"},
-            "model": {"name": "piped", "params": {"k": 2}},
-            "train": {"mode": "dvc"},
-        },
-    )
+    own = {"model": {"params": {"k": 2}}}  # the user's own `model`, read by dvc.yaml
+    ours = {"model": {"name": "piped"}, "train": {"mode": "dvc", "metrics": "metrics.json"}}
+    write_params(git_repo, ours, own)
     commit_all(git_repo, "dvc pipeline")
-    # train.metrics must name the file dvc.yaml declares: gates and compare read it later.
+    # mlops.train.metrics must name a file dvc.yaml declares: gates and compare read it later.
     assert cli.main(["train"]) == 2
     assert (
-        "params.yaml: train.metrics: 'metrics.json' is not a metrics file dvc.yaml declares "
-        "(eval/metrics.json)" in capsys.readouterr().err
+        "params.yaml: mlops.train.metrics: 'metrics.json' is not a metrics file dvc.yaml "
+        "declares (eval/metrics.json)" in capsys.readouterr().err
     )
-    write_params(
-        git_repo,
-        {
-            "data": {"path": "d.csv", "target": "y"},
-            "model": {"name": "piped", "params": {"k": 2}},
-            "train": {"mode": "dvc", "metrics": "eval/metrics.json"},
-        },
-    )
+    # Unset, it is the first metrics file dvc.yaml declares.
+    write_params(git_repo, {"model": {"name": "piped"}}, own)
     assert cli.main(["train"]) == 0, capsys.readouterr().err
     out = capsys.readouterr().out
     assert "trained (dvc)" in out and "score" in out
@@ -340,7 +329,7 @@ def test_dvc_mode_without_dvc_yaml(git_repo: Path, capsys: pytest.CaptureFixture
         },
     )
     assert cli.main(["train"]) == 2
-    assert "params.yaml: train.mode: 'dvc' needs a dvc.yaml" in capsys.readouterr().err
+    assert "params.yaml: mlops.train.mode: 'dvc' needs a dvc.yaml" in capsys.readouterr().err
 
 
 def test_a_table_dvc_does_not_record_is_hashed_into_the_key(

@@ -168,15 +168,15 @@ def promote(
     primary = cfg.metrics.primary
     if not primary:
         raise ConfigError(
-            f"{cfg.path}: metrics.primary: not set; promote compares models on it "
-            "(e.g. metrics: {primary: f1})"
+            f"{cfg.path}: mlops.metrics.primary: not set; promote compares models on it "
+            "(e.g. mlops: {metrics: {primary: f1}})"
         )
     info = info or current_info(cfg, run_url)
     value = _number(info.metrics.get(primary))
     if value is None:
         have = ", ".join(sorted(info.metrics)) or "none"
         raise MetricsError(
-            f"{cfg.train.metrics}: no numeric '{primary}' (metrics.primary); it has: {have}"
+            f"{cfg.train.metrics}: no numeric '{primary}' (mlops.metrics.primary); it has: {have}"
         )
     if gates_passed is False:
         return PromoteResult(False, "the gates failed")
@@ -190,7 +190,7 @@ def promote(
             f"{cfg.root}: a shallow clone cannot see the registry's history; in GitHub Actions "
             "set `fetch-depth: 0` on actions/checkout"
         )
-    name = cfg.model.name
+    name = cfg.model_name
     writer = writer or GitTagWriter(cfg.root)
     if push:
         writer.refresh()

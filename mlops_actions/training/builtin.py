@@ -18,14 +18,14 @@ from mlops_actions.util import atomic_path, close_names, did_you_mean, write_jso
 
 
 def project_importable(cfg: Config) -> None:
-    """Let `model.estimator` name the project's own modules, as `python -m` would."""
+    """Let `mlops.model.estimator` name the project's own modules, as `python -m` would."""
     root = str(cfg.root)
     if root not in sys.path:
         sys.path.insert(0, root)
 
 
 def load_estimator_class(cfg: Config) -> type[Any]:
-    where = f"{cfg.path}: model.estimator"
+    where = f"{cfg.path}: mlops.model.estimator"
     project_importable(cfg)
     module_name, _, attr = cfg.model.estimator.rpartition(".")
     try:
@@ -60,7 +60,7 @@ def make_estimator(cfg: Config, cls: type[Any]) -> Any:
     for key in params:
         if known and key not in known:
             raise ConfigError(
-                f"{cfg.path}: model.params.{key}: not a parameter of {cls.__name__}"
+                f"{cfg.path}: mlops.model.params.{key}: not a parameter of {cls.__name__}"
                 f"{did_you_mean(key, known)}"
             )
     if "random_state" in known and "random_state" not in params:
@@ -68,7 +68,7 @@ def make_estimator(cfg: Config, cls: type[Any]) -> Any:
     try:
         return cls(**params)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{cfg.path}: model.params: {exc}") from None
+        raise ConfigError(f"{cfg.path}: mlops.model.params: {exc}") from None
 
 
 def _missing_table(path: Path, name: str) -> str:
@@ -108,11 +108,11 @@ def _task(cfg: Config, estimator: Any) -> str:
     )
     if kind is None:
         raise ConfigError(
-            f"{cfg.path}: model.estimator: '{cfg.model.estimator}' is neither a classifier nor a regressor"
+            f"{cfg.path}: mlops.model.estimator: '{cfg.model.estimator}' is neither a classifier nor a regressor"
         )
     if cfg.data.task not in ("auto", kind):
         raise ConfigError(
-            f"{cfg.path}: data.task: is '{cfg.data.task}' but {cfg.model.estimator} does {kind}"
+            f"{cfg.path}: mlops.data.task: is '{cfg.data.task}' but {cfg.model.estimator} does {kind}"
         )
     return kind
 
@@ -254,6 +254,7 @@ class BuiltinTrainer:
         cls = load_estimator_class(cfg)
         estimator = make_estimator(cfg, cls)
         task = _task(cfg, estimator)
+        assert cfg.data.path is not None and cfg.data.target is not None  # config checked
         table = read_table(cfg.resolve(cfg.data.path), cfg.data.path)
         target = cfg.data.target
         if target not in table.columns:
@@ -262,7 +263,7 @@ class BuiltinTrainer:
             ordered = close + [c for c in columns if c not in close]
             shown = ", ".join(ordered[:8]) + (", …" if len(ordered) > 8 else "")
             raise ConfigError(
-                f"{cfg.path}: data.target: column '{target}' is not in {cfg.data.path}"
+                f"{cfg.path}: mlops.data.target: column '{target}' is not in {cfg.data.path}"
                 f"{did_you_mean(target, set(columns))} (columns, closest first: {shown})"
             )
         missing = int(table[target].isna().sum())

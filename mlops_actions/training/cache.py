@@ -88,7 +88,7 @@ class RunCache:
         except OSError as exc:
             output.warning(
                 f"run cache {self.dir} is not writable ({exc.strerror}); result not cached: "
-                "make cache.dir in params.yaml a writable directory"
+                "make mlops.cache.dir in params.yaml a writable directory"
             )
             return False
         try:
@@ -106,7 +106,7 @@ class RunCache:
         except OSError as exc:
             output.warning(
                 f"run cache {self.dir}: cannot store the run ({exc.strerror}); result not "
-                "cached: free space there or point cache.dir in params.yaml elsewhere"
+                "cached: free space there or point mlops.cache.dir in params.yaml elsewhere"
             )
             return False
         finally:

@@ -38,7 +38,7 @@ def run_command(cfg: Config, argv: list[str] | str, label: str, shell: bool = Fa
         )
     except subprocess.TimeoutExpired:
         raise TrainingError(
-            f"{cfg.path}: train.timeout: {label} ran longer than {cfg.train.timeout:g} s and was stopped"
+            f"{cfg.path}: mlops.train.timeout: {label} ran longer than {cfg.train.timeout:g} s and was stopped"
         ) from None
     except FileNotFoundError as exc:
         raise TrainingError(f"{label}: cannot start: {exc}") from None
@@ -69,7 +69,7 @@ class CommandTrainer:
     mode = "command"
 
     def code_files(self, cfg: Config) -> list[Path]:
-        # Files the command names (e.g. `python train.py`) count as code, like train.code.
+        # Files the command names (e.g. `python train.py`) count as code, like mlops.train.code.
         assert cfg.train.command
         try:
             words = shlex.split(cfg.train.command)
@@ -83,13 +83,15 @@ class CommandTrainer:
 
     def train(self, cfg: Config, staging: Path) -> Artifacts:
         if not cfg.train.command:
-            raise ConfigError(f"{cfg.path}: train.command: required when train.mode is 'command'")
+            raise ConfigError(
+                f"{cfg.path}: mlops.train.command: required when mlops.train.mode is 'command'"
+            )
         started = time.time()
         for where in (cfg.train.metrics, cfg.train.model):  # the command may just open them
             cfg.resolve(where).parent.mkdir(parents=True, exist_ok=True)
         output.info(f"$ {cfg.train.command}")
-        run_command(cfg, cfg.train.command, "train.command", shell=True)
-        metrics = fresh_metrics(cfg, cfg.resolve(cfg.train.metrics), started, "train.command")
+        run_command(cfg, cfg.train.command, "mlops.train.command", shell=True)
+        metrics = fresh_metrics(cfg, cfg.resolve(cfg.train.metrics), started, "mlops.train.command")
         model = cfg.resolve(cfg.train.model)
         wrote_model = model.is_file() and model.stat().st_mtime >= started - 1
         if not wrote_model:

@@ -21,12 +21,12 @@ def package_versions(*names: str) -> dict[str, str]:
 
 
 def named_code(cfg: Config, extra: list[str] | None = None) -> list[Path]:
-    """The files behind train.code (files, directories or globs), sorted, de-duplicated."""
+    """The files behind mlops.train.code (files, directories or globs), sorted, de-duplicated."""
     files: set[Path] = set()
     for i, pattern in enumerate([*cfg.train.code, *(extra or [])]):
         matches = glob.glob(str(cfg.resolve(pattern)), recursive=True)
         if not matches and i < len(cfg.train.code):
-            raise ConfigError(f"{cfg.path}: train.code[{i}]: '{pattern}' matches no file")
+            raise ConfigError(f"{cfg.path}: mlops.train.code[{i}]: '{pattern}' matches no file")
         for match in matches:
             path = Path(match)
             if path.is_dir():

@@ -4,65 +4,43 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 from mlops_actions import dvcrepo
 from mlops_actions.config import Config
 from mlops_actions.data import outputs
+from mlops_actions.dvcproject import DvcProject, tracked_files
 from mlops_actions.errors import ConfigError, TrainingError
 from mlops_actions.training.base import Artifacts
 from mlops_actions.training.command import fresh_metrics, run_command
 from mlops_actions.training.common import named_code, package_versions
 
 
-def _path_of(entry: Any) -> str | None:
-    if isinstance(entry, str):
-        return entry
-    if isinstance(entry, dict) and len(entry) == 1:
-        return str(next(iter(entry)))
-    return None
+def project(cfg: Config) -> DvcProject:
+    """What the project's dvc.yaml files declare (read once, at config load)."""
+    if cfg.project is None:
+        raise ConfigError(
+            f"{cfg.path}: mlops.train.mode: 'dvc' needs a dvc.yaml next to it; none found"
+        )
+    return cfg.project
 
 
-def read_dvc_yaml(cfg: Config) -> dict[str, Any]:
-    import yaml
-
-    path = cfg.root / "dvc.yaml"
-    if not path.is_file():
-        raise ConfigError(f"{cfg.path}: train.mode: 'dvc' needs a dvc.yaml next to it; none found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"dvc.yaml: not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError("dvc.yaml: expected a mapping with 'stages'")
-    return data
-
-
-def declared_metrics(data: dict[str, Any]) -> list[str]:
-    found = [p for p in map(_path_of, data.get("metrics") or []) if p]
-    for stage in (data.get("stages") or {}).values():
-        if isinstance(stage, dict):
-            found += [p for p in map(_path_of, stage.get("metrics") or []) if p]
-    return list(dict.fromkeys(found))
-
-
-def stage_deps(data: dict[str, Any]) -> list[str]:
-    deps: list[str] = []
-    for stage in (data.get("stages") or {}).values():
-        if isinstance(stage, dict):
-            deps += [p for p in map(_path_of, stage.get("deps") or []) if p]
-    return deps
+def dvc_files(cfg: Config) -> list[str]:
+    """The .dvc files whose data the run key already holds (mlops.data.dvc, else all)."""
+    if cfg.data.dvc is not None:
+        return cfg.data.dvc
+    return tracked_files(cfg.root, skip=(cfg.cache.dir,))
 
 
 class DvcTrainer:
     mode = "dvc"
 
     def code_files(self, cfg: Config) -> list[Path]:
-        data = read_dvc_yaml(cfg)
+        declared = project(cfg)
         # Every dependency counts, files and directories alike, except DVC-tracked data: that
         # is in the key already through its .dvc hashes.
         tracked = [
-            o.path for o in outputs(cfg.root, [f for f in cfg.data.dvc if cfg.resolve(f).is_file()])
+            o.path
+            for o in outputs(cfg.root, [f for f in dvc_files(cfg) if cfg.resolve(f).is_file()])
         ]
 
         def is_data(path: Path) -> bool:
@@ -70,25 +48,24 @@ class DvcTrainer:
 
         deps = [
             d
-            for d in stage_deps(data)
+            for d in declared.deps
             if cfg.resolve(d).exists() and not is_data(cfg.resolve(d).resolve())
         ]
-        return named_code(cfg, ["dvc.yaml", *deps])
+        return named_code(cfg, [*declared.files, *deps])
 
     def versions(self, cfg: Config) -> dict[str, str]:
         return package_versions("dvc", "scikit-learn", "pandas", "numpy")
 
     def train(self, cfg: Config, staging: Path) -> Artifacts:
-        data = read_dvc_yaml(cfg)
-        declared = declared_metrics(data)
+        declared = project(cfg).metrics
         if not declared:
             raise ConfigError(
                 "dvc.yaml: declares no metrics; add a `metrics:` entry to the training stage"
             )
         if cfg.train.metrics not in declared:
             raise ConfigError(
-                f"{cfg.path}: train.metrics: '{cfg.train.metrics}' is not a metrics file dvc.yaml "
-                f"declares ({', '.join(declared)}); set train.metrics to it"
+                f"{cfg.path}: mlops.train.metrics: '{cfg.train.metrics}' is not a metrics file "
+                f"dvc.yaml declares ({', '.join(declared)}); set mlops.train.metrics to it"
             )
         chosen = cfg.train.metrics
         started = time.time()

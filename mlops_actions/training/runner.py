@@ -64,7 +64,7 @@ def train(cfg: Config, data: DataVersion, use_cache: bool = True) -> TrainResult
     versions = trainer.versions(cfg)
     params = cfg.training_params() if cfg.train.mode == "builtin" else cfg.raw
     hashes = data.hashes()
-    if cfg.train.mode == "builtin" and cfg.data.path not in data:
+    if cfg.train.mode == "builtin" and cfg.data.path is not None and cfg.data.path not in data:
         # A table DVC does not record (added to a tracked directory without `dvc add`, or
         # outside DVC) needs its own hash: otherwise a changed file could hit the cache.
         table = cfg.resolve(cfg.data.path)

@@ -1,0 +1,328 @@
+"""What a DVC project declares: its dvc.yaml files (stages, metrics, params, plots, artifacts)
+and its .dvc files, read once, the way DVC reads them.
+
+Every path here is relative to the project root (the directory that holds the params file and
+`.dvc/`), POSIX. A dvc.yaml in a subfolder declares paths relative to that folder, and its
+artifacts are named the way GTO names them: ``sub/folder:name``. A file DVC itself would refuse
+(not YAML, not a mapping, a stage that is not a mapping) is a ConfigError naming the file.
+Stages templated with ``foreach``/``matrix`` are kept by name but not expanded.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import posixpath
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlops_actions.errors import ConfigError
+
+PROJECT_FILE = "dvc.yaml"
+DEFAULT_PARAMS = "params.yaml"
+# Never holds a .dvc file or a dvc.yaml of the project: DVC's own, git's, tools' and caches.
+SKIP_DIRS = frozenset({".git", ".dvc", "node_modules", "__pycache__", ".venv", "venv"})
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a dvc.yaml; `deps`/`outs` include its metrics and plots outputs."""
+
+    name: str
+    file: str  # the dvc.yaml that declares it
+    wdir: str
+    cmd: str | None = None
+    deps: tuple[str, ...] = ()
+    outs: tuple[str, ...] = ()
+    metrics: tuple[str, ...] = ()
+    plots: tuple[str, ...] = ()
+    params: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (params file, keys; () = all)
+    frozen: bool = False
+    templated: bool = False  # foreach/matrix: not expanded here
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """An `artifacts:` entry; `name` is GTO's (``dir:name`` for a dvc.yaml in a subfolder)."""
+
+    name: str
+    path: str
+    type: str | None
+    file: str
+    desc: str | None = None
+
+
+@dataclass(frozen=True)
+class DvcProject:
+    root: Path
+    files: tuple[str, ...]  # the dvc.yaml files, the root's first
+    stages: tuple[Stage, ...] = ()
+    artifacts: tuple[Artifact, ...] = ()
+    metrics: tuple[str, ...] = ()  # every declared metrics file, in declaration order
+    plots: tuple[str, ...] = ()
+    params: dict[str, tuple[str, ...]] = field(default_factory=dict)  # file -> keys; () = all
+
+    @property
+    def models(self) -> list[Artifact]:
+        return [a for a in self.artifacts if a.type == "model"]
+
+    def artifact(self, name: str) -> Artifact | None:
+        return next((a for a in self.artifacts if a.name == name), None)
+
+    @property
+    def deps(self) -> list[str]:
+        return list(dict.fromkeys(d for s in self.stages for d in s.deps))
+
+    @property
+    def outs(self) -> list[str]:
+        return list(dict.fromkeys(o for s in self.stages for o in s.outs))
+
+
+# --- walking the project -------------------------------------------------------------------
+
+
+def _ignore_patterns(root: Path) -> list[str]:
+    try:
+        text = (root / ".dvcignore").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    lines = (line.strip() for line in text.splitlines())
+    return [line for line in lines if line and not line.startswith(("#", "!"))]
+
+
+def _ignored(rel: str, patterns: list[str]) -> bool:
+    """.dvcignore, the common part of gitignore's grammar (no negation)."""
+    name = posixpath.basename(rel)
+    for pattern in patterns:
+        anchored = pattern.strip("/")
+        if "/" in anchored:
+            if fnmatch.fnmatch(rel, anchored) or rel.startswith(anchored + "/"):
+                return True
+        elif fnmatch.fnmatch(name, anchored):
+            return True
+    return False
+
+
+def walk(root: Path, skip: tuple[str, ...] = ()) -> Iterator[str]:
+    """Every file of the project DVC would see, root-relative: not under `.git/`, `.dvc/`,
+    `node_modules`, a virtualenv, a nested DVC repository, `skip` (e.g. the run cache),
+    what .dvcignore names, nor inside a directory a sibling ``NAME.dvc`` tracks."""
+    patterns = _ignore_patterns(root)
+    skipped = {posixpath.normpath(s.strip("/")) for s in skip}
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = Path(dirpath).relative_to(root).as_posix()
+        prefix = "" if rel_dir == "." else f"{rel_dir}/"
+        tracked = {f[: -len(".dvc")] for f in filenames if f.endswith(".dvc")}
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if d not in SKIP_DIRS
+            and d not in tracked
+            and f"{prefix}{d}" not in skipped
+            and not _ignored(f"{prefix}{d}", patterns)
+            and not (Path(dirpath, d, ".dvc").is_dir())
+        )
+        for name in sorted(filenames):
+            if not _ignored(f"{prefix}{name}", patterns):
+                yield f"{prefix}{name}"
+
+
+def tracked_files(root: Path, skip: tuple[str, ...] = ()) -> list[str]:
+    """Every .dvc file of the project (`dvc add`'s records), as DVC finds them."""
+    return [p for p in walk(root, skip) if p.endswith(".dvc") and not p.endswith("/.dvc")]
+
+
+# --- reading dvc.yaml ----------------------------------------------------------------------
+
+
+def _interpolate(text: str, context: object) -> str:
+    """`${a.b}` from params.yaml, as dvc.yaml templating fills paths; unknown names stay."""
+    out, rest = "", text
+    while "${" in rest:
+        start = rest.index("${")
+        end = rest.find("}", start)
+        if end < 0:
+            break
+        value: Any = context
+        for part in rest[start + 2 : end].strip().split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        out += rest[:start] + (rest[start : end + 1] if value is None else str(value))
+        rest = rest[end + 1 :]
+    return out + rest
+
+
+class _Reader:
+    """One dvc.yaml: `base` is its folder, root-relative ('' for the root)."""
+
+    def __init__(self, file: str, context: object) -> None:
+        self.file, self.context = file, context
+        self.base = posixpath.dirname(file)
+
+    def fail(self, what: str, fix: str) -> ConfigError:
+        return ConfigError(f"{self.file}: {what}; {fix} (DVC refuses this file as it is)")
+
+    def path(self, wdir: str, value: object, where: str) -> str:
+        if not isinstance(value, str) or not value:
+            raise self.fail(f"{where}: expected a path, got {value!r}", "write the path")
+        joined = posixpath.normpath(
+            posixpath.join(self.base, wdir, _interpolate(value, self.context))
+        )
+        if joined == ".." or joined.startswith("../") or posixpath.isabs(joined):
+            raise ConfigError(
+                f"{self.file}: {where}: '{value}' is outside the repository; "
+                "point it at a path inside the project"
+            )
+        return joined
+
+    def entries(self, wdir: str, items: object, where: str) -> list[str]:
+        """A list of paths, each a string or a one-key mapping {path: options}."""
+        if items is None:
+            return []
+        if not isinstance(items, list):
+            raise self.fail(f"{where}: expected a list, got {items!r}", "make it a list")
+        found = []
+        for i, item in enumerate(items):
+            if isinstance(item, dict) and len(item) == 1:
+                item = next(iter(item))
+            found.append(self.path(wdir, item, f"{where}[{i}]"))
+        return found
+
+    def params(self, wdir: str, items: object, where: str) -> list[tuple[str, tuple[str, ...]]]:
+        if items is None:
+            return []
+        if not isinstance(items, list):
+            raise self.fail(f"{where}: expected a list, got {items!r}", "make it a list")
+        found: list[tuple[str, tuple[str, ...]]] = []
+        default = self.path(wdir, DEFAULT_PARAMS, where)
+        for i, item in enumerate(items):
+            if isinstance(item, str):
+                found.append((default, (item,)))
+            elif isinstance(item, dict):
+                for name, keys in item.items():
+                    path = self.path(wdir, name, f"{where}[{i}]")
+                    found.append((path, tuple(str(k) for k in keys or [])))
+            else:
+                raise self.fail(f"{where}[{i}]: expected a key or a file, got {item!r}", "fix it")
+        return found
+
+    def stage(self, name: str, raw: object) -> Stage:
+        where = f"stages.{name}"
+        if not isinstance(raw, dict):
+            raise self.fail(f"{where}: expected a mapping with `cmd`, got {raw!r}", "fix it")
+        if "foreach" in raw or "matrix" in raw:
+            return Stage(name, self.file, self.base or ".", templated=True)
+        wdir = _interpolate(str(raw.get("wdir") or "."), self.context)
+        metrics = self.entries(wdir, raw.get("metrics"), f"{where}.metrics")
+        plots = self.entries(wdir, raw.get("plots"), f"{where}.plots")
+        outs = self.entries(wdir, raw.get("outs"), f"{where}.outs")
+        cmd = raw.get("cmd")
+        return Stage(
+            name=name,
+            file=self.file,
+            wdir=posixpath.normpath(posixpath.join(self.base, wdir)),
+            cmd=" && ".join(map(str, cmd)) if isinstance(cmd, list) else cmd and str(cmd),
+            deps=tuple(self.entries(wdir, raw.get("deps"), f"{where}.deps")),
+            outs=tuple(dict.fromkeys([*outs, *metrics, *plots])),
+            metrics=tuple(metrics),
+            plots=tuple(plots),
+            params=tuple(self.params(wdir, raw.get("params"), f"{where}.params")),
+            frozen=raw.get("frozen") is True,
+        )
+
+    def artifacts(self, raw: object) -> list[Artifact]:
+        if raw is None:
+            return []
+        if not isinstance(raw, dict):
+            raise self.fail(f"artifacts: expected a mapping, got {raw!r}", "fix it")
+        found = []
+        for name, spec in raw.items():
+            where = f"artifacts.{name}"
+            if not isinstance(spec, dict) or "path" not in spec:
+                raise self.fail(f"{where}: needs a `path`", "add one")
+            full = f"{self.base}:{name}" if self.base else str(name)
+            desc = spec.get("desc")
+            kind = spec.get("type")
+            found.append(
+                Artifact(
+                    name=full,
+                    path=self.path(".", spec["path"], f"{where}.path"),
+                    type=str(kind) if kind is not None else None,
+                    file=self.file,
+                    desc=str(desc) if desc is not None else None,
+                )
+            )
+        return found
+
+
+def _load_yaml(root: Path, file: str) -> object:
+    import yaml
+
+    try:
+        text = (root / file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: cannot be read: {exc}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(
+            f"{file}: not valid YAML{where}; fix it (DVC refuses this file as it is)"
+        ) from None
+
+
+def read(root: Path, context: object = None, skip: tuple[str, ...] = ()) -> DvcProject | None:
+    """The project's declarations, or None when it has no dvc.yaml. `context`: the parsed
+    params.yaml, for `${}` in paths."""
+    files = sorted(
+        (p for p in walk(root, skip) if posixpath.basename(p) == PROJECT_FILE),
+        key=lambda p: (p.count("/"), p),
+    )
+    if not files:
+        return None
+    stages: list[Stage] = []
+    artifacts: list[Artifact] = []
+    metrics: list[str] = []
+    plots: list[str] = []
+    params: dict[str, tuple[str, ...]] = {}
+
+    def add_params(path: str, keys: tuple[str, ...]) -> None:
+        if path in params and not params[path]:
+            return
+        params[path] = () if not keys else tuple(dict.fromkeys([*params.get(path, ()), *keys]))
+
+    for file in files:
+        data = _load_yaml(root, file)
+        reader = _Reader(file, context)
+        if data is None:
+            continue  # an empty dvc.yaml declares nothing; DVC accepts it
+        if not isinstance(data, dict):
+            raise reader.fail(
+                f"expected a mapping with `stages`, got {type(data).__name__}", "fix it"
+            )
+        raw_stages = data.get("stages")
+        if raw_stages is not None and not isinstance(raw_stages, dict):
+            raise reader.fail("stages: expected a mapping of stage names", "fix it")
+        metrics += reader.entries(".", data.get("metrics"), "metrics")
+        plots += reader.entries(".", data.get("plots"), "plots")
+        for path in reader.entries(".", data.get("params"), "params"):
+            add_params(path, ())  # a top-level params file is tracked whole
+        for name, raw in (raw_stages or {}).items():
+            stage = reader.stage(str(name), raw)
+            stages.append(stage)
+            metrics += stage.metrics
+            plots += stage.plots
+            for path, keys in stage.params:
+                add_params(path, keys)
+        artifacts += reader.artifacts(data.get("artifacts"))
+    return DvcProject(
+        root=root,
+        files=tuple(files),
+        stages=tuple(stages),
+        artifacts=tuple(artifacts),
+        metrics=tuple(dict.fromkeys(metrics)),
+        plots=tuple(dict.fromkeys(plots)),
+        params=params,
+    )
