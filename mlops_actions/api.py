@@ -20,6 +20,7 @@ from mlops_actions.context import Context
 from mlops_actions.data import DataVersion, PullResult
 from mlops_actions.errors import ConfigError, GitError
 from mlops_actions.metrics import Metrics
+from mlops_actions.training import dvc as dvc_mode
 from mlops_actions.training.base import TrainResult
 from mlops_actions.util import read_json
 
@@ -66,7 +67,10 @@ def _untracked(cfg: Config) -> DataVersion:
 
 
 def pull(cfg: Config, *, remote: str | None = None, jobs: int | None = None) -> Pulled:
-    """Pull and verify the versioned data."""
+    """Pull and verify the versioned data; for a DVC pipeline, also what the committed
+    dvc.lock records and the remote's run history (what `dvc repro` can restore)."""
+    if cfg.train.mode == "dvc":
+        dvc_mode.pull_pipeline(cfg, remote=remote, jobs=jobs)
     files = dvc_files(cfg)
     if not files:
         return Pulled(_untracked(cfg), [], None)
@@ -89,6 +93,18 @@ def train(cfg: Config, version: DataVersion, *, use_cache: bool = True) -> Train
     from mlops_actions.training.runner import train as run_training
 
     return run_training(cfg, version, use_cache=use_cache)
+
+
+def lock_problem(cfg: Config) -> str | None:
+    """For a DVC pipeline: why the committed dvc.lock does not describe this run's result (the
+    stages CI re-ran), or None; registering such a commit would tag a model its lock lacks."""
+    return dvc_mode.lock_check(cfg) if cfg.train.mode == "dvc" else None
+
+
+def push_outputs(cfg: Config, *, remote: str | None = None, jobs: int | None = None) -> None:
+    """For a DVC pipeline: `dvc push --run-cache`, so what a version registers can be fetched."""
+    if cfg.train.mode == "dvc":
+        dvc_mode.push_pipeline(cfg, remote=remote, jobs=jobs)
 
 
 def current_metrics(cfg: Config) -> Metrics:
@@ -221,6 +237,7 @@ def report_input(
     found: compare_mod.Comparison,
     run: GateRun | None,
     trained: TrainResult | None = None,
+    note: str | None = None,
 ) -> report.ReportInput:
     base = found.baseline
     label = None
@@ -243,6 +260,7 @@ def report_input(
         lower=cfg.metrics.lower_is_better,
         higher=cfg.metrics.higher_is_better,
         primary=cfg.metrics.primary,
+        note=note,
     )
 
 
@@ -253,8 +271,9 @@ def report_body(
     run: GateRun | None,
     trained: TrainResult | None = None,
     comment_id: str = "default",
+    note: str | None = None,
 ) -> str:
-    return report.render(report_input(cfg, ctx, found, run, trained), comment_id)
+    return report.render(report_input(cfg, ctx, found, run, trained, note), comment_id)
 
 
 def standalone_body(
@@ -288,6 +307,7 @@ def promote(
     stage: str | None,
     push: bool,
     gates_passed: bool | None,
+    release: bool = False,
 ) -> registry.PromoteResult:
     """Tag the workspace's model as the next version when it passes and beats the latest."""
     return registry.promote(
@@ -298,4 +318,5 @@ def promote(
         gates_passed=gates_passed,
         writer=writer,
         run_url=ctx.run_url,
+        release=release,
     )

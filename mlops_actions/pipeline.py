@@ -1,7 +1,9 @@
 """The work of `run` for one event, top to bottom.
 
 - pull_request: pull, train, compare with the base branch, gates as statuses, the report.
-- push to the default branch: pull, train, gates against the latest version, promote.
+- push to the default branch: pull, train, gates against the latest version, push a DVC
+  pipeline's outputs and run cache to its remote, promote (never a commit whose dvc.lock CI
+  had to reproduce: its lock would not describe the registered model).
 - schedule / workflow_dispatch: retrain when the data changed (see retrain.py).
 - outside Actions: pull, train, the metrics table and the gates.
 """
@@ -27,6 +29,7 @@ class Evaluated:
     trained: TrainResult
     gates: GateRun
     body: str
+    stale: str | None = None  # why the committed dvc.lock does not describe the result
 
 
 def run(cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions) -> int:
@@ -48,8 +51,10 @@ def run(cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions) -> in
         options.comment_id, comment=gh is not None and ctx.is_pull_request, summary=ctx.in_actions
     )
     publish.deliver_report(cfg, ctx, gh, done.body, delivery)
+    if ctx.is_default_branch_push:
+        api.push_outputs(cfg, remote=options.remote, jobs=options.jobs)
     if ctx.is_default_branch_push and options.promote:
-        promote(cfg, ctx, gh, options, done.gates.code)
+        promote(cfg, ctx, gh, options, done.gates.code, done.stale)
     else:
         publish.write_outputs(ctx, promoted=False, version="", tag="")
     return done.gates.code
@@ -63,6 +68,7 @@ def evaluate(cfg: Config, ctx: Context, options: RunOptions) -> Evaluated:
     trained = api.train(cfg, pulled.version, use_cache=options.use_cache)
     console.trained(trained, cfg)
     console.metrics_table(trained.metrics)
+    stale = api.lock_problem(cfg)
     base = api.latest_tag(cfg) if ctx.event_name == "push" else None
     try:
         found = api.compare(cfg, ctx, base)
@@ -73,23 +79,30 @@ def evaluate(cfg: Config, ctx: Context, options: RunOptions) -> Evaluated:
         gates = api.evaluate_gates(cfg, trained.metrics, None, "no comparison")
         console.gate_run(gates)
         body = api.standalone_body(cfg, ctx, trained.metrics, gates, options.comment_id)
-        return Evaluated(trained, gates, body)
+        return Evaluated(trained, gates, body, stale)
     if ctx.event_name == "push":
         gates = api.promotion_gates(cfg, trained.metrics)
     else:
         gates = api.compared_gates(cfg, found, trained.metrics)
     console.gate_run(gates)
-    body = api.report_body(cfg, ctx, found, gates, trained, options.comment_id)
-    return Evaluated(trained, gates, body)
+    body = api.report_body(cfg, ctx, found, gates, trained, options.comment_id, stale)
+    return Evaluated(trained, gates, body, stale)
 
 
 def promote(
-    cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions, gate_code: int
+    cfg: Config,
+    ctx: Context,
+    gh: GitHub | None,
+    options: RunOptions,
+    gate_code: int,
+    stale: str | None = None,
 ) -> None:
     """Register the model when it passed and beats the latest version; inside Actions the tags
-    are created through the REST API."""
+    are created through the REST API. `stale`: the commit's dvc.lock does not describe the
+    model, so it is not registered."""
     writer = registry.RestTagWriter(gh, cfg.root, cfg.model.name) if gh is not None else None
-    result = api.promote(
+    result = registry.PromoteResult(False, stale) if stale else None
+    result = result or api.promote(
         cfg,
         ctx,
         writer=writer,
@@ -97,6 +110,7 @@ def promote(
         stage=options.stage,
         push=gh is not None,
         gates_passed=gate_code == 0,
+        release=options.release,
     )
     console.promotion(result, through_api=writer is not None, gate_code=gate_code)
     if result.promoted and result.tag and options.release and gh is not None:

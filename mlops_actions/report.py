@@ -53,6 +53,7 @@ class ReportInput:
     lower: list[str] = field(default_factory=list)
     higher: list[str] = field(default_factory=list)
     primary: str | None = None
+    note: str | None = None  # one line about how this run went, e.g. stages re-run in CI
 
 
 def marker(comment_id: str) -> str:
@@ -196,7 +197,7 @@ def render(data: ReportInput, comment_id: str = "default") -> str:
         context.append(f"training: {data.mode}{cached}")
     if data.run_url:
         context.append(f"[workflow run]({data.run_url})")
-    parts += [" · ".join(context)]
+    parts += [" · ".join(context)] + ([f"\n> [!WARNING]\n> {data.note}"] if data.note else [])
     # The verdict and what changed first; the metrics table, the part that can grow past the
     # comment limit, after them, so a cut report still shows gates, params and data.
     if data.gates_markdown:

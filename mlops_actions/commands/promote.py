@@ -34,6 +34,7 @@ def main(
         stage=stage,
         push=push,
         gates_passed=gates.passed if gates is not None else None,
+        release=release,
     )
     console.promotion(result, through_api=writer is not None, gate_code=0)
     if result.promoted and release and gh is not None and result.tag:
