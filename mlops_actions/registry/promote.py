@@ -83,6 +83,8 @@ def durable(cfg: Config, info: TagInfo, head: str, *, release: bool = False) -> 
     found = dvcstore.remote(cfg.root)
     tracked = dvcstore.recorded_md5(cfg.root, head, info.model_path) == md5
     store = "dvc" if tracked else "dvc-remote" if found else "release" if release else None
+    if store is None:
+        return info  # only the run cache (and the workspace) hold it
     if found is not None:
         dvcstore.push_file(cfg.root, model, md5, found)
     name = found.name if found else None

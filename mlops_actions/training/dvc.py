@@ -80,7 +80,8 @@ class DvcTrainer:
             for d in stage_deps(data)
             if cfg.resolve(d).exists() and not is_data(cfg.resolve(d).resolve())
         ]
-        return named_code(cfg, ["dvc.yaml", *deps])
+        # params.yaml too: the pipeline's own params (`params:` of its stages) live there.
+        return named_code(cfg, ["dvc.yaml", "params.yaml", *deps])
 
     def versions(self, cfg: Config) -> dict[str, str]:
         return package_versions("dvc", "scikit-learn", "pandas", "numpy")
