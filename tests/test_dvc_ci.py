@@ -175,3 +175,57 @@ def test_a_builtin_model_promoted_is_fetched_from_the_dvc_remote_in_a_fresh_clon
     got = registry.get(config.load(fresh / "params.yaml"), result.tag, tmp_path / "m.skops")
     assert got.source == "DVC remote"
     assert (tmp_path / "m.skops").read_bytes() == model.read_bytes()
+
+
+def test_act_runs_the_real_workflow_on_the_dvc_project(
+    project: Path, github_server: FakeGitHub
+) -> None:
+    """ml.yml and the action added to the project, nothing else of ours but, until params.yaml's
+    `mlops:` section is read, the `params:` input naming today's settings file."""
+    import stat
+    import subprocess
+    import sys
+
+    from tests.test_act import HOOK, ROOT, WORKFLOW, Project
+
+    repo = project
+    for name in ("action.yml", WORKFLOW):
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ROOT / name, repo / name)
+    workflow = (repo / WORKFLOW).read_text(encoding="utf-8")
+    (repo / WORKFLOW).write_text(
+        workflow.replace(
+            "          stage: prod\n", f"          stage: prod\n          params: {proj.LEGACY}\n"
+        )
+    )
+    for name in ("scripts", "mlops_actions"):
+        shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
+    remote = repo.parent / "remote"
+    from tests.helpers import dvc
+
+    dvc(repo, "remote", "modify", "storage", "url", str(remote))  # act copies the checkout
+    sha = commit_all(repo, "the workflow")
+    origin = repo.parent / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
+    git(repo, "remote", "add", "origin", str(origin))
+    git(repo, "push", "-q", "origin", "main")
+    github_server.add_ref("refs/heads/main", sha)
+    hook = origin / "hooks" / "post-receive"
+    url = f"{github_server.url}/repos/{github_server.repository}/git/refs"
+    hook.write_text(HOOK.format(python=sys.executable, url=url, token=github_server.token))
+    hook.chmod(hook.stat().st_mode | stat.S_IXUSR)
+    act = Project(repo.parent, repo, origin, remote, remote, github_server)
+    event = {
+        "ref": "refs/heads/main",
+        "before": "0" * 40,
+        "after": sha,
+        "repository": act.repository_json(),
+        "head_commit": {"id": sha, "message": "the workflow"},
+    }
+
+    printed = act.act("push", event)
+
+    version = f"{proj.NAME}@v1.0.1"
+    assert any(line.startswith(f"promoted {version}") for line in printed), printed
+    assert f"refs/tags/{version}" in github_server.refs
+    assert f"refs/tags/{proj.NAME}#prod#2" in github_server.refs
