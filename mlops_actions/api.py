@@ -21,6 +21,7 @@ from mlops_actions.data import DataVersion, PullResult
 from mlops_actions.errors import ConfigError, GitError, MlopsError
 from mlops_actions.metrics import Metrics
 from mlops_actions.tag import BOT
+from mlops_actions.training import dvc as dvc_mode
 from mlops_actions.training.base import TrainResult
 from mlops_actions.util import read_json
 
@@ -93,7 +94,10 @@ def _no_data(cfg: Config) -> DataVersion:
 
 
 def pull(cfg: Config, *, remote: str | None = None, jobs: int | None = None) -> Pulled:
-    """Pull and verify the versioned data."""
+    """Pull and verify the versioned data; for a DVC pipeline, also what the committed
+    dvc.lock records and the remote's run history (what `dvc repro` can restore)."""
+    if cfg.train.mode == "dvc":
+        dvc_mode.pull_pipeline(cfg, remote=remote, jobs=jobs)
     files = dvc_files(cfg)
     if not files:
         return Pulled(_no_data(cfg), [], None)
@@ -116,6 +120,18 @@ def train(cfg: Config, version: DataVersion, *, use_cache: bool = True) -> Train
     from mlops_actions.training.runner import train as run_training
 
     return run_training(cfg, version, use_cache=use_cache)
+
+
+def lock_problem(cfg: Config) -> str | None:
+    """For a DVC pipeline: why the committed dvc.lock does not describe this run's result (the
+    stages CI re-ran), or None; registering such a commit would tag a model its lock lacks."""
+    return dvc_mode.lock_check(cfg) if cfg.train.mode == "dvc" else None
+
+
+def push_outputs(cfg: Config, *, remote: str | None = None, jobs: int | None = None) -> None:
+    """For a DVC pipeline: `dvc push --run-cache`, so what a version registers can be fetched."""
+    if cfg.train.mode == "dvc":
+        dvc_mode.push_pipeline(cfg, remote=remote, jobs=jobs)
 
 
 def current_metrics(cfg: Config) -> Metrics:
@@ -354,6 +370,7 @@ def report_input(
     found: compare_mod.Comparison,
     run: GateRun | None,
     trained: TrainResult | None = None,
+    note: str | None = None,
 ) -> report.ReportInput:
     base = found.baseline
     facts = _facts(cfg, ctx)
@@ -395,6 +412,7 @@ def report_input(
         training_seconds=facts.training_seconds,
         model_size=facts.model_size,
         first_version=first,
+        note=note,
     )
 
 
@@ -405,8 +423,9 @@ def report_body(
     run: GateRun | None,
     trained: TrainResult | None = None,
     comment_id: str = "default",
+    note: str | None = None,
 ) -> str:
-    return report.render(report_input(cfg, ctx, found, run, trained), comment_id)
+    return report.render(report_input(cfg, ctx, found, run, trained, note), comment_id)
 
 
 def standalone_body(

@@ -97,3 +97,38 @@ def dvc_command() -> list[str]:
         return [sys.executable, "-P", "-m", "dvc"]
     script = Path(sys.executable).with_name("dvc")
     return [str(script)] if script.is_file() else [sys.executable, "-m", "dvc"]
+
+
+# -- dvc.lock --------------------------------------------------------------------------------
+
+LOCK_FILE = "dvc.lock"
+
+
+def lock_stages(text: str | None) -> dict[str, object]:
+    """The stage entries of a dvc.lock's text ({} for none or an unreadable file)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(text or "") or {}
+    except yaml.YAMLError:
+        return {}
+    stages = data.get("stages") if isinstance(data, dict) else None
+    return dict(stages) if isinstance(stages, dict) else {}
+
+
+def lock_outs(text: str | None) -> dict[str, str]:
+    """{output path (relative to dvc.lock's directory, posix): md5} of a dvc.lock's text."""
+    found: dict[str, str] = {}
+    for entry in lock_stages(text).values():
+        outs = entry.get("outs") if isinstance(entry, dict) else None
+        for out in outs if isinstance(outs, list) else []:
+            if isinstance(out, dict) and isinstance(out.get("md5"), str) and out.get("path"):
+                found[os.path.normpath(str(out["path"])).replace(os.sep, "/")] = out["md5"]
+    return found
+
+
+def changed_stages(committed: str | None, now: str | None) -> list[str]:
+    """The stages whose dvc.lock entry differs between two versions of the file: the stages
+    `dvc repro` re-ran because the committed lock did not describe them."""
+    old, new = lock_stages(committed), lock_stages(now)
+    return [name for name in new if old.get(name) != new[name]]

@@ -1,8 +1,9 @@
 """The work of `run` for one event, top to bottom.
 
 - pull_request: pull, train, compare with the base branch, gates as statuses, the report.
-- push to the default branch: pull, train, gates against the latest version, promote (only
-  with gates: a project without `mlops.gates` is compared and reported, never promoted).
+- push to the default branch: pull, train, gates against the latest version, push a DVC
+  pipeline's outputs and run cache to its remote, promote (only with gates, and never a commit
+  whose dvc.lock CI had to reproduce: its lock would not describe the registered model).
 - schedule / workflow_dispatch: retrain when the data changed (see retrain.py).
 - outside Actions: pull, train, the metrics table and the gates.
 """
@@ -28,6 +29,7 @@ class Evaluated:
     trained: TrainResult
     gates: GateRun
     body: str
+    stale: str | None = None  # why the committed dvc.lock does not describe the result
 
 
 def run(cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions) -> int:
@@ -53,6 +55,8 @@ def run(cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions) -> in
         author=options.comment_author,
     )
     publish.deliver_report(cfg, ctx, gh, done.body, delivery)
+    if ctx.is_default_branch_push:
+        api.push_outputs(cfg, remote=options.remote, jobs=options.jobs)
     if ctx.is_default_branch_push and options.promote and cfg.rules:
         # Inside Actions the tags are created through the REST API.
         promotion.promote(
@@ -65,6 +69,7 @@ def run(cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions) -> in
             release=options.release and gh is not None,
             gates_passed=done.gates.code == 0,
             gate_code=done.gates.code,
+            stale=done.stale,
         )
     else:
         publish.write_outputs(ctx, promoted=False, version="", tag="")
@@ -94,6 +99,7 @@ def evaluate(cfg: Config, ctx: Context, options: RunOptions) -> Evaluated:
     trained = api.train(cfg, pulled.version, use_cache=options.use_cache)
     console.trained(trained, cfg)
     console.metrics_table(trained.metrics)
+    stale = api.lock_problem(cfg)
     base = api.latest_tag(cfg) if ctx.event_name == "push" else None
     try:
         found = api.compare(cfg, ctx, base)
@@ -104,11 +110,11 @@ def evaluate(cfg: Config, ctx: Context, options: RunOptions) -> Evaluated:
         gates = api.evaluate_gates(cfg, trained.metrics, None, "no comparison")
         console.gate_run(gates)
         body = api.standalone_body(cfg, ctx, trained.metrics, gates, options.comment_id)
-        return Evaluated(trained, gates, body)
+        return Evaluated(trained, gates, body, stale)
     if ctx.event_name == "push":
         gates = api.promotion_gates(cfg, trained.metrics)
     else:
         gates = api.compared_gates(cfg, found, trained.metrics)
     console.gate_run(gates)
-    body = api.report_body(cfg, ctx, found, gates, trained, options.comment_id)
-    return Evaluated(trained, gates, body)
+    body = api.report_body(cfg, ctx, found, gates, trained, options.comment_id, stale)
+    return Evaluated(trained, gates, body, stale)

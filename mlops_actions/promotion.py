@@ -25,22 +25,28 @@ def promote(
     release: bool,
     gates_passed: bool | None,
     gate_code: int = 0,
+    stale: str | None = None,
 ) -> registry.PromoteResult:
     """Tag HEAD as the next version when it passed (`gates_passed` None: no gates) and beats
-    the latest version; `gate_code` 2 explains a refusal as a gate that could not be evaluated."""
+    the latest version; `gate_code` 2 explains a refusal as a gate that could not be evaluated;
+    `stale` says why the commit's dvc.lock does not describe the model (no tag then)."""
     name = cfg.model_name  # a ConfigError naming the key when there is no registry name
     writer = None
     if gh is not None and ctx.in_actions:
         writer, push = registry.RestTagWriter(gh, cfg.root, name), True
-    result = registry.promote(
-        cfg,
-        bump=bump,
-        stage=stage,
-        push=push,
-        gates_passed=gates_passed,
-        writer=writer,
-        run_url=ctx.run_url,
-    )
+    if stale:  # the commit's dvc.lock does not describe the model: never register it
+        result = registry.PromoteResult(False, stale)
+    else:
+        result = registry.promote(
+            cfg,
+            bump=bump,
+            stage=stage,
+            push=push,
+            gates_passed=gates_passed,
+            writer=writer,
+            run_url=ctx.run_url,
+            release=release,
+        )
     console.promotion(result, through_api=writer is not None, gate_code=gate_code)
     if result.promoted and result.tag and release:
         if gh is None:

@@ -65,6 +65,7 @@ class ReportInput:
     training_seconds: float | None = None
     model_size: int | None = None
     first_version: bool = False  # the first run on the default branch: nothing before it
+    note: str | None = None  # one line about how this run went, e.g. stages re-run in CI
 
 
 def marker(comment_id: str) -> str:
@@ -410,6 +411,8 @@ def _duration(seconds: float) -> str:
 
 def render(data: ReportInput, comment_id: str = "default") -> str:
     parts = [marker(comment_id), f"## Model report: `{data.model}`", "", facts(data)]
+    if data.note:
+        parts += ["", "> [!WARNING]", f"> {data.note}"]
     # The verdict and what changed first; the metrics table, the part that can grow past the
     # comment limit, after them, so a cut report still shows gates, params and data.
     if data.gates_markdown:

@@ -281,6 +281,12 @@ def assignment_subject(name: str, stage: str, version: str) -> str:
     return f"Assigning stage {stage} to artifact {name} version {version}"
 
 
+# TagInfo.model_store: "dvc": an output in the tag commit's dvc.lock (or a .dvc file), pushed to
+# the DVC remote with the pipeline; "dvc-remote": pushed by promote to the DVC remote by its md5;
+# "release": the asset of the version's GitHub release.
+STORES = ("dvc", "dvc-remote", "release")
+
+
 @dataclass(frozen=True)
 class TagInfo:
     """What a registry tag's message records about the model, beyond GTO's first line."""
@@ -293,6 +299,10 @@ class TagInfo:
     params_sha256: str | None = None
     fingerprint: str | None = None
     run_url: str | None = None
+    # Where the model file stays retrievable from (`models get` in any clone):
+    model_md5: str | None = None  # its md5, DVC's address for it
+    model_store: str | None = None  # one of STORES, or None: the run cache and release only
+    dvc_remote: str | None = None  # the DVC remote it is in (.dvc/config names its URL)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TagInfo:

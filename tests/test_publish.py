@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -305,17 +306,19 @@ def test_release_carries_the_model_and_models_get_fetches_it(
 ) -> None:
     _push_env(monkeypatch, github_server, project)
     model = (project / "model" / "model.skops").read_bytes()
+    md5 = hashlib.md5(model).hexdigest()
     assert cli.main(["promote", "--release"]) == 0, capsys.readouterr().err
     (release,) = github_server.releases
     assert release["tag_name"] == "demo-model@v0.0.1"
     assert '"fingerprint"' in release["body"]  # the model card
     (asset,) = release["assets"]
     assert github_server.asset_data[asset["id"]] == model
-    # Nothing local left: the release is the only copy.
+    # Nothing local left and promote's copy in the DVC remote gone: the release is the only one.
     import shutil
 
     shutil.rmtree(project / ".mlops-cache")
     shutil.rmtree(project / "model")
+    (project.parent / "remote" / "files" / "md5" / md5[:2] / md5[2:]).unlink()
     out = tmp_path / "fetched.skops"
     assert cli.main(["models", "get", "demo-model@v0.0.1", "-o", str(out)]) == 0
     assert out.read_bytes() == model

@@ -206,6 +206,9 @@ def test_message_keeps_gto_subject_and_round_trips() -> None:
         params_sha256="cd" * 32,
         fingerprint="ef" * 32,
         run_url="https://github.com/o/r/actions/runs/42",
+        model_md5="12" * 16,
+        model_store="dvc-remote",
+        dvc_remote="storage",
     )
     message = tag.format_message(tag.registration_subject("demo", "v1.0.0"), info)
     assert message.splitlines()[0] == "Registering artifact demo version v1.0.0"

@@ -3,15 +3,17 @@ whether it becomes the next version, and the bounded loop that publishes it."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
 from dataclasses import dataclass
 
-from mlops_actions import git, output
+from mlops_actions import dvcstore, git, output
 from mlops_actions import metrics as metrics_mod
 from mlops_actions import tag as tags
 from mlops_actions.config import Config
+from mlops_actions.data import file_md5
 from mlops_actions.errors import ConfigError, MetricsError, MlopsError
 from mlops_actions.metrics import lower_is_better
 from mlops_actions.registry.state import Model, ModelVersion, find_model, next_version
@@ -67,6 +69,26 @@ def current_info(cfg: Config, run_url: str | None) -> TagInfo:
         fingerprint=card.get("fingerprint"),
         run_url=run_url,
     )
+
+
+def durable(cfg: Config, info: TagInfo, head: str, *, release: bool = False) -> TagInfo:
+    """Make the model file retrievable from any clone before it is registered, and record
+    where: a DVC output of HEAD's dvc.lock (or .dvc file) is DVC's; any other model file is
+    stored in the project's DVC remote by its md5 (DVC's layout); without a remote, only the
+    release asset (`--release`) outlives the run cache."""
+    if not info.model_path or not info.model_sha256 or info.model_store:
+        return info
+    model = cfg.resolve(info.model_path)
+    md5 = file_md5(model)
+    found = dvcstore.remote(cfg.root)
+    tracked = dvcstore.recorded_md5(cfg.root, head, info.model_path) == md5
+    store = "dvc" if tracked else "dvc-remote" if found else "release" if release else None
+    if store is None:
+        return info  # only the run cache (and the workspace) hold it
+    if found is not None:
+        dvcstore.push_file(cfg.root, model, md5, found)
+    name = found.name if found else None
+    return dataclasses.replace(info, model_md5=md5, model_store=store, dvc_remote=name)
 
 
 # -- the policy ------------------------------------------------------------------------------
@@ -151,11 +173,14 @@ def promote(
     info: TagInfo | None = None,
     run_url: str | None = None,
     max_attempts: int = MAX_ATTEMPTS,
+    release: bool = False,
 ) -> PromoteResult:
     """Tag HEAD as the next version of the model if the gates passed (None: not evaluated)
     and it beats the latest version on `metrics.primary`; `stage` also assigns that stage.
     `bump` and `stage` default to params.yaml's `promote:`; `run_url` is recorded in the tags
-    (unless `info` is given, which is recorded as it is).
+    (unless `info` is given, which is recorded as it is). The model file is stored where any
+    clone can get it (`durable`) before the first tag is written; `release`: a GitHub release
+    will hold it.
 
     Tags are never moved: when a push finds the version taken by a concurrent run, our local
     tags are dropped, the remote tags fetched and the next free version tried.
@@ -208,6 +233,7 @@ def promote(
         better, reason = _beats(cfg, primary, value, base)
         if not better:
             return PromoteResult(False, reason)
+    info = durable(cfg, info, head, release=release)
     for _ in range(max_attempts):
         version = next_version(
             bump, [*(model.taken if model else ()), *writer.published_versions()]

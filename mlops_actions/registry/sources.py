@@ -6,15 +6,17 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from mlops_actions import output
+from mlops_actions import dvcrepo, dvcstore, output
 from mlops_actions import tag as tags
 from mlops_actions.config import Config
-from mlops_actions.errors import MlopsError
+from mlops_actions.data import file_md5
+from mlops_actions.errors import DataError, MlopsError
 from mlops_actions.registry.state import ModelVersion, find_model
 from mlops_actions.training.cache import ENTRY
 from mlops_actions.util import atomic_path, file_hash
@@ -28,6 +30,7 @@ class ModelSource(Protocol):
     the file with `sha256`; `get` copies and verifies each until one matches."""
 
     label: str
+    hint: str | None  # after `candidates`: why it had no file, and what to do (or None)
 
     def candidates(self, version: ModelVersion, sha256: str) -> Iterator[Path]: ...
 
@@ -36,6 +39,7 @@ class RunCacheSource:
     """The run cache: runs/<fingerprint>/ first, then every entry whose model has the hash."""
 
     label = "run cache"
+    hint: str | None = None
 
     def __init__(self, cfg: Config) -> None:
         self.runs = cfg.resolve(cfg.cache.dir) / "runs"
@@ -58,6 +62,7 @@ class WorkspaceSource:
     """The model file in the workspace (train.model), if it is the registered one."""
 
     label = "workspace"
+    hint: str | None = None
 
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
@@ -72,13 +77,12 @@ class ReleaseSource:
     """The asset of the version's GitHub release (`promote --release` uploads it)."""
 
     label = "GitHub release"
+    hint: str | None = None
 
     def __init__(self, gh: GitHub) -> None:
         self.gh = gh
 
     def candidates(self, version: ModelVersion, sha256: str) -> Iterator[Path]:
-        import tempfile
-
         release = self.gh.get_release_by_tag(version.tag) if version.tag else None
         for asset in release.get("assets", []) if release else []:
             with tempfile.TemporaryDirectory(prefix="mlops-asset-") as tmp:
@@ -87,9 +91,86 @@ class ReleaseSource:
                 yield path
 
 
+class _DvcObjects:
+    """An object by its md5: DVC's local cache, then the DVC remote (read into a temp dir)."""
+
+    label = "DVC"
+
+    def __init__(self, cfg: Config) -> None:
+        self.root = cfg.root
+        self.hint: str | None = None
+
+    def _objects(self, what: str, md5: str, remote: str | None, fix: str) -> Iterator[Path]:
+        if (self.root / ".dvc").is_dir():
+            local = dvcrepo.read_config(self.root).cache_object(md5)
+            if local.is_file() and file_md5(local) == md5:
+                yield local
+        found = dvcstore.remote(self.root, remote)
+        if found is None:
+            named = f" '{remote}'" if remote else ""
+            self.hint = (
+                f"{what} (md5 {md5[:12]}) is not in the local DVC cache and the project has no "
+                f"DVC remote{named} to fetch it from; configure it with `dvc remote add -d`"
+            )
+            return
+        with tempfile.TemporaryDirectory(prefix="mlops-dvc-") as tmp:
+            path = Path(tmp) / Path(what).name
+            try:
+                fetched = dvcstore.fetch(self.root, md5, path, found)
+            except DataError as exc:
+                self.hint = str(exc)
+                return
+            if not fetched:
+                self.hint = f"the DVC remote '{found.name}' lacks {what} (md5 {md5[:12]}); {fix}"
+            elif file_md5(path) != md5:
+                self.hint = (
+                    f"the DVC remote '{found.name}' holds a corrupt copy of {what} "
+                    f"(md5 {md5[:12]}); push it again from a clone that has it"
+                )
+            else:
+                yield path
+
+
+class DvcOutputSource(_DvcObjects):
+    """A model that is a DVC output at the version's commit (its dvc.lock, or a .dvc file):
+    the object DVC records there, as `dvc get . PATH --rev TAG` would fetch it."""
+
+    label = "DVC cache or remote"
+
+    def candidates(self, version: ModelVersion, sha256: str) -> Iterator[Path]:
+        info = version.info
+        path = info.model_path if info else None
+        md5 = dvcstore.recorded_md5(self.root, version.commit, path) if path else None
+        if path and md5:
+            remote = info.dvc_remote if info else None
+            fix = "push it with `dvc push --run-cache` from a clone that has it"
+            yield from self._objects(path, md5, remote, fix)
+
+
+class DvcRemoteSource(_DvcObjects):
+    """A model file promote stored in the DVC remote by its md5 (`TagInfo.model_store`)."""
+
+    label = "DVC remote"
+
+    def candidates(self, version: ModelVersion, sha256: str) -> Iterator[Path]:
+        info = version.info
+        if info and info.model_store == "dvc-remote" and info.model_md5 and info.model_path:
+            fix = (
+                f"copy it there from a clone whose run cache has it, as "
+                f"files/md5/{info.model_md5[:2]}/{info.model_md5[2:]}"
+            )
+            yield from self._objects(info.model_path, info.model_md5, info.dvc_remote, fix)
+
+
 def default_sources(cfg: Config, gh: GitHub | None = None) -> list[ModelSource]:
-    """The run cache and the workspace; with a GitHub client, the release asset last."""
-    sources: list[ModelSource] = [RunCacheSource(cfg), WorkspaceSource(cfg)]
+    """The run cache and the workspace, then DVC's cache and remote; with a GitHub client,
+    the release asset last."""
+    sources: list[ModelSource] = [
+        RunCacheSource(cfg),
+        WorkspaceSource(cfg),
+        DvcOutputSource(cfg),
+        DvcRemoteSource(cfg),
+    ]
     return [*sources, ReleaseSource(gh)] if gh is not None else sources
 
 
@@ -154,7 +235,8 @@ def get(
         out = f"{v.name.replace('/', '-').replace(':', '-')}-{v.version}{suffix}"
     target = Path(out)
     mismatched: list[str] = []
-    for source in sources if sources is not None else default_sources(cfg):
+    sources = sources if sources is not None else default_sources(cfg)
+    for source in sources:
         for path in source.candidates(v, sha):
             try:
                 with atomic_path(target) as tmp:
@@ -179,6 +261,9 @@ def get(
             f"changed after it was registered; delete it and retrain at {v.commit[:7]} "
             "with `mlops-actions train --no-cache`"
         )
+    hints = [source.hint for source in sources if source.hint]
+    if hints:
+        raise MlopsError(f"{label}: {hints[-1]}")
     raise MlopsError(
         f"{label}: no file with sha256 {sha[:12]} in the run cache ({cfg.cache.dir}) or the "
         f"workspace ({cfg.train.model}); check out {v.commit[:7]} and run `mlops-actions train`"

@@ -1,15 +1,21 @@
-"""`dvc repro`: the user's DVC pipeline trains; we read the metrics it declares."""
+"""`dvc repro`: the user's DVC pipeline trains; we read the metrics it declares.
+
+In CI: `pull_pipeline` fetches what the committed dvc.lock records and the remote's run history
+(`dvc pull --run-cache`), `dvc repro --pull` then restores unchanged stages from the run cache
+instead of running them; `push_pipeline` (a push to the default branch) sends the outputs and
+the run history back; `lock_check` tells whether the committed dvc.lock describes the result.
+"""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
-from mlops_actions import dvcrepo
+from mlops_actions import dvcrepo, dvcstore, git
 from mlops_actions.config import Config
-from mlops_actions.data import outputs
+from mlops_actions.data import file_md5, last_line, outputs, run_dvc
 from mlops_actions.dvcproject import DvcProject, tracked_files
-from mlops_actions.errors import ConfigError, TrainingError
+from mlops_actions.errors import ConfigError, DataError, TrainingError
 from mlops_actions.training.base import Artifacts
 from mlops_actions.training.command import fresh_metrics, run_command
 from mlops_actions.training.common import named_code, package_versions
@@ -51,7 +57,8 @@ class DvcTrainer:
             for d in declared.deps
             if cfg.resolve(d).exists() and not is_data(cfg.resolve(d).resolve())
         ]
-        return named_code(cfg, [*declared.files, *deps])
+        # params.yaml too: the pipeline's own params (`params:` of its stages) live there.
+        return named_code(cfg, [*declared.files, "params.yaml", *deps])
 
     def versions(self, cfg: Config) -> dict[str, str]:
         return package_versions("dvc", "scikit-learn", "pandas", "numpy")
@@ -69,9 +76,74 @@ class DvcTrainer:
             )
         chosen = cfg.train.metrics
         started = time.time()
-        run_command(cfg, [*dvcrepo.dvc_command(), "repro"], "dvc repro")
+        # --pull: a stage the run cache knows is restored from the remote instead of re-run.
+        pull = ["--pull"] if dvcstore.remote(cfg.root) is not None else []
+        run_command(cfg, [*dvcrepo.dvc_command(), "repro", *pull], "dvc repro")
         metrics = fresh_metrics(cfg, cfg.resolve(chosen), started - 1e9, "dvc repro")
         model = cfg.resolve(cfg.train.model)
         if not metrics.is_file():
             raise TrainingError(f"{chosen}: dvc repro did not produce it")
         return Artifacts(metrics=metrics, model=model if model.is_file() else None)
+
+
+def _remote_args(remote: str | None, jobs: int | None) -> list[str]:
+    return [*(["--remote", remote] if remote else []), *(["--jobs", str(jobs)] if jobs else [])]
+
+
+def pull_pipeline(cfg: Config, *, remote: str | None = None, jobs: int | None = None) -> bool:
+    """`dvc pull --run-cache --allow-missing`: every output the committed dvc.lock and .dvc
+    files record that the remote has, and the remote's run history. False (nothing pulled)
+    when the project has no DVC remote. What is missing `dvc repro` recomputes; the data of
+    the .dvc files is verified afterwards (`data.pull`)."""
+    if dvcstore.remote(cfg.root, remote) is None:
+        return False
+    args = ["pull", "--run-cache", "--allow-missing", *_remote_args(remote, jobs)]
+    proc = run_dvc(args, cfg.root)
+    if proc.returncode != 0:
+        raise DataError(
+            f"dvc.yaml: dvc pull --run-cache failed: {last_line(proc.stderr + proc.stdout)}; "
+            "check the DVC remote's URL and credentials"
+        )
+    return True
+
+
+def push_pipeline(cfg: Config, *, remote: str | None = None, jobs: int | None = None) -> None:
+    """`dvc push --run-cache`: the outputs of the reproduced pipeline and its run history, so
+    a registered version's files can be fetched from any clone."""
+    found = dvcstore.remote(cfg.root, remote)
+    if found is None:
+        raise DataError(
+            "dvc.yaml: no DVC remote to push the pipeline's outputs to, so a registered "
+            "version could not be fetched elsewhere; add one with `dvc remote add -d NAME URL`"
+        )
+    proc = run_dvc(["push", "--run-cache", *_remote_args(remote, jobs)], cfg.root)
+    if proc.returncode != 0:
+        raise DataError(
+            f"dvc push --run-cache to '{found.name}' failed: "
+            f"{last_line(proc.stderr + proc.stdout)}; the job needs write access to the remote"
+        )
+
+
+FIX_LOCK = "commit the reproduced dvc.lock: run dvc repro locally and commit dvc.lock"
+
+
+def lock_check(cfg: Config) -> str | None:
+    """Why the committed dvc.lock does not describe the workspace's result, or None when it
+    does: the stages `dvc repro` had to re-run, or a model file unlike the lock's."""
+    head = git.head_sha(cfg.root)
+    if head is None:
+        return None
+    committed = dvcstore.committed(cfg.root, head, dvcrepo.LOCK_FILE)
+    lock = cfg.root / dvcrepo.LOCK_FILE
+    now = lock.read_text(encoding="utf-8") if lock.is_file() else None
+    rerun = dvcrepo.changed_stages(committed, now)
+    if rerun:
+        return f"the committed dvc.lock was stale: CI re-ran {', '.join(rerun)}; {FIX_LOCK}"
+    model = cfg.resolve(cfg.train.model)
+    recorded = dvcrepo.lock_outs(committed).get(cfg.train.model)
+    if recorded and model.is_file() and file_md5(model) != recorded:
+        return (
+            f"{cfg.train.model}: does not match its md5 in the committed dvc.lock "
+            f"({recorded[:12]}); {FIX_LOCK}"
+        )
+    return None
