@@ -1381,8 +1381,7 @@ class FakeGitHub:
             "events_url": f"{api}/events",
             "html_url": f"{self.html_root}/issues/{number}",
             "number": number,
-            "state": "open",
-            "state_reason": None,
+            "state": "open",  # state_reason: absent until closed (the spec's enum has no null)
             "title": body["title"],
             "body": body.get("body"),
             "user": self._user(_BOT),
