@@ -9,7 +9,7 @@ A partial run (--quick, --only) writes its BENCHMARKS.md and plot under bench/ou
 
 Each benchmark also runs on its own: `python -m bench.compare_bench`, `bench.models_bench`,
 `bench.train_bench`, `bench.run_bench`, `bench.report_bench`, `bench.api_bench`,
-`bench.install_bench`.
+`bench.install_bench`, `bench.monitor_bench`.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from bench import (
     compare_bench,
     install_bench,
     models_bench,
+    monitor_bench,
     report_bench,
     run_bench,
     train_bench,
@@ -50,6 +51,7 @@ def _suite(quick: bool) -> dict[str, Callable[[], Result]]:
             "train": lambda: train_bench.run([10_000], ["csv", "parquet"], log=_log),
             "api": lambda: api_bench.run(2, log=_log),
             "install": lambda: install_bench.run(1, log=_log),
+            "monitor": lambda: monitor_bench.run([10_000], 1, 20, log=_log),
         }
     return {
         "startup": lambda: run_bench.startup(15, log=_log),
@@ -63,11 +65,12 @@ def _suite(quick: bool) -> dict[str, Callable[[], Result]]:
         ),
         "api": lambda: api_bench.run(2, log=_log),
         "install": lambda: install_bench.run(3, log=_log),
+        "monitor": lambda: monitor_bench.run([100_000, 1_000_000], 3, 200, log=_log),
     }
 
 
 # The order of the table: the rows the issue lists, top to bottom.
-ORDER = ("compare", "models", "train", "run", "startup", "report", "api", "install")
+ORDER = ("compare", "models", "train", "run", "startup", "report", "api", "install", "monitor")
 
 
 def _log(text: str) -> None:

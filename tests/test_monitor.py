@@ -250,3 +250,13 @@ def test_drift_starts_the_retraining_pull_request_with_the_evidence(
     assert body.startswith("## Data drift: `demo-model@v0.0.1`")
     assert "mean_radius" in body and "| 🔴 yes |" in body and "## Model report" in body
     assert len(_drift_issues(github_server)) == 1
+
+
+def test_a_bad_decay_rule_is_one_line_naming_the_key(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    params = _params()
+    params["monitor"]["decay"] = ["f1 => base"]
+    write_params(project, params)
+    err = _one_line_error(capsys)
+    assert "params.yaml: monitor.decay[0]: 'f1 => base'" in err
