@@ -9,7 +9,7 @@ A partial run (--quick, --only) writes its BENCHMARKS.md and plot under bench/ou
 
 Each benchmark also runs on its own: `python -m bench.compare_bench`, `bench.models_bench`,
 `bench.train_bench`, `bench.run_bench`, `bench.report_bench`, `bench.api_bench`,
-`bench.install_bench`, `bench.pull_bench`.
+`bench.install_bench`, `bench.pull_bench`, `bench.monitor_bench`.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from bench import (
     compare_bench,
     install_bench,
     models_bench,
+    monitor_bench,
     pull_bench,
     report_bench,
     run_bench,
@@ -52,6 +53,7 @@ def _suite(quick: bool) -> dict[str, Callable[[], Result]]:
             "api": lambda: api_bench.run(2, log=_log),
             "install": lambda: install_bench.run(1, log=_log),
             "pull": lambda: pull_bench.run(2, 64, 1000, log=_log),
+            "monitor": lambda: monitor_bench.run([10_000], 1, 20, log=_log),
         }
     return {
         "startup": lambda: run_bench.startup(15, log=_log),
@@ -66,11 +68,23 @@ def _suite(quick: bool) -> dict[str, Callable[[], Result]]:
         "api": lambda: api_bench.run(2, log=_log),
         "install": lambda: install_bench.run(3, log=_log),
         "pull": lambda: pull_bench.run(5, log=_log),
+        "monitor": lambda: monitor_bench.run([100_000, 1_000_000], 3, 200, log=_log),
     }
 
 
 # The order of the table: the rows the issue lists, top to bottom.
-ORDER = ("compare", "models", "train", "run", "pull", "startup", "report", "api", "install")
+ORDER = (
+    "compare",
+    "models",
+    "train",
+    "run",
+    "pull",
+    "startup",
+    "report",
+    "api",
+    "install",
+    "monitor",
+)
 
 
 def _log(text: str) -> None:

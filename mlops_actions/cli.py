@@ -125,6 +125,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="PATH", help="with `get`: where to write the model")
 
     p = sub.add_parser(
+        "monitor",
+        parents=[common, github],
+        help="drift and decay of monitor.data against a version's training data",
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument(
+        "--stage",
+        metavar="STAGE",
+        help="the version in this stage (default: monitor.stage, latest)",
+    )
+
+    p = sub.add_parser(
         "run", parents=[common, remote, github], help="the whole pipeline for the current event"
     )
     p.add_argument(
@@ -218,6 +230,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return models.main(
             args.params, args.args, as_json=args.json, out=args.output, token=args.token
         )
+    if command == "monitor":
+        from mlops_actions.commands import monitor
+
+        return monitor.main(args.params, stage=args.stage, as_json=args.json, token=args.token)
     from mlops_actions.commands import run
 
     options = run.RunOptions(

@@ -21,7 +21,7 @@ from mlops_actions import dvcproject, tag
 from mlops_actions.dvcproject import DvcProject
 from mlops_actions.errors import ConfigError
 from mlops_actions.gates import NO_BASELINE
-from mlops_actions.rules import Rule, parse_rules
+from mlops_actions.rules import Rule, parse_rule, parse_rules
 from mlops_actions.training import TRAINERS
 from mlops_actions.util import did_you_mean
 
@@ -92,6 +92,26 @@ class GateOptions:
 
 
 @dataclass(frozen=True)
+class MonitorConfig:
+    """`monitor:`: drift and decay of production data against a version's training data.
+
+    Defaults (see the README's Monitoring): a feature drifts when its test rejects at the
+    Benjamini-Hochberg false discovery rate `fdr` across all features AND its PSI is at least
+    `psi` (the test alone flags negligible shifts on large samples, PSI alone is noisy on
+    small ones); the data drifts when more than `share` of the features drift.
+    """
+
+    data: str
+    stage: str | None = None
+    fdr: float = 0.05
+    psi: float = 0.1
+    share: float = 0.0
+    bins: int = 10
+    decay: list[str] | None = None  # gate rules against the version's metrics (`base`)
+    retrain: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -102,6 +122,7 @@ class Config:
     gate_options: GateOptions = field(default_factory=GateOptions)
     promote: PromoteConfig = field(default_factory=PromoteConfig)
     report: dict[str, Any] = field(default_factory=dict)
+    monitor: MonitorConfig | None = None
     path: str = DEFAULT_PARAMS
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # whole file
     rules: tuple[Rule, ...] = ()  # `gates`, parsed once at load
@@ -333,6 +354,30 @@ def _derived(section: dict[str, Any], project: DvcProject | None, file: str) -> 
     return {**section, "train": train, "model": model}
 
 
+def _validate_monitor(m: MonitorConfig, file: str) -> None:
+    if m.stage is not None and not tag.is_stage(m.stage):
+        raise ConfigError(f"{file}: {SECTION}.monitor.stage: '{m.stage}' is not a valid stage name")
+    if not 0 < m.fdr < 1:
+        raise ConfigError(f"{file}: {SECTION}.monitor.fdr: must be between 0 and 1, got {m.fdr}")
+    if not 0 <= m.share < 1:
+        raise ConfigError(
+            f"{file}: {SECTION}.monitor.share: must be at least 0 and below 1, got {m.share}"
+        )
+    if m.psi < 0:
+        raise ConfigError(f"{file}: {SECTION}.monitor.psi: must be at least 0, got {m.psi}")
+    if not 2 <= m.bins <= 100:
+        raise ConfigError(
+            f"{file}: {SECTION}.monitor.bins: must be between 2 and 100, got {m.bins}"
+        )
+    for index, text in enumerate(m.decay or []):
+        try:
+            parse_rule(text)
+        except ValueError as exc:
+            raise ConfigError(
+                f"{file}: {SECTION}.monitor.decay[{index}]: '{text}': {exc}"
+            ) from None
+
+
 def parse(data: Any, file: str = DEFAULT_PARAMS, project: DvcProject | None = None) -> Config:
     """Config from params.yaml's parsed content and the project's dvc.yaml declarations."""
     if data is None:
@@ -360,6 +405,8 @@ def parse(data: Any, file: str = DEFAULT_PARAMS, project: DvcProject | None = No
         cfg, path=file, raw=data, project=project, plots=project.plots if project else ()
     )
     _validate(cfg, file)
+    if cfg.monitor is not None:
+        _validate_monitor(cfg.monitor, file)
     rules = tuple(parse_rules(cfg.gates, file, f"{SECTION}.gates"))
     return dataclasses.replace(cfg, rules=rules)
 

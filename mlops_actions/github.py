@@ -24,6 +24,7 @@ from mlops_actions.github_types import (
     CommitStatus,
     GitRef,
     GitTag,
+    Issue,
     IssueComment,
     PullRequest,
     Release,
@@ -406,6 +407,37 @@ class GitHub(RestClient):
         payload = _given(title=title, body=body, state=state, base=base)
         path = f"/pulls/{number}"
         return cast(PullRequest, self._json("PATCH", path, "pull-requests: write", payload))
+
+    # ---- issues ----------------------------------------------------------------------------
+
+    def list_issues(
+        self, *, labels: str | None = None, state: Literal["open", "closed", "all"] = "open"
+    ) -> list[Issue]:
+        """Issues (pull requests excluded), newest first; `labels` is comma-separated and an
+        issue must carry them all. Permissions: `issues: read`."""
+        params = {"state": state, **_given(labels=labels)}
+        found = self.paginate(f"{self._repo_path}/issues", params, permission="issues: read")
+        return [cast(Issue, i) for i in found if "pull_request" not in cast("dict[str, object]", i)]
+
+    def create_issue(
+        self, title: str, *, body: str | None = None, labels: list[str] | None = None
+    ) -> Issue:
+        """Open an issue (labels that do not exist yet are created). Permissions: `issues: write`."""
+        payload = {"title": title, **_given(body=body, labels=labels)}
+        return cast(Issue, self._json("POST", "/issues", "issues: write", payload))
+
+    def update_issue(
+        self,
+        number: int,
+        *,
+        title: str | None = None,
+        body: str | None = None,
+        state: Literal["open", "closed"] | None = None,
+        state_reason: Literal["completed", "not_planned", "reopened"] | None = None,
+    ) -> Issue:
+        """Permissions: `issues: write`."""
+        payload = _given(title=title, body=body, state=state, state_reason=state_reason)
+        return cast(Issue, self._json("PATCH", f"/issues/{number}", "issues: write", payload))
 
     # ---- one request to this repository ----------------------------------------------------
 

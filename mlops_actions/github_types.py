@@ -123,3 +123,22 @@ class PullRequest(TypedDict):
     html_url: str
     head: PullBranch
     base: PullBranch
+
+
+class Label(TypedDict):
+    id: int
+    name: str
+
+
+class Issue(TypedDict):
+    id: int
+    node_id: str
+    number: int
+    state: str
+    title: str
+    body: str | None
+    html_url: str
+    labels: list[Label]
+    created_at: str
+    updated_at: str
+    closed_at: str | None

@@ -4,16 +4,31 @@
 - push to the default branch: pull, train, gates against the latest version, push a DVC
   pipeline's outputs and run cache to its remote, promote (only with gates, and never a commit
   whose dvc.lock CI had to reproduce: its lock would not describe the registered model).
-- schedule / workflow_dispatch: retrain when the data changed (see retrain.py).
+- schedule / workflow_dispatch: with `monitor:` set, monitor drift and decay (the report in the
+  job summary, one `mlops-drift` issue); retrain when the data changed, or on drift when
+  `monitor.retrain` is on (see retrain.py).
 - outside Actions: pull, train, the metrics table and the gates.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from mlops_actions import api, console, git, output, promotion, publish, retrain
+from mlops_actions import (
+    api,
+    console,
+    context,
+    git,
+    monitor_report,
+    output,
+    promotion,
+    publish,
+    registry,
+    retrain,
+)
+from mlops_actions import monitor as monitoring
 from mlops_actions.api import GateRun, RunOptions
 from mlops_actions.config import Config
 from mlops_actions.context import Context
@@ -35,7 +50,7 @@ class Evaluated:
 def run(cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions) -> int:
     """The exit code is the gates': 0 pass, 1 fail, 2 could not be evaluated."""
     if ctx.event_name in ("schedule", "workflow_dispatch"):
-        return retrain.run(cfg, ctx, gh, options)
+        return scheduled(cfg, ctx, gh, options)
     _refuse_untrusted_checkout(cfg, ctx)
     with publish.GateStatuses(gh if cfg.rules else None, ctx, cfg.gate_options.status_prefix) as s:
         done = evaluate(cfg, ctx, options)
@@ -89,6 +104,52 @@ def _refuse_untrusted_checkout(cfg: Config, ctx: Context) -> None:
             f"mlops.gate_options.allow_pull_request_target: true in {cfg.path} if you trust every "
             "author"
         )
+
+
+def scheduled(cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions) -> int:
+    """Monitor, then retrain. The exit code is 1 when the monitor alarms, else retraining's."""
+    found = monitor(cfg, ctx, gh)
+    evidence: str | None = None
+    also: tuple[str, ...] = ()
+    if found is not None and found.alarm and cfg.monitor is not None and cfg.monitor.retrain:
+        evidence = monitor_report.render(found, ctx.run_url)
+        also = tuple(f for f in [cfg.monitor.data + ".dvc"] if cfg.resolve(f).is_file())
+    code = retrain.run(cfg, ctx, gh, options, evidence=evidence, also=also)
+    return max(code, found.code) if found is not None else code
+
+
+def monitor(cfg: Config, ctx: Context, gh: GitHub | None) -> monitoring.MonitorResult | None:
+    """On a schedule (or a dispatch on the default branch) with `monitor:` set: refresh the
+    monitored data, compare it with the monitored version's training data, put the report in
+    the job summary and open, update or close the drift issue. A failure is a warning: the
+    retraining still runs."""
+    if cfg.monitor is None:
+        return None
+    branch = ctx.default_branch or "main"
+    if ctx.event_name == "workflow_dispatch" and ctx.ref != f"refs/heads/{branch}":
+        output.info(f"monitor: runs on the default branch only ({branch}), not {ctx.ref}")
+        return None
+    try:
+        monitoring.refresh(cfg)
+        found = monitoring.check(cfg, sources=registry.default_sources(cfg, gh))
+    except MlopsError as exc:
+        output.warning(f"monitor: {exc}")
+        context.append_summary(ctx, f"Monitoring could not run: {exc}\n")
+        return None
+    body = monitor_report.render(found, ctx.run_url)
+    output.info(body.split("\n\n", 2)[1])  # the verdict line
+    context.append_summary(ctx, body)
+    issue = None
+    if gh is not None:
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        issue = publish.drift_issue(gh, ctx, found, now)
+    publish.write_outputs(
+        ctx,
+        drift=found.drift.alarm,
+        decay=bool(found.decay and found.decay.decayed),
+        drift_issue=issue.url if issue else "",
+    )
+    return found
 
 
 def evaluate(cfg: Config, ctx: Context, options: RunOptions) -> Evaluated:

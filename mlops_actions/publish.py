@@ -21,7 +21,8 @@ from mlops_actions.util import read_json, write_text
 if TYPE_CHECKING:
     from mlops_actions.gates import GateResult
     from mlops_actions.github import GitHub
-    from mlops_actions.github_types import StatusState
+    from mlops_actions.github_types import Issue, StatusState
+    from mlops_actions.monitor import MonitorResult
 
 
 @dataclass(frozen=True)
@@ -257,3 +258,44 @@ def create_release(
                 release, model, name=name, content_type="application/octet-stream"
             )
     return str(release.get("html_url", ""))
+
+
+@dataclass(frozen=True)
+class DriftIssue:
+    action: str  # "opened", "updated", "closed" or "" (a clean run and no open issue)
+    number: int | None = None
+    url: str | None = None
+
+
+def drift_issue(gh: GitHub, ctx: Context, result: MonitorResult, date: str) -> DriftIssue:
+    """The one open `mlops-drift` issue of the model: opened, or updated, when the monitor
+    alarms; closed with a comment when a later run is clean. Its body keeps the history of the
+    runs' drift share (a hidden JSON block), carried over from the last closed one.
+    Permissions: `issues: write`."""
+    from mlops_actions import monitor_report as mr
+
+    marker = mr.issue_marker(result.model)
+    ours: list[Issue] = [
+        i for i in gh.list_issues(labels=mr.LABEL, state="all") if marker in (i["body"] or "")
+    ]
+    current = next((i for i in ours if i["state"] == "open"), None)
+    last = current or (ours[0] if ours else None)  # newest first
+    history = mr.add_run(mr.parse_history(last["body"] if last else None), result, date)
+    if result.alarm:
+        body = report.fit(mr.issue_body(result, history, ctx.run_url))
+        title = mr.issue_title(result)
+        if current is not None:
+            issue = gh.update_issue(current["number"], title=title, body=body)
+            action = "updated"
+        else:
+            issue = gh.create_issue(title, body=body, labels=[mr.LABEL])
+            action = "opened"
+        output.info(f"drift issue {action}: {issue['html_url']}")
+        return DriftIssue(action, issue["number"], issue["html_url"])
+    if current is None:
+        return DriftIssue("")
+    gh.create_issue_comment(current["number"], mr.clean_comment(result, ctx.run_url))
+    body = report.fit(mr.issue_body(result, history, ctx.run_url))
+    issue = gh.update_issue(current["number"], body=body, state="closed", state_reason="completed")
+    output.info(f"drift issue closed, the data is clean again: {issue['html_url']}")
+    return DriftIssue("closed", issue["number"], issue["html_url"])

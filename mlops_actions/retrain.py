@@ -49,20 +49,34 @@ def _hashes(cfg: Config, name: str) -> list[str]:
     return [o.md5 for o in data.read_dvc_file(cfg.resolve(name), cfg.root)]
 
 
-def run(cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions) -> int:
+def run(
+    cfg: Config,
+    ctx: Context,
+    gh: GitHub | None,
+    options: RunOptions,
+    *,
+    evidence: str | None = None,
+    also: tuple[str, ...] = (),
+) -> int:
+    """`evidence`: the monitor's report when it found drift or decay and `monitor.retrain` is
+    on; then the model is retrained even on unchanged data, and the pull request opens with the
+    evidence. `also`: more .dvc files for its commit (the monitored data's)."""
     if ctx.in_actions:
         _on_the_default_branch(ctx)
     files = api.dvc_files(cfg)
     changed = refresh(cfg, files) if files else []
-    if not changed:
+    if not changed and evidence is not None:
+        output.info("the monitor found drift or decay: retraining")
+    elif not changed:
         where = ", ".join(files) or "no .dvc files"
         line = f"scheduled retraining: the data is unchanged ({where}); nothing to retrain"
         output.info(line)
         context.append_summary(ctx, line + "\n")
         publish.write_outputs(ctx, retrained=False, promoted=False, version="", tag="")
         return 0
-    output.info(f"new data in {', '.join(changed)}: retraining")
-    _push_data(cfg, changed, options)
+    else:
+        output.info(f"new data in {', '.join(changed)}: retraining")
+        _push_data(cfg, changed, options)
     pulled = api.pull(cfg, remote=options.remote, jobs=options.jobs)
     console.pulled(pulled, cfg)
     trained = api.train(cfg, pulled.version, use_cache=options.use_cache)
@@ -83,7 +97,9 @@ def run(cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions) -> in
         gates_passed=gates.passed,
     )
     if gates.passed:
-        url = open_pull_request(cfg, ctx, gh, options, changed, body)
+        files_changed = list(dict.fromkeys([*changed, *also]))
+        pr_body = f"{evidence}\n\n{body}" if evidence is not None else body
+        url = open_pull_request(cfg, ctx, gh, options, files_changed, pr_body)
         context.append_summary(ctx, f"Retrained on new data: {url}\n\n{body}")
     else:
         output.info("the retrained model does not pass the gates; no pull request")
@@ -161,7 +177,8 @@ def open_pull_request(
     token = options.retrain_token or ctx.token
     output.add_secret(token)
     paths = _files_to_commit(cfg, changed)
-    message = f"Retrain {cfg.model.name or cfg.root.name} on new data ({', '.join(changed)})"
+    what = f"new data ({', '.join(changed)})" if changed else "the same data, after drift"
+    message = f"Retrain {cfg.model.name or cfg.root.name} on {what}"
     commit = commit_on_branch(cfg, paths, message)
     git.run(
         "push",

@@ -34,7 +34,7 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC_PATH = ROOT / "node_modules" / "@octokit" / "openapi" / "generated" / "api.github.com.json"
-TRIM_VERSION = "5"  # bump when OPERATIONS or the trimming changes
+TRIM_VERSION = "6"  # bump when OPERATIONS or the trimming changes
 API_VERSIONS = ("2022-11-28",)
 DOCS = "https://docs.github.com/rest"
 
@@ -61,6 +61,9 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("get", "/repos/{owner}/{repo}/pulls"),
     ("post", "/repos/{owner}/{repo}/pulls"),
     ("patch", "/repos/{owner}/{repo}/pulls/{pull_number}"),
+    ("get", "/repos/{owner}/{repo}/issues"),
+    ("post", "/repos/{owner}/{repo}/issues"),
+    ("patch", "/repos/{owner}/{repo}/issues/{issue_number}"),
 )
 UPLOAD_OPERATION = ("post", "/repos/{owner}/{repo}/releases/{release_id}/assets")
 
@@ -535,7 +538,8 @@ class FakeGitHub:
         self.releases: list[dict[str, Any]] = []
         self.asset_data: dict[int, bytes] = {}
         self.pulls: list[dict[str, Any]] = []
-        self.issues: set[int] = set()
+        self.issues: set[int] = set()  # every issue and pull request number
+        self.issue_list: list[dict[str, Any]] = []  # the issues (not pull requests), oldest first
         self._scripts: list[_Script] = []
         self._lock = threading.RLock()
         self._stopping = threading.Event()
@@ -1331,6 +1335,87 @@ class FakeGitHub:
         if pull["state"] == "closed" and pull["closed_at"] is None:
             pull["closed_at"] = pull["updated_at"]
         return 200, pull, {}
+
+    def _label_json(self, name: str) -> dict[str, Any]:
+        lid = 500000 + sum(name.encode())
+        return {
+            "id": lid,
+            "node_id": _node_id("LA", lid),
+            "url": self._repo_api(f"/labels/{name}"),
+            "name": name,
+            "description": None,
+            "color": "ededed",
+            "default": False,
+        }
+
+    def _op_issues_list_for_repo(
+        self, query: dict[str, list[str]], path: str, **_: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        state = query.get("state", ["open"])[-1]
+        wanted = [w for w in query.get("labels", [""])[-1].split(",") if w]
+        found = [
+            i
+            for i in self.issue_list
+            if (state == "all" or i["state"] == state)
+            and all(w in {label["name"] for label in i["labels"]} for w in wanted)
+        ]
+        found.sort(key=lambda i: i["number"], reverse=True)  # GitHub: newest first
+        return self._paged(found, query, path)
+
+    def _op_issues_create(self, body: dict[str, Any], **_: Any) -> tuple[int, Any, dict[str, str]]:
+        number = max(self.issues | {0}) + 1
+        self.issues.add(number)
+        iid = self._next_id()
+        now = self._now()
+        api = self._repo_api(f"/issues/{number}")
+        labels = [
+            self._label_json(x if isinstance(x, str) else x["name"]) for x in body.get("labels", [])
+        ]
+        issue = {
+            "id": iid,
+            "node_id": _node_id("I", iid),
+            "url": api,
+            "repository_url": self._repo_api(),
+            "labels_url": f"{api}/labels{{/name}}",
+            "comments_url": f"{api}/comments",
+            "events_url": f"{api}/events",
+            "html_url": f"{self.html_root}/issues/{number}",
+            "number": number,
+            "state": "open",  # state_reason: absent until closed (the spec's enum has no null)
+            "title": body["title"],
+            "body": body.get("body"),
+            "user": self._user(_BOT),
+            "labels": labels,
+            "assignee": None,
+            "assignees": [],
+            "milestone": None,
+            "locked": False,
+            "active_lock_reason": None,
+            "comments": 0,
+            "closed_at": None,
+            "created_at": now,
+            "updated_at": now,
+            "author_association": "NONE",
+        }
+        self.issue_list.append(issue)
+        return 201, issue, {"Location": api}
+
+    def _op_issues_update(
+        self, params: dict[str, str], body: dict[str, Any] | None, **_: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        number = int(params["issue_number"])
+        issue = next((i for i in self.issue_list if i["number"] == number), None)
+        if issue is None:
+            return self._not_found()
+        for key in ("title", "body", "state", "state_reason"):
+            if body and key in body:
+                issue[key] = body[key]
+        issue["updated_at"] = self._now()
+        if issue["state"] == "closed" and issue["closed_at"] is None:
+            issue["closed_at"] = issue["updated_at"]
+        if issue["state"] == "open":
+            issue["closed_at"] = None
+        return 200, issue, {}
 
 
 def _sha(text: str) -> str:
