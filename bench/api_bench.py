@@ -37,13 +37,13 @@ def build(base: Path, gates: int) -> Path:
     repo = build_demo_repo(base)
     params = json.loads(json.dumps(DEMO_PARAMS))
     params["gates"] = GATES[:gates]
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (repo / "params.yaml").write_text(yaml.safe_dump({"mlops": params}, sort_keys=False))
     measure([*command("mlops-actions"), "train"], repo)
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "trained on main")
     git(repo, "checkout", "-q", "-b", "deeper-trees")
     params["model"]["params"]["max_depth"] = 6
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (repo / "params.yaml").write_text(yaml.safe_dump({"mlops": params}, sort_keys=False))
     git(repo, "commit", "-q", "-am", "deeper trees")
     return repo
 

@@ -47,13 +47,13 @@ def build(repo: Path, n: int) -> None:
         "train": {"mode": "builtin", "metrics": "metrics.json"},
         "metrics": {"primary": "f1"},
     }
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (repo / "params.yaml").write_text(yaml.safe_dump({"mlops": params}, sort_keys=False))
     (repo / "metrics.json").write_text(json.dumps(_metrics(n, 0.0), indent=2))
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "baseline")
     git(repo, "checkout", "-q", "-b", "pr")
     params["model"]["params"] = {"C": 0.5}
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (repo / "params.yaml").write_text(yaml.safe_dump({"mlops": params}, sort_keys=False))
     (repo / "metrics.json").write_text(json.dumps(_metrics(n, 0.003), indent=2))
     git(repo, "commit", "-q", "-am", "less regularization")
 

@@ -24,8 +24,8 @@ stages:
     deps:
       - data
     params:
-      - data
-      - model
+      - mlops.data
+      - mlops.model
     outs:
       - model/model.skops
     metrics:

@@ -119,7 +119,7 @@ def build(repo: Path, rows: int, fmt: str) -> Path:
         "model": {"name": "bench-model", "estimator": ESTIMATOR, "params": ESTIMATOR_PARAMS},
         "train": {"mode": "builtin", "metrics": "metrics.json"},
     }
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (repo / "params.yaml").write_text(yaml.safe_dump({"mlops": params}, sort_keys=False))
     (repo / "bare_train.py").write_text(BARE_SCRIPT)
     (repo / ".gitignore").write_text("/.mlops-cache/\n/model/\n/bare-*\n")
     dvc = [sys.executable, "-m", "dvc"]

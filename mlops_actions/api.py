@@ -15,9 +15,10 @@ import yaml
 from mlops_actions import compare as compare_mod
 from mlops_actions import data, dvcproject, gates, git, metrics, registry, report
 from mlops_actions.baseline import Baseline, BaselineMetrics
-from mlops_actions.config import Config
+from mlops_actions.config import SECTION, Config
 from mlops_actions.context import Context
 from mlops_actions.data import DataVersion, PullResult
+from mlops_actions.dvcdiff import Entry
 from mlops_actions.errors import ConfigError, GitError, MlopsError
 from mlops_actions.metrics import Metrics
 from mlops_actions.tag import BOT
@@ -364,6 +365,21 @@ def _current_intervals(cfg: Config) -> dict[str, tuple[float, float]]:
         return {}
 
 
+def _user_params(cfg: Config, found: compare_mod.Comparison) -> list[report.Row]:
+    """The params rows a reviewer reads: what the model learnt from. Our `mlops:` section is
+    how the tool is set up (DVC's own diff shows it all); only the built-in trainer's data,
+    model and train settings, which decide its run, stay."""
+    ours = posixpath.normpath(os.path.relpath(cfg.path, cfg.root))
+    trains = tuple(f"{SECTION}.{k}." for k in ("data", "model", "train"))
+
+    def shown(e: Entry) -> bool:
+        if e.path != ours or not (e.key == SECTION or e.key.startswith(f"{SECTION}.")):
+            return True
+        return cfg.train.mode == "builtin" and e.key.startswith(trains)
+
+    return [report.Row(e.key, e.old, e.new, e.path) for e in found.rows("params") if shown(e)]
+
+
 def report_input(
     cfg: Config,
     ctx: Context,
@@ -391,9 +407,7 @@ def report_input(
         model=display_name(cfg),
         baseline=label,
         metrics=rows,
-        params=[]
-        if first
-        else [report.Row(e.key, e.old, e.new, e.path) for e in found.rows("params")],
+        params=[] if first else _user_params(cfg, found),
         data=_data_changes(cfg, None if first else base.sha),
         gates_markdown=_gates_markdown(cfg, run),
         mode=trained.mode if trained else facts.mode,

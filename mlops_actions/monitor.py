@@ -113,7 +113,6 @@ class MonitorResult:
         }
 
 
-
 def _table(cfg: Config) -> str:
     """The training table (mlops.data.path): what new data is compared with."""
     if cfg.data.path is None:

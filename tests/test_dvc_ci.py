@@ -225,3 +225,36 @@ def test_act_runs_the_real_workflow_on_the_dvc_project(
     assert any(line.startswith(f"promoted {version}") for line in printed), printed
     assert f"refs/tags/{version}" in github_server.refs
     assert f"refs/tags/{proj.NAME}#prod#2" in github_server.refs
+
+
+def test_a_pr_changing_a_user_param_shows_mains_values_and_none_of_our_settings(
+    project: Path,
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A fresh clone with an empty cache: main's metrics come from the DVC remote by the md5s
+    in main's dvc.lock; the params table is the user's own."""
+    from tests.helpers import dvc
+
+    git(project, "checkout", "-q", "-b", "more-trees")
+    user = copy.deepcopy(proj.USER_PARAMS)
+    user["train"]["n_est"] = 120
+    mlops = {**proj.MLOPS, "gates": [*proj.MLOPS["gates"], "avg_prec.test >= base - 0.5"]}
+    proj.write_project_params(project, user, mlops)
+    dvc(project, "repro", "-q")
+    commit_all(project, "120 trees")
+    ci = clone(project, "ci")
+    git(ci, "checkout", "-q", "more-trees")
+    assert not (ci / ".dvc" / "cache").exists()
+
+    assert ci_run(monkeypatch, github_server, ci, "pull_request") == 0, capsys.readouterr().err
+    [comment] = next(iter(github_server.issue_comments.values()))
+    body = comment["body"]
+    params = body.split("### Params changed", 1)[1].split("###", 1)[0]
+    assert "train.n_est" in params and "50" in params and "120" in params
+    assert "mlops" not in params
+    metrics = body.split("### Metrics", 1)[1]
+    assert "roc_auc.test" in metrics
+    row = next(line for line in metrics.splitlines() if "`roc_auc.test`" in line)
+    assert "—" not in row.split("|")[2]  # main's value was read, not missing

@@ -6,6 +6,7 @@ import importlib
 import math
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from mlops_actions.config import Config
 from mlops_actions.errors import ConfigError, DataError
 from mlops_actions.training.base import Artifacts
 from mlops_actions.training.common import named_code, package_versions
+from mlops_actions.training.saver import ModelSaver
 from mlops_actions.util import atomic_path, close_names, did_you_mean, write_json
 
 
@@ -248,10 +250,20 @@ class BuiltinTrainer:
         return {**found, **_distribution_versions(cfg.model.estimator.split(".")[0])}
 
     def train(self, cfg: Config, staging: Path) -> Artifacts:
+        with ModelSaver() as saver, atomic_path(staging / "model.skops") as tmp:
+            artifacts, model = self._fit(cfg, staging, lambda: saver.prepare(tmp))
+            saver.save(model)
+        return artifacts
+
+    def _fit(
+        self, cfg: Config, staging: Path, imported: Callable[[], None]
+    ) -> tuple[Artifacts, Any]:
+        """Read, split, fit, evaluate; `imported` is called once scikit-learn is loaded (the
+        model saver forks then, so its child shares those modules)."""
         from sklearn.model_selection import train_test_split
-        from skops import io as skio
 
         cls = load_estimator_class(cfg)
+        imported()
         estimator = make_estimator(cfg, cls)
         task = _task(cfg, estimator)
         assert cfg.data.path is not None and cfg.data.target is not None  # config checked
@@ -309,10 +321,9 @@ class BuiltinTrainer:
         write_json(staging / "metrics.json", metrics)
         if confusion is not None:
             write_json(staging / "confusion.json", confusion)
-        with atomic_path(staging / "model.skops") as tmp:
-            skio.dump(model, tmp)
-        return Artifacts(
+        artifacts = Artifacts(
             metrics=staging / "metrics.json",
             model=staging / "model.skops",
             confusion=staging / "confusion.json" if confusion is not None else None,
         )
+        return artifacts, model

@@ -1,0 +1,43 @@
+"""The model saver: skops in a forked child, the model through a pipe."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from sklearn.linear_model import LogisticRegression
+from skops import io as skio
+
+from mlops_actions.errors import TrainingError
+from mlops_actions.training.saver import ModelSaver
+
+
+def test_the_child_writes_the_model_skops_reads_back(tmp_path: Path) -> None:
+    model = LogisticRegression(C=0.5).fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
+    target = tmp_path / "model.skops"
+    with ModelSaver() as saver:
+        saver.prepare(target)
+        saver.save(model)
+    loaded = skio.load(target, trusted=skio.get_untrusted_types(file=target))
+    assert loaded.get_params()["C"] == 0.5
+    assert list(loaded.predict([[0.0], [3.0]])) == [0, 1]
+
+
+def test_a_model_skops_cannot_save_is_one_line(tmp_path: Path) -> None:
+    with ModelSaver() as saver, pytest.raises(TrainingError) as info:
+        saver.prepare(tmp_path / "model.skops")
+        saver.save({"lock": threading.Lock()})  # not picklable: the child gets nothing
+    assert str(info.value).startswith("the model could not be saved with skops (")
+
+
+def test_a_failed_training_leaves_no_child_behind(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError), ModelSaver() as saver:
+        saver.prepare(tmp_path / "model.skops")
+        pid = saver.pid
+        raise RuntimeError("the fit failed")
+    assert pid is not None
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # already reaped
+    assert not (tmp_path / "model.skops").exists()
