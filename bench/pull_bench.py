@@ -30,7 +30,9 @@ def _project(base: Path, write: Any) -> Path:
     for path in (repo / "data").rglob("*"):
         past = time.time() - 3600  # as a checkout from an earlier step would be
         os.utime(path, (past, past))
-    (repo / "params.yaml").write_text("data: {path: data, target: y}\nmodel: {name: bench}\n")
+    (repo / "params.yaml").write_text(
+        "mlops:\n  data: {path: data, target: y}\n  model: {name: bench}\n"
+    )
     measure([*command("dvc"), "init", "-q"], repo)
     measure([*command("dvc"), "remote", "add", "-d", "local", str(base / "remote")], repo)
     measure([*command("dvc"), "add", "-q", "data"], repo)
