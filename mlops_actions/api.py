@@ -6,6 +6,7 @@ leaves them on GitHub and the runner, and `pipeline` puts the steps in order for
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import posixpath
 from dataclasses import dataclass
@@ -380,6 +381,34 @@ def _user_params(cfg: Config, found: compare_mod.Comparison) -> list[report.Row]
     return [report.Row(e.key, e.old, e.new, e.path) for e in found.rows("params") if shown(e)]
 
 
+def _input(
+    cfg: Config,
+    ctx: Context,
+    facts: _Facts,
+    rows: list[report.Row],
+    run: GateRun | None,
+    intervals: dict[str, report.Interval],
+) -> report.ReportInput:
+    """What every report shows: this run's facts, its metrics rows and the gates."""
+    return report.ReportInput(
+        model=display_name(cfg),
+        baseline=None,
+        metrics=rows,
+        gates_markdown=_gates_markdown(cfg, run),
+        run_url=ctx.run_url,
+        lower=cfg.metrics.lower_is_better,
+        higher=cfg.metrics.higher_is_better,
+        primary=cfg.metrics.primary,
+        intervals=intervals,
+        gated=[rule.metric for rule in cfg.rules],
+        precision=_precision(cfg),
+        head=facts.head,
+        head_url=facts.head_url,
+        training_seconds=facts.training_seconds,
+        model_size=facts.model_size,
+    )
+
+
 def report_input(
     cfg: Config,
     ctx: Context,
@@ -403,28 +432,15 @@ def report_input(
     if first:
         label = None
         rows = [report.Row(r.name, None, r.new, r.path) for r in rows]
-    return report.ReportInput(
-        model=display_name(cfg),
+    return dataclasses.replace(
+        _input(cfg, ctx, facts, rows, run, _current_intervals(cfg)),
         baseline=label,
-        metrics=rows,
         params=[] if first else _user_params(cfg, found),
         data=_data_changes(cfg, None if first else base.sha),
-        gates_markdown=_gates_markdown(cfg, run),
         mode=trained.mode if trained else facts.mode,
         cache_hit=trained.cache_hit if trained else None,
-        run_url=ctx.run_url,
         confusion=confusion or None,
-        lower=cfg.metrics.lower_is_better,
-        higher=cfg.metrics.higher_is_better,
-        primary=cfg.metrics.primary,
-        intervals=_current_intervals(cfg),
         base_intervals={} if first else base_intervals(cfg, found),
-        gated=[rule.metric for rule in cfg.rules],
-        precision=_precision(cfg),
-        head=facts.head,
-        head_url=facts.head_url,
-        training_seconds=facts.training_seconds,
-        model_size=facts.model_size,
         first_version=first,
         note=note,
     )
@@ -449,21 +465,5 @@ def standalone_body(
     values alone, and the gates."""
     rows = [report.Row(k, None, v, current.path) for k, v in current.flat().items()]
     facts = _facts(cfg, ctx)
-    data = report.ReportInput(
-        display_name(cfg),
-        None,
-        rows,
-        gates_markdown=_gates_markdown(cfg, run),
-        run_url=ctx.run_url,
-        lower=cfg.metrics.lower_is_better,
-        higher=cfg.metrics.higher_is_better,
-        primary=cfg.metrics.primary,
-        intervals=metrics.intervals(current.values),
-        gated=[rule.metric for rule in cfg.rules],
-        precision=_precision(cfg),
-        head=facts.head,
-        head_url=facts.head_url,
-        training_seconds=facts.training_seconds,
-        model_size=facts.model_size,
-    )
+    data = _input(cfg, ctx, facts, rows, run, metrics.intervals(current.values))
     return report.render(data, comment_id)

@@ -20,6 +20,7 @@ from urllib.parse import quote
 from mlops_actions.errors import GitHubError
 from mlops_actions.github_http import GitHubRequestError, MaybeDoneError, RestClient
 from mlops_actions.github_types import (
+    MAX_ASSET_SIZE,
     CommitComment,
     CommitStatus,
     GitRef,
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 
 __all__ = ["GitHub", "GitHubRequestError", "MaybeDoneError", "RefExistsError"]
 
-MAX_ASSET_SIZE = 2 * 1024**3  # GitHub refuses release assets of 2 GiB or more
 STATUS_DESCRIPTION_LIMIT = 140  # longer commit status descriptions are a 422
 
 T = TypeVar("T")

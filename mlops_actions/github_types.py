@@ -10,6 +10,9 @@ from typing import Literal, TypedDict
 StatusState = Literal["error", "failure", "pending", "success"]
 
 
+MAX_ASSET_SIZE = 2 * 1024**3  # GitHub refuses release assets of 2 GiB or more
+
+
 class User(TypedDict):
     login: str
     id: int

@@ -122,3 +122,30 @@ def test_a_strangers_comment_with_the_marker_is_left_alone(
     assert cli.main(["run"]) == 0  # the next run updates ours, still not theirs
     assert len(github_server.issue_comments[pull["number"]]) == 2
     assert github_server.issue_comments[pull["number"]][0]["body"] == forged
+
+
+def test_a_release_asset_name_never_forms_a_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The asset's name is the uploader's text: `../../x` must not write outside a temp dir."""
+    from mlops_actions.registry.sources import ReleaseSource
+
+    class Releases:  # the two calls ReleaseSource makes, answering as GitHub would
+        def get_release_by_tag(self, tag: str) -> dict[str, object]:
+            return {"assets": [{"id": 7, "name": "../../escaped.skops", "size": 5}]}
+
+        def download_release_asset(self, asset_id: int) -> bytes:
+            return b"model"
+
+    workdir = tmp_path / "a" / "b"
+    workdir.mkdir(parents=True)
+    monkeypatch.chdir(workdir)
+    monkeypatch.setenv("TMPDIR", str(workdir))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    version = type("V", (), {"tag": "m@v1.0.0"})()
+    source = ReleaseSource(Releases())  # type: ignore[arg-type]
+    paths = [p.name for p in source.candidates(version, "0" * 64)]  # type: ignore[arg-type]
+    assert paths == ["asset"]
+    assert not list(tmp_path.rglob("escaped.skops"))

@@ -17,6 +17,7 @@ from mlops_actions import tag as tags
 from mlops_actions.config import Config
 from mlops_actions.data import file_md5
 from mlops_actions.errors import DataError, MlopsError
+from mlops_actions.github_types import MAX_ASSET_SIZE
 from mlops_actions.registry.state import ModelVersion, find_model
 from mlops_actions.training.cache import ENTRY
 from mlops_actions.util import atomic_path, file_hash
@@ -85,8 +86,11 @@ class ReleaseSource:
     def candidates(self, version: ModelVersion, sha256: str) -> Iterator[Path]:
         release = self.gh.get_release_by_tag(version.tag) if version.tag else None
         for asset in release.get("assets", []) if release else []:
+            if asset.get("size", 0) > MAX_ASSET_SIZE:
+                continue  # GitHub holds no model asset this large: not ours
             with tempfile.TemporaryDirectory(prefix="mlops-asset-") as tmp:
-                path = Path(tmp) / asset["name"]
+                # A fixed name: an asset's name is the uploader's text and must never form a path.
+                path = Path(tmp) / "asset"
                 path.write_bytes(self.gh.download_release_asset(asset["id"]))
                 yield path
 
