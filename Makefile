@@ -26,6 +26,8 @@ $(OPENAPI): package.json
 
 demo: $(RUNTIME)
 	$(BIN)/mlops-actions run
+	@printf '\nwrote: metrics.json, confusion_matrix.json, model/model.skops, model/card.json, .mlops-cache/report.md\n'
+	@printf 'next: change mlops.model.params in params.yaml and run `make demo` again, or `%s compare` to see the change\n' '$(BIN)/mlops-actions'
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
