@@ -72,26 +72,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--all", action="store_true", help="include unchanged metrics and params")
 
+    # The sticky comment's marker id and author, for `report` and `run` (the action passes
+    # its inputs as MLOPS_* variables: they are the defaults).
+    comment = argparse.ArgumentParser(add_help=False)
+    comment.add_argument(
+        "--comment-id",
+        default=os.environ.get("MLOPS_COMMENT_ID") or "default",
+        help="marker id that tells this report's comment apart (default: $MLOPS_COMMENT_ID)",
+    )
+    comment.add_argument(
+        "--comment-author",
+        default=os.environ.get("MLOPS_COMMENT_AUTHOR") or BOT.name,
+        help="the login the token comments as (an App's or a PAT's); only its comments are updated",
+    )
+
     github = argparse.ArgumentParser(add_help=False)
     github.add_argument("--token", help="GitHub token (default: $GITHUB_TOKEN)")
 
     p = sub.add_parser(
-        "report", parents=[common, base, github], help="render the report; post it to the PR"
+        "report",
+        parents=[common, base, github, comment],
+        help="render the report; post it to the PR",
     )
     p.add_argument("--comment", action="store_true", help="create or update the sticky PR comment")
     p.add_argument(
         "--summary", action="store_true", help="append the report to $GITHUB_STEP_SUMMARY"
     )
     p.add_argument("--pr", type=_positive_int, metavar="N", help="comment on pull request N")
-    p.add_argument(
-        "--comment-id", default=None, help="marker id that tells this report's comment apart"
-    )
+
     p.add_argument("-o", "--output", metavar="PATH", help="also write the Markdown report to PATH")
-    p.add_argument(
-        "--comment-author",
-        default=os.environ.get("MLOPS_COMMENT_AUTHOR") or BOT.name,
-        help="the login the token comments as (an App's or a PAT's); only its comments are updated",
-    )
 
     p = sub.add_parser(
         "gate", parents=[common, base, github], help="evaluate the gates; post commit statuses"
@@ -137,23 +146,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser(
-        "run", parents=[common, remote, github], help="the whole pipeline for the current event"
+        "run",
+        parents=[common, remote, github, comment],
+        help="the whole pipeline for the current event",
     )
     p.add_argument(
         "--no-cache", action="store_true", help="train even when the run cache has this run"
     )
     # The action passes its inputs as MLOPS_* variables: they are these flags' defaults.
     env = os.environ
-    p.add_argument(
-        "--comment-id",
-        default=env.get("MLOPS_COMMENT_ID") or "default",
-        help="marker id of the sticky comment (default: $MLOPS_COMMENT_ID or 'default')",
-    )
-    p.add_argument(
-        "--comment-author",
-        default=env.get("MLOPS_COMMENT_AUTHOR") or BOT.name,
-        help="the login the token comments as (an App's or a PAT's); only its comments are updated",
-    )
     p.add_argument(
         "--promote",
         action=argparse.BooleanOptionalAction,
@@ -204,7 +205,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "report":
         from mlops_actions.commands import report
 
-        comment_id = args.comment_id or os.environ.get("MLOPS_COMMENT_ID") or "default"
+        comment_id = args.comment_id
         delivery = report.Delivery(
             comment_id, args.comment, args.summary, args.pr, args.output, args.comment_author
         )
