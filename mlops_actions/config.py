@@ -317,7 +317,8 @@ def _old_layout(data: dict[str, Any]) -> list[str]:
 
 def _derived(section: dict[str, Any], project: DvcProject | None, file: str) -> dict[str, Any]:
     """`section` with what dvc.yaml declares filled in where the user set nothing: mode dvc,
-    the first declared metrics file, the model artifact's name and path."""
+    the first declared metrics file, the model artifact's name and path, and our model card
+    in the cache directory."""
     if project is None:
         return section
     train = section.get("train")
@@ -331,6 +332,10 @@ def _derived(section: dict[str, Any], project: DvcProject | None, file: str) -> 
     if not isinstance(model, dict):
         return section
     train.setdefault("mode", mode)
+    # Our model card stays out of the user's tree, beside the run cache.
+    cache = section.get("cache")
+    cache_dir = cache.get("dir") if isinstance(cache, dict) else None
+    train.setdefault("card", f"{cache_dir or DEFAULT_CACHE_DIR}/card.json")
     if project.metrics:
         train.setdefault("metrics", project.metrics[0])
     models = project.models

@@ -41,7 +41,10 @@ def value(v: object) -> str:
 
 def pulled(p: Pulled, cfg: Config) -> None:
     if p.result is None:
-        output.info(f"no .dvc file found; using {cfg.data.path} as it is in the workspace")
+        if cfg.data.path is None:
+            output.info("no .dvc file found: the pipeline's inputs are the ones git holds")
+        else:
+            output.info(f"no .dvc file found; using {cfg.data.path} as it is in the workspace")
         return
     verb = "pulled and verified" if p.result.pulled else "up to date:"
     files = ", ".join(p.dvc_files)
