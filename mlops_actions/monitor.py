@@ -203,7 +203,11 @@ def _label(v: ModelVersion) -> str:
 
 
 def _matches(path: Path, md5: str) -> bool:
-    return path.is_file() and md5 in (data.file_md5(path), data.file_md5(path, legacy=True))
+    """Whether the file has the recorded md5 (DVC 3's, else DVC 2's text-normalised one); the
+    second hash is read only when the first does not match."""
+    if not path.is_file():
+        return False
+    return data.file_md5(path) == md5 or data.file_md5(path, legacy=True) == md5
 
 
 def _file_md5(config: dvcrepo.DvcConfig, dir_md5: str, relpath: str) -> str | None:

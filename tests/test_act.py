@@ -34,6 +34,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.acting import run_act
 from tests.fakegithub import FakeGitHub
 from tests.helpers import (
     GIT_ENV,
@@ -111,47 +112,19 @@ class Project:
         """
         path = self.base / f"{event_name}.json"
         path.write_text(json.dumps(event), encoding="utf-8")
-        server = self.server
-        cmd = [
-            str(BIN / "act"),
-            event_name,
-            "--workflows",
-            WORKFLOW,
-            "--eventpath",
-            str(path),
-            "--platform",
-            "ubuntu-latest=-self-hosted",
-            "--action-cache-path",
-            str(self.base / "act"),
-            "--no-cache-server",
-            "--env",
-            f"GITHUB_SERVER_URL={server.host_url}",
-            "--env",
-            f"GITHUB_API_URL={server.url}",
-            "--env",
-            f"GITHUB_REPOSITORY={server.repository}",
-            "--secret",
-            f"GITHUB_TOKEN={server.token}",
-            "--var",
-            "MLOPS_OFFLINE=true",
-        ]
+        args = ["--var", "MLOPS_OFFLINE=true"]
         for item in env:
-            cmd += ["--env", item]
-        for uses in remote_actions():
-            cmd += ["--local-repository", f"{uses}={self.stub(uses)}"]
-        proc = subprocess.run(
-            cmd,
-            cwd=self.repo,
-            env={
-                **os.environ,  # act's host mode passes its environment on to the steps
-                "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-                "ACT_DISABLE_VERSION_CHECK": "1",
-                "NO_PROXY": "127.0.0.1",
-                "no_proxy": "127.0.0.1",
-            },
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+            args += ["--env", item]
+        stubs = {uses: self.stub(uses) for uses in remote_actions()}
+        proc = run_act(
+            self.repo,
+            event_name,
+            WORKFLOW,
+            path,
+            self.server,
+            cache=self.base / "act",
+            stubs=stubs,
+            args=args,
             timeout=240,
         )
         out = proc.stdout

@@ -12,7 +12,6 @@ major-tag job talks to the fake GitHub on 127.0.0.1, which here also serves PATC
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -27,6 +26,7 @@ import yaml
 
 import mlops_actions
 import tests.fakegithub as fakegithub
+from tests.acting import run_act
 from tests.fakegithub import FakeGitHub, Spec
 from tests.helpers import commit_all, git, init_repo
 
@@ -118,44 +118,15 @@ class Release:
         path.write_text(json.dumps(event), encoding="utf-8")
         shutil.rmtree(self.stash, ignore_errors=True)
         self.stash.mkdir()
-        cmd = [
-            str(BIN / "act"),
+        return run_act(
+            self.repo,
             "release",
-            "--workflows",
             WORKFLOW,
-            "--eventpath",
-            str(path),
-            "--platform",
-            "ubuntu-latest=-self-hosted",
-            "--action-cache-path",
-            str(self.base / "act"),
-            "--no-cache-server",
-            "--env",
-            f"GITHUB_SERVER_URL={self.server.host_url}",
-            "--env",
-            f"GITHUB_API_URL={self.server.url}",
-            "--env",
-            f"GITHUB_REPOSITORY={self.server.repository}",
-            "--secret",
-            f"GITHUB_TOKEN={self.server.token}",
-        ]
-        for uses in remote_actions():
-            cmd += ["--local-repository", f"{uses}={self.stub(uses)}"]
-        return subprocess.run(
-            cmd,
-            cwd=self.repo,
-            env={
-                **os.environ,
-                "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-                "ACT_DISABLE_VERSION_CHECK": "1",
-                "NO_PROXY": "127.0.0.1",
-                "no_proxy": "127.0.0.1",
-                "STASH": str(self.stash),
-            },
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=300,
+            path,
+            self.server,
+            cache=self.base / "act",
+            stubs={uses: self.stub(uses) for uses in remote_actions()},
+            env={"STASH": str(self.stash)},
         )
 
     def stub(self, uses: str) -> Path:
