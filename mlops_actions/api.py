@@ -287,6 +287,28 @@ def display_name(cfg: Config) -> str:
     return cfg.model.name or cfg.root.name
 
 
+def _verdict(cfg: Config, run: GateRun | None) -> str | None:
+    """The report's first line: the gates' outcome."""
+    if not cfg.rules or run is None or not run.results:
+        return None
+    return f"**{gates.verdict(run.results)}** · {gates.summary(run.results)}"
+
+
+def _plots(
+    cfg: Config, ctx: Context, found: compare_mod.Comparison, first: bool
+) -> tuple[str | None, bool]:
+    """The Plots section: every declared plot (and the built-in trainer's) against the base;
+    and whether it holds the built-in trainer's confusion matrix."""
+    from mlops_actions import plots, plots_render
+
+    root = found.root or cfg.root
+    extra = plots.builtin_decls(root, cfg.root) if cfg.train.mode == "builtin" else []
+    base = None if first or found.baseline.kind == "none" else found.baseline.sha
+    drawn, notes = plots.read(root, base, extra)
+    ids = {p.id for p in drawn if p.kind == "confusion"}
+    return plots_render.render(drawn, notes, ctx.run_url), any(d.id in ids for d in extra)
+
+
 def _gates_markdown(cfg: Config, run: GateRun | None) -> str | None:
     if not cfg.rules:
         return NO_GATES
@@ -395,6 +417,7 @@ def _input(
         baseline=None,
         metrics=rows,
         gates_markdown=_gates_markdown(cfg, run),
+        verdict=_verdict(cfg, run),
         run_url=ctx.run_url,
         lower=cfg.metrics.lower_is_better,
         higher=cfg.metrics.higher_is_better,
@@ -428,6 +451,9 @@ def report_input(
     )
     confusion_path = cfg.resolve(cfg.train.confusion_matrix)
     confusion = read_json(confusion_path) if confusion_path.is_file() else None
+    drawn, has_confusion = _plots(cfg, ctx, found, first)
+    if has_confusion:
+        confusion = None  # the Plots section has it, base beside this run
     rows = [report.Row(e.key, e.old, e.new, e.path) for e in found.rows("metrics", all=True)]
     if first:
         label = None
@@ -440,6 +466,7 @@ def report_input(
         mode=trained.mode if trained else facts.mode,
         cache_hit=trained.cache_hit if trained else None,
         confusion=confusion or None,
+        plots=drawn,
         base_intervals={} if first else base_intervals(cfg, found),
         first_version=first,
         note=note,

@@ -47,6 +47,38 @@ class _Val:
         return _Val(got, self.source, f"{self.path}.{key}" if self.path else str(key))
 
 
+# What a stage's plot output may say about its plot (DVC's PLOT_PROPS).
+PLOT_PROPS = ("template", "x", "y", "x_label", "y_label", "title", "header")
+
+
+@dataclass(frozen=True)
+class PlotDecl:
+    """One plot as DVC resolves its definition: `id` is a root-relative data path (a file or a
+    directory) when `is_path`, else the plot's name, whose `x`/`y` mappings then name
+    root-relative files."""
+
+    id: str
+    props: dict[str, Any]
+    is_path: bool
+    file: str  # the dvc.yaml that declares it
+
+
+def _plot_decl(here: str, item: Any, file: str) -> PlotDecl | None:
+    """A top-level `plots:` entry the way DVC's _resolve_definitions reads it."""
+    if isinstance(item, str):
+        return PlotDecl(_join(here, item), {}, True, file)
+    if not isinstance(item, dict) or len(item) != 1:
+        return None
+    name, props = next(iter(item.items()))
+    props = dict(props) if isinstance(props, dict) else {}
+    if not isinstance(props.get("y"), dict):  # DVC's _id_is_path
+        return PlotDecl(_join(here, str(name)), props, True, file)
+    for axis in ("x", "y"):
+        if isinstance(props.get(axis), dict):
+            props[axis] = {_join(here, str(k)): v for k, v in props[axis].items()}
+    return PlotDecl(str(name), props, False, file)
+
+
 @dataclass
 class Declared:
     """One side's declarations, merged over every dvc.yaml: root-relative paths."""
@@ -55,6 +87,7 @@ class Declared:
     params: dict[str, list[str]] = field(default_factory=dict)  # path -> keys ([] = all)
     tracked: dict[str, dict[str, Any]] = field(default_factory=dict)  # vars file -> {key: v}
     lock_outs: dict[str, dict[str, Any]] = field(default_factory=dict)  # out path -> lock entry
+    plots: list[PlotDecl] = field(default_factory=list)
 
     def add_params(self, path: str, keys: list[str]) -> None:
         if path in self.params and not self.params[path]:
@@ -224,6 +257,9 @@ def load(path: str, text: bytes, lock_text: bytes | None, read: Reader, into: De
         into.metrics.append(_join(here, str(ctx.resolve(item))))
     for item in data.get("params") or []:
         into.add_params(_join(here, str(ctx.resolve(item))), [])
+    for item in data.get("plots") or []:
+        if (plot := _plot_decl(here, ctx.resolve(item), path)) is not None:
+            into.plots.append(plot)
 
     lock: Any = {}
     if lock_text is not None:
@@ -246,6 +282,11 @@ def load(path: str, text: bytes, lock_text: bytes | None, read: Reader, into: De
         for item in resolved.get("metrics") or []:
             name_ = item if isinstance(item, str) else next(iter(item))
             into.metrics.append(_join(wdir, str(name_)))
+        for item in resolved.get("plots") or []:
+            out, props = (item, {}) if isinstance(item, str) else next(iter(item.items()))
+            props = props if isinstance(props, dict) else {}
+            kept = {k: v for k, v in props.items() if k in PLOT_PROPS}
+            into.plots.append(PlotDecl(_join(wdir, str(out)), kept, True, path))
         for item in resolved.get("params") or []:
             if isinstance(item, str):
                 into.add_params(_join(wdir, DEFAULT_PARAMS), [item])

@@ -66,6 +66,8 @@ class ReportInput:
     model_size: int | None = None
     first_version: bool = False  # the first run on the default branch: nothing before it
     note: str | None = None  # one line about how this run went, e.g. stages re-run in CI
+    verdict: str | None = None  # e.g. "**❌ gates failed** · gates: 3 passed, 1 failed"
+    plots: str | None = None  # the Plots section's Markdown (plots_render)
 
 
 def marker(comment_id: str) -> str:
@@ -410,13 +412,20 @@ def _duration(seconds: float) -> str:
 
 
 def render(data: ReportInput, comment_id: str = "default") -> str:
-    parts = [marker(comment_id), f"## Model report: `{data.model}`", "", facts(data)]
+    # The verdict is the first line a reviewer sees (in the comment and the job summary).
+    parts = [marker(comment_id)]
+    if data.verdict:
+        parts += [data.verdict, ""]
+    parts += [f"## Model report: `{data.model}`", "", facts(data)]
     if data.note:
         parts += ["", "> [!WARNING]", f"> {data.note}"]
-    # The verdict and what changed first; the metrics table, the part that can grow past the
+    # What changed next; the metrics table and the plots, the parts that can grow past the
     # comment limit, after them, so a cut report still shows gates, params and data.
-    if data.gates_markdown:
-        parts += ["", "### Gates", "", data.gates_markdown.rstrip()]
+    gates_markdown = (data.gates_markdown or "").strip()
+    if data.verdict and gates_markdown.startswith(data.verdict):
+        gates_markdown = gates_markdown[len(data.verdict) :].strip()
+    if gates_markdown:
+        parts += ["", "### Gates", "", gates_markdown]
     if data.params:
         parts += ["", "### Params changed", "", params_table(data.params, _digits(data))]
     rows, warning = row_counts(data)
@@ -434,6 +443,8 @@ def render(data: ReportInput, comment_id: str = "default") -> str:
         parts += ["", drawn]
     if data.confusion:
         parts += ["", "### Confusion matrix (this run)", "", confusion_table(data.confusion)]
+    if data.plots:
+        parts += ["", "### Plots", "", data.plots.rstrip()]
     return "\n".join(parts).rstrip() + "\n"
 
 

@@ -288,6 +288,46 @@ def read(
     return snap
 
 
+@dataclass
+class PlotSource:
+    """One side's plot declarations (every dvc.yaml's) and its files: git or the disk first,
+    then DVC's cache for outputs DVC keeps out of git."""
+
+    rev: str
+    declared: list[dvcyaml.PlotDecl]
+    reader: _Reader
+    error: str | None = None  # DVC could not load the pipeline here
+
+    def read(self, path: str) -> bytes | None:
+        return self.reader.read(path)
+
+    def expand(self, path: str) -> list[str]:
+        return self.reader.expand([path])
+
+
+def plot_source(source: Source, objects: dvccache.Objects | None = None) -> PlotSource:
+    """The plots every dvc.yaml of this side declares, and a reader of their data files."""
+    yamls, dvcfiles = source.dvc_files()
+    locks = [posixpath.join(posixpath.dirname(y), "dvc.lock") for y in yamls]
+    reader = _Reader(source, source.read([*yamls, *locks, *dvcfiles]))
+    declared = dvcyaml.Declared()
+    plots = PlotSource(source.rev, declared.plots, reader)
+    for path, lock in zip(yamls, locks, strict=True):
+        try:
+            dvcyaml.load(path, reader.raw(path) or b"", reader.raw(lock), reader.read, declared)
+        except ParseError as exc:
+            plots.error = f"{exc.path or path}: {exc}"
+            declared.plots.clear()
+            break
+        except (AttributeError, TypeError, ValueError, StopIteration, KeyError, IndexError):
+            plots.error = f"{path}: does not follow DVC's schema"
+            declared.plots.clear()
+            break
+    if objects is not None:
+        reader.index = dvccache.DataIndex(_index(reader, dvcfiles, declared.lock_outs), objects)
+    return plots
+
+
 def metrics_file(params_text: bytes | None) -> str:
     """mlops.train.metrics from the params file, read leniently (compare does not validate it)."""
     try:

@@ -13,11 +13,12 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Artifacts:
-    """Where a training run put its files (absolute paths; model and confusion optional)."""
+    """Where a training run put its files (absolute paths; model, confusion and plots optional)."""
 
     metrics: Path
     model: Path | None = None
     confusion: Path | None = None
+    plots: tuple[Path, ...] = ()  # plot data files, under the staging directory
 
 
 class Trainer(Protocol):

@@ -145,15 +145,36 @@ def _clean(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
+Predicted = tuple[Any, Any, Any]  # (labels, probabilities or None, positive scores or None)
+
+
+def predictions(model: Any, x_test: Any, labels: list[Any]) -> Predicted:
+    """The predicted labels, the class probabilities and (binary) the positive class's scores."""
+    pred = model.predict(x_test)
+    proba = model.predict_proba(x_test) if hasattr(model, "predict_proba") else None
+    scores = None
+    if len(labels) == 2:
+        if proba is not None:
+            scores = proba[:, 1]
+        elif hasattr(model, "decision_function"):
+            scores = model.decision_function(x_test)
+    return pred, proba, scores
+
+
 def classification_metrics(
-    model: Any, x_test: Any, y_test: Any, labels: list[Any], seed: int = 0
+    model: Any,
+    x_test: Any,
+    y_test: Any,
+    labels: list[Any],
+    seed: int = 0,
+    predicted: Predicted | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The test-set scores, their bootstrap intervals under "ci", and the confusion matrix."""
     from sklearn import metrics as m
 
     from mlops_actions.training import bootstrap
 
-    pred = model.predict(x_test)
+    pred, proba, scores = predicted or predictions(model, x_test, labels)
     binary = len(labels) == 2
     avg: dict[str, Any] = (
         {"average": "binary", "pos_label": labels[1]} if binary else {"average": "macro"}
@@ -165,16 +186,8 @@ def classification_metrics(
         "recall": m.recall_score(y_test, pred, zero_division=0, **avg),
         "f1": m.f1_score(y_test, pred, zero_division=0, **avg),
     }
-    proba = model.predict_proba(x_test) if hasattr(model, "predict_proba") else None
-    scores = None
-    if binary:
-        scores = (
-            proba[:, 1]
-            if proba is not None
-            else (model.decision_function(x_test) if hasattr(model, "decision_function") else None)
-        )
-        if scores is not None and len(set(y_test)) == 2:
-            result["roc_auc"] = m.roc_auc_score(y_test, scores)
+    if binary and scores is not None and len(set(y_test)) == 2:
+        result["roc_auc"] = m.roc_auc_score(y_test, scores)
     if proba is not None:
         result["log_loss"] = m.log_loss(y_test, proba, labels=list(model.classes_))
     matrix = m.confusion_matrix(y_test, pred, labels=labels)
@@ -185,6 +198,48 @@ def classification_metrics(
         y_test.to_numpy(), pred, labels, with_scores, clean, seed
     )
     return {**clean, bootstrap.CI_KEY: ci} if ci else clean, confusion
+
+
+def _threshold(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None  # JSON has no infinity
+
+
+def write_plots(staging: Path, y_test: Any, predicted: Predicted, labels: list[Any]) -> list[Path]:
+    """ROC, precision-recall (binary, with scores) and the confusion matrix, in the files and
+    format dvclive's log_sklearn_plot writes (`plots.BUILTIN_FILES`), under `staging`."""
+    from sklearn import metrics as m
+
+    from mlops_actions.plots import BUILTIN_FILES
+
+    pred, _, scores = predicted
+    actual = [str(v) for v in y_test.tolist()]
+    content: dict[str, Any] = {
+        "confusion_matrix": [
+            {"actual": a, "predicted": str(p)} for a, p in zip(actual, pred.tolist(), strict=True)
+        ]
+    }
+    if len(labels) == 2 and scores is not None and len(set(actual)) == 2:
+        fpr, tpr, roc_t = m.roc_curve(y_test, scores, pos_label=labels[1])
+        content["roc"] = {
+            "roc": [
+                {"fpr": float(f), "tpr": float(t), "threshold": _threshold(h)}
+                for f, t, h in zip(fpr, tpr, roc_t, strict=True)
+            ]
+        }
+        precision, recall, pr_t = m.precision_recall_curve(y_test, scores, pos_label=labels[1])
+        content["precision_recall"] = {
+            "precision_recall": [
+                {"precision": float(p), "recall": float(r), "threshold": _threshold(h)}
+                for p, r, h in zip(precision, recall, pr_t, strict=False)
+            ]
+        }
+    written = []
+    for name, data in content.items():
+        path = staging / BUILTIN_FILES[name]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_json(path, data)
+        written.append(path)
+    return written
 
 
 def regression_metrics(model: Any, x_test: Any, y_test: Any, seed: int = 0) -> dict[str, Any]:
@@ -307,9 +362,14 @@ class BuiltinTrainer:
                     f"{cfg.data.path}: {cfg.model.estimator} cannot fit this data: {exc}"
                 ) from None
         confusion = None
+        plots: list[Path] = []
         if task == "classification":
             labels = sorted(y.unique().tolist(), key=str)
-            scores, confusion = classification_metrics(model, x_test, y_test, labels, cfg.data.seed)
+            predicted = predictions(model, x_test, labels)
+            scores, confusion = classification_metrics(
+                model, x_test, y_test, labels, cfg.data.seed, predicted
+            )
+            plots = write_plots(staging, y_test, predicted, labels)
         else:
             scores = regression_metrics(model, x_test, y_test, cfg.data.seed)
         for key, value in scores.items():
@@ -325,5 +385,6 @@ class BuiltinTrainer:
             metrics=staging / "metrics.json",
             model=staging / "model.skops",
             confusion=staging / "confusion.json" if confusion is not None else None,
+            plots=tuple(plots),
         )
         return artifacts, model

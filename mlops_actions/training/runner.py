@@ -112,6 +112,8 @@ def train(cfg: Config, data: DataVersion, use_cache: bool = True) -> TrainResult
             in_staging = staging in path.parents
             target = targets[role] if in_staging else os.path.relpath(path, cfg.root)
             files[role] = (path, target)
+        for plot in artifacts.plots:  # staged at the path they take in the project
+            files[f"plot-{plot.stem}"] = (plot, plot.relative_to(staging).as_posix())
         metrics = metrics_mod.load(artifacts.metrics, files["metrics"][1])
         model_src = artifacts.model
         card = model_card(cfg, data, key, versions, metrics.json(), model_src, seconds)

@@ -1,0 +1,265 @@
+"""The Plots section of the report: x/y curves as Mermaid line charts (base and this run on
+one shared x grid), confusion templates as tables with the change, images as links.
+
+Within GitHub's limits: a chart has `POINTS` points per line and at most `SERIES` lines per
+side; the section stops drawing at `PLOTS` plots or `BUDGET` characters and names the rest.
+Every name, title and label comes from the pull request: Markdown gets it escaped, Mermaid
+quoted, or not at all when it cannot be quoted safely.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from mlops_actions.plots import Plot, Series
+from mlops_actions.report import chart_label, number
+
+POINTS = 30
+SERIES = 4
+PLOTS = 12
+CLASSES = 12
+BUDGET = 24_000
+# Base lines light, this run's dark, one hue per series.
+_HUES = (
+    ("#9ecae1", "#08519c"),
+    ("#fdae6b", "#a63603"),
+    ("#a1d99b", "#006d2c"),
+    ("#bcbddc", "#54278f"),
+)
+_NAMES = (
+    ("light blue", "dark blue"),
+    ("light orange", "dark orange"),
+    ("light green", "dark green"),
+    ("light purple", "dark purple"),
+)
+_MD_SPECIAL = "\\`*_{}[]()#+-.!|~"
+
+
+def text(value: str) -> str:
+    """Untrusted text in Markdown prose: every Markdown character escaped, one line."""
+    flat = " ".join(value.split()).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return "".join(f"\\{c}" if c in _MD_SPECIAL else c for c in flat)
+
+
+def code(value: str) -> str:
+    """A path or field name as inline code (a backtick in it becomes a quote)."""
+    cleaned = " ".join(value.replace("`", "'").split()).replace("|", "\\|")
+    return f"`{cleaned}`" if cleaned else "`?`"
+
+
+def _plain(value: float) -> str:
+    """A number as Mermaid reads it, 4 significant digits, no exponent."""
+    rounded = float(f"{value:.4g}")
+    out = f"{rounded:.10f}".rstrip("0").rstrip(".")
+    return "0" if out in ("-0", "") else out
+
+
+# --- x/y curves -----------------------------------------------------------------------------
+
+
+def _grid(lines: list[Series]) -> list[float] | None:
+    xs = [x for line in lines for x, _ in line.points]
+    if not xs or min(xs) == max(xs):
+        return None
+    low, high = min(xs), max(xs)
+    step = (high - low) / (POINTS - 1)
+    return [low + step * i for i in range(POINTS)]
+
+
+def resample(line: Series, grid: list[float]) -> list[float]:
+    """The line's y at each grid x, linearly interpolated (held flat beyond its ends); points
+    sorted by x, in file order among equal x."""
+    import numpy as np
+
+    pts = sorted(line.points, key=lambda p: p[0])
+    xs = np.array([p[0] for p in pts])
+    ys = np.array([p[1] for p in pts])
+    return [float(v) for v in np.interp(np.array(grid), xs, ys)]
+
+
+def line_chart(plot: Plot) -> tuple[str, list[str]]:
+    """The Mermaid block of an x/y plot and the notes under it."""
+    base, new = list(plot.base or []), list(plot.new or [])
+    notes = []
+    names = list(dict.fromkeys([s.name for s in new] + [s.name for s in base]))
+    if len(names) > SERIES:
+        notes.append(f"showing {SERIES} of {len(names)} series")
+        names = names[:SERIES]
+    base = [s for s in base if s.name in names]
+    new = [s for s in new if s.name in names]
+    grid = _grid([*base, *new])
+    if grid is None:
+        return "", ["not drawn: fewer than two distinct x values"]
+    drawn: list[tuple[str, list[float]]] = []
+    legend: list[str] = []
+    palette: list[str] = []
+    for i, name in enumerate(names):
+        for side, lines, which in (("base", base, 0), ("this run", new, 1)):
+            found = next((s for s in lines if s.name == name), None)
+            if found is None:
+                continue
+            drawn.append((side, resample(found, grid)))
+            palette.append(_HUES[i][which])
+            series = f"{code(name)} " if len(names) > 1 else ""
+            legend.append(f"{series}{side}: {_NAMES[i][which]}")
+    values = [v for _, ys in drawn for v in ys]
+    low, high = min(values), max(values)
+    if low == high:
+        low, high = low - (abs(low) * 0.05 or 1.0), high + (abs(high) * 0.05 or 1.0)
+    title = chart_label(plot.title) or '"plot"'
+    x_label = chart_label(plot.x_label or "x") or '"x"'
+    y_label = chart_label(plot.y_label or "y") or '"y"'
+    init = '{"themeVariables": {"xyChart": {"plotColorPalette": "' + ", ".join(palette) + '"}}}'
+    block = [
+        "```mermaid",
+        f"%%{{init: {init}}}%%",
+        "xychart-beta",
+        f"    title {title}",
+        f"    x-axis {x_label} {_plain(grid[0])} --> {_plain(grid[-1])}",
+        f"    y-axis {y_label} {_plain(low)} --> {_plain(high)}",
+        *(f"    line [{', '.join(_plain(v) for v in ys)}]" for _, ys in drawn),
+        "```",
+    ]
+    notes.insert(0, " · ".join(legend))
+    notes.append(f"{POINTS} points on a shared x grid, interpolated linearly")
+    return "\n".join(block), notes
+
+
+# --- confusion templates --------------------------------------------------------------------
+
+
+def _matrix(
+    pairs: list[tuple[str, str]], labels: list[str], normalized: bool
+) -> dict[tuple[str, str], float]:
+    counts = Counter(pairs)
+    if not normalized:
+        return {k: float(v) for k, v in counts.items()}
+    totals = Counter(actual for actual, _ in pairs)
+    return {(a, p): n / totals[a] for (a, p), n in counts.items() if totals[a]}
+
+
+def _cell(value: float, normalized: bool) -> str:
+    return f"{value:.3f}" if normalized else number(value)
+
+
+def _table(
+    title: str,
+    labels: list[str],
+    cells: dict[tuple[str, str], float],
+    base: dict[tuple[str, str], float] | None,
+    normalized: bool,
+) -> str:
+    from tabulate import tabulate
+
+    rows = []
+    for actual in labels:
+        row = [f"**{text(actual)}**"]
+        for predicted in labels:
+            value = cells.get((actual, predicted), 0.0)
+            shown = _cell(value, normalized)
+            if base is not None:
+                delta = value - base.get((actual, predicted), 0.0)
+                if delta:
+                    shown += f" ({'+' if delta > 0 else '−'}{_cell(abs(delta), normalized)})"
+            row.append(shown)
+        rows.append(row)
+    headers = [f"{title}: actual \\ predicted", *(text(label) for label in labels)]
+    return tabulate(rows, headers=headers, tablefmt="pipe", disable_numparse=True)
+
+
+def confusion_tables(plot: Plot) -> tuple[str, list[str]]:
+    normalized = plot.props.get("template") == "confusion_normalized"
+    base_pairs, new_pairs = plot.base_pairs or {}, plot.new_pairs or {}
+    parts, notes = [], []
+    for file in dict.fromkeys([*new_pairs, *base_pairs]):
+        old, new = base_pairs.get(file), new_pairs.get(file)
+        labels = sorted({v for pairs in (old or [], new or []) for pair in pairs for v in pair})
+        if len(labels) > CLASSES:
+            notes.append(f"{code(file)}: {len(labels)} classes, more than the {CLASSES} shown")
+            continue
+        if len(new_pairs) + len(base_pairs) > 2:
+            parts.append(code(file))
+        old_cells = _matrix(old, labels, normalized) if old is not None else None
+        if old_cells is not None:
+            parts.append(_table("base", labels, old_cells, None, normalized))
+        if new is not None:
+            cells = _matrix(new, labels, normalized)
+            parts.append(_table("this run", labels, cells, old_cells, normalized))
+        else:
+            notes.append(f"{code(file)}: not in this run")
+    if base_pairs and new_pairs:
+        notes.append("in brackets: the change from the base")
+    return "\n\n".join(parts), notes
+
+
+# --- the section ----------------------------------------------------------------------------
+
+
+def _images(plot: Plot, run_url: str | None) -> list[str]:
+    where = f"[in the run's artifacts]({run_url})" if run_url else "in the run's artifacts"
+    lines = []
+    for path, (old, new) in plot.images.items():
+        if new is None and old is None:
+            continue
+        state = (
+            "removed"
+            if new is None
+            else "new"
+            if old is None
+            else "unchanged"
+            if old == new
+            else "changed"
+        )
+        lines.append(f"- {code(path)}: {state} · {where if new is not None else 'at the base'}")
+    return lines
+
+
+def _heading(plot: Plot) -> str:
+    sides = "base and this run" if _both(plot) else "this run" if _has_new(plot) else "base only"
+    head = f"**{text(plot.title)}** · {code(plot.id)}" if plot.title != plot.id else code(plot.id)
+    return f"{head} · {sides}"
+
+
+def _has_new(plot: Plot) -> bool:
+    return bool(plot.new or plot.new_pairs)
+
+
+def _both(plot: Plot) -> bool:
+    return bool((plot.base or plot.base_pairs) and _has_new(plot))
+
+
+def render(plots: list[Plot], notes: list[str], run_url: str | None = None) -> str | None:
+    """The Markdown of the Plots section (without its heading), None when there are none."""
+    if not plots and not notes:
+        return None
+    parts: list[str] = []
+    size, shown = 0, 0
+    skipped: list[str] = []
+    images: list[str] = []
+    for plot in plots:
+        if plot.kind == "image":
+            images += _images(plot, run_url)
+            continue
+        if shown >= PLOTS or size >= BUDGET:
+            skipped.append(code(plot.id))
+            continue
+        body, below = line_chart(plot) if plot.kind == "linear" else confusion_tables(plot)
+        below += [text(e) for e in plot.errors]
+        piece = "\n\n".join(
+            p
+            for p in (_heading(plot), body, f"<sub>{' · '.join(below)}</sub>" if below else "")
+            if p
+        )
+        parts.append(piece)
+        size += len(piece)
+        shown += 1
+    if images:
+        parts.append("**Images**\n\n" + "\n".join(images))
+    if skipped:
+        parts.append(
+            f"> [!NOTE]\n> {len(skipped)} more plots not drawn, to keep the comment within "
+            f"GitHub's size limit: {', '.join(skipped)}"
+        )
+    if notes:
+        parts.append("\n".join(f"- {text(n)}" for n in notes))
+    return "\n\n".join(parts)

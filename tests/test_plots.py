@@ -1,0 +1,260 @@
+"""DVC plots in the report: read at the base and in this run as `dvc plots diff` reads them,
+drawn as Mermaid line charts, confusion tables and image links, within GitHub's limits."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlops_actions import cli, plots, plots_render
+from mlops_actions.plots import Plot, Series
+from mlops_actions.training.builtin import write_plots
+from tests import plots_project
+from tests.fakegithub import FakeGitHub
+from tests.helpers import actions_env, commit_all, dvc, git, init_repo, write_params
+from tests.helpers import gated_params as _params
+
+MARKER = "<!-- mlops-actions:report id=default -->"
+
+
+@pytest.fixture(scope="module")
+def dvc_plots(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    return plots_project.build(tmp_path_factory.mktemp("plots"))
+
+
+@pytest.fixture(scope="module")
+def read_plots(dvc_plots: tuple[Path, str]) -> list[Plot]:
+    repo, sha = dvc_plots
+    found, notes = plots.read(repo, sha)
+    assert notes == []
+    return found
+
+
+@pytest.fixture(scope="module")
+def section(read_plots: list[Plot]) -> str:
+    body = plots_render.render(read_plots, [], "https://github.com/o/r/actions/runs/7")
+    assert body is not None
+    return body
+
+
+def charts(body: str) -> dict[str, str]:
+    """title -> Mermaid block."""
+    blocks = re.findall(r"```mermaid\n(.*?)\n```", body, flags=re.S)
+    return {re.search(r'title "(.*)"', b).group(1): b for b in blocks}  # type: ignore[union-attr]
+
+
+def lines_of(block: str) -> list[list[float]]:
+    return [[float(v) for v in m.split(", ")] for m in re.findall(r"line \[(.*)\]", block)]
+
+
+def test_dvclive_plots_render_as_line_charts_and_tables(
+    dvc_plots: tuple[Path, str], section: str
+) -> None:
+    drawn = charts(section)
+    assert set(drawn) == {
+        "Receiver operating characteristic (ROC)",
+        "Precision-Recall Curve",
+        "Train and test loss",
+        "eval/loss.tsv",
+    }
+    roc = drawn["Receiver operating characteristic (ROC)"]
+    assert 'x-axis "False Positive Rate" 0 --> 1' in roc
+    assert len(lines_of(roc)) == 2 and all(
+        len(line) == plots_render.POINTS for line in lines_of(roc)
+    )
+    assert len(lines_of(drawn["Train and test loss"])) == 4  # two files, base and this run
+    assert "`train.csv` base: light blue" in section  # which line is which
+    # The confusion template: base and this run, the change in each cell.
+    assert "| base: actual \\ predicted" in section
+    assert "| this run: actual \\ predicted" in section
+    repo, sha = dvc_plots
+    path = "dvclive/plots/sklearn/confusion_matrix.json"
+    old = json.loads(git(repo, "show", f"{sha}:{path}"))
+    new = json.loads((repo / path).read_text())
+    for actual in ("0", "1"):
+        cells = []
+        for predicted in ("0", "1"):
+            n = sum(p == {"actual": actual, "predicted": predicted} for p in new)
+            d = n - sum(p == {"actual": actual, "predicted": predicted} for p in old)
+            cells.append(f"{n} ({'+' if d > 0 else '−'}{abs(d)})" if d else str(n))
+        assert re.search(
+            rf"\| \*\*{actual}\*\* +\| {re.escape(cells[0])} +\| {re.escape(cells[1])} +\|", section
+        )
+    # The image: listed with the run's artifacts, not drawn.
+    assert (
+        "- `eval/importance.png`: changed · [in the run's artifacts]"
+        "(https://github.com/o/r/actions/runs/7)" in section
+    )
+
+
+def test_the_data_points_are_the_ones_dvc_plots_diff_reads(
+    dvc_plots: tuple[Path, str], read_plots: list[Plot]
+) -> None:
+    """Same plot ids, same kinds, same (x, y) points per revision as DVC's own `plots diff`
+    (the learning curve's base comes from DVC's cache: it is not in git)."""
+    repo, _ = dvc_plots
+    done = dvc(repo, "plots", "diff", "main", "--json")
+    theirs = json.loads(done.stdout)["data"]
+    ours = {p.id: p for p in read_plots}
+    assert set(ours) == set(theirs)
+    for plot_id, renders in theirs.items():
+        plot = ours[plot_id]
+        if renders[0]["type"] == "image":
+            assert plot.kind == "image"
+            continue
+        content = renders[0]["content"]
+        x, y = _field(content, "x"), _field(content, "y")
+        values = content["data"]["values"]
+        for rev, side in (("workspace", plot.new), ("main", plot.base)):
+            points = [p for p in values if p["rev"] == rev]
+            if plot.kind == "confusion":
+                pairs = plot.new_pairs if rev == "workspace" else plot.base_pairs
+                assert pairs is not None
+                got = sorted(pair for ps in pairs.values() for pair in ps)
+                assert got == sorted((str(p[x]), str(p[y])) for p in points)
+                continue
+            assert side is not None
+            expected = sorted((float(p[x]), float(p[y])) for p in points)
+            assert sorted(pt for s in side for pt in s.points) == expected, plot_id
+
+
+def _field(content: Any, axis: str) -> str:
+    """The field a Vega-Lite spec encodes on `axis` (the first one found)."""
+    if isinstance(content, dict):
+        found = content.get(axis)
+        if isinstance(found, dict) and isinstance(found.get("field"), str):
+            return found["field"]
+        children = content.values()
+    elif isinstance(content, list):
+        children = content
+    else:
+        return ""
+    for child in children:
+        if got := _field(child, axis):
+            return got
+    return ""
+
+
+def test_a_chart_is_both_sides_interpolated_onto_one_grid(
+    dvc_plots: tuple[Path, str], section: str
+) -> None:
+    """Reference: numpy.interp of the raw file values at the base and now, on the chart's grid."""
+    repo, sha = dvc_plots
+    path = "dvclive/plots/sklearn/roc.json"
+    new = json.loads((repo / path).read_text())["roc"]
+    old = json.loads(git(repo, "show", f"{sha}:{path}"))["roc"]
+    grid = np.linspace(0, 1, plots_render.POINTS)
+    block = charts(section)["Receiver operating characteristic (ROC)"]
+    drawn = lines_of(block)
+    for line, points in zip(drawn, (old, new), strict=True):
+        pts = sorted(((p["fpr"], p["tpr"]) for p in points), key=lambda p: p[0])
+        expected = np.interp(grid, [p[0] for p in pts], [p[1] for p in pts])
+        assert np.allclose(line, expected, rtol=1e-3, atol=1e-4)
+
+
+def _curve(n: int, shift: float = 0.0) -> list[tuple[float, float]]:
+    return [(i / n, (i / n) ** 0.5 + shift) for i in range(n + 1)]
+
+
+def test_long_curves_many_series_and_many_plots_stay_within_the_limits() -> None:
+    many = [Series(f"run{i}.json", _curve(5000, i / 100)) for i in range(plots_render.SERIES + 3)]
+    big = [Plot(f"p{i}.json", {}, "linear", [f"p{i}.json"], many, many) for i in range(40)]
+    body = plots_render.render(big, [])
+    assert body is not None
+    assert len(body) < 40_000
+    assert f"showing {plots_render.SERIES} of {plots_render.SERIES + 3} series" in body
+    drawn = body.count("```mermaid")
+    assert 0 < drawn <= plots_render.PLOTS  # the plot cap or the size budget, whichever first
+    assert f"{40 - drawn} more plots not drawn, to keep the comment within" in body
+    assert all(len(line) == plots_render.POINTS for line in lines_of(body))
+
+
+def test_names_from_a_pull_request_are_escaped(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "r")
+    (repo / ".dvc").mkdir()
+    (repo / "d.json").write_text(json.dumps([{"x": 1, "y": 2}, {"x": 2, "y": 3}]))
+    (repo / "c.json").write_text(json.dumps([{"a": "<b>x</b>", "p": "`y`"}]))
+    hostile = {
+        "title": 'ROC"\n```\n<img src=x onerror=alert(1)>',
+        "x": "x",
+        "y": "y",
+        "x_label": 'a"b',
+        "y_label": "[link](https://evil.example)",
+    }
+    spec = {
+        "plots": [{"d.json": hostile}, {"c.json": {"template": "confusion", "x": "a", "y": "p"}}]
+    }
+    (repo / "dvc.yaml").write_text(json.dumps(spec))
+    commit_all(repo, "hostile")
+    found, _ = plots.read(repo, None)
+    body = plots_render.render(found, [])
+    assert body is not None
+    assert "<img" not in body and "<b>" not in body
+    assert body.count("```") == 2  # one chart: the title cannot end its fence
+    (block,) = charts(body).values()
+    assert 'title "plot"' in block and 'x-axis "x"' in block  # unquotable: left out
+    assert 'y-axis "[link](https://evil.example)"' in block  # quoted: Mermaid draws text
+    assert "&lt;img src=x onerror=alert\\(1\\)&gt;" in body
+    assert "**&lt;b&gt;x&lt;/b&gt;**" in body  # a class name in the confusion table
+
+
+def test_builtin_writes_dvclive_files_roc_and_pr_for_binary_only(tmp_path: Path) -> None:
+    y = pd.Series(["no", "yes", "yes", "no", "yes"])
+    pred = np.array(["no", "yes", "no", "no", "yes"])
+    scores = np.array([0.1, 0.9, 0.4, 0.3, 0.8])
+    written = write_plots(tmp_path, y, (pred, None, scores), ["no", "yes"])
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == sorted(
+        plots.BUILTIN_FILES.values()
+    )
+    roc = json.loads((tmp_path / plots.BUILTIN_FILES["roc"]).read_text())
+    assert set(roc) == {"roc"} and set(roc["roc"][0]) == {"fpr", "tpr", "threshold"}
+    cm = json.loads((tmp_path / plots.BUILTIN_FILES["confusion_matrix"]).read_text())
+    assert cm[2] == {"actual": "yes", "predicted": "no"}
+    three = tmp_path / "three"
+    y3 = pd.Series(["a", "b", "c"])
+    written = write_plots(three, y3, (np.array(["a", "b", "b"]), None, None), ["a", "b", "c"])
+    assert [p.name for p in written] == ["confusion_matrix.json"]
+
+
+def test_pr_report_starts_with_the_verdict_and_shows_the_builtin_plots(
+    project: Path,
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert (project / plots.BUILTIN_FILES["roc"]).is_file()  # committed on main with metrics
+    git(project, "checkout", "-q", "-b", "feature")
+    write_params(project, _params(model__params={"n_estimators": 20, "max_depth": 2}))
+    commit_all(project, "shallower trees")
+    head = git(project, "rev-parse", "HEAD")
+    pull = github_server.add_pull("feature", "main", head_sha=head)
+    event = {
+        "action": "synchronize",
+        "number": pull["number"],
+        "pull_request": pull,
+        "repository": {"full_name": github_server.repository, "default_branch": "main"},
+    }
+    runner = project.parent / "runner"
+    ref = f"refs/pull/{pull['number']}/merge"
+    actions_env(monkeypatch, github_server, runner, "pull_request", event, "f" * 40, ref)
+    monkeypatch.setenv("GITHUB_BASE_REF", "main")
+    assert cli.main(["run"]) == 0, capsys.readouterr().err
+
+    (comment,) = github_server.issue_comments[pull["number"]]
+    body = comment["body"]
+    assert body.startswith(f"{MARKER}\n**✅ gates passed** · gates: 3 passed\n\n## Model report")
+    summary = (runner / "summary.md").read_text()
+    assert summary.lstrip().startswith(f"{MARKER}\n**✅ gates passed** · gates: 3 passed")
+    assert body.count("✅ gates passed") == 1  # not repeated in the Gates section
+    assert "### Plots" in body
+    drawn = charts(body)
+    assert {"Receiver operating characteristic (ROC)", "Precision-Recall Curve"} <= set(drawn)
+    assert all(len(lines_of(b)) == 2 for b in drawn.values() if "ROC" in b)  # base, this run
+    assert "| base: actual \\ predicted" in body and "| this run: actual \\ predicted" in body
+    assert "### Confusion matrix (this run)" not in body  # the Plots section has both sides
