@@ -9,7 +9,7 @@ A partial run (--quick, --only) writes its BENCHMARKS.md and plot under bench/ou
 
 Each benchmark also runs on its own: `python -m bench.compare_bench`, `bench.models_bench`,
 `bench.train_bench`, `bench.run_bench`, `bench.report_bench`, `bench.api_bench`,
-`bench.install_bench`, `bench.pull_bench`, `bench.monitor_bench`.
+`bench.install_bench`, `bench.pull_bench`, `bench.monitor_bench`, `bench.bootstrap_bench`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from pathlib import Path
 
 from bench import (
     api_bench,
+    bootstrap_bench,
     compare_bench,
     install_bench,
     models_bench,
@@ -48,6 +49,8 @@ def _suite(quick: bool) -> dict[str, Callable[[], Result]]:
             "compare": lambda: compare_bench.run(2, log=_log),
             "run": lambda: run_bench.run_cache(2, log=_log),
             "report": lambda: report_bench.run(1000, 2, log=_log),
+            "plots": lambda: report_bench.run_plots(10_000, 2, log=_log),
+            "bootstrap": lambda: bootstrap_bench.run(10_000, 2, log=_log),
             "models": lambda: models_bench.run([100, 1000], 2, log=_log),
             "train": lambda: train_bench.run([10_000], ["csv", "parquet"], log=_log),
             "api": lambda: api_bench.run(2, log=_log),
@@ -60,6 +63,8 @@ def _suite(quick: bool) -> dict[str, Callable[[], Result]]:
         "compare": lambda: compare_bench.run(7, log=_log),
         "run": lambda: run_bench.run_cache(7, log=_log),
         "report": lambda: report_bench.run(1000, 7, log=_log),
+        "plots": lambda: report_bench.run_plots(100_000, 5, log=_log),
+        "bootstrap": lambda: bootstrap_bench.run(100_000, 5, log=_log),
         # gto takes ~70 s at 10,000 tags: one run there, skipped if predicted over 180 s.
         "models": lambda: models_bench.run([100, 1000, 10_000], 5, 30.0, 180.0, log=_log),
         "train": lambda: train_bench.run(
@@ -81,6 +86,8 @@ ORDER = (
     "pull",
     "startup",
     "report",
+    "plots",
+    "bootstrap",
     "api",
     "install",
     "monitor",
@@ -150,6 +157,12 @@ METHOD = """\
   run-cache hit and `dvc repro` finds nothing changed.
 - `report`: `mlops-actions report --base main -o report.md` with 1,000 metrics changed on the PR
   branch (whole command). The comment is checked as it would be posted (`report.fit`).
+- `plots`: the same command on a built-in project whose ROC, precision-recall and confusion
+  files (dvclive's format) hold 100,000 test rows on both sides, committed at the base and
+  changed on the PR branch: every file read from git and the disk, charts and tables drawn.
+- `bootstrap`: the built-in trainer's 95% intervals, 1,000 seeded resamples of 100,000 test
+  rows (synthetic scores, ~all distinct), timed in-process: the confusion-matrix metrics with
+  ROC AUC, and rmse, mae and r2.
 - API requests: `mlops-actions run` in-process in a `pull_request` Actions environment against
   the test suite's fake GitHub (`tests/fakegithub.py`), which checks every request against
   GitHub's OpenAPI description; requests are counted by (method, path), statuses told apart by

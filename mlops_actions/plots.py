@@ -70,6 +70,7 @@ BUILTIN_PROPS: dict[str, dict[str, Any]] = {
 }
 
 Point = tuple[float, float]
+ROWS = 2_000  # rows of a long curve a chart is computed from, evenly spaced
 
 
 @dataclass
@@ -172,14 +173,49 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _thin(content: Any, limit: int) -> Any:
+    """Every list in `content` cut to `limit` evenly spaced rows (the first and the last kept):
+    a chart of `plots_render.POINTS` points needs no more of a long curve."""
+    if isinstance(content, list):
+        if len(content) <= limit:
+            return content
+        step = (len(content) - 1) / (limit - 1)
+        return [content[round(i * step)] for i in range(limit)]
+    if isinstance(content, dict):
+        return {k: _thin(v, limit) for k, v in content.items()}
+    return content
+
+
+def _rows_only(data: dict[str, Any]) -> bool:
+    """Each file a plain list of rows with the same fields (dvclive's confusion files): DVC's
+    data points are then the rows themselves."""
+    return all(
+        isinstance(rows, list)
+        and rows
+        and all(isinstance(r, dict) for r in rows)
+        and len({frozenset(r) for r in rows}) == 1
+        for rows in data.values()
+    )
+
+
 def _datapoints(
-    plot: Plot, side: PlotSource, decl: PlotDecl
+    plot: Plot, side: PlotSource, decl: PlotDecl, data: dict[str, Any]
 ) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
-    """DVC's flat data points of one side (each with `filename` and `field`), or None when a
-    data file is missing there."""
+    """DVC's flat data points of `data` (each with `filename` and `field`) and the plot's
+    properties as DVC infers them; None (and an error noted) when DVC would refuse them."""
     from dvc.exceptions import DvcException
     from dvc.render.converter.vega import VegaConverter
 
+    try:
+        points, props = VegaConverter(decl.id, data, dict(decl.props)).flat_datapoints(side.rev)
+    except (DvcException, KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        plot.errors.append(f"{decl.id} at {side.rev}: {exc}")
+        return None
+    return points, props
+
+
+def _data(plot: Plot, side: PlotSource, decl: PlotDecl) -> dict[str, Any] | None:
+    """The plot's data files at this side, parsed; None when one is missing or unreadable."""
     data: dict[str, Any] = {}
     for path in plot.files:
         content = side.read(path)
@@ -190,12 +226,31 @@ def _datapoints(
         except ParseError as exc:
             plot.errors.append(f"{path} at {side.rev}: {exc}")
             return None
-    try:
-        points, props = VegaConverter(decl.id, data, dict(decl.props)).flat_datapoints(side.rev)
-    except (DvcException, KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        plot.errors.append(f"{decl.id} at {side.rev}: {exc}")
+    return data
+
+
+def _confusion(
+    plot: Plot, side: PlotSource, decl: PlotDecl, data: dict[str, Any]
+) -> tuple[dict[str, list[tuple[str, str]]], dict[str, Any]] | None:
+    """(actual, predicted) pairs per data file and the properties. For plain row lists DVC
+    converts one row per file (to check the fields and name the files) and the pairs are
+    counted from the rows directly: the same pairs, without a copy of every row."""
+    if not _rows_only(data):
+        got = _datapoints(plot, side, decl, data)
+        return None if got is None else (_pairs(*got), got[1])
+    got = _datapoints(plot, side, decl, {k: v[:1] for k, v in data.items()})
+    if got is None:
         return None
-    return points, props
+    points, props = got
+    x, y = props.get("x"), props.get("y")
+    names = list(dict.fromkeys(str(p.get("filename", "")) for p in points))
+    y_decl = decl.props.get("y")
+    files = list(dict.fromkeys(map(str, y_decl))) if isinstance(y_decl, dict) else [decl.id]
+    pairs: dict[str, list[tuple[str, str]]] = {}
+    for file, name in zip(files, names, strict=False):
+        rows = data.get(file) or []
+        pairs[name] = [(str(r[x]), str(r[y])) for r in rows if x in r and y in r]
+    return pairs, props
 
 
 def _series(points: list[dict[str, Any]], props: dict[str, Any]) -> tuple[list[Series], int]:
@@ -239,19 +294,25 @@ def _read_side(plot: Plot, side: PlotSource, decl: PlotDecl, is_base: bool) -> N
             old, new = plot.images.get(path, (None, None))
             plot.images[path] = (digest, new) if is_base else (old, digest)
         return
-    got = _datapoints(plot, side, decl)
-    if got is None:
+    data = _data(plot, side, decl)
+    if data is None:
         return
-    points, props = got
-    plot.x_label = plot.x_label or _label(props.get("x_label"))
-    plot.y_label = plot.y_label or _label(props.get("y_label"))
     if plot.kind == "confusion":
-        pairs = _pairs(points, props)
+        found = _confusion(plot, side, decl, data)
+        if found is None:
+            return
+        pairs, props = found
+        _labels(plot, props)
         if is_base:
             plot.base_pairs = pairs
         else:
             plot.new_pairs = pairs
         return
+    got = _datapoints(plot, side, decl, _thin(data, ROWS))
+    if got is None:
+        return
+    points, props = got
+    _labels(plot, props)
     lines, dropped = _series(points, props)
     if dropped:
         plot.errors.append(
@@ -261,6 +322,11 @@ def _read_side(plot: Plot, side: PlotSource, decl: PlotDecl, is_base: bool) -> N
         plot.base = lines
     else:
         plot.new = lines
+
+
+def _labels(plot: Plot, props: dict[str, Any]) -> None:
+    plot.x_label = plot.x_label or _label(props.get("x_label"))
+    plot.y_label = plot.y_label or _label(props.get("y_label"))
 
 
 def _label(value: Any) -> str | None:
@@ -309,8 +375,8 @@ def read(
                 if side is not None and side.error:
                     notes.append(f"plots at {side.rev} not read: {side.error}")
             plots = collect(new, base, extra)
-    except GitError as exc:
-        return [], [f"plots not read: {exc}"]
+    except GitError:
+        return [], []  # outside git there is no base; the comparison says so already
     finally:
         objects.close()
     return plots, notes

@@ -128,3 +128,61 @@ def test_the_parser_does_reject_a_broken_chart() -> None:
     """The check has teeth: the name the report leaves out would have broken the chart."""
     parsed = parse(['xychart-beta\n  x-axis ["say "hi"", "b"]\n  bar [1, 2]'], "mermaid")
     assert parsed["results"] == [{"ok": False, "error": parsed["results"][0]["error"]}]  # type: ignore[index]
+
+
+# --- the Plots section --------------------------------------------------------------------
+
+
+def _plot_bodies(tmp: Path) -> dict[str, str]:
+    """The Plots sections of the DVC-plots project, of hostile names and of capped plots."""
+    from mlops_actions import plots, plots_render
+    from mlops_actions.plots import Plot, Series
+    from tests import plots_project
+    from tests.helpers import commit_all, init_repo
+
+    repo, sha = plots_project.build(tmp / "dvc")
+    found, _ = plots.read(repo, sha)
+    hostile = init_repo(tmp / "hostile")
+    (hostile / "d.csv").write_text("x,y\n0,1\n1,-2.5e-7\n2,1e9\n")
+    spec = {
+        "plots": [
+            {"d.csv": {"x": "x", "y": "y", "title": 'a "b" `c` %% #35;', "x_label": "é → ü"}},
+            {"d.csv ; x-axis": {"x": {"d.csv": "x"}, "y": {"d.csv": ["y", "x"]}}},
+        ]
+    }
+    (hostile / "dvc.yaml").write_text(json.dumps(spec))
+    commit_all(hostile, "hostile")
+    odd, _ = plots.read(hostile, None)
+    flat = [Series("flat", [(0.0, 0.5), (1.0, 0.5)])]
+    capped = [
+        Plot("many", {}, "linear", ["many"], [Series(f"s{i}", [(0, i), (1, i)]) for i in range(9)])
+    ]
+    capped.append(Plot("flat", {}, "linear", ["flat"], flat, flat))
+    bodies = {
+        "dvc-plots": plots_render.render(found, []),
+        "hostile": plots_render.render(odd, []),
+        "capped": plots_render.render(capped, []),
+    }
+    return {name: body for name, body in bodies.items() if body is not None}
+
+
+@pytest.fixture(scope="module")
+def plot_bodies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return _plot_bodies(tmp_path_factory.mktemp("plots"))
+
+
+def test_the_plots_draw_line_charts(plot_bodies: dict[str, str]) -> None:
+    counts = {name: len(blocks(body)) for name, body in plot_bodies.items()}
+    assert counts == {"dvc-plots": 4, "hostile": 2, "capped": 2}
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_every_plot_chart_parses(plot_bodies: dict[str, str], package: str) -> None:
+    diagrams = [d for body in plot_bodies.values() for d in blocks(body)]
+    parsed = parse(diagrams, package)
+    failures = [
+        (d, r)
+        for d, r in zip(diagrams, parsed["results"], strict=True)  # type: ignore[call-overload]
+        if not r["ok"] or r["type"] != "xychart"
+    ]
+    assert not failures, failures
