@@ -196,7 +196,7 @@ def confusion_tables(plot: Plot) -> tuple[str, list[str]]:
 
 
 def _images(plot: Plot, run_url: str | None) -> list[str]:
-    where = f"[in the run's artifacts]({run_url})" if run_url else "in the run's artifacts"
+    where = f"[workflow run]({run_url})" if run_url else "in the workflow run"
     lines = []
     for path, (old, new) in plot.images.items():
         if new is None and old is None:
@@ -254,7 +254,11 @@ def render(plots: list[Plot], notes: list[str], run_url: str | None = None) -> s
         size += len(piece)
         shown += 1
     if images:
-        parts.append("**Images**\n\n" + "\n".join(images))
+        parts.append(
+            "**Images**\n\n" + "\n".join(images) + "\n\n<sub>Images are listed, not drawn: a "
+            "workflow that uploads them (actions/upload-artifact) has them among the run's "
+            "artifacts.</sub>"
+        )
     if skipped:
         parts.append(
             f"> [!NOTE]\n> {len(skipped)} more plots not drawn, to keep the comment within "

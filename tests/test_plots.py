@@ -88,7 +88,7 @@ def test_dvclive_plots_render_as_line_charts_and_tables(
         )
     # The image: listed with the run's artifacts, not drawn.
     assert (
-        "- `eval/importance.png`: changed · [in the run's artifacts]"
+        "- `eval/importance.png`: changed · [workflow run]"
         "(https://github.com/o/r/actions/runs/7)" in section
     )
 
@@ -258,3 +258,38 @@ def test_pr_report_starts_with_the_verdict_and_shows_the_builtin_plots(
     assert all(len(lines_of(b)) == 2 for b in drawn.values() if "ROC" in b)  # base, this run
     assert "| base: actual \\ predicted" in body and "| this run: actual \\ predicted" in body
     assert "### Confusion matrix (this run)" not in body  # the Plots section has both sides
+
+
+def test_a_long_curve_is_drawn_from_evenly_spaced_rows_and_counts_stay_exact(
+    tmp_path: Path,
+) -> None:
+    """100,000 rows: the chart matches the interpolation of every row; the confusion counts
+    are every row's, in dvclive's plain list and in a DVC shape the converter must unpack."""
+    repo = init_repo(tmp_path / "r")
+    xs = np.linspace(0, 1, 100_000)
+    rows = [{"x": float(x), "y": float(x**0.5)} for x in xs]
+    (repo / "curve.json").write_text(json.dumps({"curve": rows}))
+    pairs = [{"a": str(i % 3), "p": str((i * 7) % 3)} for i in range(30_000)]
+    (repo / "cm.json").write_text(json.dumps(pairs))
+    (repo / "cm_nested.json").write_text(json.dumps({"test": {"rows": pairs}}))
+    confusion = {"template": "confusion", "x": "a", "y": "p"}
+    spec = {
+        "plots": [
+            {"curve.json": {"x": "x", "y": "y"}},
+            {"cm.json": confusion},
+            {"cm_nested.json": confusion},
+        ]
+    }
+    (repo / "dvc.yaml").write_text(json.dumps(spec))
+    commit_all(repo, "long")
+    found = {p.id: p for p in plots.read(repo, None)[0]}
+    body = plots_render.render([found["curve.json"]], [])
+    assert body is not None
+    (line,) = lines_of(body)
+    grid = np.linspace(0, 1, plots_render.POINTS)
+    assert np.allclose(line, np.sqrt(grid), atol=2e-3)
+    expected = sorted((r["a"], r["p"]) for r in pairs)
+    for plot_id in ("cm.json", "cm_nested.json"):
+        got = found[plot_id].new_pairs
+        assert got is not None
+        assert sorted(pair for ps in got.values() for pair in ps) == expected
