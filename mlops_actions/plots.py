@@ -370,7 +370,11 @@ def read(
             if base_sha and top is not None:
                 rel = root.resolve().relative_to(top.resolve()).as_posix()
                 prefix = "" if rel == "." else f"{rel}/"
-                base = plot_source(Commit(root, prefix, base_sha, base_sha[:7], blobs), objects)
+                commit = Commit(root, prefix, base_sha, base_sha[:7], blobs)
+                try:
+                    base = plot_source(commit, objects)
+                except GitError as exc:
+                    notes.append(f"plots at the base {base_sha[:7]} not read: {exc}")
             for side in (new, base):
                 if side is not None and side.error:
                     notes.append(f"plots at {side.rev} not read: {side.error}")

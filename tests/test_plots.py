@@ -293,3 +293,13 @@ def test_a_long_curve_is_drawn_from_evenly_spaced_rows_and_counts_stay_exact(
         got = found[plot_id].new_pairs
         assert got is not None
         assert sorted(pair for ps in got.values() for pair in ps) == expected
+
+
+def test_a_base_commit_that_cannot_be_read_leaves_this_runs_plots(
+    dvc_plots: tuple[Path, str],
+) -> None:
+    repo, _ = dvc_plots
+    found, notes = plots.read(repo, "0" * 40)
+    assert {p.id for p in found if p.new or p.new_pairs} >= {"eval/loss.tsv", "Train and test loss"}
+    assert all(p.base is None and p.base_pairs is None for p in found)
+    assert [n.split(":")[0] for n in notes] == ["plots at the base 0000000 not read"]
