@@ -449,7 +449,7 @@ def render(data: ReportInput, comment_id: str = "default") -> str:
 
 
 def fit(body: str, limit: int = COMMENT_LIMIT, summary_url: str | None = None) -> str:
-    """Cut `body` to `limit` characters at a line boundary, closing any open code fence."""
+    """Cut `body` to `limit` characters at a line boundary, before a code block it would cut."""
     if len(body) <= limit:
         return body
     link = f" ([open it]({summary_url}))" if summary_url else ""
@@ -458,5 +458,6 @@ def fit(body: str, limit: int = COMMENT_LIMIT, summary_url: str | None = None) -
     cut = body.rfind("\n", 0, budget)
     head = body[: cut if cut > 0 else budget]
     if head.count("```") % 2:
-        head += "\n```"
+        # A cut chart would draw as a syntax error: leave the whole block out.
+        head = head[: head.rfind("```")].rstrip()
     return head + note

@@ -303,3 +303,37 @@ def test_a_base_commit_that_cannot_be_read_leaves_this_runs_plots(
     assert {p.id for p in found if p.new or p.new_pairs} >= {"eval/loss.tsv", "Train and test loss"}
     assert all(p.base is None and p.base_pairs is None for p in found)
     assert [n.split(":")[0] for n in notes] == ["plots at the base 0000000 not read"]
+
+
+@pytest.mark.parametrize("limit", [3_000, 5_000, 8_000])
+def test_a_cut_report_keeps_only_whole_charts(limit: int) -> None:
+    from mlops_actions import report
+
+    lines = [Series("a.json", _curve(100)), Series("b.json", _curve(100, 0.1))]
+    many = [Plot(f"p{i}.json", {}, "linear", [f"p{i}.json"], lines, lines) for i in range(8)]
+    section = plots_render.render(many, [])
+    data = report.ReportInput("m", "`main` (abc1234)", [report.Row("f1", 0.5, 0.6)], plots=section)
+    body = report.render(data)
+    assert len(body) > limit
+    cut = report.fit(body, limit)
+    assert len(cut) <= limit and cut.count("```") % 2 == 0
+    drawn = re.findall(r"```mermaid\n(.*?)\n```", cut, flags=re.S)
+    assert drawn and all(b.count("line [") == 4 for b in drawn if "plotColorPalette" in b)
+
+
+def test_confusion_normalized_shows_shares_of_each_actual_class() -> None:
+    old = [("a", "a")] * 3 + [("a", "b")] + [("b", "b")] * 2
+    new = [("a", "a")] * 2 + [("a", "b")] * 2 + [("b", "b")] * 2
+    plot = Plot(
+        "cm.json",
+        {"template": "confusion_normalized"},
+        "confusion",
+        ["cm.json"],
+        base_pairs={"cm.json": old},
+        new_pairs={"cm.json": new},
+    )
+    body = plots_render.render([plot], [])
+    assert body is not None
+    assert re.search(r"\| \*\*a\*\* +\| 0\.750 +\| 0\.250 +\|", body)  # base: 3 of 4, 1 of 4
+    assert re.search(r"\| \*\*a\*\* +\| 0\.500 \(−0\.250\) +\| 0\.500 \(\+0\.250\) +\|", body)
+    assert re.search(r"\| \*\*b\*\* +\| 0\.000 +\| 1\.000 +\|", body)
