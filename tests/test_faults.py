@@ -109,9 +109,13 @@ def _leftovers(root: Path) -> list[str]:
 
 
 def _complete_report(path: Path) -> str:
-    """The report file, checked whole: the marker first, the confusion matrix last."""
+    """The report file, checked whole: the marker first, the plots (the confusion tables and
+    the note under them) last."""
     body = path.read_text(encoding="utf-8")
-    assert body.startswith(MARKER) and body.rstrip().endswith("|"), body[-200:]
+    assert body.startswith(MARKER) and "### Plots" in body, body[:200]
+    assert body.rstrip().endswith(("|", "<sub>in brackets: the change from the base</sub>")), body[
+        -200:
+    ]
     return body
 
 
