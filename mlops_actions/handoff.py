@@ -168,6 +168,9 @@ def publish_results(
         comment_id, comment=gh is not None and where.pr is not None, summary=True, author=author
     )
     _deliver(trusted, gh, text, delivery, where)
+    publish.write_outputs(
+        trusted, gates_passed=gates.exit_code(results) == 0, gates=[r.to_dict() for r in results]
+    )
     if found.gates_note:
         output.warning(found.gates_note)
     output.info(gates.summary(results) if results else "no gates")
