@@ -12,13 +12,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mlops_actions import results_schema
 from mlops_actions.errors import MlopsError
-from mlops_actions.metrics import json_safe
+from mlops_actions.metrics import finite, json_safe
 from mlops_actions.report import DataChange, ReportInput, Row
 from mlops_actions.results_schema import SchemaError
 from mlops_actions.util import write_text
@@ -62,7 +63,12 @@ def to_json(results: Results) -> dict[str, Any]:
         for name in TRUSTED_FIELDS:
             del report[name]
         for key in ("intervals", "base_intervals"):
-            report[key] = {k: list(v) for k, v in report[key].items()}
+            report[key] = {k: list(v) for k, v in report[key].items() if all(map(finite, v))}
+        for key in ("metrics", "params"):
+            report[key] = [
+                {**row, "old": _value(row["old"]), "new": _value(row["new"])} for row in report[key]
+            ]
+        report["confusion"] = _confusion(report["confusion"])
     return {
         "schema": results_schema.ID,
         "event": {"name": results.event_name, "sha": results.sha, "pr": results.pr},
@@ -75,6 +81,28 @@ def to_json(results: Results) -> dict[str, Any]:
         },
         "error": results.error,
     }
+
+
+def _value(value: Any) -> Any:
+    """A metric or param value as the schema holds it: a scalar, other values as their text."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text[: results_schema.MAX_TEXT]
+
+
+def _confusion(found: Any) -> dict[str, Any] | None:
+    """The confusion matrix when it has the shape the report draws, else none."""
+    if not isinstance(found, dict):
+        return None
+    labels, matrix = found.get("labels"), found.get("matrix")
+    if not (isinstance(labels, list) and isinstance(matrix, list)):
+        return None
+    rows = [r for r in matrix if isinstance(r, list) and all(finite(v) for v in r)]
+    if len(rows) != len(matrix) or len(labels) > 100 or len(rows) > 100:
+        return None
+    names = [re.sub(r"[\x00-\x1f\x7f]", " ", str(label))[:100] for label in labels]
+    return {"labels": names, "matrix": rows}
 
 
 def write(directory: str | os.PathLike[str], results: Results) -> Path:

@@ -83,7 +83,7 @@ _GATE = _record(
 )
 _REPORT = _record(
     {
-        "model": _text(200, "^[A-Za-z0-9][A-Za-z0-9._/-]*$"),
+        "model": _text(200, "^[^`\\x00-\\x1f\\x7f]+$"),  # shown in a code span
         "baseline": _nullable(_text(300)),
         "metrics": {"type": "array", "maxItems": MAX_ROWS, "items": _ROW},
         "params": {"type": "array", "maxItems": MAX_ROWS, "items": _ROW},

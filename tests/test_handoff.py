@@ -362,3 +362,26 @@ def test_what_results_writes_the_json_schema_accepts(
     bad = {**data, "extra": 1}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, results_schema.SCHEMA)
+
+
+def test_any_project_s_values_make_a_results_file_publish_accepts(tmp_path: Path) -> None:
+    """List params, NaN intervals, a label with a newline: written so the schema takes them,
+    shown as the report shows them."""
+    data = report.ReportInput(
+        model="sub/folder:churn-model",
+        baseline="`main` (abc1234)",
+        metrics=[report.Row("f1", 0.5, float("nan")), report.Row("auc", 0.7, 0.8)],
+        params=[report.Row("train.layers", [64, 32], [128, 64]), report.Row("t", "a", "b" * 900)],
+        intervals={"f1": (float("nan"), float("nan")), "auc": (0.75, 0.85)},
+        confusion={"labels": ["a\nb", 2], "matrix": [[1, 2], [3, 4]]},
+    )
+    found = results.Results("pull_request", "c" * 40, 3, "default", "mlops/gate", data, [])
+    results.write(tmp_path, found)
+    back = results.read(tmp_path)
+    assert back.report is not None
+    assert [r.new for r in back.report.params] == ["[128, 64]", "b" * 500]
+    assert back.report.intervals == {"auc": (0.75, 0.85)}
+    assert back.report.confusion == {"labels": ["a b", "2"], "matrix": [[1, 2], [3, 4]]}
+    assert "`[64, 32]`" not in report.render(back.report) and "[64, 32]" in report.render(
+        back.report
+    )
