@@ -118,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="compare and gate; write the results for `publish` (posts nothing)",
     )
     p.add_argument("dir", metavar="DIR", help="the directory to write results.json into")
+    p.add_argument(
+        "--error",
+        metavar="MESSAGE",
+        help="record that the run failed with MESSAGE, without evaluating anything",
+    )
     p = sub.add_parser(
         "publish",
         parents=[github, comment],
@@ -236,7 +241,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         from mlops_actions.commands import results
 
         return results.main(
-            args.params, directory=args.dir, base=args.base, comment_id=args.comment_id
+            args.params,
+            directory=args.dir,
+            base=args.base,
+            comment_id=args.comment_id,
+            error=args.error,
         )
     if command == "publish":
         from mlops_actions.commands import publish

@@ -77,6 +77,8 @@ FORK_CALLER = {
 CREDENTIAL = "remote-secret-4f1d9c"
 TRAIN_PY = """import glob, json, os, yaml
 quality = yaml.safe_load(open("params.yaml"))["train"]["quality"]
+if quality == "crash":
+    raise SystemExit("the training crashed")
 os.makedirs("model", exist_ok=True)
 open("model/model.bin", "w").write(str(quality))
 json.dump({{"accuracy": quality, "f1": quality}}, open("metrics.json", "w"))
@@ -361,3 +363,19 @@ def test_a_schedule_publishes_the_statuses_of_the_default_branch(project: Projec
     assert _final(server, sha)[OVERALL] == "success"
     assert not any(r.startswith("refs/tags/") for r in server.refs)  # promotion is for pushes
     assert server.issue_comments == {}
+
+
+def test_a_pull_request_whose_training_fails_gets_an_error_status_not_a_missing_one(
+    project: Project,
+) -> None:
+    server = project.server
+    pull, event = project.pull_request("crash")
+
+    out = project.act("pull_request", event, ".github/workflows/ml.yml", ok=False)
+
+    assert "the training crashed" in out
+    head = pull["head"]["sha"]
+    assert _final(server, head) == {OVERALL: "error"}
+    [latest] = server.statuses[head][:1]
+    assert latest["description"].startswith("the run failed: the training job failed")
+    assert pull["number"] not in server.issue_comments  # no report of a run that did not finish

@@ -7,6 +7,7 @@ mark the gate status `error` instead of leaving it missing.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from mlops_actions import api, config, console, context, output, results
@@ -15,7 +16,11 @@ from mlops_actions.gates import DEFAULT_PREFIX
 from mlops_actions.results import GateRecord, Results
 
 
-def main(params: str, *, directory: str, base: str | None, comment_id: str) -> int:
+def main(
+    params: str, *, directory: str, base: str | None, comment_id: str, error: str | None = None
+) -> int:
+    """`error`: the run failed before (the pull or the training); record it, evaluate nothing:
+    the metrics in the checkout would be the committed ones, not this run's."""
     ctx = context.load()
 
     def claimed(prefix: str, **rest: Any) -> Results:
@@ -26,13 +31,15 @@ def main(params: str, *, directory: str, base: str | None, comment_id: str) -> i
     try:
         cfg = config.load(params)
         prefix = cfg.gate_options.status_prefix
+        if error is not None:
+            raise MlopsError(error)
         found = api.compare(cfg, ctx, base)
         current = api.current_metrics(cfg)
         run = api.compared_gates(cfg, found, current) if cfg.rules else api.GateRun([])
         console.gate_run(run)
         data = api.report_input(cfg, ctx, found, run)
     except MlopsError as exc:
-        error = output.redact(str(exc)).replace("\n", " ")[:400]
+        error = re.sub(r"[\x00-\x1f\x7f]", " ", output.redact(str(exc)))[:400]
         results.write(directory, claimed(prefix, report=None, gates=[], error=error))
         raise
     records = [
