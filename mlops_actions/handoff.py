@@ -64,6 +64,17 @@ def _agree(what: str, claimed: object, trusted: object) -> None:
         )
 
 
+def _setting(what: str, claimed: str, ours: str, option: str, source: str) -> None:
+    """A setting of the publishing job, which the results must have been made with: a status
+    prefix from the results could set another check, a marker another workflow's comment."""
+    if claimed != ours:
+        raise MlopsError(
+            f"the results were made with {what} '{claimed[:40]}' but this job publishes with "
+            f"'{ours}': set the publish step's {option} input (--{option}) to {source} "
+            "value; a results file never chooses it"
+        )
+
+
 def _show(value: object) -> str:
     if value is None:
         return "none"
@@ -147,8 +158,9 @@ def publish_results(
     prefix: str,
 ) -> int:
     """Statuses, then the job summary and the sticky comment. The exit code is the gates'."""
-    _agree("comment id", found.comment_id, comment_id)
-    _agree("status prefix", found.status_prefix, prefix)
+    _setting("comment id", found.comment_id, comment_id, "comment-id", "the results step's")
+    prefix_from = "params.yaml's mlops.gate_options.status_prefix"
+    _setting("status prefix", found.status_prefix, prefix, "status-prefix", prefix_from)
     where = target(ctx, found, gh)
     results = gate_results(found.gates, prefix)
     trusted = dataclasses.replace(

@@ -182,7 +182,7 @@ def test_a_forged_status_prefix_cannot_set_another_check(
     _forge(out, lambda d: d.update(status_prefix="ci/tests"))
     event = _workflow_run_event(github_server, head, "more-trees", "evil", [])
     assert _publish_half(tmp_path, github_server, monkeypatch, event, out) == 2
-    assert "status prefix 'ci/tests'" in capsys.readouterr().err
+    assert "made with status prefix 'ci/tests'" in capsys.readouterr().err
     assert github_server.statuses == {}
 
 
