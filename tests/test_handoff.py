@@ -385,3 +385,31 @@ def test_any_project_s_values_make_a_results_file_publish_accepts(tmp_path: Path
     assert "`[64, 32]`" not in report.render(back.report) and "[64, 32]" in report.render(
         back.report
     )
+
+
+def test_a_workflow_run_names_its_pull_requests_and_results_naming_another_are_refused(
+    project: Path,
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """For a same-repository pull request GitHub lists the run's pull requests: results
+    claiming another one are refused without asking GitHub."""
+    git(project, "checkout", "-q", "-b", "more-trees")
+    head = commit_all(project, "a change")
+    pull = github_server.add_pull("more-trees", "main", head_sha=head)
+    other = github_server.add_pull("other", "main", head_sha="d" * 40)
+    out = _train_half(project, github_server, monkeypatch, pull)
+    event = _workflow_run_event(github_server, head, "more-trees", "octo-org", [pull["number"]])
+
+    _forge(out, lambda d: d["event"].update(pr=other["number"]))
+    assert _publish_half(tmp_path, github_server, monkeypatch, event, out) == 2
+    assert f"pull request #{other['number']} but this run publishes for #{pull['number']}" in (
+        capsys.readouterr().err
+    )
+    assert github_server.requests == []
+    _forge(out, lambda d: d["event"].update(pr=pull["number"]))
+    assert _publish_half(tmp_path, github_server, monkeypatch, event, out) == 0
+    assert len(github_server.issue_comments[pull["number"]]) == 1
+    assert other["number"] not in github_server.issue_comments
