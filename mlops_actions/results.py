@@ -138,6 +138,8 @@ def read(directory: str | os.PathLike[str]) -> Results:
         data = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
     except (UnicodeDecodeError, ValueError) as exc:
         raise MlopsError(f"{path}: not a JSON results file ({exc}); refusing it") from None
+    except RecursionError:
+        raise MlopsError(f"{path}: nested too deeply for a results file; refusing it") from None
     try:
         results_schema.validate(data)
     except SchemaError as exc:

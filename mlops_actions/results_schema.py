@@ -3,7 +3,8 @@
 The results file is written by the job that runs the pull request's code, so the publishing
 job reads it as untrusted data: every object closed (no unknown key), every string and list
 bounded, every name and hash of a known shape. The schema is plain JSON Schema (draft 2020-12)
-and versioned by its `$id`; `validate` implements the keywords it uses.
+and versioned by its `$id` (a copy for other tools: docs/results-1.schema.json); `validate`
+implements the keywords it uses.
 """
 
 from __future__ import annotations

@@ -261,6 +261,32 @@ def test_a_results_file_off_the_schema_is_refused_in_one_line(
     assert github_server.calls("POST") == []
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[" * 100_000, "nested too deeply"),
+        ('{"schema": NaN}', "not a JSON results file"),
+        ("\xff\xfe", "not a JSON results file"),
+    ],
+    ids=["deep", "nan", "binary"],
+)
+def test_a_results_file_that_is_not_json_is_refused(
+    tmp_path: Path,
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    text: str,
+    message: str,
+) -> None:
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / results.FILE).write_bytes(text.encode("latin-1"))
+    event = _workflow_run_event(github_server, "b" * 40, "x", "evil", [])
+    assert _publish_half(tmp_path, github_server, monkeypatch, event, out) == 2
+    assert message in capsys.readouterr().err
+    assert github_server.requests == []
+
+
 def test_an_oversized_results_file_is_not_read(
     tmp_path: Path,
     github_server: FakeGitHub,
@@ -346,6 +372,17 @@ def test_the_schema_is_json_schema_and_covers_every_report_field() -> None:
     report_schema = results_schema.SCHEMA["properties"]["report"]["oneOf"][1]
     fields = {f.name for f in dataclasses.fields(report.ReportInput)}
     assert set(report_schema["properties"]) == fields - set(results.TRUSTED_FIELDS)
+
+
+def test_the_published_schema_file_is_the_one_publish_holds_files_to() -> None:
+    path = (
+        Path(__file__).resolve().parents[1]
+        / "docs"
+        / f"results-{results_schema.VERSION}.schema.json"
+    )
+    assert json.loads(path.read_text(encoding="utf-8")) == results_schema.SCHEMA, (
+        "regenerate docs/results-N.schema.json from mlops_actions/results_schema.py"
+    )
 
 
 def test_what_results_writes_the_json_schema_accepts(
