@@ -96,7 +96,7 @@ with open({log!r}, "a") as f:
 """
 
 UPLOAD = """name: upload-artifact stand-in
-inputs: {{name: {{}}, path: {{}}, if-no-files-found: {{}}, retention-days: {{}}}}
+inputs: {{name: {{}}, path: {{}}, if-no-files-found: {{}}, retention-days: {{}}, overwrite: {{}}}}
 runs:
   using: composite
   steps:
