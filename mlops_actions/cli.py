@@ -113,6 +113,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser(
+        "results",
+        parents=[common, base, comment],
+        help="compare and gate; write the results for `publish` (posts nothing)",
+    )
+    p.add_argument("dir", metavar="DIR", help="the directory to write results.json into")
+    p.add_argument(
+        "--error",
+        metavar="MESSAGE",
+        help="record that the run failed with MESSAGE, without evaluating anything",
+    )
+    p = sub.add_parser(
+        "publish",
+        parents=[github, comment],
+        help="post the comment, statuses and job summary of a results directory",
+    )
+    p.add_argument("dir", metavar="DIR", help="the directory holding results.json")
+    p.add_argument("-C", dest="directory", metavar="DIR", help="run as if started in DIR")
+    p.add_argument(
+        "--status-prefix",
+        default=os.environ.get("MLOPS_STATUS_PREFIX") or "mlops/gate",
+        help="the commit status context prefix (default: mlops/gate, or $MLOPS_STATUS_PREFIX)",
+    )
+    p = sub.add_parser(
         "promote", parents=[common, github], help="tag a passing, better model NAME@vX.Y.Z"
     )
     p.add_argument(
@@ -214,6 +237,26 @@ def _dispatch(args: argparse.Namespace) -> int:
         from mlops_actions.commands import gate
 
         return gate.main(args.params, base=args.base, token=args.token, status=args.status)
+    if command == "results":
+        from mlops_actions.commands import results
+
+        return results.main(
+            args.params,
+            directory=args.dir,
+            base=args.base,
+            comment_id=args.comment_id,
+            error=args.error,
+        )
+    if command == "publish":
+        from mlops_actions.commands import publish
+
+        return publish.main(
+            args.dir,
+            token=args.token,
+            comment_id=args.comment_id,
+            author=args.comment_author,
+            prefix=args.status_prefix,
+        )
     if command == "promote":
         from mlops_actions.commands import promote
 

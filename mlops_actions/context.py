@@ -318,3 +318,43 @@ def _git_or_none(*args: str, cwd: str | Path | None) -> str | None:
         return git.run(*args, cwd=cwd) or None
     except GitError:
         return None
+
+
+@dataclass(frozen=True)
+class TriggeringRun:
+    """The run a `workflow_run` event reports on, as GitHub describes it (trusted: the event
+    comes from GitHub, not from the run's own code)."""
+
+    id: int
+    event: str  # the triggering run's event: pull_request, push ...
+    head_sha: str
+    head_branch: str | None
+    head_owner: str | None  # the owner of the repository the head is in (a fork's)
+    html_url: str | None
+    pull_requests: tuple[int, ...]  # empty for a pull request from a fork
+
+
+def triggering_run(ctx: Context) -> TriggeringRun | None:
+    """The workflow_run event's run, or None for other events."""
+    if ctx.event_name != "workflow_run":
+        return None
+    run = ctx.event.get("workflow_run")
+    if not isinstance(run, Mapping):
+        raise MlopsError("a workflow_run event without a 'workflow_run' object")
+    run_id, head_sha, event = run.get("id"), _get(run, "head_sha"), _get(run, "event")
+    if not isinstance(run_id, int) or isinstance(run_id, bool) or not head_sha or not event:
+        raise MlopsError("the workflow_run event lacks the run's id, head_sha or event")
+    numbers = []
+    for pull in run.get("pull_requests") or []:
+        number = pull.get("number") if isinstance(pull, Mapping) else None
+        if isinstance(number, int) and not isinstance(number, bool):
+            numbers.append(number)
+    return TriggeringRun(
+        id=run_id,
+        event=event,
+        head_sha=head_sha,
+        head_branch=_get(run, "head_branch"),
+        head_owner=_get(run, "head_repository", "owner", "login"),
+        html_url=_get(run, "html_url"),
+        pull_requests=tuple(numbers),
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -73,3 +74,88 @@ def test_every_action_input_has_a_description() -> None:
             assert spec.get("description"), f"{path}: input {name}"
         for name, spec in (action.get("outputs") or {}).items():
             assert spec.get("description"), f"{path}: output {name}"
+
+
+def _zizmor_above_low(*paths: str, config: str | None = None) -> subprocess.CompletedProcess[str]:
+    args = ["--offline", "--no-progress", "--persona=auditor", "--min-severity=medium"]
+    return _run(str(BIN / "zizmor"), *args, *(["--config", config] if config else []), *paths)
+
+
+def test_zizmor_as_an_auditor_finds_nothing_above_low() -> None:
+    proc = _zizmor_above_low("action.yml", ".github")
+    assert proc.returncode == 0 and "No findings to report" in proc.stdout, proc.stdout
+    proc = _zizmor_above_low(*map(str, EXAMPLES), config="examples/zizmor.yml")
+    assert proc.returncode == 0 and "No findings to report" in proc.stdout, proc.stdout
+
+
+def _load(path: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / path).read_text(encoding="utf-8"))
+    return loaded
+
+
+def _expressions(node: object) -> str:
+    return yaml.safe_dump(node)
+
+
+def test_the_job_that_runs_pull_request_code_holds_no_write_token() -> None:
+    """The training job reads the checkout and writes nothing: no write permission, no token
+    given to any step, no checkout credentials left behind."""
+    train = _load(".github/workflows/reusable.yml")["jobs"]["train"]
+    assert train["permissions"] == {"contents": "read"}
+    text = _expressions(train["steps"])
+    assert "github.token" not in text and "GITHUB_TOKEN" not in text
+    assert "retrain" not in text
+    [checkout] = [s for s in train["steps"] if s.get("uses", "").startswith("actions/checkout")]
+    assert checkout["with"]["persist-credentials"] is False
+    [setup] = [s for s in train["steps"] if s.get("uses", "").endswith("/actions/setup")]
+    assert setup["with"]["token"] == ""  # its default is github.token
+
+
+def test_remote_credentials_reach_the_pull_and_promote_steps_only() -> None:
+    """The dvc-env secret is an input of the steps that talk to the remote, which set it in
+    their own process; nothing writes it to $GITHUB_ENV (every later step's environment)."""
+    jobs = _load(".github/workflows/reusable.yml")["jobs"]
+    for name, job in jobs.items():
+        for step in job["steps"]:
+            uses = step.get("uses", "")
+            if "secrets.dvc-env" in _expressions(step):
+                assert uses.endswith(("/actions/pull", "/actions/promote")), (name, step)
+                assert step["with"]["remote-env"] == "${{ secrets.dvc-env }}"
+    for path in [*ACTIONS, *WORKFLOWS]:
+        for script in _run_scripts(yaml.safe_load(path.read_text(encoding="utf-8"))):
+            assert "GITHUB_ENV" not in script, f"{path.name}: {script}"
+
+
+@pytest.mark.parametrize(
+    ("workflow", "job"),
+    [
+        (".github/workflows/reusable.yml", "publish"),
+        (".github/workflows/reusable-publish.yml", "publish"),
+    ],
+)
+def test_the_publishing_job_never_checks_out_or_runs_the_pull_requests_code(
+    workflow: str, job: str
+) -> None:
+    spec = _load(workflow)["jobs"][job]
+    [step] = spec["steps"]  # one step: the publish action
+    assert step["uses"] == "$/.github/actions/publish"
+    assert set(spec["permissions"]) <= {"actions", "pull-requests", "statuses"}
+    action = _load(".github/actions/publish/action.yml")
+    steps = action["runs"]["steps"]
+    assert not any("checkout" in s.get("uses", "") for s in steps)
+    # mlops-actions from the action's own directory, run outside the workspace.
+    [install] = [s for s in steps if s.get("name") == "Install mlops-actions"]
+    assert install["env"]["MLOPS_ACTION_SRC"] == "${{ github.action_path }}/../../.."
+    [publish] = [s for s in steps if s.get("id") == "publish"]
+    assert publish["working-directory"] == "${{ runner.temp }}"
+
+
+def test_a_forks_results_are_published_from_workflow_run_with_the_runs_own_artifact() -> None:
+    example = _load("examples/fork-pull-requests.yml")
+    assert example[True]["workflow_run"]["types"] == ["completed"]  # YAML reads `on:` as True
+    job = _load(".github/workflows/reusable-publish.yml")["jobs"]["publish"]
+    assert "head_repository.full_name != github.repository" in job["if"]
+    assert job["steps"][0]["with"]["run-id"] == "${{ github.event.workflow_run.id }}"
+    # and the reusable workflow's own publish job leaves forks to it
+    same_repo = _load(".github/workflows/reusable.yml")["jobs"]["publish"]["if"]
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in same_repo

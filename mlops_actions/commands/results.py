@@ -1,0 +1,54 @@
+"""`mlops-actions results DIR`: compare, gate and write the report's inputs for the publishing job.
+
+Runs where the pull request's code runs, with no write token: it posts nothing. A run that
+cannot finish still leaves a results file with its one-line error, so the publishing job can
+mark the gate status `error` instead of leaving it missing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from mlops_actions import api, config, console, context, output, results
+from mlops_actions.errors import MlopsError
+from mlops_actions.gates import DEFAULT_PREFIX
+from mlops_actions.results import GateRecord, Results
+
+
+def main(
+    params: str, *, directory: str, base: str | None, comment_id: str, error: str | None = None
+) -> int:
+    """`error`: the run failed before (the pull or the training); record it, evaluate nothing:
+    the metrics in the checkout would be the committed ones, not this run's."""
+    ctx = context.load()
+
+    def claimed(prefix: str, **rest: Any) -> Results:
+        """What the publishing job must find again in its own event: event, commit, PR."""
+        return Results(ctx.event_name, ctx.status_sha, ctx.pr_number, comment_id, prefix, **rest)
+
+    prefix = DEFAULT_PREFIX
+    try:
+        cfg = config.load(params)
+        prefix = cfg.gate_options.status_prefix
+        if error is not None:
+            raise MlopsError(error)
+        found = api.compare(cfg, ctx, base)
+        current = api.current_metrics(cfg)
+        run = api.compared_gates(cfg, found, current) if cfg.rules else api.GateRun([])
+        console.gate_run(run)
+        data = api.report_input(cfg, ctx, found, run)
+    except MlopsError as exc:
+        error = re.sub(r"[\x00-\x1f\x7f]", " ", output.redact(str(exc)))[:400]
+        results.write(directory, claimed(prefix, report=None, gates=[], error=error))
+        raise
+    records = [
+        GateRecord(r.text, r.state, r.value, r.baseline, r.threshold, r.detail, r.description)
+        for r in run.results
+    ]
+    path = results.write(
+        directory,
+        claimed(prefix, report=data, gates=records, gates_note=run.note),
+    )
+    output.info(f"results written to {path}; the publishing job posts them")
+    return 0

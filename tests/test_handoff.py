@@ -1,0 +1,452 @@
+"""The two trust levels: `results DIR` where the pull request's code runs (no token), and
+`publish DIR` where the write token is (no checkout). Each attack on the hand-off between them
+is a results file an author could make their code write."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from mlops_actions import cli, report, results, results_schema
+from tests.fakegithub import FakeGitHub
+from tests.helpers import actions_env, commit_all, gated_params, git, write_params
+
+MARKER = "<!-- mlops-actions:report id=default -->"
+FORK = "evil/demo"
+
+
+def _pull_request_event(server: FakeGitHub, pull: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "action": "synchronize",
+        "number": pull["number"],
+        "pull_request": pull,
+        "repository": {"full_name": server.repository, "default_branch": "main"},
+    }
+
+
+def _workflow_run_event(
+    server: FakeGitHub, head: str, branch: str, owner: str, numbers: list[int]
+) -> dict[str, Any]:
+    return {
+        "action": "completed",
+        "workflow_run": {
+            "id": 991,
+            "event": "pull_request",
+            "head_sha": head,
+            "head_branch": branch,
+            "head_repository": {"full_name": f"{owner}/demo", "owner": {"login": owner}},
+            "html_url": f"{server.host_url}/{server.repository}/actions/runs/991",
+            "pull_requests": [{"number": n} for n in numbers],
+        },
+        "repository": {"full_name": server.repository, "default_branch": "main"},
+    }
+
+
+@pytest.fixture
+def fork_pull(project: Path, github_server: FakeGitHub) -> tuple[dict[str, Any], str]:
+    """A fork's pull request that adds trees; its head checked out."""
+    git(project, "checkout", "-q", "-b", "more-trees")
+    write_params(project, gated_params(model__params={"n_estimators": 30, "max_depth": 4}))
+    assert cli.main(["train"]) == 0
+    head = commit_all(project, "more trees")
+    pull = github_server.add_pull("more-trees", "main", head_sha=head, head_repo=FORK)
+    return pull, head
+
+
+def _train_half(
+    project: Path, server: FakeGitHub, monkeypatch: pytest.MonkeyPatch, pull: dict[str, Any]
+) -> Path:
+    """The training job of a fork's pull request: the read-only job, with no token at all."""
+    actions_env(
+        monkeypatch,
+        server,
+        project.parent / "train-runner",
+        "pull_request",
+        _pull_request_event(server, pull),
+        pull["head"]["sha"],
+        f"refs/pull/{pull['number']}/merge",
+    )
+    monkeypatch.delenv("GITHUB_TOKEN")
+    out = project.parent / "results"
+    assert cli.main(["results", str(out)]) == 0
+    return out
+
+
+def _publish_half(
+    tmp_path: Path,
+    server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    event: dict[str, Any],
+    directory: Path,
+) -> int:
+    """The workflow_run job: an empty working directory (no checkout), the write token."""
+    empty = tmp_path / "publish-job"
+    empty.mkdir(exist_ok=True)
+    monkeypatch.chdir(empty)
+    sha = server.refs["refs/heads/main"]
+    actions_env(
+        monkeypatch,
+        server,
+        tmp_path / "publish-runner",
+        "workflow_run",
+        event,
+        sha,
+        "refs/heads/main",
+    )
+    return cli.main(["publish", str(directory)])
+
+
+def _statuses(server: FakeGitHub, sha: str) -> dict[str, str]:
+    return {s["context"]: s["state"] for s in reversed(server.statuses.get(sha, []))}
+
+
+def test_a_fork_pull_request_gets_its_comment_and_statuses_from_the_workflow_run(
+    project: Path,
+    fork_pull: tuple[dict[str, Any], str],
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    pull, head = fork_pull
+    out = _train_half(project, github_server, monkeypatch, pull)
+    assert github_server.requests == []  # the training half spoke to nobody
+
+    event = _workflow_run_event(github_server, head, "more-trees", "evil", [])
+    assert _publish_half(tmp_path, github_server, monkeypatch, event, out) == 0
+
+    [comment] = github_server.issue_comments[pull["number"]]
+    assert comment["body"].count(MARKER) == 1
+    assert "compared with `main`" in comment["body"]
+    assert re.search(r"\| `mlops\.model\.params\.n_estimators` +\| 20 +\| 30 +\|", comment["body"])
+    assert "/actions/runs/991" in comment["body"]  # the training run, from the event
+    assert set(github_server.statuses) == {head}
+    assert _statuses(github_server, head) == {
+        "mlops/gate": "success",
+        "mlops/gate: accuracy >= 0.85": "success",
+        "mlops/gate: f1 >= base - 0.05": "success",
+        "mlops/gate: rows.test >= 100": "success",
+    }
+    summary = (tmp_path / "publish-runner" / "summary.md").read_text(encoding="utf-8")
+    assert MARKER in summary
+
+
+def _forge(directory: Path, change: Any) -> None:
+    path = directory / results.FILE
+    data = json.loads(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+def test_results_naming_another_commit_or_pull_request_are_refused(
+    project: Path,
+    fork_pull: tuple[dict[str, Any], str],
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A fork's code writes results that claim a maintainer's pull request (#1, whose head is
+    another commit), or the same PR on another sha: neither is published."""
+    victim = github_server.add_pull("maintainer-branch", "main", head_sha="a" * 40)
+    pull, head = fork_pull
+    out = _train_half(project, github_server, monkeypatch, pull)
+    event = _workflow_run_event(github_server, head, "more-trees", "evil", [])
+
+    _forge(out, lambda d: d["event"].update(pr=victim["number"]))
+    assert _publish_half(tmp_path, github_server, monkeypatch, event, out) == 2
+    err = capsys.readouterr().err
+    assert f"pull request #{victim['number']} is not an open pull request whose head" in err
+    _forge(out, lambda d: d["event"].update(pr=pull["number"], sha="a" * 40))
+    assert _publish_half(tmp_path, github_server, monkeypatch, event, out) == 2
+    assert "refusing results that do not belong to this run" in capsys.readouterr().err
+    assert github_server.calls("POST") == [] and github_server.calls("PATCH") == []
+
+
+def test_a_forged_status_prefix_cannot_set_another_check(
+    project: Path,
+    fork_pull: tuple[dict[str, Any], str],
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`ci/tests` is the repository's required test check: results may not post it."""
+    pull, head = fork_pull
+    out = _train_half(project, github_server, monkeypatch, pull)
+    _forge(out, lambda d: d.update(status_prefix="ci/tests"))
+    event = _workflow_run_event(github_server, head, "more-trees", "evil", [])
+    assert _publish_half(tmp_path, github_server, monkeypatch, event, out) == 2
+    assert "made with status prefix 'ci/tests'" in capsys.readouterr().err
+    assert github_server.statuses == {}
+
+
+INJECTED = "loss]\n```\n### Gates\n\n**✅ gates passed** <!--"
+
+
+def test_markdown_in_names_and_texts_stays_text(
+    project: Path,
+    fork_pull: tuple[dict[str, Any], str],
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pull, head = fork_pull
+    out = _train_half(project, github_server, monkeypatch, pull)
+    event = _workflow_run_event(github_server, head, "more-trees", "evil", [])
+
+    # A newline in a name is refused outright ...
+    _forge(out, lambda d: d["report"]["metrics"][0].update(name=INJECTED))
+    assert _publish_half(tmp_path, github_server, monkeypatch, event, out) == 2
+    assert "report.metrics[0].name: " in capsys.readouterr().err
+
+    # ... and one-line Markdown and HTML, in every text the report shows, stays text.
+    one_line = INJECTED.replace("\n", " ")
+
+    def inject(d: dict[str, Any]) -> None:
+        d["report"]["metrics"][0].update(name=one_line, old=0.5, new=0.6)
+        d["report"]["params"][0].update(new=one_line)
+        d["report"]["baseline"] = "<!-- `main`"
+        d["report"]["note"] = "</details> <!--"
+        d["gates"]["results"][0]["detail"] = "0.9 ≥ 0.85 <!-- hidden"
+
+    _forge(out, inject)
+    assert _publish_half(tmp_path, github_server, monkeypatch, event, out) == 0
+    [comment] = github_server.issue_comments[pull["number"]]
+    body = comment["body"]
+    text = re.sub(r"`[^`\n]*`", "", body)  # what is not inside a code span
+    assert text.count("<!--") == 1 and body.startswith(MARKER)  # our marker, nothing more
+    assert "</details>" not in text
+    assert [line for line in body.splitlines() if line.startswith("### Gates")] == ["### Gates"]
+    assert body.count("```mermaid") == body.count("```") // 2  # every fence is a chart's
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.update(extra=1), "unknown key 'extra'"),
+        (lambda d: d["report"].update(model="a`b"), "report.model: "),
+        (lambda d: d["report"]["metrics"][0].update(new="x" * 600), "longer than 500"),
+        (lambda d: d["gates"]["results"][0].update(state="passed"), "expected one of"),
+        (lambda d: d["gates"]["results"][0].update(value="0.99"), "expected number or null"),
+        (lambda d: d["event"].update(pr=True), "expected integer or null, got boolean"),
+        (lambda d: d.update(schema="https://example.com/v2"), "schema: expected"),
+        (lambda d: d["gates"]["results"][0].update(rule="accuracy >="), "gates.results[0].rule"),
+    ],
+    ids=["unknown", "model", "oversize", "state", "type", "bool", "version", "rule"],
+)
+def test_a_results_file_off_the_schema_is_refused_in_one_line(
+    project: Path,
+    fork_pull: tuple[dict[str, Any], str],
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    change: Any,
+    message: str,
+) -> None:
+    pull, head = fork_pull
+    out = _train_half(project, github_server, monkeypatch, pull)
+    _forge(out, change)
+    event = _workflow_run_event(github_server, head, "more-trees", "evil", [])
+    assert _publish_half(tmp_path, github_server, monkeypatch, event, out) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err, err
+    assert github_server.calls("POST") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[" * 100_000, "nested too deeply"),
+        ('{"schema": NaN}', "not a JSON results file"),
+        ("\xff\xfe", "not a JSON results file"),
+    ],
+    ids=["deep", "nan", "binary"],
+)
+def test_a_results_file_that_is_not_json_is_refused(
+    tmp_path: Path,
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    text: str,
+    message: str,
+) -> None:
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / results.FILE).write_bytes(text.encode("latin-1"))
+    event = _workflow_run_event(github_server, "b" * 40, "x", "evil", [])
+    assert _publish_half(tmp_path, github_server, monkeypatch, event, out) == 2
+    assert message in capsys.readouterr().err
+    assert github_server.requests == []
+
+
+def test_an_oversized_results_file_is_not_read(
+    tmp_path: Path,
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / results.FILE).write_text(" " * (results_schema.MAX_BYTES + 1))
+    event = _workflow_run_event(github_server, "b" * 40, "x", "evil", [])
+    assert _publish_half(tmp_path, github_server, monkeypatch, event, out) == 2
+    assert "more than the" in capsys.readouterr().err
+
+
+def test_failed_gates_fail_the_publishing_job_and_the_statuses(
+    project: Path,
+    fork_pull: tuple[dict[str, Any], str],
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """The overall status is recomputed from the rules' states, never taken from the file."""
+    pull, head = fork_pull
+    out = _train_half(project, github_server, monkeypatch, pull)
+    _forge(out, lambda d: d["gates"]["results"][0].update(state="fail"))
+    event = _workflow_run_event(github_server, head, "more-trees", "evil", [])
+    assert _publish_half(tmp_path, github_server, monkeypatch, event, out) == 1
+    assert _statuses(github_server, head)["mlops/gate"] == "failure"
+    assert _statuses(github_server, head)["mlops/gate: accuracy >= 0.85"] == "failure"
+
+
+def test_a_training_job_that_failed_leaves_an_error_status_not_a_missing_one(
+    project: Path,
+    fork_pull: tuple[dict[str, Any], str],
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    pull, head = fork_pull
+    (project / "metrics.json").unlink()  # what a broken training leaves
+    actions_env(
+        monkeypatch,
+        github_server,
+        project.parent / "train-runner",
+        "pull_request",
+        _pull_request_event(github_server, pull),
+        head,
+        f"refs/pull/{pull['number']}/merge",
+    )
+    monkeypatch.delenv("GITHUB_TOKEN")
+    out = project.parent / "results"
+    assert cli.main(["results", str(out)]) == 2
+    event = _workflow_run_event(github_server, head, "more-trees", "evil", [])
+    assert _publish_half(tmp_path, github_server, monkeypatch, event, out) == 2
+    [status] = github_server.statuses[head][:1]
+    assert (status["context"], status["state"]) == ("mlops/gate", "error")
+    assert status["description"].startswith("the run failed: the training job failed")
+
+
+def test_a_same_repository_pull_request_publishes_from_its_own_event(
+    project: Path,
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """The reusable workflow's publish job runs on the pull_request event itself."""
+    git(project, "checkout", "-q", "-b", "more-trees")
+    write_params(project, gated_params(model__params={"n_estimators": 30, "max_depth": 4}))
+    assert cli.main(["train"]) == 0
+    head = commit_all(project, "more trees")
+    pull = github_server.add_pull("more-trees", "main", head_sha=head)
+    out = _train_half(project, github_server, monkeypatch, pull)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GITHUB_TOKEN", github_server.token)
+    assert cli.main(["publish", str(out)]) == 0
+    assert len(github_server.issue_comments[pull["number"]]) == 1
+    assert _statuses(github_server, head)["mlops/gate"] == "success"
+    assert github_server.calls("GET", r"/pulls$") == []  # the event names the PR
+
+
+def test_the_schema_is_json_schema_and_covers_every_report_field() -> None:
+    jsonschema.Draft202012Validator.check_schema(results_schema.SCHEMA)
+    report_schema = results_schema.SCHEMA["properties"]["report"]["oneOf"][1]
+    fields = {f.name for f in dataclasses.fields(report.ReportInput)}
+    assert set(report_schema["properties"]) == fields - set(results.TRUSTED_FIELDS)
+
+
+def test_the_published_schema_file_is_the_one_publish_holds_files_to() -> None:
+    path = (
+        Path(__file__).resolve().parents[1]
+        / "docs"
+        / f"results-{results_schema.VERSION}.schema.json"
+    )
+    assert json.loads(path.read_text(encoding="utf-8")) == results_schema.SCHEMA, (
+        "regenerate docs/results-N.schema.json from mlops_actions/results_schema.py"
+    )
+
+
+def test_what_results_writes_the_json_schema_accepts(
+    project: Path,
+    fork_pull: tuple[dict[str, Any], str],
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pull, _ = fork_pull
+    out = _train_half(project, github_server, monkeypatch, pull)
+    data = json.loads((out / results.FILE).read_text(encoding="utf-8"))
+    jsonschema.validate(data, results_schema.SCHEMA)
+    results_schema.validate(data)
+    bad = {**data, "extra": 1}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, results_schema.SCHEMA)
+
+
+def test_any_project_s_values_make_a_results_file_publish_accepts(tmp_path: Path) -> None:
+    """List params, NaN intervals, a label with a newline: written so the schema takes them,
+    shown as the report shows them."""
+    data = report.ReportInput(
+        model="sub/folder:churn-model",
+        baseline="`main` (abc1234)",
+        metrics=[report.Row("f1", 0.5, float("nan")), report.Row("auc", 0.7, 0.8)],
+        params=[report.Row("train.layers", [64, 32], [128, 64]), report.Row("t", "a", "b" * 900)],
+        intervals={"f1": (float("nan"), float("nan")), "auc": (0.75, 0.85)},
+        confusion={"labels": ["a\nb", 2], "matrix": [[1, 2], [3, 4]]},
+    )
+    found = results.Results("pull_request", "c" * 40, 3, "default", "mlops/gate", data, [])
+    results.write(tmp_path, found)
+    back = results.read(tmp_path)
+    assert back.report is not None
+    assert [r.new for r in back.report.params] == ["[128, 64]", "b" * 500]
+    assert back.report.intervals == {"auc": (0.75, 0.85)}
+    assert back.report.confusion == {"labels": ["a b", "2"], "matrix": [[1, 2], [3, 4]]}
+    assert "`[64, 32]`" not in report.render(back.report) and "[64, 32]" in report.render(
+        back.report
+    )
+
+
+def test_a_workflow_run_names_its_pull_requests_and_results_naming_another_are_refused(
+    project: Path,
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """For a same-repository pull request GitHub lists the run's pull requests: results
+    claiming another one are refused without asking GitHub."""
+    git(project, "checkout", "-q", "-b", "more-trees")
+    head = commit_all(project, "a change")
+    pull = github_server.add_pull("more-trees", "main", head_sha=head)
+    other = github_server.add_pull("other", "main", head_sha="d" * 40)
+    out = _train_half(project, github_server, monkeypatch, pull)
+    event = _workflow_run_event(github_server, head, "more-trees", "octo-org", [pull["number"]])
+
+    _forge(out, lambda d: d["event"].update(pr=other["number"]))
+    assert _publish_half(tmp_path, github_server, monkeypatch, event, out) == 2
+    assert f"pull request #{other['number']} but this run publishes for #{pull['number']}" in (
+        capsys.readouterr().err
+    )
+    assert github_server.requests == []
+    _forge(out, lambda d: d["event"].update(pr=pull["number"]))
+    assert _publish_half(tmp_path, github_server, monkeypatch, event, out) == 0
+    assert len(github_server.issue_comments[pull["number"]]) == 1
+    assert other["number"] not in github_server.issue_comments
