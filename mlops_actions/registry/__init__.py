@@ -1,6 +1,7 @@
 """The model registry: GTO-format git tags (their grammar is in `mlops_actions.tag`).
 
-- `state`: the tags read as models, versions and stages (`models`, `find_model`);
+- `events`: GTO's reading of the tags, rule for rule (event order, stages, latest);
+- `state`: the tags read as models, versions and stages (`models`, `find_model`, `history`);
 - `promote`: what a tag records about the workspace's model, and `promote`;
 - `writers`: where promote's tags are written (`GitTagWriter`, `RestTagWriter`);
 - `sources`: where a registered model file is found, and `get`.
@@ -8,6 +9,7 @@
 
 from __future__ import annotations
 
+from mlops_actions.registry.events import Event, TagRecord
 from mlops_actions.registry.promote import MAX_ATTEMPTS, PromoteResult, current_info, promote
 from mlops_actions.registry.sources import (
     GetResult,
@@ -20,12 +22,14 @@ from mlops_actions.registry.sources import (
     resolve,
 )
 from mlops_actions.registry.state import (
+    EventJson,
     Model,
     ModelJson,
     ModelVersion,
-    TagRecord,
     VersionJson,
+    event_json,
     find_model,
+    history,
     models,
     next_version,
     read_tags,
@@ -34,6 +38,8 @@ from mlops_actions.registry.writers import GitTagWriter, NewTag, RestTagWriter, 
 
 __all__ = [
     "MAX_ATTEMPTS",
+    "Event",
+    "EventJson",
     "GetResult",
     "GitTagWriter",
     "Model",
@@ -51,8 +57,10 @@ __all__ = [
     "WorkspaceSource",
     "current_info",
     "default_sources",
+    "event_json",
     "find_model",
     "get",
+    "history",
     "models",
     "next_version",
     "promote",
