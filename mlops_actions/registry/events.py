@@ -269,10 +269,16 @@ class Artifact:
             current.setdefault(pair.stage, by_version[id(pair)])
         return current
 
-    def history(self) -> list[Event]:
-        """`gto history NAME`: its tag events, newest first."""
-        found = [e for e in self.events if e.kind is not Kind.COMMIT]
-        return sorted(found, key=lambda e: (e.time, int(e.kind)))[::-1]
+    def tag_events(self) -> list[Event]:
+        """Its tag events in GTO's artifact order (`history` sorts them)."""
+        return [e for e in self.events if e.kind is not Kind.COMMIT]
+
+
+def history(found: Iterable[list[Event]]) -> list[Event]:
+    """`gto history`: the artifacts' tag events (each in its `tag_events` order, the artifacts
+    in the order GTO met them), by time and priority, newest first."""
+    every = [e for events in found for e in events]
+    return sorted(every, key=lambda e: (e.time, int(e.kind)))[::-1]
 
 
 def _created(v: Version) -> int:

@@ -206,7 +206,7 @@ class Model:
     taken: set[str]  # every version that has a tag, deregistered or lightweight too
     registered: bool = True  # False: only artifacts.yaml declares it
     newest: ModelVersion | None = None  # GTO's latest (see `latest`)
-    history: list[Event] = field(default_factory=list)  # `gto history NAME`, newest first
+    events: list[Event] = field(default_factory=list)  # its tags' events (see `history`)
     order: int = 0  # when GTO first met it (the tie-breaker of `gto history` across models)
 
     def latest(self) -> ModelVersion | None:
@@ -278,7 +278,7 @@ def _build(a: events.Artifact, records: list[TagRecord], order: int) -> Model:
         taken,
         registered=a.registered,
         newest=listed.get(id(latest)) if latest else None,
-        history=a.history(),
+        events=a.tag_events(),
         order=order,
     )
 
@@ -315,5 +315,4 @@ def find_model(name: str, *, cwd: str | Path | None = None) -> Model | None:
 
 def history(found: dict[str, Model]) -> list[Event]:
     """The models' events as `gto history` orders them, newest first."""
-    every = [e for m in sorted(found.values(), key=lambda m: m.order) for e in m.history]
-    return sorted(every, key=lambda e: (e.time, int(e.kind)))[::-1]
+    return events.history(m.events for m in sorted(found.values(), key=lambda m: m.order))
