@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 
-from mlops_actions import config, context, output, publish, registry
+from mlops_actions import output, registry
 from mlops_actions.errors import MlopsError
 
 
@@ -100,6 +100,8 @@ def to_json(models: dict[str, registry.Model]) -> str:
 
 def get(params: str, ref: str, out: str | None, *, token: str | None) -> int:
     """`models get REF`: the registered model file, verified by its sha256."""
+    from mlops_actions import config, context, publish  # not needed to list the registry
+
     cfg = config.load(params)
     ctx = context.load(token=token)
     gh = publish.client(ctx) if ctx.token and ctx.repository else None

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from enum import IntEnum
-from functools import cached_property
+from functools import cache, cached_property
 from typing import NamedTuple
 
 from mlops_actions import tag as tags
@@ -143,6 +143,8 @@ class Version:
 
     @cached_property
     def direct(self) -> list[Event]:
+        if not self.deregistrations and len(self.registrations) == 1:
+            return self.registrations  # the common case, nothing to sort
         return _desc(self.registrations + self.deregistrations)
 
     @cached_property
@@ -232,14 +234,22 @@ class Artifact:
     def events(self) -> list[Event]:
         return _desc(self.deprecations + [e for v in self.versions for e in v.events])
 
-    @property
+    @cached_property
     def active(self) -> bool:
-        return bool(self.events) and self.events[0].kind is not Kind.DEPRECATION
+        """Not deprecated: GTO's newest event is not a deprecation. A version's event of the
+        same second comes after the deprecations in GTO's list, so it wins the tie; this is
+        that rule without sorting every event."""
+        newest = max((e.time for v in self.versions for e in _all(v)), default=None)
+        if not self.deprecations:
+            return newest is not None
+        return newest is not None and newest >= max(e.time for e in self.deprecations)
 
     @property
     def registered(self) -> bool:
         """Whether any tag names it (an artifact only artifacts.yaml declares is not)."""
-        return any(e.kind is not Kind.COMMIT for e in self.events)
+        return bool(self.deprecations) or any(
+            v.registrations or v.deregistrations or v.stages for v in self.versions
+        )
 
     def active_versions(self, include_unregistered: bool) -> list[Version]:
         return [
@@ -254,7 +264,7 @@ class Artifact:
         best: Version | None = None
         key: tuple[object, ...] = ()
         for v in self.active_versions(include_unregistered=False):
-            k = _semver_key(v.name)
+            k = semver_key(v.name)
             if k is not None and (best is None or k >= key):
                 best, key = v, k
         return best
@@ -281,11 +291,22 @@ def history(found: Iterable[list[Event]]) -> list[Event]:
     return sorted(every, key=lambda e: (e.time, int(e.kind)))[::-1]
 
 
+def _all(v: Version) -> Iterable[Event]:
+    yield from v.registrations
+    yield from v.deregistrations
+    yield from v.enrichments
+    for s in v.stages.values():
+        yield from s.assignments
+        yield from s.unassignments
+
+
 def _created(v: Version) -> int:
     return v.created_at
 
 
-def _semver_key(name: str) -> tuple[object, ...] | None:
+@cache
+def semver_key(name: str) -> tuple[object, ...] | None:
+    """SemVer precedence of a version name; None for a hexsha."""
     try:
         return SemVer.parse(name).key()
     except ValueError:

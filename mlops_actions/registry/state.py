@@ -21,8 +21,8 @@ from typing import TypedDict
 
 from mlops_actions import git
 from mlops_actions import tag as tags
-from mlops_actions.registry import events
-from mlops_actions.registry.events import Event, TagRecord
+from mlops_actions.registry.events import Artifact, Event, TagRecord, Version, index, semver_key
+from mlops_actions.registry.events import history as gto_history
 from mlops_actions.tag import SemVer, TagInfo
 
 # One record per tag: fields split by NUL (never in a tag message), records end in NUL+newline.
@@ -206,8 +206,13 @@ class Model:
     taken: set[str]  # every version that has a tag, deregistered or lightweight too
     registered: bool = True  # False: only artifacts.yaml declares it
     newest: ModelVersion | None = None  # GTO's latest (see `latest`)
-    events: list[Event] = field(default_factory=list)  # its tags' events (see `history`)
     order: int = 0  # when GTO first met it (the tie-breaker of `gto history` across models)
+    source: Artifact | None = field(default=None, repr=False)  # what GTO's rules read
+
+    @property
+    def events(self) -> list[Event]:
+        """Its tags' events, in GTO's order for the artifact (`history` sorts them)."""
+        return self.source.tag_events() if self.source else []
 
     def latest(self) -> ModelVersion | None:
         """The highest active registered version (GTO's `latest`: of v1.0.0 and
@@ -236,17 +241,17 @@ class Model:
         }
 
 
-def _newest_info(v: events.Version) -> tuple[str | None, str, TagInfo | None]:
+def _newest_info(v: Version) -> tuple[str | None, str, TagInfo | None]:
     e = v.authoring
     return e.tag, e.date, tags.parse_message(e.message)
 
 
-def _build(a: events.Artifact, records: list[TagRecord], order: int) -> Model:
+def _build(a: Artifact, records: list[TagRecord], order: int) -> Model:
     counter = max((r.parsed.counter or 0 for r in records), default=0)
     taken = {r.parsed.version for r in records if r.parsed.version}
-    listed: dict[int, ModelVersion] = {}  # id(events.Version) -> its row
+    listed: dict[int, ModelVersion] = {}  # id(Version) -> its row
     explicit: list[ModelVersion] = []
-    at_commit: dict[str, list[events.Version]] = {}
+    at_commit: dict[str, list[Version]] = {}
     for v in a.versions:
         if v.registered:
             tag, date, info = _newest_info(v)
@@ -267,7 +272,7 @@ def _build(a: events.Artifact, records: list[TagRecord], order: int) -> Model:
     stages = {stage: current[stage].name for stage in sorted(current)}
     for stage in stages:
         listed[id(current[stage])].stages.append(stage)
-    explicit.sort(key=lambda v: SemVer.parse(v.version).key(), reverse=True)
+    explicit.sort(key=lambda v: semver_key(v.version) or (), reverse=True)
     latest = a.latest()
     return Model(
         a.name,
@@ -278,12 +283,12 @@ def _build(a: events.Artifact, records: list[TagRecord], order: int) -> Model:
         taken,
         registered=a.registered,
         newest=listed.get(id(latest)) if latest else None,
-        events=a.tag_events(),
+        source=a,
         order=order,
     )
 
 
-def _created(v: events.Version) -> int:
+def _created(v: Version) -> int:
     return v.created_at
 
 
@@ -304,7 +309,7 @@ def models(name: str | None = None, *, cwd: str | Path | None = None) -> dict[st
     grouped: dict[str, list[TagRecord]] = {}
     for record in records:
         grouped.setdefault(record.parsed.name, []).append(record)
-    found = events.index(records, names, head)
+    found = index(records, names, head)
     order = {n: i for i, n in enumerate(found)}
     return {n: _build(found[n], grouped.get(n, []), order[n]) for n in sorted(found)}
 
@@ -315,4 +320,4 @@ def find_model(name: str, *, cwd: str | Path | None = None) -> Model | None:
 
 def history(found: dict[str, Model]) -> list[Event]:
     """The models' events as `gto history` orders them, newest first."""
-    return events.history(m.events for m in sorted(found.values(), key=lambda m: m.order))
+    return gto_history(m.events for m in sorted(found.values(), key=lambda m: m.order))
