@@ -342,3 +342,22 @@ def test_a_model_only_artifacts_yaml_declares(
     assert cli.main(["models"]) == 0
     head = git(repo, "rev-parse", "--short=7", "HEAD")
     assert f"declared  {head} (not registered)" in capsys.readouterr().out
+
+
+def test_a_forged_tag_with_the_staged_versions_name_does_not_take_prod(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The same attack with the staged version's own name on another commit, dated before
+    the real one: `models get NAME#prod` still fetches the version the stage tag points at."""
+    at(monkeypatch, 0)
+    fake_train(repo, {"f1": 0.9}, model=b"real weights")
+    registry.promote(cfg_of(repo), stage="prod")
+    other = new_commit(repo, "theirs")
+    forged = b"forged weights"
+    (repo / "model" / "model.skops").write_bytes(forged)
+    info = TagInfo(model_sha256=hashlib.sha256(forged).hexdigest(), model_path="model/model.skops")
+    message = tags.format_message(tags.registration_subject(NAME, "v0.0.1"), info)
+    annotated(repo, f"{NAME}@v0.0.1#9", other, -5, message)
+    got = tmp_path / "got.skops"
+    assert cli.main(["models", "get", f"{NAME}#prod", "-o", str(got)]) == 0
+    assert got.read_bytes() == b"real weights"

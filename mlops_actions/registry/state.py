@@ -206,6 +206,7 @@ class Model:
     taken: set[str]  # every version that has a tag, deregistered or lightweight too
     registered: bool = True  # False: only artifacts.yaml declares it
     newest: ModelVersion | None = None  # GTO's latest (see `latest`)
+    in_stage: dict[str, ModelVersion] = field(default_factory=dict)  # stage -> its version
     order: int = 0  # when GTO first met it (the tie-breaker of `gto history` across models)
     source: Artifact | None = field(default=None, repr=False)  # what GTO's rules read
 
@@ -270,8 +271,9 @@ def _build(a: Artifact, records: list[TagRecord], order: int) -> Model:
         listed.update((id(v), row) for v in found)
     current = a.stage_map()
     stages = {stage: current[stage].name for stage in sorted(current)}
-    for stage in stages:
-        listed[id(current[stage])].stages.append(stage)
+    in_stage = {stage: listed[id(current[stage])] for stage in stages}
+    for stage, row in in_stage.items():
+        row.stages.append(stage)
     explicit.sort(key=lambda v: semver_key(v.version) or (), reverse=True)
     latest = a.latest()
     return Model(
@@ -283,6 +285,7 @@ def _build(a: Artifact, records: list[TagRecord], order: int) -> Model:
         taken,
         registered=a.registered,
         newest=listed.get(id(latest)) if latest else None,
+        in_stage=in_stage,
         source=a,
         order=order,
     )
