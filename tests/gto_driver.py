@@ -7,7 +7,8 @@ Steps (JSON list), each at second `t` after 1_700_000_000 (git tags hold whole s
 - ["commit", t, message, {path: text}]: write the files, commit them (or an empty commit);
 - ["gto", t, [args...]]: run `gto ARGS`; the tags it makes are then re-dated to `t`
   (rewritten with the same name, target, tagger and message), so same-second cases are exact;
-- ["tag", t, name, rev, message]: an annotated tag made by plain git (a tag gto did not write);
+- ["tag", t, name, rev, message(, tz)]: an annotated tag made by plain git (a tag gto did not
+  write), its date in time zone `tz` (+0000 by default);
 - ["lightweight", name, rev]: a lightweight tag;
 - ["checkout", branch]: `git checkout -b branch`.
 Results: `gto show --json`, `gto show --json --deprecated`, `gto history --json`, and
@@ -96,8 +97,8 @@ def build(repo: Path, steps: list[list[Any]]) -> None:
             for name in sorted(tags(repo) - before):
                 redate(repo, name, t)
         elif kind == "tag":
-            _, t, name, rev, message = step
-            git(repo, "tag", "-a", "-m", message, name, rev, env=dated(t))
+            _, t, name, rev, message, *tz = step
+            git(repo, "tag", "-a", "-m", message, name, rev, env=dated(t, *tz))
         elif kind == "lightweight":
             _, name, rev = step
             git(repo, "tag", name, rev)

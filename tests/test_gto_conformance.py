@@ -1,6 +1,6 @@
 """`mlops-actions models` against real `gto show`/`gto history` (gto 1.10), case by case:
-36 of 36 cases agree (on the code before GTO's rules were followed, 24 of 36 agreed on
-`gto show` alone).
+38 of 38 cases agree (on the code before GTO's rules were followed, 24 of the first 36 agreed
+on `gto show` alone).
 
 Each case builds a registry with real gto commands (tests/gto_driver.py; tags re-dated to the
 second the case names, so same-second cases are exact), plus the tags gto would never write
@@ -106,6 +106,20 @@ CASES: dict[str, Steps] = {
         raw(1, "rf@v0.0.1"),
         raw(2, "rf@deprecated"),
     ],
+    "registered-again-after-deprecation": [
+        commit(0),
+        run(1, "register", "rf"),
+        run(2, "deprecate", "rf"),
+        commit(3),
+        run(4, "register", "rf"),
+    ],
+    "two-artifacts-in-one-second": [  # gto history's order across artifacts
+        commit(0),
+        run(5, "register", "zeta"),
+        run(5, "register", "alpha"),
+        run(5, "assign", "alpha", "--version", "v0.0.1", "--stage", "prod"),
+        run(5, "assign", "zeta", "--version", "v0.0.1", "--stage", "prod"),
+    ],
     "stage-on-an-unregistered-commit": [
         commit(0),
         run(1, "register", "rf"),
@@ -142,13 +156,13 @@ CASES: dict[str, Steps] = {
         run(2, "register", "a-b_c/d"),
         run(3, "assign", "models/cv:classifier", "--version", "v0.0.1", "--stage", "prod"),
     ],
-    "timezones": [
+    "timezones": [  # the later instant wins, whatever the offsets say
         commit(0),
-        ["tag", 1, "rf@v0.0.1", "HEAD", "x"],
+        ["tag", 1, "rf@v0.0.1", "HEAD", "x", "+0530"],
         commit(2),
-        ["tag", 3, "rf@v0.0.2", "HEAD", "x"],
-        raw(4, "rf#prod#1", "HEAD~1"),
-        raw(5, "rf#prod#2", "HEAD"),
+        ["tag", 3, "rf@v0.0.2", "HEAD", "x", "-0800"],
+        ["tag", 5, "rf#prod#1", "HEAD~1", "x", "+1400"],
+        ["tag", 4, "rf#prod#2", "HEAD", "x", "-1200"],
     ],
     # -- (a) two stage tags on one unregistered commit --------------------------------------
     "a-two-sr-assignments": [
