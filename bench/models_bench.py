@@ -85,6 +85,7 @@ def make_tags(repo: Path, n: int, models: int = MODELS, start: int = 1_700_000_0
 
 
 WALL_AIM_1000 = 20.0
+WALL_AIM_2000 = 50.0
 ABSOLUTE_AIM_10000 = 1.0
 
 
@@ -96,6 +97,9 @@ def _run(cmd: list[str], cwd: Path) -> tuple[float, str]:
 def _aim(size: int, mine: float, theirs: float | None) -> tuple[str, bool | None]:
     if size == 1000:
         return f"≥ {WALL_AIM_1000:.0f}× faster", theirs is not None and theirs / mine >= 20
+    if size == 2000:
+        aim = WALL_AIM_2000
+        return f"≥ {aim:.0f}× faster", theirs is not None and theirs / mine >= aim
     if size == 10_000:
         return f"under {ABSOLUTE_AIM_10000:.0f} s", mine < ABSOLUTE_AIM_10000
     return "faster", theirs is None or theirs > mine
@@ -145,13 +149,16 @@ def run(
                     seconds, shown = _run(gto, repo)
                     gto_times.append(seconds)
             mine = statistics.median(ours_times)
-            our_latest = {k: v["latest"] for k, v in json.loads(listing).items()}
-            assert len(our_latest) == MODELS, f"expected {MODELS} models, got {len(our_latest)}"
+            our_state = {k: (v["latest"], v["stages"]) for k, v in json.loads(listing).items()}
+            assert len(our_state) == MODELS, f"expected {MODELS} models, got {len(our_state)}"
             if gto_times:
                 theirs = statistics.median(gto_times)
-                gto_latest = {k: v["version"] for k, v in json.loads(shown).items()}
-                same = gto_latest == our_latest
-                note += "; same latest versions" if same else "; DIFFERENT latest versions"
+                gto_state = {
+                    k: (v["version"], {s: x for s, x in v["stage"].items() if x})
+                    for k, v in json.loads(shown).items()
+                }
+                same = gto_state == our_state
+                note += "; same latest versions and stages" if same else "; DIFFERENT state"
                 last = (size, theirs)
             label = fmt_seconds(theirs) if theirs is not None else "skipped"
             aim, met = _aim(size, mine, theirs)

@@ -154,6 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
         "args", nargs="*", metavar="NAME | get REF", help="a model name, or `get NAME@vX.Y.Z`"
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument(
+        "--history",
+        action="store_true",
+        help="the registry's events (as `gto history`), with who made each tag and which run",
+    )
     p.add_argument("-o", "--output", metavar="PATH", help="with `get`: where to write the model")
 
     p = sub.add_parser(
@@ -272,7 +277,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         from mlops_actions.commands import models
 
         return models.main(
-            args.params, args.args, as_json=args.json, out=args.output, token=args.token
+            args.params,
+            args.args,
+            as_json=args.json,
+            out=args.output,
+            token=args.token,
+            history=args.history,
         )
     if command == "monitor":
         from mlops_actions.commands import monitor

@@ -1,11 +1,12 @@
-"""`mlops-actions models [NAME] [--json]` and `models get REF [-o PATH]`: the registry."""
+"""`mlops-actions models [NAME] [--json]`, `models [NAME] --history [--json]` and
+`models get REF [-o PATH]`: the registry."""
 
 from __future__ import annotations
 
 import json
 import os
 
-from mlops_actions import config, context, output, publish, registry
+from mlops_actions import output, registry
 from mlops_actions.errors import MlopsError
 
 
@@ -25,17 +26,59 @@ def table(models: dict[str, registry.Model]) -> str:
     rows: list[tuple[str, ...]] = [HEADERS]
     for model in models.values():
         name = f"{model.name} (deprecated)" if model.deprecated else model.name
+        if not model.versions:
+            rows.append((name, "(not registered)", "", "", "", ""))
         for v in model.versions:
             version = f"{v.version} (deregistered)" if v.deregistered else v.version
             if not v.registered:
                 version = f"{v.commit[:7]} (not registered)"
             date = v.date[:16].replace("T", " ")
             rows.append((name, version, ", ".join(v.stages), v.commit[:7], date, _metric(v)))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADERS))]
+    return _columns(rows)
+
+
+def _columns(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     rows.insert(1, tuple("-" * w for w in widths))
     return "\n".join(
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
     )
+
+
+HISTORY_HEADERS = ("date", "name", "event", "version", "stage", "by", "run")
+
+
+def _short(version: str | None) -> str:
+    """A hexsha version (an unregistered commit) shortened, as `gto history` prints it."""
+    if version and len(version) == 40 and not version.startswith("v"):
+        return version[:7]
+    return version or ""
+
+
+def history_table(events: list[registry.Event]) -> str:
+    """`gto history`'s events, newest first: who made each tag, and the run that did."""
+    rows: list[tuple[str, ...]] = [HISTORY_HEADERS]
+    for e in events:
+        run = registry.event_json(e)["run_url"] or ""
+        by = f"{e.author} <{e.email}>" if e.email else e.author
+        rows.append(
+            (
+                e.date[:19].replace("T", " "),
+                e.artifact,
+                e.kind.name.lower(),
+                _short(e.version),
+                e.stage or "",
+                by,
+                run,
+            )
+        )
+    return _columns([tuple(_cell(c) for c in row) for row in rows])
+
+
+def _cell(text: str) -> str:
+    """Tag messages and tagger names are anyone's text: no control character reaches the
+    terminal or the runner's log (each row starts with the date, never with `::`)."""
+    return "".join(c if c.isprintable() else " " for c in text)
 
 
 def to_json(models: dict[str, registry.Model]) -> str:
@@ -57,6 +100,8 @@ def to_json(models: dict[str, registry.Model]) -> str:
 
 def get(params: str, ref: str, out: str | None, *, token: str | None) -> int:
     """`models get REF`: the registered model file, verified by its sha256."""
+    from mlops_actions import config, context, publish  # not needed to list the registry
+
     cfg = config.load(params)
     ctx = context.load(token=token)
     gh = publish.client(ctx) if ctx.token and ctx.repository else None
@@ -70,14 +115,22 @@ def get(params: str, ref: str, out: str | None, *, token: str | None) -> int:
 
 
 def main(
-    params: str, words: list[str], *, as_json: bool, out: str | None, token: str | None
+    params: str,
+    words: list[str],
+    *,
+    as_json: bool,
+    out: str | None,
+    token: str | None,
+    history: bool = False,
 ) -> int:
-    """`models [NAME] [--json]`, or `models get REF [-o PATH]`."""
+    """`models [NAME] [--json] [--history]`, or `models get REF [-o PATH]`."""
     if words and words[0] == "get":
         if len(words) != 2:
             raise MlopsError(
                 "usage: mlops-actions models get REF [-o PATH] (REF: NAME@vX.Y.Z or NAME#STAGE)"
             )
+        if history:
+            raise MlopsError("--history is for `models [NAME]`, not `models get`")
         return get(params, words[1], out, token=token)
     if len(words) > 1:
         raise MlopsError(f"models: expected one model name, got {' '.join(words)}")
@@ -89,7 +142,13 @@ def main(
         everything = registry.models()
         have = ", ".join(everything) or "none"
         raise MlopsError(f"no model '{name}' in the registry (models: {have})")
-    if as_json:
+    if history:
+        events = registry.history(found)
+        if as_json:
+            output.info(json.dumps([registry.event_json(e) for e in events], indent=2))
+        else:
+            output.info(history_table(events) if events else "no registry events yet")
+    elif as_json:
         output.info(to_json(found))
     elif not found:
         output.info("no models registered yet (no NAME@vX.Y.Z tags); see `mlops-actions promote`")

@@ -202,7 +202,7 @@ def resolve(ref: str, *, cwd: str | Path | None = None) -> ModelVersion:
             raise MlopsError(
                 f"{ref}: no version of {r.name} is in stage '{r.stage}' (stages: {have})"
             )
-        found = model.find(model.stages[r.stage])
+        found: ModelVersion | None = model.in_stage[r.stage]  # that one, whatever its name
     elif r.version:
         found = model.find(r.version)
     else:

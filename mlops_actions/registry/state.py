@@ -1,12 +1,15 @@
 """The registry's state: GTO-format git tags, read in one `git for-each-ref`, as models.
 
-State follows GTO's rules (`gto show`, default `--sort timestamp`):
-- a version is active when its latest registration/deregistration tag is a registration;
-- an assignment tag belongs to the version registered at the tag's commit (an unregistered
-  commit becomes a version named by its hexsha, as in GTO);
-- a stage points at the active version whose latest still-active assignment is newest.
-"Newest" is the tagger date; GTO breaks same-second ties arbitrarily, we break them by the
-tag's ``#N`` counter, then registration before deregistration, assignment before unassignment.
+`events` reads the tags by GTO's rules (`gto show`, default `--sort timestamp`, and
+`gto history`); this module turns what it finds into models, versions and stages:
+- a version is active when its newest registration/deregistration tag is a registration
+  (a deregistration of the same second wins); its tag, date and metrics are its newest
+  registration's;
+- an assignment tag belongs to the version registered at the tag's commit (the one its message
+  names when there are several; an unregistered commit becomes a version named by its hexsha);
+- a stage points at the active version whose newest still-active assignment is newest;
+- a model HEAD's artifacts.yaml declares but no tag names is listed, as not registered;
+- lightweight tags are not read (GTO ignores them), but no tag name they take is reused.
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple, TypedDict
+from typing import TypedDict
 
 from mlops_actions import git
 from mlops_actions import tag as tags
-from mlops_actions.tag import Action, SemVer, TagInfo
+from mlops_actions.registry.events import Artifact, Event, TagRecord, Version, index, semver_key
+from mlops_actions.registry.events import history as gto_history
+from mlops_actions.tag import SemVer, TagInfo
 
 # One record per tag: fields split by NUL (never in a tag message), records end in NUL+newline.
 _FIELDS = (
@@ -28,31 +33,13 @@ _FIELDS = (
     "%(*objectname)",
     "%(creatordate:unix)",
     "%(creatordate:iso-strict)",
+    "%(taggername)",
+    "%(taggeremail:trim)",
+    "%(*committerdate:unix)",
     "%(contents)",
 )
 _FORMAT = "%00".join(_FIELDS) + "%00"
-_PRIORITY = {
-    Action.CREATE: 1,
-    Action.DEPRECATE: 2,
-    Action.REGISTER: 3,
-    Action.DEREGISTER: 4,
-    Action.ASSIGN: 5,
-    Action.UNASSIGN: 6,
-}  # GTO's event priorities, our last tie-breaker
-
-
-class TagRecord(NamedTuple):
-    tag: str
-    parsed: tags.ParsedTag
-    annotated: bool
-    commit: str
-    timestamp: int
-    date: str
-    message: str
-
-    @property
-    def order(self) -> tuple[int, int, int]:
-        return (self.timestamp, self.parsed.counter or 0, _PRIORITY[self.parsed.action])
+INDEX = "artifacts.yaml"  # GTO's artifact declarations, read from HEAD's tree
 
 
 def read_tags(cwd: str | Path | None = None) -> list[TagRecord]:
@@ -62,14 +49,48 @@ def read_tags(cwd: str | Path | None = None) -> list[TagRecord]:
     if not out:
         return records
     for record in (out + "\n").split("\x00\n")[:-1]:
-        name, kind, obj, peeled, unix, date, message = record.split("\x00", 6)
+        name, kind, obj, peeled, unix, date, who, email, when, message = record.split("\x00", 9)
         parsed = tags.parse(name)
         if parsed is None:
             continue
         annotated = kind == "tag"
         commit = peeled if annotated else obj
-        records.append(TagRecord(name, parsed, annotated, commit, int(unix or 0), date, message))
+        records.append(
+            TagRecord(
+                name,
+                parsed,
+                annotated,
+                commit,
+                int(unix or 0),
+                date,
+                message,
+                who,
+                email,
+                int(when or 0),
+            )
+        )
     return records
+
+
+def declared(cwd: str | Path | None = None) -> tuple[list[str], tuple[str, int, str] | None]:
+    """The artifact names HEAD's artifacts.yaml declares, and HEAD (hexsha, committer time, date);
+    nothing when HEAD has no artifacts.yaml (one `git cat-file`, a second only when it has)."""
+    found = git.result("cat-file", "-p", f"HEAD:{INDEX}", cwd=cwd)
+    if found.returncode != 0:
+        return [], None
+    import yaml  # only for a repo that has the file
+
+    try:
+        data = yaml.safe_load(found.stdout)
+    except yaml.YAMLError:
+        return [], None  # GTO refuses a corrupt file; we list what the tags say
+    if not isinstance(data, dict):
+        return [], None
+    names = [n for n in data if isinstance(n, str) and tags.STAGE_RE.match(n)]
+    sha, unix, date = git.run("log", "-1", "--format=%H%x00%ct%x00%cI", "HEAD", cwd=cwd).split(
+        "\x00"
+    )
+    return names, (sha, int(unix), date)
 
 
 class VersionJson(TypedDict):
@@ -97,8 +118,45 @@ class ModelJson(TypedDict):
 
     latest: str | None
     stages: dict[str, str]
+    registered: bool
     deprecated: bool
     versions: list[VersionJson]
+
+
+class EventJson(TypedDict):
+    """One event in `mlops-actions models NAME --history --json`: `gto history --json`'s
+    fields, plus the workflow run that wrote the tag (from its message, when it records one)."""
+
+    timestamp: str
+    artifact: str
+    event: str
+    priority: int
+    version: str | None
+    stage: str | None
+    commit: str
+    author: str
+    author_email: str
+    message: str
+    ref: str
+    run_url: str | None
+
+
+def event_json(e: Event) -> EventJson:
+    info = tags.parse_message(e.message)
+    return {
+        "timestamp": e.date,
+        "artifact": e.artifact,
+        "event": e.kind.name.lower(),
+        "priority": int(e.kind),
+        "version": e.version,
+        "stage": e.stage,
+        "commit": e.commit,
+        "author": e.author,
+        "author_email": e.email,
+        "message": e.message,
+        "ref": e.ref,
+        "run_url": info.run_url if info else None,
+    }
 
 
 @dataclass
@@ -106,7 +164,7 @@ class ModelVersion:
     name: str
     version: str
     commit: str
-    tag: str | None  # the registration tag; None for a commit that only has stage tags
+    tag: str | None  # the newest registration tag; None for a commit that only has stage tags
     date: str
     info: TagInfo | None
     registered: bool
@@ -146,13 +204,25 @@ class Model:
     deprecated: bool
     max_counter: int  # the highest #N on any of the model's tags
     taken: set[str]  # every version that has a tag, deregistered or lightweight too
+    registered: bool = True  # False: only artifacts.yaml declares it
+    newest: ModelVersion | None = None  # GTO's latest (see `latest`)
+    in_stage: dict[str, ModelVersion] = field(default_factory=dict)  # stage -> its version
+    order: int = 0  # when GTO first met it (the tie-breaker of `gto history` across models)
+    source: Artifact | None = field(default=None, repr=False)  # what GTO's rules read
+
+    @property
+    def events(self) -> list[Event]:
+        """Its tags' events, in GTO's order for the artifact (`history` sorts them)."""
+        return self.source.tag_events() if self.source else []
 
     def latest(self) -> ModelVersion | None:
-        """The highest active registered version (GTO's `latest`)."""
-        return next((v for v in self.versions if v.registered and v.active), None)
+        """The highest active registered version (GTO's `latest`: of v1.0.0 and
+        v1.0.0+build.1, which rank the same, the one registered last)."""
+        return self.newest
 
     def find(self, version: str) -> ModelVersion | None:
-        return next((v for v in self.versions if v.version == version), None)
+        found = [v for v in self.versions if v.version == version]
+        return next((v for v in found if v.active), found[0] if found else None)
 
     def at_commit(self, commit: str) -> ModelVersion | None:
         return next((v for v in self.versions if v.registered and v.commit == commit), None)
@@ -166,80 +236,63 @@ class Model:
         return {
             "latest": latest.version if latest else None,
             "stages": self.stages,
+            "registered": self.registered,
             "deprecated": self.deprecated,
             "versions": [v.to_json() for v in self.versions],
         }
 
 
-@dataclass
-class _Pair:
-    """One (version, stage): whether it is assigned now and since which tag."""
-
-    active: bool = False
-    since: tuple[int, int, int] = (0, 0, 0)
+def _newest_info(v: Version) -> tuple[str | None, str, TagInfo | None]:
+    e = v.authoring
+    return e.tag, e.date, tags.parse_message(e.message)
 
 
-def _build(name: str, records: list[TagRecord]) -> Model:
+def _build(a: Artifact, records: list[TagRecord], order: int) -> Model:
     counter = max((r.parsed.counter or 0 for r in records), default=0)
     taken = {r.parsed.version for r in records if r.parsed.version}
-    rank = {v: SemVer.parse(v).key() for v in taken}
-    events = sorted((r for r in records if r.annotated), key=lambda r: r.order)
-    versions: dict[str, ModelVersion] = {}
-    for r in events:
-        action, version = r.parsed.action, r.parsed.version
-        if action not in (Action.REGISTER, Action.DEREGISTER) or version is None:
-            continue
-        v = versions.get(version)
-        if v is None:
-            v = versions[version] = ModelVersion(
-                name, version, r.commit, None, r.date, None, registered=False, active=False
-            )
-        if action is Action.REGISTER:
-            if v.tag is None:
-                v.tag, v.date, v.info = r.tag, r.date, tags.parse_message(r.message)
-            v.registered = v.active = True
-        else:
-            v.active = False
-    by_commit: dict[str, list[ModelVersion]] = {}
-    for v in versions.values():
-        by_commit.setdefault(v.commit, []).append(v)
-    pairs: dict[tuple[str, str], _Pair] = {}
-    for r in events:
-        if r.parsed.action not in (Action.ASSIGN, Action.UNASSIGN) or r.parsed.stage is None:
-            continue
-        found = by_commit.get(r.commit)
-        if found:
-            v = max(found, key=lambda v: (v.active, rank[v.version]))
-        else:
-            info = tags.parse_message(r.message)
-            v = versions[r.commit] = ModelVersion(
-                name, r.commit, r.commit, None, r.date, info, registered=False, active=True
-            )
-            by_commit[r.commit] = [v]
-        pair = pairs.setdefault((v.version, r.parsed.stage), _Pair())
-        pair.active = r.parsed.action is Action.ASSIGN
-        if pair.active:
-            pair.since = r.order
-    current: dict[str, tuple[tuple[int, int, int], str]] = {}
-    for (version, stage), pair in pairs.items():
-        newer = stage not in current or pair.since > current[stage][0]
-        if pair.active and versions[version].active and newer:
-            current[stage] = (pair.since, version)
-    stages = {stage: version for stage, (_, version) in sorted(current.items())}
-    for stage, version in stages.items():
-        versions[version].stages.append(stage)
-    explicit = sorted(
-        (v for v in versions.values() if v.version in taken),
-        key=lambda v: rank[v.version],
-        reverse=True,
+    listed: dict[int, ModelVersion] = {}  # id(Version) -> its row
+    explicit: list[ModelVersion] = []
+    at_commit: dict[str, list[Version]] = {}
+    for v in a.versions:
+        if v.registered:
+            tag, date, info = _newest_info(v)
+            row = ModelVersion(a.name, v.name, v.commit, tag, date, info, True, v.active)
+            explicit.append(row)
+            listed[id(v)] = row
+        elif v.discovered and v.active and (v.stages or v.declared):
+            at_commit.setdefault(v.commit, []).append(v)
+    unregistered: list[ModelVersion] = []
+    for commit, found in sorted(at_commit.items(), reverse=True):
+        # A commit's stage tags each make a version of their own (see events): one row for all.
+        staged = [v for v in found if v.stages]
+        _, date, info = _newest_info(max(staged, key=_created)) if staged else (None, "", None)
+        row = ModelVersion(a.name, commit, commit, None, date, info, False, True)
+        unregistered.append(row)
+        listed.update((id(v), row) for v in found)
+    current = a.stage_map()
+    stages = {stage: current[stage].name for stage in sorted(current)}
+    in_stage = {stage: listed[id(current[stage])] for stage in stages}
+    for stage, row in in_stage.items():
+        row.stages.append(stage)
+    explicit.sort(key=lambda v: semver_key(v.version) or (), reverse=True)
+    latest = a.latest()
+    return Model(
+        a.name,
+        explicit + unregistered,
+        stages,
+        not a.active,
+        counter,
+        taken,
+        registered=a.registered,
+        newest=listed.get(id(latest)) if latest else None,
+        in_stage=in_stage,
+        source=a,
+        order=order,
     )
-    commits = sorted(
-        (v for v in versions.values() if v.version not in taken),
-        key=lambda v: v.version,
-        reverse=True,
-    )
-    deprecated = bool(events) and events[-1].parsed.action is Action.DEPRECATE
-    return Model(name, explicit + commits, stages, deprecated, counter, taken)
+
+
+def _created(v: Version) -> int:
+    return v.created_at
 
 
 def next_version(bump: str, taken: Iterable[str]) -> str:
@@ -249,13 +302,25 @@ def next_version(bump: str, taken: Iterable[str]) -> str:
 
 
 def models(name: str | None = None, *, cwd: str | Path | None = None) -> dict[str, Model]:
-    """The registry from the repo's tags, by model name (all models, or just `name`)."""
+    """The registry from the repo's tags, by model name (all models, or just `name`): the
+    models GTO lists, deprecated ones too."""
+    records = read_tags(cwd)
+    names, head = declared(cwd)
+    if name is not None:
+        records = [r for r in records if r.parsed.name == name]
+        names = [n for n in names if n == name]
     grouped: dict[str, list[TagRecord]] = {}
-    for record in read_tags(cwd):
-        if name is None or record.parsed.name == name:
-            grouped.setdefault(record.parsed.name, []).append(record)
-    return {n: _build(n, grouped[n]) for n in sorted(grouped)}
+    for record in records:
+        grouped.setdefault(record.parsed.name, []).append(record)
+    found = index(records, names, head)
+    order = {n: i for i, n in enumerate(found)}
+    return {n: _build(found[n], grouped.get(n, []), order[n]) for n in sorted(found)}
 
 
 def find_model(name: str, *, cwd: str | Path | None = None) -> Model | None:
     return models(name, cwd=cwd).get(name)
+
+
+def history(found: dict[str, Model]) -> list[Event]:
+    """The models' events as `gto history` orders them, newest first."""
+    return gto_history(m.events for m in sorted(found.values(), key=lambda m: m.order))
