@@ -70,8 +70,7 @@ def send(gh: GitHub, event_type: str, data: Payload) -> bool:
     except MlopsError as exc:
         output.warning(
             f"{data['tag']} is written, but the {event_type} event was not sent ({exc}); "
-            "workflows `on: repository_dispatch` will not start for it: give the job "
-            "`permissions:` `contents: write`, or run them by hand"
+            "workflows `on: repository_dispatch` will not start for it"
         )
         return False
     output.info(f"sent the {event_type} event for {data['tag']}")
