@@ -1,4 +1,5 @@
-"""Where promote's tags are written: local git plus an atomic push, or the GitHub REST API.
+"""Where the registry's tags are written (promote's and the lifecycle verbs'): local git plus
+an atomic push, or the GitHub REST API.
 
 Both writers create all of a promotion's tags or none, and never move a tag: when a name is
 taken where the tags are published, `write` answers False and the caller picks the next one.
