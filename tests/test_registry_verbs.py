@@ -293,6 +293,30 @@ def test_bad_input_is_one_line_and_writes_nothing(
     assert tag_names(repo) == existing
 
 
+def test_stages_gto_config_allows(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A `.gto` file that lists the stages: gto assign refuses any other, and so do we."""
+    two_versions(repo, monkeypatch)
+    (repo / ".gto").write_text("stages: [staging, prod]\n")
+    capsys.readouterr()
+    assert cli.main(["assign", f"{NAME}@v0.0.1", "qa"]) == 2
+    assert capsys.readouterr().err == (
+        "error: stage 'qa': not one of the stages .gto allows (staging, prod); add it to "
+        "`stages:` in .gto or use one of them\n"
+    )
+    proc = subprocess.run(
+        [*GTO, "assign", NAME, "--version", "v0.0.1", "--stage", "qa"],
+        cwd=repo,
+        capture_output=True,
+        env={**os.environ, **GIT_ENV},
+    )
+    assert proc.returncode != 0  # gto refuses it as well
+    assert not any("#" in t for t in tag_names(repo))
+    assert cli.main(["assign", f"{NAME}@v0.0.1", "prod"]) == 0
+    assert gto(repo, "show", "--json")[NAME]["stage"] == {"staging": None, "prod": "v0.0.1"}
+
+
 def test_outside_a_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(MlopsError, match="not inside a git repository"):

@@ -130,6 +130,26 @@ def check_stage(stage: str) -> str:
     return stage
 
 
+def gto_stages(root: str | Path) -> list[str] | None:
+    """The stages the repository's `.gto` file allows (`stages:`), None when it names none:
+    `gto assign` refuses any other, and so do we."""
+    import yaml
+
+    path = Path(root) / ".gto"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise MlopsError(f"{path}: not a readable GTO config ({exc}); fix or remove it") from None
+    stages = data.get("stages") if isinstance(data, dict) else None
+    if stages is None:
+        return None
+    if not isinstance(stages, list) or not all(isinstance(x, str) for x in stages):
+        raise MlopsError(f"{path}: stages: expected a list of stage names, got {stages!r}")
+    return stages
+
+
 def _model(root: str | Path, name: str) -> Model:
     model = find_model(name, cwd=root)
     if model is None:
@@ -223,6 +243,12 @@ def assign(
     Nothing is written when the stage is already at that version."""
     check_name(name)
     check_stage(stage)
+    allowed = gto_stages(root)
+    if allowed is not None and stage not in allowed:
+        raise MlopsError(
+            f"stage '{stage}': not one of the stages .gto allows ({', '.join(allowed)}); "
+            "add it to `stages:` in .gto or use one of them"
+        )
 
     def plan(model: Model, taken: set[str], present: list[_Tag]) -> Plan:
         v = _version(model, version)
