@@ -131,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
         "args", nargs="*", metavar="NAME | get REF", help="a model name, or `get NAME@vX.Y.Z`"
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument(
+        "--history", action="store_true", help="the registry's journal (gto history), newest first"
+    )
     p.add_argument("-o", "--output", metavar="PATH", help="with `get`: where to write the model")
 
     # The lifecycle verbs read only the repository's tags: no params file.
@@ -248,7 +251,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         from mlops_actions.commands import models
 
         return models.main(
-            args.params, args.args, as_json=args.json, out=args.output, token=args.token
+            args.params,
+            args.args,
+            as_json=args.json,
+            out=args.output,
+            token=args.token,
+            history=args.history,
         )
     if command in ("assign", "unassign", "deregister", "deprecate"):
         from mlops_actions.commands import lifecycle

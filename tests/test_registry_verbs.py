@@ -24,6 +24,7 @@ from mlops_actions import cli, registry
 from mlops_actions import tag as tags
 from mlops_actions.errors import MlopsError
 from mlops_actions.registry import GitTagWriter, NewTag, RestTagWriter, lifecycle
+from mlops_actions.registry import history as journal
 from tests import fakegithub
 from tests.conftest_github import client
 from tests.fakegithub import Answer, FakeGitHub
@@ -133,6 +134,40 @@ def test_our_verbs_write_what_gto_writes_and_gto_reads_them(
     messages = [e["message"].splitlines()[0] for e in history[2:]]
     theirs_history = gto(theirs, "history", NAME, "--json", "--ascending")
     assert messages == [e["message"].splitlines()[0] for e in theirs_history[2:]]
+    # `models --history` is gto's journal, field for field, in both repositories.
+    for where in (repo, theirs):
+        ours = journal.history(NAME, cwd=where)
+        assert [{k: v for k, v in e.items() if k != "run_url"} for e in ours] == gto(
+            where, "history", NAME, "--json"
+        )
+
+
+def test_history_says_who_and_which_run(
+    repo: Path,
+    github_env: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    two_versions(repo, monkeypatch)
+    publish_tags(github_env, repo)
+    monkeypatch.setattr(fakegithub, "_EPOCH", datetime.fromtimestamp(START + 100, timezone.utc))
+    assert cli.main(["assign", f"{NAME}@v0.0.2", "prod"]) == 0
+    capsys.readouterr()
+    assert cli.main(["models", NAME, "--history", "--json"]) == 0
+    events = json.loads(capsys.readouterr().out)
+    assert [(e["event"], e["version"], e["stage"], e["author"]) for e in events] == [
+        ("assignment", "v0.0.2", "prod", "github-actions[bot]"),
+        ("registration", "v0.0.2", None, "Test"),
+        ("registration", "v0.0.1", None, "Test"),
+    ]
+    assert (
+        events[0]["run_url"] == f"{github_env.host_url}/{github_env.repository}/actions/runs/4242"
+    )
+    assert cli.main(["models", NAME, "--history"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["date", "name", "event", "version", "stage", "by", "run"]
+    assert table[2].split()[2:6] == [NAME, "assignment", "v0.0.2", "prod"]
+    assert table[2].endswith("/actions/runs/4242")
 
 
 def test_assignment_records_the_version_and_this_run(

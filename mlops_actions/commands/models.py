@@ -7,6 +7,7 @@ import os
 
 from mlops_actions import config, context, output, publish, registry
 from mlops_actions.errors import MlopsError
+from mlops_actions.registry import history as journal
 
 
 def _metric(v: registry.ModelVersion) -> str:
@@ -32,6 +33,34 @@ def table(models: dict[str, registry.Model]) -> str:
             date = v.date[:16].replace("T", " ")
             rows.append((name, version, ", ".join(v.stages), v.commit[:7], date, _metric(v)))
     widths = [max(len(row[i]) for row in rows) for i in range(len(HEADERS))]
+    rows.insert(1, tuple("-" * w for w in widths))
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    )
+
+
+HISTORY_HEADERS = ("date", "name", "event", "version", "stage", "by", "run")
+
+
+def history_table(events: list[journal.EventJson]) -> str:
+    """One row per event, newest first: when, what, who, and the workflow run."""
+    if not events:
+        return "no registry events yet (no annotated GTO tags)"
+    rows: list[tuple[str, ...]] = [HISTORY_HEADERS]
+    for e in events:
+        date = e["timestamp"][:19].replace("T", " ")
+        rows.append(
+            (
+                date,
+                e["artifact"],
+                e["event"],
+                e["version"] or "",
+                e["stage"] or "",
+                e["author"],
+                e["run_url"] or "",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(HISTORY_HEADERS))]
     rows.insert(1, tuple("-" * w for w in widths))
     return "\n".join(
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
@@ -70,9 +99,15 @@ def get(params: str, ref: str, out: str | None, *, token: str | None) -> int:
 
 
 def main(
-    params: str, words: list[str], *, as_json: bool, out: str | None, token: str | None
+    params: str,
+    words: list[str],
+    *,
+    as_json: bool,
+    out: str | None,
+    token: str | None,
+    history: bool = False,
 ) -> int:
-    """`models [NAME] [--json]`, or `models get REF [-o PATH]`."""
+    """`models [NAME] [--json] [--history]`, or `models get REF [-o PATH]`."""
     if words and words[0] == "get":
         if len(words) != 2:
             raise MlopsError(
@@ -89,7 +124,10 @@ def main(
         everything = registry.models()
         have = ", ".join(everything) or "none"
         raise MlopsError(f"no model '{name}' in the registry (models: {have})")
-    if as_json:
+    if history:
+        events = journal.history(name)
+        output.info(json.dumps(events, indent=2) if as_json else history_table(events))
+    elif as_json:
         output.info(to_json(found))
     elif not found:
         output.info("no models registered yet (no NAME@vX.Y.Z tags); see `mlops-actions promote`")

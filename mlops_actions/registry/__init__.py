@@ -3,6 +3,7 @@
 - `state`: the tags read as models, versions and stages (`models`, `find_model`);
 - `promote`: what a tag records about the workspace's model, and `promote`;
 - `lifecycle`: the verbs after promotion (`assign`, `unassign`, `deregister`, `deprecate`);
+- `history`: the journal of events, as `gto history` has it;
 - `writers`: where the tags are written (`GitTagWriter`, `RestTagWriter`);
 - `sources`: where a registered model file is found, and `get`.
 """
