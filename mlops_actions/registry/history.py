@@ -56,14 +56,14 @@ class EventJson(TypedDict):
     run_url: str | None
 
 
-def _version_at(model: Model | None, commit: str) -> str:
-    """The version an assignment on `commit` belongs to: the active one registered there
-    (the highest when several are), else any registered there, else the commit itself."""
-    if model is None:
-        return commit
-    found = [v for v in model.versions if v.commit == commit and v.registered]
-    found.sort(key=lambda v: not v.active)  # stable: highest first within each group
-    return found[0].version if found else commit
+def _versions_at(model: Model) -> dict[str, str]:
+    """commit -> the version an assignment there belongs to: the active one registered there
+    (the highest when several are), else the highest registered there."""
+    at: dict[str, str] = {}
+    for v in sorted(model.versions, key=lambda v: not v.active):  # stable: highest first
+        if v.registered:
+            at.setdefault(v.commit, v.version)
+    return at
 
 
 def history(name: str | None = None, *, cwd: str | Path | None = None) -> list[EventJson]:
@@ -71,7 +71,7 @@ def history(name: str | None = None, *, cwd: str | Path | None = None) -> list[E
     out = git.run("for-each-ref", f"--format={_FORMAT}", "refs/tags", cwd=cwd)
     if not out:
         return []
-    registry = models(name, cwd=cwd)
+    versions = {n: _versions_at(m) for n, m in models(name, cwd=cwd).items()}
     keyed: list[tuple[tuple[int, int, int], EventJson]] = []
     for record in (out + "\n").split("\x00\n")[:-1]:
         ref, kind, commit, unix, date, who, email, message = record.split("\x00", 7)
@@ -81,7 +81,7 @@ def history(name: str | None = None, *, cwd: str | Path | None = None) -> list[E
         event, priority = EVENTS[parsed.action]
         version = parsed.version
         if parsed.action in (Action.ASSIGN, Action.UNASSIGN):
-            version = _version_at(registry.get(parsed.name), commit)
+            version = versions.get(parsed.name, {}).get(commit, commit)
         info = tags.parse_message(message)
         entry: EventJson = {
             "timestamp": date,
