@@ -352,6 +352,25 @@ def test_stages_gto_config_allows(
     assert gto(repo, "show", "--json")[NAME]["stage"] == {"staging": None, "prod": "v0.0.1"}
 
 
+def test_a_shallow_clone_is_refused(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """actions/checkout's default depth: the tags' commits are missing."""
+    two_versions(repo, monkeypatch)
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", "--no-single-branch", repo.as_uri(), str(shallow))
+    git(shallow, "fetch", "-q", "--tags")
+    before = tag_names(shallow)
+    monkeypatch.chdir(shallow)
+    capsys.readouterr()
+    assert cli.main(["assign", f"{NAME}@v0.0.2", "prod"]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {shallow}: a shallow clone cannot see the registry's tags; in GitHub Actions "
+        "set `fetch-depth: 0` on actions/checkout\n"
+    )
+    assert tag_names(shallow) == before
+
+
 def test_outside_a_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(MlopsError, match="not inside a git repository"):

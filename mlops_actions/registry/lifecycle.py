@@ -208,6 +208,12 @@ def _sha256(v: ModelVersion) -> str | None:
 def _apply(root: str | Path, name: str, plan: Planner, writer: VerbWriter, push: bool) -> Change:
     """Decide from the registry as it is, write the tag; after a lost race read and decide
     again, once."""
+    if git.run("rev-parse", "--is-shallow-repository", cwd=root, check=False) == "true":
+        # The tags' commits are missing: the registry cannot be read, nor its tags mirrored.
+        raise MlopsError(
+            f"{root}: a shallow clone cannot see the registry's tags; in GitHub Actions set "
+            "`fetch-depth: 0` on actions/checkout"
+        )
     if push:
         writer.refresh()
     lost = ""
@@ -351,7 +357,11 @@ def deprecate(
                 "assigning a version brings it back"
             )
         commits = [t.commit for t in present if t.commit]
-        commit = commits[0] if commits else model.versions[0].commit
+        if not commits:
+            raise MlopsError(
+                f"{name} has only lightweight tags, which GTO ignores: nothing to deprecate"
+            )
+        commit = commits[0]
         tag = tags.deprecation(name)
         if tag in taken:  # deprecated before and brought back since
             tag = tags.deprecation(name, _next_counter(taken))
