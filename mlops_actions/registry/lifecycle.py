@@ -24,7 +24,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, TypedDict
+from typing import NamedTuple, Protocol, TypedDict
 
 from mlops_actions import git, output
 from mlops_actions import tag as tags
@@ -85,11 +85,11 @@ class Change:
         }
 
 
-class _Tag:
-    """One of the model's tags as git holds it."""
+class _Tag(NamedTuple):
+    """One of the model's tags: its name and, when it is annotated, its commit."""
 
-    def __init__(self, name: str, commit: str | None, unix: int) -> None:
-        self.name, self.commit, self.unix = name, commit, unix
+    name: str
+    commit: str | None
 
 
 # A verb's decision: the outcome, and the tag to write for it (None: nothing to write).
@@ -174,14 +174,14 @@ def _version(model: Model, version: str) -> ModelVersion:
 
 def _model_tags(root: str | Path, name: str) -> list[_Tag]:
     """Every tag of model `name`, newest first (lightweight ones have no commit)."""
-    fmt = "%(refname:lstrip=2)%00%(objecttype)%00%(*objectname)%00%(creatordate:unix)"
+    fmt = "%(refname:lstrip=2)%00%(objecttype)%00%(*objectname)"
     out = git.run("for-each-ref", "--sort=-creatordate", f"--format={fmt}", "refs/tags", cwd=root)
     found = []
     for line in out.splitlines():
-        tag, kind, peeled, unix = line.split("\x00")
+        tag, kind, peeled = line.split("\x00")
         parsed = tags.parse(tag)
         if parsed is not None and parsed.name == name:
-            found.append(_Tag(tag, peeled if kind == "tag" else None, int(unix or 0)))
+            found.append(_Tag(tag, peeled if kind == "tag" else None))
     return found
 
 
