@@ -561,6 +561,25 @@ def test_api_race_takes_the_next_counter(
     assert git(repo, "rev-parse", f"{NAME}#prod#1^{{commit}}") == c2  # mirrored on refresh
 
 
+def test_api_race_for_the_same_assignment_ends_with_one_tag(
+    repo: Path, github_env: FakeGitHub, monkeypatch: pytest.MonkeyPatch, sleeps: list[float]
+) -> None:
+    """Two runs send the same version to the same stage at once: the loser writes nothing."""
+    c1, _ = two_versions(repo, monkeypatch)
+    publish_tags(github_env, repo)
+    monkeypatch.setattr(fakegithub, "_EPOCH", datetime.fromtimestamp(START + 100, timezone.utc))
+    gh = client(github_env, sleeps)
+
+    def meanwhile(new: NewTag) -> None:
+        obj = gh.create_tag_object(new.name, new.message, new.commit)
+        gh.create_ref(f"refs/tags/{new.name}", obj["sha"])
+
+    writer = Racing(RestTagWriter(gh, repo, NAME), meanwhile)
+    change = lifecycle.assign(repo, NAME, "v0.0.1", "prod", writer=writer, push=True)
+    assert (change.tag, change.written, change.commit) == (f"{NAME}#prod#1", False, c1)
+    assert [r for r in github_env.refs if "#" in r] == [f"refs/tags/{NAME}#prod#1"]
+
+
 def test_api_race_lost_twice_is_one_line_and_writes_nothing(
     repo: Path,
     github_env: FakeGitHub,
