@@ -3,7 +3,8 @@
 - `events`: GTO's reading of the tags, rule for rule (event order, stages, latest);
 - `state`: the tags read as models, versions and stages (`models`, `find_model`, `history`);
 - `promote`: what a tag records about the workspace's model, and `promote`;
-- `writers`: where promote's tags are written (`GitTagWriter`, `RestTagWriter`);
+- `lifecycle`: the verbs after promotion (`assign`, `unassign`, `deregister`, `deprecate`);
+- `writers`: where the tags are written (`GitTagWriter`, `RestTagWriter`);
 - `sources`: where a registered model file is found, and `get`.
 """
 
