@@ -133,6 +133,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("-o", "--output", metavar="PATH", help="with `get`: where to write the model")
 
+    # The lifecycle verbs read only the repository's tags: no params file.
+    verb = argparse.ArgumentParser(add_help=False)
+    verb.add_argument("-C", dest="directory", metavar="DIR", help="run as if started in DIR")
+    verb.add_argument("--token", help="GitHub token (default: $GITHUB_TOKEN)")
+    verb.add_argument(
+        "--push", action="store_true", help="push the tag to origin (implied inside Actions)"
+    )
+    verb.add_argument("--json", action="store_true", help="machine-readable output")
+    for command, target, helptext in (
+        ("assign", "NAME@vX.Y.Z", "assign a stage to a version (GTO NAME#STAGE#N tag)"),
+        ("unassign", "NAME", "take a stage from the version holding it (NAME#STAGE!#N)"),
+        ("deregister", "NAME@vX.Y.Z", "deregister a version (GTO NAME@vX.Y.Z! tag)"),
+        ("deprecate", "NAME", "deprecate a model (GTO NAME@deprecated tag)"),
+    ):
+        p = sub.add_parser(command, parents=[verb], help=helptext)
+        p.add_argument("target", metavar=target)
+        if command in ("assign", "unassign"):
+            p.add_argument("stage", metavar="STAGE")
+
     p = sub.add_parser(
         "monitor",
         parents=[common, github],
@@ -230,6 +249,17 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return models.main(
             args.params, args.args, as_json=args.json, out=args.output, token=args.token
+        )
+    if command in ("assign", "unassign", "deregister", "deprecate"):
+        from mlops_actions.commands import lifecycle
+
+        return lifecycle.main(
+            command,
+            args.target,
+            getattr(args, "stage", None),
+            push=args.push,
+            as_json=args.json,
+            token=args.token,
         )
     if command == "monitor":
         from mlops_actions.commands import monitor

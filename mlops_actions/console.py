@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from mlops_actions.config import Config
     from mlops_actions.metrics import Metrics
     from mlops_actions.registry import PromoteResult
+    from mlops_actions.registry.lifecycle import Change
     from mlops_actions.training.base import TrainResult
 
 _LABELS = {gates.PASS: "pass", gates.FAIL: "FAIL", gates.ERROR: "ERROR", gates.SKIPPED: "skipped"}
@@ -117,3 +118,33 @@ def promotion(result: PromoteResult, *, through_api: bool, gate_code: int) -> No
         output.info(f"pushed {names} to origin")
     else:
         output.info(f"the tags are local; publish them with: git push --atomic origin {names}")
+
+
+_DONE = {
+    "assign": "assigned stage {stage} to {name}@{version}",
+    "unassign": "unassigned stage {stage} from {name}@{version}",
+    "deregister": "deregistered {name}@{version}",
+    "deprecate": "deprecated {name}",
+}
+
+
+def lifecycle(change: Change, *, through_api: bool, now: str | None = None) -> None:
+    """One line for what a verb did and one for where the tag went; `now` says what the
+    stage holds after an unassignment."""
+    what = _DONE[change.action].format(stage=change.stage, name=change.name, version=change.version)
+    if not change.written:
+        output.info(
+            f"{change.name}@{change.version} is in stage {change.stage} already "
+            f"({change.tag}); nothing tagged"
+        )
+        return
+    output.info(f"{what} ({change.tag})")
+    if now is not None:
+        output.info(now)
+    tag = shlex.quote(change.tag)
+    if through_api:
+        output.info(f"created {tag} through the GitHub API")
+    elif change.pushed:
+        output.info(f"pushed {tag} to origin")
+    else:
+        output.info(f"the tag is local; publish it with: git push origin {tag}")

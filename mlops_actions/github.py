@@ -294,6 +294,17 @@ class GitHub(RestClient):
         path = f"{self._repo_path}/git/matching-refs/{_quote_ref(prefix)}"
         return cast(list[GitRef], self.paginate(path, permission="contents: read", per_page=None))
 
+    # ---- repository_dispatch ----------------------------------------------------------------
+
+    def create_dispatch_event(self, event_type: str, client_payload: Mapping[str, object]) -> None:
+        """Start the workflows `on: repository_dispatch` of `event_type` (GitHub answers 204;
+        at most 10 top-level keys in `client_payload`). Unlike a tag pushed with GITHUB_TOKEN,
+        this event does start workflows. Permissions: `contents: write`."""
+        payload = {"event_type": event_type, "client_payload": dict(client_payload)}
+        self.request(
+            "POST", f"{self._repo_path}/dispatches", json=payload, permission="contents: write"
+        )
+
     # ---- releases --------------------------------------------------------------------------
 
     def create_release(

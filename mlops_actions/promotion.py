@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mlops_actions import console, publish, registry
+from mlops_actions import console, events, publish, registry
 from mlops_actions.config import Config
 from mlops_actions.context import Context
 from mlops_actions.errors import MlopsError
@@ -29,7 +29,8 @@ def promote(
 ) -> registry.PromoteResult:
     """Tag HEAD as the next version when it passed (`gates_passed` None: no gates) and beats
     the latest version; `gate_code` 2 explains a refusal as a gate that could not be evaluated;
-    `stale` says why the commit's dvc.lock does not describe the model (no tag then)."""
+    `stale` says why the commit's dvc.lock does not describe the model (no tag then). Tags
+    written through the API are announced as repository_dispatch events (`events`)."""
     name = cfg.model_name  # a ConfigError naming the key when there is no registry name
     writer = None
     if gh is not None and ctx.in_actions:
@@ -52,6 +53,8 @@ def promote(
         if gh is None:
             raise MlopsError("--release: needs a GitHub token (GITHUB_TOKEN or --token)")
         publish.release(gh, cfg, result.tag)
+    if result.promoted and gh is not None and writer is not None:
+        _send_events(gh, name, result, ctx.run_url)
     publish.write_outputs(
         ctx,
         promoted=result.promoted,
@@ -59,3 +62,21 @@ def promote(
         tag=result.tag if result.promoted else "",
     )
     return result
+
+
+def _send_events(
+    gh: GitHub, name: str, result: registry.PromoteResult, run_url: str | None
+) -> None:
+    """mlops-registered for a new version, mlops-assigned for its stage, after the release
+    (a deploy workflow may fetch the model from it)."""
+    if not (result.version and result.tag and result.commit):
+        return
+    common = {"sha256": result.sha256, "run_url": run_url}
+    if result.registered:
+        data = events.payload(name, result.version, result.tag, result.commit, **common)
+        events.send(gh, events.REGISTERED, data)
+    if result.stage_tag:
+        data = events.payload(
+            name, result.version, result.stage_tag, result.commit, stage=result.stage, **common
+        )
+        events.send(gh, events.ASSIGNED, data)

@@ -281,6 +281,21 @@ def assignment_subject(name: str, stage: str, version: str) -> str:
     return f"Assigning stage {stage} to artifact {name} version {version}"
 
 
+def unassignment_subject(name: str, stage: str, version: str) -> str:
+    """The first line `gto deprecate NAME VERSION STAGE` (an unassignment) writes."""
+    return f"Unassigning stage '{stage}' to artifact '{name}' version '{version}'"
+
+
+def deregistration_subject(name: str, version: str) -> str:
+    """The first line `gto deprecate NAME VERSION` (a deregistration) writes."""
+    return f"Deregistering artifact {name} version {version}"
+
+
+def deprecation_subject(name: str) -> str:
+    """The first line `gto deprecate NAME` writes."""
+    return f"Deprecating artifact '{name}'"
+
+
 # TagInfo.model_store: "dvc": an output in the tag commit's dvc.lock (or a .dvc file), pushed to
 # the DVC remote with the pipeline; "dvc-remote": pushed by promote to the DVC remote by its md5;
 # "release": the asset of the version's GitHub release.

@@ -34,7 +34,7 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC_PATH = ROOT / "node_modules" / "@octokit" / "openapi" / "generated" / "api.github.com.json"
-TRIM_VERSION = "6"  # bump when OPERATIONS or the trimming changes
+TRIM_VERSION = "7"  # bump when OPERATIONS or the trimming changes
 API_VERSIONS = ("2022-11-28",)
 DOCS = "https://docs.github.com/rest"
 
@@ -64,6 +64,7 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("get", "/repos/{owner}/{repo}/issues"),
     ("post", "/repos/{owner}/{repo}/issues"),
     ("patch", "/repos/{owner}/{repo}/issues/{issue_number}"),
+    ("post", "/repos/{owner}/{repo}/dispatches"),
 )
 UPLOAD_OPERATION = ("post", "/repos/{owner}/{repo}/releases/{release_id}/assets")
 
@@ -540,6 +541,7 @@ class FakeGitHub:
         self.pulls: list[dict[str, Any]] = []
         self.issues: set[int] = set()  # every issue and pull request number
         self.issue_list: list[dict[str, Any]] = []  # the issues (not pull requests), oldest first
+        self.dispatches: list[dict[str, Any]] = []  # repository_dispatch events, in order
         self._scripts: list[_Script] = []
         self._lock = threading.RLock()
         self._stopping = threading.Event()
@@ -1417,6 +1419,15 @@ class FakeGitHub:
             issue["closed_at"] = None
         return 200, issue, {}
 
+    def _op_repos_create_dispatch_event(
+        self, body: dict[str, Any], **_: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        payload = body.get("client_payload") or {}
+        if len(json.dumps(payload)) >= 64 * 1024:  # GitHub's limit, not in the description
+            return self._invalid("client_payload: the payload must be less than 64KB")
+        self.dispatches.append({"event_type": body["event_type"], "client_payload": payload})
+        return 204, None, {}
+
 
 def _sha(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()
@@ -1449,9 +1460,9 @@ class _Handler(BaseHTTPRequestHandler):
                 f"fakegithub crashed on {self.command} {self.path}: {exc!r}"
             )
             status, data, extra = 500, {"message": "fake crashed"}, {}
-        if data is None:
+        if data is None and status != 204:
             data = {"message": HTTPStatus(status).phrase, "documentation_url": DOCS}
-        payload = json.dumps(data).encode()
+        payload = json.dumps(data).encode() if status != 204 else b""
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")

@@ -103,6 +103,9 @@ class PromoteResult:
     stage_tag: str | None = None
     stage: str | None = None
     pushed: bool = False
+    registered: bool = True  # False: `tag` was there already, only `stage_tag` is new
+    commit: str | None = None  # the commit tagged
+    sha256: str | None = None  # the model file's
 
 
 def _number(value: object) -> float | None:
@@ -156,7 +159,9 @@ def _assign_missing_stage(
     if not writer.write([NewTag(stage_tag, head, message)], push=push):
         raise MlopsError(f"{stage_tag}: another run assigned this stage meanwhile; re-run the job")
     reason = f"{name}@{v.version} was registered without its stage {stage}; assigned it now"
-    return PromoteResult(True, reason, v.version, v.tag, stage_tag, stage, push)
+    return PromoteResult(
+        True, reason, v.version, v.tag, stage_tag, stage, push, False, head, info.model_sha256
+    )
 
 
 # -- promote ---------------------------------------------------------------------------------
@@ -255,7 +260,17 @@ def promote(
             )
         if writer.write(new, push=push):
             stage_tag = new[1].name if stage else None
-            return PromoteResult(True, reason, version, new[0].name, stage_tag, stage, push)
+            return PromoteResult(
+                True,
+                reason,
+                version,
+                new[0].name,
+                stage_tag,
+                stage,
+                push,
+                commit=head,
+                sha256=info.model_sha256,
+            )
         output.info(f"{new[0].name} was pushed by another run meanwhile; trying the next version")
         writer.refresh()
         model = find_model(name, cwd=cfg.root)

@@ -112,6 +112,9 @@ class GitTagWriter:
     def published_versions(self) -> set[str]:
         return set()  # fetched tags are local tags: the registry already sees them
 
+    def published_tags(self) -> set[str]:
+        return set()  # fetched tags are local tags
+
 
 def _refusal(porcelain: list[list[str]], stderr: str) -> str:
     """Why the remote refused a push: git's reason and what the remote's hooks said; "" when
@@ -143,9 +146,15 @@ class RestTagWriter:
         self.root = root
         self.model = model
         self.published: set[str] = set()
+        self.names: set[str] = set()
 
     def published_versions(self) -> set[str]:
         return set(self.published)
+
+    def published_tags(self) -> set[str]:
+        """The model's tag names where they are published, as far as refresh() learned them
+        (lightweight ones and those on commits this clone lacks included)."""
+        return set(self.names)
 
     def write(self, new: Sequence[NewTag], *, push: bool) -> bool:
         from mlops_actions.github import RefExistsError
@@ -189,6 +198,7 @@ class RestTagWriter:
                 "github-actions[bot] to create tags like it (the repository's rulesets or tag "
                 "protection) and give the job `permissions:` `contents: write`, then re-run"
             ) from None
+        self.names.add(name)
         self._mirror(name, message, commit, _date(obj))
         return True
 
@@ -200,6 +210,7 @@ class RestTagWriter:
             parsed = tags.parse(name)
             if parsed is None or parsed.name != self.model:
                 continue
+            self.names.add(name)
             if parsed.action in (tags.Action.REGISTER, tags.Action.DEREGISTER) and parsed.version:
                 self.published.add(parsed.version)
             if name in local:
