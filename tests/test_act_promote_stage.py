@@ -332,15 +332,6 @@ def test_a_hostile_payload_stays_data(project: Project, tmp_path: Path) -> None:
 # ---- promote-stage.yml ----------------------------------------------------------------------
 
 
-def has_assign() -> bool:
-    return (
-        "assign"
-        in subprocess.run(
-            [str(BIN / "mlops-actions"), "--help"], capture_output=True, text=True
-        ).stdout
-    )
-
-
 def dispatch_inputs(project: Project, **inputs: str) -> dict[str, Any]:
     return {
         "inputs": inputs,
@@ -364,22 +355,20 @@ def test_promote_stage_runs_its_environment_bound_job_and_assigns_the_stage(
     lines = printed(out)
     assert "[mlops-promote-stage/assign prod]" in out  # the job, named after its stage, ran
     assert any("already installed" in line for line in lines), out[-6000:]
-    if not has_assign():
-        pytest.skip(
-            "`mlops-actions assign` is not in this build yet: the job ran up to its assign "
-            "step; the tag it writes and the event it sends are not checked"
-        )
     assert proc.returncode == 0 and "🏁  Job succeeded" in out, out[-6000:]
     stage_tags = [r for r in server.refs if r.startswith(f"refs/tags/{NAME}#prod#")]
     assert len(stage_tags) == 1, server.refs
     tag = server.tag_objects[server.refs[stage_tags[0]]]
     assert tag["object"]["sha"] == project.commits["v0.0.2"]  # the version's commit
     assert tag["message"].startswith(f"Assigning stage prod to artifact {NAME} version v0.0.2")
-    [event_sent] = server.dispatches  # type: ignore[attr-defined]
+    written = stage_tags[0].removeprefix("refs/tags/")
+    assert f"assigned stage prod to {NAME}@v0.0.2 ({written})" in lines
+    assert f"::set-output:: tag={written}" in out  # the step output the workflow's `tag` is
+    [event_sent] = server.dispatches
     assert event_sent["event_type"] == "mlops-assigned"
     payload = event_sent["client_payload"]
     assert (payload["name"], payload["version"], payload["stage"]) == (NAME, "v0.0.2", "prod")
-    assert payload["tag"] == stage_tags[0].removeprefix("refs/tags/")
+    assert payload["tag"] == written
     assert payload["commit"] == project.commits["v0.0.2"]
     assert payload["sha256"] == hashlib.sha256(MODEL_TWO).hexdigest()
     assert re.search(r"/actions/runs/\d+", payload["run_url"] or "")
@@ -393,7 +382,7 @@ def test_promote_stage_refuses_a_version_that_is_not_registered(project: Project
     assert proc.returncode != 0
     assert "[mlops-promote-stage/assign prod]" in proc.stdout
     assert not [r for r in project.server.refs if "#prod#" in r]
-    if not has_assign():
-        pytest.skip("`mlops-actions assign` is not in this build yet: its refusal is not checked")
-    assert "v9.9.9" in "\n".join(printed(proc.stdout)), proc.stdout[-4000:]
+    assert f"error: {NAME}@v9.9.9: no such version (registered: v0.0.2, v0.0.1)" in printed(
+        proc.stdout
+    ), proc.stdout[-4000:]
     assert not [r for r in project.server.requests if r.method == "POST"]
