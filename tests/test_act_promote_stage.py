@@ -1,5 +1,6 @@
-"""The approval workflow (.github/workflows/promote-stage.yml) and the deploy example
-(examples/deploy.yml), run by act against the fake GitHub.
+"""The approval workflow (.github/workflows/promote-stage.yml), the example that calls it on
+registration (examples/stages.yml) and the deploy example (examples/deploy.yml), run by act
+against the fake GitHub.
 
 act runs on the host (`-P ubuntu-latest=-self-hosted`) in a copy of a project repository: its
 params.yaml, a model registered and assigned by the real command line, the model file in a DVC
@@ -9,8 +10,9 @@ the run cache). The action's own files come from a copy of this checkout:
 - promote-stage.yml uses `$/.github/actions/setup` (the workflow's own ref), a form act does not
   know; the project's copy of the workflow names the same directory as `./.github/actions/setup`,
   which resolves to the same files there (the project holds this checkout's action files);
-- the deploy example names `mlops-actions/mlops-actions/.github/actions/setup@v0`, which
-  --local-repository points at the copy of this checkout;
+- the examples name `mlops-actions/mlops-actions/...@v0` (the setup action, the reusable
+  workflow), which --local-repository points at the copy of this checkout (its promote-stage.yml
+  in the same `./` form);
 - actions/setup-python and actions/cache are stubs that do nothing (the venv's Python and
   mlops-actions come first on PATH, so install.sh finds it installed).
 
@@ -50,7 +52,8 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 PROMOTE_STAGE = ".github/workflows/promote-stage.yml"
 DEPLOY = "examples/deploy.yml"
-SETUP = "mlops-actions/mlops-actions/.github/actions/setup@v0"
+STAGES = "examples/stages.yml"
+ACTION_REPO = "mlops-actions/mlops-actions@v0"  # what the examples name, setup and workflow
 DEPLOYMENT_OPS = (
     ("post", "/repos/{owner}/{repo}/deployments"),
     ("post", "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses"),
@@ -178,7 +181,16 @@ def copy_action(dest: Path) -> Path:
         shutil.copyfile(ROOT / name, dest / name)
     for name in ("scripts", "mlops_actions", ".github/actions"):
         shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+    workflow = dest / PROMOTE_STAGE
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(act_form(ROOT / PROMOTE_STAGE), encoding="utf-8")
     return dest
+
+
+def act_form(path: Path) -> str:
+    """A workflow as act reads it: `$/` (its own ref) as `./`, which names the same files in
+    these copies."""
+    return path.read_text(encoding="utf-8").replace("uses: $/", "uses: ./")
 
 
 @dataclass
@@ -197,7 +209,7 @@ class Project:
             uses: noop_stub(self.base / "stubs" / re.sub(r"\W", "-", uses), uses)
             for uses in setup_remote_actions()
         }
-        stubs[SETUP.rsplit("/.github", 1)[0] + "@v0"] = self.base / "action"
+        stubs[ACTION_REPO] = self.base / "action"
         return run_act(
             self.repo,
             event_name,
@@ -233,10 +245,9 @@ def project(tmp_path: Path, server: DeployGitHub) -> Project:
     `promote`, which stored each model file in the DVC remote. The fake's main is HEAD."""
     copy_action(tmp_path / "action")
     repo = init_repo(tmp_path / "repo")
-    for name in (PROMOTE_STAGE, DEPLOY):
+    for name in (PROMOTE_STAGE, DEPLOY, STAGES):
         (repo / name).parent.mkdir(parents=True, exist_ok=True)
-        text = (ROOT / name).read_text(encoding="utf-8")
-        (repo / name).write_text(text.replace("uses: $/", "uses: ./"), encoding="utf-8")
+        (repo / name).write_text(act_form(ROOT / name), encoding="utf-8")
     for name in (".github/actions", "scripts", "mlops_actions"):
         shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copyfile(ROOT / "constraints.txt", repo / "constraints.txt")
@@ -386,3 +397,34 @@ def test_promote_stage_refuses_a_version_that_is_not_registered(project: Project
         proc.stdout
     ), proc.stdout[-4000:]
     assert not [r for r in project.server.requests if r.method == "POST"]
+
+
+def test_the_stages_example_assigns_staging_then_prod_on_registration(project: Project) -> None:
+    server = project.server
+    commit = project.commits["v0.0.2"]
+    event = {
+        "action": "mlops-registered",
+        "client_payload": {
+            "name": NAME,
+            "version": "v0.0.2",
+            "stage": None,
+            "tag": f"{NAME}@v0.0.2",
+            "commit": commit,
+            "sha256": hashlib.sha256(MODEL_TWO).hexdigest(),
+            "run_url": None,
+        },
+        "repository": project.repository_json(),
+    }
+
+    proc = project.act("repository_dispatch", STAGES, event)
+
+    out = proc.stdout
+    assert proc.returncode == 0, out[-6000:]
+    # act cannot wait for prod's reviewers: both jobs run, staging first (`needs:`).
+    assert [e["client_payload"]["stage"] for e in server.dispatches] == ["staging", "prod"]
+    assert out.index("[prod/mlops-promote-stage/assign prod]") > out.index(
+        "[staging/mlops-promote-stage/assign staging] 🏁  Job succeeded"
+    )
+    for stage in ("staging", "prod"):
+        [ref] = [r for r in server.refs if r.startswith(f"refs/tags/{NAME}#{stage}#")]
+        assert server.tag_objects[server.refs[ref]]["object"]["sha"] == commit
