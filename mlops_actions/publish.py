@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from mlops_actions import context, gates, git, output, report
+from mlops_actions import context, gates, git, modelcard, output, report
 from mlops_actions.config import Config
 from mlops_actions.context import Context
 from mlops_actions.errors import GitHubError, MlopsError
@@ -235,21 +235,17 @@ def release(gh: GitHub, cfg: Config, tag: str) -> None:
     commit = git.head_sha(cfg.root) or ""
     model = cfg.resolve(cfg.train.model)
     card = read_json(cfg.resolve(cfg.train.card))
-    url = create_release(gh, tag, commit, card, model if model.is_file() else None)
+    body = modelcard.release_body(tag, card, cfg.train.card)
+    url = create_release(gh, tag, commit, body, model if model.is_file() else None)
     output.info(f"released {tag}: {url}")
 
 
-def create_release(
-    gh: GitHub, tag: str, commit: str, card: Mapping[str, object], model: Path | None
-) -> str:
-    """A GitHub release for `tag`: the model card as its body, the model file as an asset."""
-    body = (
-        f"Model **{tag}**, promoted by mlops-actions.\n\n"
-        f"```json\n{json.dumps(card, indent=2, sort_keys=True, default=str)}\n```\n"
-    )
+def create_release(gh: GitHub, tag: str, commit: str, body: str, model: Path | None) -> str:
+    """A GitHub release for `tag` (kept when it exists): `body` (the model card), the model file
+    as an asset."""
     existing = gh.get_release_by_tag(tag)
     release = existing or gh.create_release(
-        tag, name=tag, body=body[:125_000], target_commitish=commit, make_latest="false"
+        tag, name=tag, body=body, target_commitish=commit, make_latest="false"
     )
     if model is not None and model.is_file():
         name = f"{tag.replace('@', '-').replace('/', '-')}{''.join(model.suffixes[-1:])}"
