@@ -67,13 +67,15 @@ def metrics_table(metrics: Metrics) -> None:
 
 
 def gate_table(results: Sequence[gates.GateResult]) -> str:
+    """One row per rule; the baseline column is empty for an absolute rule, which does not
+    read the base value."""
     from tabulate import tabulate
 
     rows = [
         [
             r.text,
             gates.format_number(r.value),
-            gates.format_number(r.baseline),
+            gates.format_number(r.baseline) if r.rule.relative else "",
             f"{_LABELS[r.state]}: {r.detail}",
         ]
         for r in results
@@ -96,8 +98,10 @@ def gate_run(run: GateRun) -> None:
     for result in run.results:
         if result.state in (gates.ERROR, gates.FAIL):
             what = "failed" if result.state == gates.FAIL else "could not be evaluated"
+            hint = f"; {result.hint}" if result.hint else ""
             output.error(
-                f"gate '{result.text}' {what}: {result.detail}", title=f"gate {what}: {result.text}"
+                f"gate '{result.text}' {what}: {result.detail}{hint}",
+                title=f"gate {what}: {result.text}",
             )
     output.info(gates.summary(run.results))
 
