@@ -17,7 +17,7 @@ def main(
 ) -> int:
     """Alone, promote runs the gates against the latest promoted version (the model it has to
     beat); inside Actions it creates the tags through the REST API."""
-    cfg = config.load(params)
+    cfg = config.load(params, check_metrics=True)
     ctx = context.load(token=token)
     gates = api.promotion_gates(cfg) if cfg.rules else None
     if release and not ctx.token:
