@@ -7,7 +7,7 @@ import shlex
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from mlops_actions import gates, output
+from mlops_actions import dvcfailure, gates, output
 
 if TYPE_CHECKING:
     from mlops_actions.api import GateRun, Pulled
@@ -49,6 +49,16 @@ def pulled(p: Pulled, cfg: Config) -> None:
     verb = "pulled and verified" if p.result.pulled else "up to date:"
     files = ", ".join(p.dvc_files)
     output.info(f"data {verb} {plural(p.result.files, 'file')}, {size(p.result.size)} ({files})")
+    if p.result.remote is None:
+        output.warning(
+            f"{files}: no DVC remote is configured, so a fresh clone (CI) cannot pull the data; "
+            "add one with `dvc remote add -d NAME URL`, then `dvc push`"
+        )
+    elif p.result.unpushed:
+        output.warning(
+            f"the DVC remote '{p.result.remote}' lacks {dvcfailure.listed(p.result.unpushed)} (added "
+            "but never pushed?): a fresh clone (CI) cannot pull it; run `dvc push`"
+        )
 
 
 def trained(result: TrainResult, cfg: Config) -> None:
