@@ -55,9 +55,10 @@ def pulled(p: Pulled, cfg: Config) -> None:
             "add one with `dvc remote add -d NAME URL`, then `dvc push`"
         )
     elif p.result.unpushed:
+        lacks = dvcfailure.listed(p.result.unpushed)
         output.warning(
-            f"the DVC remote '{p.result.remote}' lacks {dvcfailure.listed(p.result.unpushed)} (added "
-            "but never pushed?): a fresh clone (CI) cannot pull it; run `dvc push`"
+            f"the DVC remote '{p.result.remote}' lacks {lacks} (added but never pushed?): a "
+            "fresh clone (CI) cannot pull it; run `dvc push`"
         )
 
 
