@@ -44,8 +44,10 @@ def failure(args: Sequence[str], cwd: str | Path | None, text: str) -> str:
     if "does not have any commits yet" in lowered or "ambiguous argument 'head'" in lowered:
         return f"{where}: the repository has no commit yet; commit your project first"
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    last = lines[-1].removeprefix("fatal: ").removeprefix("error: ") if lines else "failed"
-    return f"git {' '.join(_shown(a) for a in args)}: {last}"
+    # git's own verdict, not the hints and usage lines after it.
+    verdicts = [line for line in lines if line.startswith(("fatal: ", "error: "))]
+    said = (verdicts or lines or ["failed"])[-1].removeprefix("fatal: ").removeprefix("error: ")
+    return f"git {' '.join(_shown(a) for a in args)}: {said}"
 
 
 def _shown(arg: str) -> str:
