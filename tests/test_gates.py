@@ -455,3 +455,16 @@ def test_gate_options_from_params(
     assert contexts[0] == "ml/gate: accuracy >= 0.9"
     results = json.loads(read_outputs(output_file)["gates"])
     assert results[0]["context"] == "ml/gate: accuracy >= 0.9"
+
+
+def test_a_missing_metric_in_the_report_lists_the_metrics_there() -> None:
+    rules = gates.parse_rules(["RMSE <= 60", "r2 >= 0.4"], "params.yaml")
+    current = {"rmse": 53.9, "mae": 42.9, "r2": 0.45}
+    missing, present = gates.evaluate(rules, current, None, source="metrics.json")
+    assert missing.hint == "metrics.json has: rmse, mae, r2"
+    assert missing.description == "RMSE: metric not found (did you mean 'rmse'?)"
+    assert present.hint == ""
+    row = gates.render_markdown([missing]).splitlines()[-1]
+    assert row.endswith(
+        "| metric not found (did you mean 'rmse'?); metrics.json has: rmse, mae, r2 |"
+    )

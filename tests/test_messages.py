@@ -242,11 +242,13 @@ PRIMARY_TYPO = (
 )
 
 
+@pytest.mark.parametrize("command", ["train", "run"])
 def test_primary_typo_fails_the_training_run(
-    git_repo: Path, capsys: pytest.CaptureFixture[str]
+    git_repo: Path, capsys: pytest.CaptureFixture[str], command: str
 ) -> None:
     write_params(git_repo, _command_params(WRITE_METRICS, metrics={"primary": "RMSE"}))
-    code, err = _run(capsys, "train")
+    commit_all(git_repo, "project")
+    code, err = _run(capsys, command)
     assert code == 2
     assert err[-1] == PRIMARY_TYPO
 
