@@ -49,7 +49,7 @@ def pulled(p: Pulled, cfg: Config) -> None:
     verb = "pulled and verified" if p.result.pulled else "up to date:"
     files = ", ".join(p.dvc_files)
     output.info(f"data {verb} {plural(p.result.files, 'file')}, {size(p.result.size)} ({files})")
-    if p.result.remote is None:
+    if p.result.remote is None and any(o.pushed for o in p.result.outputs):
         output.warning(
             f"{files}: no DVC remote is configured, so a fresh clone (CI) cannot pull the data; "
             "add one with `dvc remote add -d NAME URL`, then `dvc push`"

@@ -40,6 +40,9 @@ class Output:
     size: int | None
     nfiles: int | None
     legacy: bool
+    # Whether `dvc push` puts it in the remote: not an import (its data comes from its source),
+    # nor an output with `push: false` or `cache: false`.
+    pushed: bool = True
 
     @property
     def is_dir(self) -> bool:
@@ -92,6 +95,9 @@ def read_dvc_file(path: Path, root: Path) -> list[Output]:
                 size=out.get("size"),
                 nfiles=out.get("nfiles"),
                 legacy=out.get("hash") != "md5",
+                pushed=not data.get("deps")
+                and out.get("push") is not False
+                and out.get("cache") is not False,
             )
         )
     return result
@@ -206,7 +212,7 @@ def unpushed(
     if found is None:
         return ()
     wanted: list[tuple[str, str, bool]] = []  # (path, md5, legacy)
-    for out in outs:
+    for out in (o for o in outs if o.pushed):
         rel = os.path.relpath(out.path, root)
         wanted.append((rel, out.md5, out.legacy))
         if out.is_dir:

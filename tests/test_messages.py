@@ -154,6 +154,20 @@ def test_data_never_pushed_fails_a_fresh_clone_with_dvcs_whole_message(
     )
 
 
+def test_imported_data_is_not_expected_in_the_remote(
+    demo_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # An import's data comes from its source, not from the project's remote.
+    source = demo_repo.parent / "source.csv"
+    source.write_text("a,b\n1,2\n")
+    dvc(demo_repo, "import-url", "-q", str(source), "imported.csv")
+    commit_all(demo_repo, "import")
+    assert _run(capsys, "pull") == (0, [])
+    dvc(demo_repo, "remote", "remove", "local")
+    os.remove(demo_repo / "data.dvc")
+    assert _run(capsys, "pull") == (0, [])
+
+
 def test_data_with_no_remote_is_a_warning(
     demo_repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
