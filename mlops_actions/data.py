@@ -201,31 +201,47 @@ def _verify_all(
 
 
 def unpushed(
-    root: Path, outs: list[Output], config: DvcConfig, remote: str | None = None
+    root: Path,
+    outs: list[Output],
+    config: DvcConfig,
+    remote: str | None = None,
+    *,
+    deep: bool = False,
 ) -> tuple[str, ...]:
     """The paths (relative to `root`) whose data the DVC remote `remote` (else the default
-    one) lacks: a file output, a directory's listing, or the files in it the local cache
-    lists; () when the remote is not configured or cannot be asked."""
+    one) lacks; () when the remote is not configured or cannot be asked.
+
+    An output's own object is asked first (a file, or a directory's listing: a changed
+    directory has a new one, and `dvc push` sends it last). The files of a directory whose
+    listing the remote lacks are then asked to name them; `deep` asks every directory's files
+    (the listing from the cache, else from the remote), to find one a remote lost.
+    """
     from mlops_actions import dvcstore
 
     found = config.remote(remote)
     if found is None:
         return ()
-    wanted: list[tuple[str, str, bool]] = []  # (path, md5, legacy)
-    for out in (o for o in outs if o.pushed):
-        rel = os.path.relpath(out.path, root)
-        wanted.append((rel, out.md5, out.legacy))
-        if out.is_dir:
-            for entry in _manifest(config, out) or _remote_manifest(root, found, out):
-                if isinstance(entry.get("md5"), str) and isinstance(entry.get("relpath"), str):
-                    path = os.path.join(rel, entry["relpath"])
-                    wanted.append((path, entry["md5"], out.legacy))
-    lacks = dvcstore.lacking(root, found, [(md5, legacy) for _, md5, legacy in wanted])
-    if not lacks:
+    pushed = [o for o in outs if o.pushed]
+    lacks = dvcstore.lacking(root, found, [(o.md5, o.legacy) for o in pushed])
+    if lacks is None:
         return ()
-    paths = [path for path, md5, _ in wanted if md5 in lacks]
-    # A directory's files say more than its listing does.
-    return tuple(p for p in paths if not any(q.startswith(p + os.sep) for q in paths))
+    paths: list[str] = []
+    for out in pushed:
+        rel = os.path.relpath(out.path, root)
+        if not out.is_dir or (out.md5 not in lacks and not deep):
+            paths += [rel] if out.md5 in lacks else []
+            continue
+        listing = _manifest(config, out) or (_remote_manifest(root, found, out) if deep else [])
+        files = [
+            (os.path.join(rel, e["relpath"]), e["md5"])
+            for e in listing
+            if isinstance(e.get("md5"), str) and isinstance(e.get("relpath"), str)
+        ]
+        missing = dvcstore.lacking(root, found, [(md5, out.legacy) for _, md5 in files]) or set()
+        named = [path for path, md5 in files if md5 in missing]
+        # A directory's files say more than its listing does.
+        paths += named or ([rel] if out.md5 in lacks else [])
+    return tuple(paths)
 
 
 def _remote_manifest(root: Path, found: dvcrepo.Remote, out: Output) -> list[dict[str, Any]]:
@@ -295,7 +311,7 @@ def pull(
             raise DataError(f"{', '.join(dvc_files)}: the DVC remote is unreachable: {absent}")
         text = proc.stderr if "ERROR:" in proc.stderr else proc.stderr + proc.stdout
         name = remote or config.get("core", "remote")
-        ask = functools.partial(unpushed, root, outs, config, remote)
+        ask = functools.partial(unpushed, root, outs, config, remote, deep=True)
         raise DataError(dvcfailure.pull_failure(text, dvc_files, ask, name))
     problems, files, size = _verify_all(root, outs, config)
     if problems:
