@@ -28,7 +28,7 @@ def run(
 
 def failure(args: Sequence[str], cwd: str | Path | None, text: str) -> str:
     """What a failed git command means, in one line: the usual problems of a checkout said
-    with what to do, anything else as the command (long options cut) and git's last line."""
+    with what to do, anything else as the command (long arguments cut) and git's verdict."""
     where = Path(cwd or ".").resolve()
     lowered = text.lower()
     if "not a git repository" in lowered:
@@ -51,7 +51,10 @@ def failure(args: Sequence[str], cwd: str | Path | None, text: str) -> str:
 
 
 def _shown(arg: str) -> str:
-    """An argument as a message shows it: a long option's value (a --format) is cut."""
+    """An argument as a one-line message shows it: a long option's value (a --format) is cut,
+    a long or multi-line value (a tag message) ends in '…'."""
+    if "\n" in arg:
+        return _shown(arg.split("\n", 1)[0][:39] + "…")
     if len(arg) <= 40:
         return arg
     if arg.startswith("--") and "=" in arg:

@@ -358,3 +358,9 @@ def test_long_git_options_are_cut_in_a_message(tmp_path: Path) -> None:
         "git log --format=… no-such-branch: ambiguous argument 'no-such-branch': unknown "
         "revision or path not in the working tree."
     )
+    with pytest.raises(GitError) as caught:
+        git_mod.run("tag", "-a", "-m", "first line\nsecond", "v1", "no-such-commit", cwd=repo)
+    assert str(caught.value) == (
+        "git tag -a -m first line… v1 no-such-commit: Failed to resolve 'no-such-commit' as a "
+        "valid ref."
+    )
