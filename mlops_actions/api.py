@@ -16,7 +16,7 @@ import yaml
 from mlops_actions import compare as compare_mod
 from mlops_actions import data, dvcproject, gates, git, metrics, registry, report
 from mlops_actions.baseline import Baseline, BaselineMetrics
-from mlops_actions.config import SECTION, Config
+from mlops_actions.config import SECTION, Config, check_primary
 from mlops_actions.context import Context
 from mlops_actions.data import DataVersion, PullResult
 from mlops_actions.dvcdiff import Entry
@@ -119,9 +119,12 @@ def verified_data(cfg: Config) -> DataVersion:
 
 
 def train(cfg: Config, version: DataVersion, *, use_cache: bool = True) -> TrainResult:
+    """Train (or restore the run); `mlops.metrics.primary` must name one of its metrics."""
     from mlops_actions.training.runner import train as run_training
 
-    return run_training(cfg, version, use_cache=use_cache)
+    result = run_training(cfg, version, use_cache=use_cache)
+    check_primary(cfg, result.metrics.flat(), result.metrics.path)
+    return result
 
 
 def lock_problem(cfg: Config) -> str | None:
@@ -225,6 +228,7 @@ def evaluate_gates(
         no_baseline=options.no_baseline,
         prefix=options.status_prefix,
         noise=noise,
+        source=current.path,
     )
     return GateRun(results, note)
 

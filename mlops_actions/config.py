@@ -13,14 +13,17 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
 from mlops_actions import dvcproject, tag
 from mlops_actions.dvcproject import DvcProject
-from mlops_actions.errors import ConfigError
-from mlops_actions.gates import NO_BASELINE
+from mlops_actions.errors import ConfigError, MetricsError
+from mlops_actions.gates import NO_BASELINE, available
+from mlops_actions.metrics import is_number
+from mlops_actions.metrics import load as load_metrics
 from mlops_actions.rules import Rule, parse_rule, parse_rules
 from mlops_actions.training import TRAINERS
 from mlops_actions.util import did_you_mean
@@ -424,7 +427,47 @@ def _cache_dir(data: Any) -> str:
     return node if isinstance(node, str) and node else DEFAULT_CACHE_DIR
 
 
-def load(path: str | Path = DEFAULT_PARAMS) -> Config:
+def check_primary(cfg: Config, values: Mapping[str, Any], source: str) -> None:
+    """`mlops.metrics.primary` against the flattened metrics `source` holds: a ConfigError
+    naming the file, the key and the metrics there are when it is not a numeric metric."""
+    primary = cfg.metrics.primary
+    if primary is None:
+        return
+    key = f"{cfg.path}: {SECTION}.metrics.primary"
+    if primary not in values:
+        raise ConfigError(
+            f"{key}: '{primary}' is not a metric in {source}{did_you_mean(primary, set(values))}"
+            f"; {available(primary, dict(values), source)}"
+        )
+    if not is_number(values[primary]):
+        raise ConfigError(
+            f"{key}: '{primary}' is {values[primary]!r} in {source}, not a number; promotion "
+            "compares versions on it, so name a numeric metric"
+        )
+
+
+def _check_primary_file(cfg: Config) -> None:
+    """check_primary against the metrics file, when one exists and can be read."""
+    if cfg.metrics.primary is None:
+        return
+    try:
+        found = load_metrics(cfg.resolve(cfg.train.metrics), cfg.train.metrics)
+    except MetricsError:
+        return  # no metrics yet, or unreadable: the command that reads them says so
+    check_primary(cfg, found.flat(), found.path)
+
+
+def load(path: str | Path = DEFAULT_PARAMS, *, check_metrics: bool = False) -> Config:
+    """params.yaml at `path`, validated. `check_metrics`: also check `mlops.metrics.primary`
+    against the metrics file when it exists (for the commands that read the metrics; the
+    ones that train check it against what the training wrote)."""
+    cfg = _load(path)
+    if check_metrics:
+        _check_primary_file(cfg)
+    return cfg
+
+
+def _load(path: str | Path) -> Config:
     import yaml
 
     file = str(path)

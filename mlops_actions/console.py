@@ -7,7 +7,7 @@ import shlex
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from mlops_actions import gates, output
+from mlops_actions import dvcfailure, gates, output
 
 if TYPE_CHECKING:
     from mlops_actions.api import GateRun, Pulled
@@ -50,6 +50,17 @@ def pulled(p: Pulled, cfg: Config) -> None:
     verb = "pulled and verified" if p.result.pulled else "up to date:"
     files = ", ".join(p.dvc_files)
     output.info(f"data {verb} {plural(p.result.files, 'file')}, {size(p.result.size)} ({files})")
+    if p.result.remote is None and any(o.pushed for o in p.result.outputs):
+        output.warning(
+            f"{files}: no DVC remote is configured, so a fresh clone (CI) cannot pull the data; "
+            "add one with `dvc remote add -d NAME URL`, then `dvc push`"
+        )
+    elif p.result.unpushed:
+        lacks = dvcfailure.listed(p.result.unpushed)
+        output.warning(
+            f"the DVC remote '{p.result.remote}' lacks {lacks} (added but never pushed?): a "
+            "fresh clone (CI) cannot pull it; run `dvc push`"
+        )
 
 
 def trained(result: TrainResult, cfg: Config) -> None:
@@ -68,13 +79,15 @@ def metrics_table(metrics: Metrics) -> None:
 
 
 def gate_table(results: Sequence[gates.GateResult]) -> str:
+    """One row per rule; the baseline column is empty for an absolute rule, which does not
+    read the base value."""
     from tabulate import tabulate
 
     rows = [
         [
             r.text,
             gates.format_number(r.value),
-            gates.format_number(r.baseline),
+            gates.format_number(r.baseline) if r.rule.relative else "",
             f"{_LABELS[r.state]}: {r.detail}",
         ]
         for r in results
@@ -97,8 +110,10 @@ def gate_run(run: GateRun) -> None:
     for result in run.results:
         if result.state in (gates.ERROR, gates.FAIL):
             what = "failed" if result.state == gates.FAIL else "could not be evaluated"
+            hint = f"; {result.hint}" if result.hint else ""
             output.error(
-                f"gate '{result.text}' {what}: {result.detail}", title=f"gate {what}: {result.text}"
+                f"gate '{result.text}' {what}: {result.detail}{hint}",
+                title=f"gate {what}: {result.text}",
             )
     output.info(gates.summary(run.results))
 

@@ -8,6 +8,7 @@ mtime is still hashed in full.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -17,10 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlops_actions import dvcrepo, output
+from mlops_actions import dvcfailure, dvcrepo, output
 from mlops_actions.dvcrepo import DvcConfig
 from mlops_actions.errors import ConfigError, DataError
 from mlops_actions.hashmemo import HashMemo
+
+# DVC's message, whole (monitoring, retraining and DVC mode call it by this name).
+last_line = dvcfailure.dvc_message
 
 _CHUNK = 1 << 20
 _TEXT_CHARS = bytes(range(32, 127)) + b"\n\r\t\f\b"
@@ -36,6 +40,9 @@ class Output:
     size: int | None
     nfiles: int | None
     legacy: bool
+    # Whether `dvc push` puts it in the remote: not an import (its data comes from its source),
+    # nor an output with `push: false` or `cache: false`.
+    pushed: bool = True
 
     @property
     def is_dir(self) -> bool:
@@ -44,10 +51,16 @@ class Output:
 
 @dataclass(frozen=True)
 class PullResult:
+    """`unpushed`: for a workspace that was up to date, the outputs the DVC remote `remote`
+    lacks (added but never pushed: a fresh clone cannot pull them); `remote` is None when no
+    remote is configured."""
+
     outputs: list[Output]
     pulled: bool
     files: int
     size: int
+    remote: str | None = None
+    unpushed: tuple[str, ...] = ()
 
 
 def read_dvc_file(path: Path, root: Path) -> list[Output]:
@@ -82,6 +95,9 @@ def read_dvc_file(path: Path, root: Path) -> list[Output]:
                 size=out.get("size"),
                 nfiles=out.get("nfiles"),
                 legacy=out.get("hash") != "md5",
+                pushed=not data.get("deps")
+                and out.get("push") is not False
+                and out.get("cache") is not False,
             )
         )
     return result
@@ -184,71 +200,66 @@ def _verify_all(
     return problems, files, size
 
 
-def _classify_dvc_failure(text: str, targets: list[str]) -> str:
-    where = ", ".join(targets)
-    lowered = text.lower()
-    if "no remote specified" in lowered or "no default remote" in lowered:
-        return (
-            f"{where}: no DVC remote is configured; add one with "
-            "`dvc remote add -d NAME URL` or pass --remote"
-        )
-    if re.search(r"remote '?[\w-]+'? (does not exist|doesn't exist)", lowered) or (
-        "does not exist" in lowered and "remote" in lowered and "config" in lowered
-    ):
-        return f"{where}: the DVC remote named is not configured; check `dvc remote list`"
-    if any(
-        s in lowered
-        for s in (
-            "unable to locate credentials",
-            "nocredentialserror",
-            "invalidaccesskeyid",
-            "signaturedoesnotmatch",
-            "access denied",
-            "accessdenied",
-            "forbidden",
-            "could not load credentials",
-            "credentials",
-        )
-    ):
-        return (
-            f"{where}: the DVC remote refused the credentials or has none; set them in the "
-            "environment (e.g. AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY as workflow secrets)"
-        )
-    if any(
-        s in lowered
-        for s in (
-            "could not connect",
-            "connection refused",
-            "connect timeout",
-            "name or service not known",
-            "endpoint url",
-            "connectionerror",
-            "timed out",
-            "max retries",
-        )
-    ):
-        return f"{where}: the DVC remote is unreachable ({last_line(text)}); check its URL and the network"
-    if "missing" in lowered or "failed to pull" in lowered or "not in cache" in lowered:
-        return (
-            f"{where}: the DVC remote lacks some of the data ({last_line(text)}); "
-            "run `dvc push` from the machine that has it"
-        )
-    return f"{where}: dvc pull failed: {last_line(text)}"
+def unpushed(
+    root: Path,
+    outs: list[Output],
+    config: DvcConfig,
+    remote: str | None = None,
+    *,
+    deep: bool = False,
+) -> tuple[str, ...]:
+    """The paths (relative to `root`) whose data the DVC remote `remote` (else the default
+    one) lacks; () when the remote is not configured or cannot be asked.
 
+    An output's own object is asked first (a file, or a directory's listing: a changed
+    directory has a new one, and `dvc push` sends it last). The files of a directory whose
+    listing the remote lacks are then asked to name them; `deep` asks every directory's files
+    (the listing from the cache, else from the remote), to find one a remote lost.
+    """
+    from mlops_actions import dvcstore
 
-def last_line(text: str) -> str:
-    """DVC's most telling line: its last ERROR, else its last line."""
-    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-    errors = [ln.removeprefix("ERROR:").strip() for ln in lines if ln.startswith("ERROR:")]
-    return (errors or lines or ["no output"])[-1]
-
-
-def _missing_local_remote(config: DvcConfig, remote: str | None) -> str | None:
-    """Why the pull failed when the remote is a local directory that is not there."""
     found = config.remote(remote)
-    if found is None or found.path is None or found.path.is_dir():
-        return None
-    return f"remote '{found.name}' points at {found.path}, which does not exist"
+    if found is None:
+        return ()
+    pushed = [o for o in outs if o.pushed]
+    lacks = dvcstore.lacking(root, found, [(o.md5, o.legacy) for o in pushed])
+    if lacks is None:
+        return ()
+    paths: list[str] = []
+    for out in pushed:
+        rel = os.path.relpath(out.path, root)
+        if not out.is_dir or (out.md5 not in lacks and not deep):
+            paths += [rel] if out.md5 in lacks else []
+            continue
+        listing = _manifest(config, out) or (_remote_manifest(root, found, out) if deep else [])
+        files = [
+            (os.path.join(rel, e["relpath"]), e["md5"])
+            for e in listing
+            if isinstance(e.get("md5"), str) and isinstance(e.get("relpath"), str)
+        ]
+        missing = dvcstore.lacking(root, found, [(md5, out.legacy) for _, md5 in files]) or set()
+        named = [path for path, md5 in files if md5 in missing]
+        # A directory's files say more than its listing does.
+        paths += named or ([rel] if out.md5 in lacks else [])
+    return tuple(paths)
+
+
+def _remote_manifest(root: Path, found: dvcrepo.Remote, out: Output) -> list[dict[str, Any]]:
+    """A directory's listing as the remote holds it (a fresh clone's cache has none); [] when
+    the remote lacks it or cannot be read."""
+    import tempfile
+
+    from mlops_actions import dvcstore
+
+    with tempfile.TemporaryDirectory() as tmp:
+        dest = Path(tmp) / "listing"
+        try:
+            if not dvcstore.fetch(root, out.md5, dest, found, legacy=out.legacy):
+                return []
+            entries = json.loads(dest.read_bytes())
+        except (DataError, OSError, ValueError):
+            return []
+    return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
 
 
 def run_dvc(
@@ -278,7 +289,10 @@ def pull(
     config = dvcrepo.read_config(root)
     problems, files, size = _verify_all(root, outs, config)
     if not problems and not force:
-        return PullResult(outs, pulled=False, files=files, size=size)
+        # Up to date here; a fresh clone (CI) would fail on data that was never pushed.
+        name = remote or config.get("core", "remote")
+        lacks = unpushed(root, outs, config, remote) if name else ()
+        return PullResult(outs, False, files, size, name, lacks)
     changed = [p for p in problems if not p.missing]
     # A file whose content is another version DVC already caches (after `git checkout` of an
     # older commit, say) loses nothing when replaced; anything else is the user's edit.
@@ -292,10 +306,13 @@ def pull(
         args += ["--jobs", str(jobs)]
     proc = run_dvc(args, root)
     if proc.returncode != 0:
-        absent = _missing_local_remote(config, remote)
+        absent = dvcfailure.missing_local_remote(config, remote)
         if absent:
             raise DataError(f"{', '.join(dvc_files)}: the DVC remote is unreachable: {absent}")
-        raise DataError(_classify_dvc_failure(proc.stderr + proc.stdout, dvc_files))
+        text = proc.stderr if "ERROR:" in proc.stderr else proc.stderr + proc.stdout
+        name = remote or config.get("core", "remote")
+        ask = functools.partial(unpushed, root, outs, config, remote, deep=True)
+        raise DataError(dvcfailure.pull_failure(text, dvc_files, ask, name))
     problems, files, size = _verify_all(root, outs, config)
     if problems:
         p = problems[0]
@@ -310,7 +327,7 @@ def pull(
             f"{rel}: the pulled copy does not match its .dvc file ({p.detail}); the remote "
             "holds a corrupt copy: push the data again from a good copy"
         )
-    return PullResult(outs, pulled=True, files=files, size=size)
+    return PullResult(outs, True, files, size, remote or config.get("core", "remote"))
 
 
 def _discard_corrupt(root: Path, config: DvcConfig, problems: list[Problem]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,26 @@ def remote(root: Path, name: str | None = None) -> Remote | None:
     return dvcrepo.read_config(root).remote(name)
 
 
-def _object(base: Path, md5: str) -> Path:
-    return base / "files" / "md5" / md5[:2] / md5[2:]
+def _object(base: Path, md5: str, legacy: bool = False) -> Path:
+    """Where a remote (or cache) directory keeps an object: DVC 3's `files/md5/`, or the top
+    level for an output recorded without `hash: md5` (DVC 2)."""
+    return (base if legacy else base / "files" / "md5") / md5[:2] / md5[2:]
+
+
+def lacking(root: Path, found: Remote, objects: Sequence[tuple[str, bool]]) -> set[str] | None:
+    """Of `objects` (md5, legacy), the md5s the remote `found` does not hold; None when the
+    remote cannot be asked. A directory remote is looked at directly; any other through DVC's
+    object database (DVC 2 objects there are not checked)."""
+    if found.path is not None:
+        return {md5 for md5, legacy in objects if not _object(found.path, md5, legacy).is_file()}
+    wanted = sorted({md5 for md5, legacy in objects if not legacy})
+    if not wanted:
+        return set()
+    try:
+        present = set(_odb(root, found.name).oids_exist(wanted))
+    except Exception:  # DVC's and the cloud libraries' errors have no common base
+        return None
+    return set(wanted) - present
 
 
 def _odb(root: Path, name: str) -> Any:
@@ -60,10 +79,11 @@ def push_file(root: Path, path: Path, md5: str, found: Remote) -> None:
         ) from None
 
 
-def fetch(root: Path, md5: str, dest: Path, found: Remote) -> bool:
-    """Copy the object `md5` of the remote `found` to `dest`; False when the remote lacks it."""
+def fetch(root: Path, md5: str, dest: Path, found: Remote, *, legacy: bool = False) -> bool:
+    """Copy the object `md5` of the remote `found` to `dest`; False when the remote lacks it.
+    `legacy`: a DVC 2 object (only a directory remote has them looked up)."""
     if found.path is not None:
-        source = _object(found.path, md5)
+        source = _object(found.path, md5, legacy)
         if not source.is_file():
             return False
         shutil.copyfile(source, dest)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from mlops_actions.metrics import is_number
 from mlops_actions.rules import OPERATORS, Rule, parse_rule, parse_rules, plain_number
-from mlops_actions.util import did_you_mean
+from mlops_actions.util import close_names, did_you_mean
 
 __all__ = ["OPERATORS", "Rule", "parse_rule", "parse_rules"]  # the grammar lives in rules.py
 
@@ -52,6 +52,7 @@ class GateResult:
     detail: str  # what happened, without the metric name: '0.871 < 0.880 (base 0.890 − 0.010)'
     description: str  # ≤ 140 characters, for the commit status: 'f1 0.871 < 0.880 (...)'
     context: str  # the commit status context: 'mlops/gate: f1 >= base - 0.01'
+    hint: str = ""  # for a metric not found: the metrics there are, 'metrics.json has: f1, …'
 
     @property
     def text(self) -> str:
@@ -92,19 +93,37 @@ def evaluate(
     no_baseline: str = "skip",
     prefix: str = DEFAULT_PREFIX,
     noise: dict[str, float] | None = None,
+    source: str = "the metrics file",
 ) -> list[GateResult]:
     """Each rule against the flattened scalar metrics; ``baseline`` is None when there is none.
 
     ``no_baseline`` decides what a relative rule does when there is no baseline at all:
     ``skip`` (counts as passed; the caller should say so), ``fail`` or ``error``.
     ``noise`` holds the half-width of the base's confidence interval per metric, for
-    ``base - noise`` rules.
+    ``base - noise`` rules. ``source`` names where `current` was read, for the list of the
+    metrics it has when a rule's metric is not there.
     """
     if no_baseline not in NO_BASELINE:
         raise ValueError(
             f"no_baseline must be one of {', '.join(NO_BASELINE)}, got {no_baseline!r}"
         )
-    return [_evaluate(rule, current, baseline, no_baseline, prefix, noise or {}) for rule in rules]
+    return [
+        _evaluate(rule, current, baseline, no_baseline, prefix, noise or {}, source)
+        for rule in rules
+    ]
+
+
+def available(name: str, metrics: dict[str, Any], source: str, limit: int = 12) -> str:
+    """The metrics `source` has, for a rule whose metric `name` it lacks: the closest names
+    first, then the rest in order, at most `limit` of them."""
+    names = sorted(metrics)
+    if not names:
+        return f"{source} has no metrics"
+    close = close_names(name, names, n=3)
+    shown = close + [n for n in names if n not in close]
+    more = len(shown) - limit
+    listed = ", ".join(shown[:limit]) + (f", … ({more} more)" if more > 0 else "")
+    return f"{source} has: {listed}"
 
 
 def _evaluate(
@@ -114,6 +133,7 @@ def _evaluate(
     no_baseline: str,
     prefix: str,
     noise: dict[str, float],
+    source: str,
 ) -> GateResult:
     def result(
         state: State,
@@ -132,7 +152,10 @@ def _evaluate(
 
     value, problem = _number(current, rule.metric, "metric")
     if value is None:
-        return result(ERROR, problem, _maybe_number(current.get(rule.metric)))
+        found = result(ERROR, problem, _maybe_number(current.get(rule.metric)))
+        if rule.metric in current:
+            return found
+        return replace(found, hint=available(rule.metric, current, source))
     base, base_problem = None, "no base metrics"
     if baseline is not None:
         base, base_problem = _number(baseline, rule.metric, "base value")
@@ -257,7 +280,7 @@ def render_markdown(results: Sequence[GateResult]) -> str:
             _md_cell("`" + r.text.replace("`", "'") + "`"),
             _md_cell(format_number(r.value)),
             _md_cell(format_number(r.baseline)) if r.rule.relative else "",
-            _md_cell(r.detail),
+            _md_cell(f"{r.detail}; {r.hint}" if r.hint else r.detail),
         ]
         for r in results
     ]

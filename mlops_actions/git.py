@@ -22,9 +22,44 @@ def run(
     """git ARGS; its stdout. `env` adds variables (e.g. GIT_COMMITTER_DATE) to the environment."""
     proc = result(*args, cwd=cwd, env=env)
     if check and proc.returncode != 0:
-        detail = (proc.stderr or proc.stdout).strip().splitlines()
-        raise GitError(f"git {' '.join(args)}: {detail[-1] if detail else 'failed'}")
+        raise GitError(failure(args, cwd, proc.stderr or proc.stdout))
     return proc.stdout.strip()
+
+
+def failure(args: Sequence[str], cwd: str | Path | None, text: str) -> str:
+    """What a failed git command means, in one line: the usual problems of a checkout said
+    with what to do, anything else as the command (long arguments cut) and git's verdict."""
+    where = Path(cwd or ".").resolve()
+    lowered = text.lower()
+    if "not a git repository" in lowered:
+        return (
+            f"{where}: not a git repository: run inside your project's clone "
+            "(or `git init` a new project)"
+        )
+    if "dubious ownership" in lowered:
+        return (
+            f"{where}: git refuses a repository another user owns; trust it with "
+            f"`git config --global --add safe.directory {where}`"
+        )
+    if "does not have any commits yet" in lowered or "ambiguous argument 'head'" in lowered:
+        return f"{where}: the repository has no commit yet; commit your project first"
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    # git's own verdict, not the hints and usage lines after it.
+    verdicts = [line for line in lines if line.startswith(("fatal: ", "error: "))]
+    said = (verdicts or lines or ["failed"])[-1].removeprefix("fatal: ").removeprefix("error: ")
+    return f"git {' '.join(_shown(a) for a in args)}: {said}"
+
+
+def _shown(arg: str) -> str:
+    """An argument as a one-line message shows it: a long option's value (a --format) is cut,
+    a long or multi-line value (a tag message) ends in '…'."""
+    if "\n" in arg:
+        return _shown(arg.split("\n", 1)[0][:39] + "…")
+    if len(arg) <= 40:
+        return arg
+    if arg.startswith("--") and "=" in arg:
+        return arg.split("=", 1)[0] + "=…"
+    return arg[:39] + "…"
 
 
 def result(
@@ -43,6 +78,11 @@ def result(
 def remote_result(*args: str, cwd: str | Path | None = None) -> subprocess.CompletedProcess[str]:
     """git ARGS that talk to a remote, unchecked: they fail rather than prompt for credentials."""
     return result(*args, cwd=cwd, env={"GIT_TERMINAL_PROMPT": "0"})
+
+
+def require_repository(cwd: str | Path | None = None) -> None:
+    """A GitError saying what to do unless `cwd` is inside a git work tree."""
+    run("rev-parse", "--git-dir", cwd=cwd)
 
 
 def commit_sha(ref: str, cwd: str | Path | None = None) -> str | None:

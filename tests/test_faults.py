@@ -527,8 +527,11 @@ def test_blob_missing_from_the_remote(
     blob.unlink()
     assert cli.main(["run"]) == 2
     line = _error_line(capsys)
-    assert line.startswith("data.dvc: the DVC remote lacks some of the data (")
-    assert line.endswith("run `dvc push` from the machine that has it")
+    assert line.startswith(
+        "data.dvc: the DVC remote 'local' lacks data/breast_cancer.csv (added but never "
+        "pushed?); run `dvc push` from the machine that has it (dvc: "
+    )
+    assert line.endswith("files failed to download)")  # DVC's message, whole
     assert _states(github_server, head)["mlops/gate"] == "error"
     assert github_server.issue_comments == {}
     assert not (clone / "data" / "breast_cancer.csv").exists()

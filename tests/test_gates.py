@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any, cast
 
@@ -309,8 +310,10 @@ def test_gate_passes(
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[0].split() == ["rule", "value", "baseline", "result"]
-    assert "accuracy >= 0.90" in lines[2] and "0.96" in lines[2] and "0.95" in lines[2]
-    assert "pass: 0.960 ≥ 0.900" in lines[2]
+    rows = _cells(lines)
+    # An absolute rule does not read the base value: its baseline cell stays empty.
+    assert rows[0] == ["accuracy >= 0.90", "0.96", "", "pass: 0.960 ≥ 0.900"]
+    assert rows[1][:3] == ["f1 >= base - 0.01", "0.935", "0.94"]
     assert "pass: 0.935 ≥ 0.930 (base 0.940 − 0.010)" in lines[3]
     assert "pass: 0.210 ≤ 0.210 (base 0.200 + 5%)" in lines[4]
     assert "rows.test >= 100" in lines[5] and "143" in lines[5]
@@ -322,6 +325,14 @@ def test_gate_passes(
     assert [r["state"] for r in results] == ["pass"] * 4
     assert results[1]["context"] == "mlops/gate: f1 >= base - 0.01"
     assert results[1]["baseline"] == 0.94
+
+
+def _cells(lines: list[str]) -> list[list[str]]:
+    """The body cells of a tabulate 'simple' table, cut where its dashed rule has gaps."""
+    starts = [m.start() for m in re.finditer(r"-+", lines[1])]
+    ends: list[int | None] = [*starts[1:], None]
+    body = [line for line in lines[2:] if not line.startswith("gates:")]
+    return [[line[a:b].strip() for a, b in zip(starts, ends, strict=True)] for line in body]
 
 
 def test_gate_fails(
@@ -444,3 +455,16 @@ def test_gate_options_from_params(
     assert contexts[0] == "ml/gate: accuracy >= 0.9"
     results = json.loads(read_outputs(output_file)["gates"])
     assert results[0]["context"] == "ml/gate: accuracy >= 0.9"
+
+
+def test_a_missing_metric_in_the_report_lists_the_metrics_there() -> None:
+    rules = gates.parse_rules(["RMSE <= 60", "r2 >= 0.4"], "params.yaml")
+    current = {"rmse": 53.9, "mae": 42.9, "r2": 0.45}
+    missing, present = gates.evaluate(rules, current, None, source="metrics.json")
+    assert missing.hint == "metrics.json has: rmse, mae, r2"
+    assert missing.description == "RMSE: metric not found (did you mean 'rmse'?)"
+    assert present.hint == ""
+    row = gates.render_markdown([missing]).splitlines()[-1]
+    assert row.endswith(
+        "| metric not found (did you mean 'rmse'?); metrics.json has: rmse, mae, r2 |"
+    )

@@ -7,7 +7,7 @@ from mlops_actions import api, config, console, context, output, publish
 
 def main(params: str, *, base: str | None, token: str | None, status: bool | None) -> int:
     """`status` None: post commit statuses inside Actions when a token is present."""
-    cfg = config.load(params)
+    cfg = config.load(params, check_metrics=True)
     ctx = context.load(token=token)
     wanted = status if status is not None else ctx.in_actions and bool(ctx.token)
     gh = publish.client(ctx) if wanted and cfg.rules else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlops_actions import api, config, context, promotion, publish
+from mlops_actions import api, config, context, git, promotion, publish
 from mlops_actions.errors import MlopsError
 
 
@@ -17,7 +17,8 @@ def main(
 ) -> int:
     """Alone, promote runs the gates against the latest promoted version (the model it has to
     beat); inside Actions it creates the tags through the REST API."""
-    cfg = config.load(params)
+    cfg = config.load(params, check_metrics=True)
+    git.require_repository(cfg.root)  # the registry is the repository's tags
     ctx = context.load(token=token)
     gates = api.promotion_gates(cfg) if cfg.rules else None
     if release and not ctx.token:

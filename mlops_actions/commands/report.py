@@ -9,7 +9,7 @@ __all__ = ["Delivery", "main"]
 
 
 def main(params: str, *, base: str | None, token: str | None, delivery: Delivery) -> int:
-    cfg = config.load(params)
+    cfg = config.load(params, check_metrics=True)
     ctx = context.load(token=token)
     found = api.compare(cfg, ctx, base)
     current = api.current_metrics(cfg)

@@ -78,11 +78,11 @@ def _missing_table(path: Path, name: str) -> str:
     data not pulled yet."""
     folder = path.parent
     if not folder.is_dir():
-        return f"{name}: not found; run `mlops-actions pull` first (data.path in params.yaml)"
+        return f"{name}: not found; run `mlops-actions pull` first (mlops.data.path in params.yaml)"
     names = [p.name for p in folder.iterdir() if not p.name.startswith(".")]
     close = close_names(path.name, names)
     hint = f"; close names: {', '.join(close)}" if close else ""
-    return f"{name}: not in the pulled data{hint}; check data.path in params.yaml"
+    return f"{name}: not in the pulled data{hint}; check mlops.data.path in params.yaml"
 
 
 def read_table(path: Path, name: str) -> Any:

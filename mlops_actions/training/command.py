@@ -96,7 +96,8 @@ class CommandTrainer:
         wrote_model = model.is_file() and model.stat().st_mtime >= started - 1
         if not wrote_model:
             output.warning(
-                f"{cfg.path}: train.model: train.command wrote no model at {cfg.train.model}; "
-                "the run has metrics but nothing to register (set train.model to the file it writes)"
+                f"{cfg.path}: mlops.train.model: mlops.train.command wrote no model at "
+                f"{cfg.train.model}; the run has metrics but nothing to register (set "
+                "mlops.train.model to the file it writes)"
             )
         return Artifacts(metrics=metrics, model=model if wrote_model else None)
