@@ -60,7 +60,7 @@ def dvc_files(cfg: Config) -> list[str]:
     An explicit list must hold the .dvc file that tracks `mlops.data.path`: training on an
     untracked workspace copy would pass here and fail in a fresh clone.
     """
-    found = dvcproject.tracked_files(cfg.root, skip=(cfg.cache.dir,))
+    found = dvcproject.tracked_files(cfg.root, skip=cfg.cache_skip)
     if cfg.data.dvc is None:
         return found
     key = f"{cfg.path}: mlops.data.dvc"
@@ -118,10 +118,14 @@ def verified_data(cfg: Config) -> DataVersion:
 # --- training and metrics -------------------------------------------------------------------
 
 
-def train(cfg: Config, version: DataVersion, *, use_cache: bool = True) -> TrainResult:
+def train(
+    cfg: Config, version: DataVersion, *, use_cache: bool = True, restore: bool = True
+) -> TrainResult:
+    """Train, or restore the same run from the run cache; `restore` False always trains
+    (a run that may promote: a cache entry is only files, anyone could have written them)."""
     from mlops_actions.training.runner import train as run_training
 
-    return run_training(cfg, version, use_cache=use_cache)
+    return run_training(cfg, version, use_cache=use_cache, restore=restore)
 
 
 def lock_problem(cfg: Config) -> str | None:

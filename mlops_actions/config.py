@@ -11,6 +11,9 @@ them. Every mistake is reported as one line naming the file and the dotted key, 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import os
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -27,7 +30,7 @@ from mlops_actions.util import did_you_mean
 
 DEFAULT_PARAMS = "params.yaml"
 SECTION = "mlops"
-DEFAULT_CACHE_DIR = ".mlops-cache"
+DEFAULT_CACHE_DIR = ".mlops-cache"  # the old default in the workspace: never read unless named
 MODES = tuple(TRAINERS)
 TASKS = ("auto", "classification", "regression")
 
@@ -66,8 +69,24 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class CacheConfig:
+    """`dir` None: outside the workspace (see `default_cache_dir`), so nothing committed to
+    the repository can pose as a finished run."""
+
     enabled: bool = True
-    dir: str = DEFAULT_CACHE_DIR
+    dir: str | None = None
+
+
+def default_cache_dir(root: Path) -> Path:
+    """The run cache of the project at `root`: $RUNNER_TEMP/mlops-actions/<key> in Actions,
+    else $XDG_CACHE_HOME (~/.cache)/mlops-actions/<key>; the key tells projects apart."""
+    runner_temp = os.environ.get("RUNNER_TEMP")
+    if os.environ.get("GITHUB_ACTIONS") == "true" and runner_temp:
+        base = Path(runner_temp)
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", root.name)[:40] or "project"
+    digest = hashlib.sha256(str(root).encode()).hexdigest()[:12]
+    return base / "mlops-actions" / f"{name}-{digest}"
 
 
 @dataclass(frozen=True)
@@ -136,6 +155,18 @@ class Config:
     def resolve(self, relative: str) -> Path:
         """A path from params.yaml, relative to the directory that holds it."""
         return self.root / relative
+
+    @property
+    def cache_dir(self) -> Path:
+        """The run cache directory: `mlops.cache.dir` when set, else outside the workspace."""
+        if self.cache.dir is not None:
+            return self.resolve(self.cache.dir)
+        return default_cache_dir(self.root)
+
+    @property
+    def cache_skip(self) -> tuple[str, ...]:
+        """Directories the walk for .dvc and dvc.yaml files leaves out."""
+        return (self.cache.dir or DEFAULT_CACHE_DIR,)
 
     @property
     def section(self) -> dict[str, Any]:
@@ -335,7 +366,9 @@ def _derived(section: dict[str, Any], project: DvcProject | None, file: str) -> 
     # Our model card stays out of the user's tree, beside the run cache.
     cache = section.get("cache")
     cache_dir = cache.get("dir") if isinstance(cache, dict) else None
-    train.setdefault("card", f"{cache_dir or DEFAULT_CACHE_DIR}/card.json")
+    if not isinstance(cache_dir, str) or not cache_dir:
+        cache_dir = str(default_cache_dir(Path(file).resolve().parent))
+    train.setdefault("card", f"{cache_dir}/card.json")
     if project.metrics:
         train.setdefault("metrics", project.metrics[0])
     models = project.models

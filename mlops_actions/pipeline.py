@@ -157,7 +157,11 @@ def evaluate(cfg: Config, ctx: Context, options: RunOptions) -> Evaluated:
     with the latest promoted version (the model it has to beat)."""
     pulled = api.pull(cfg, remote=options.remote, jobs=options.jobs)
     console.pulled(pulled, cfg)
-    trained = api.train(cfg, pulled.version, use_cache=options.use_cache)
+    # A promotion never rests on a cache entry: the push that may register a version trains.
+    promoting = ctx.is_default_branch_push and options.promote and bool(cfg.rules)
+    if promoting and options.use_cache and cfg.cache.enabled:
+        output.info("run cache: not read on a push that may promote; training")
+    trained = api.train(cfg, pulled.version, use_cache=options.use_cache, restore=not promoting)
     console.trained(trained, cfg)
     console.metrics_table(trained.metrics)
     stale = api.lock_problem(cfg)
