@@ -47,6 +47,9 @@ class Comparison:
     notes: list[str] = field(default_factory=list)
     root: Path | None = None
     no_commits: bool = False  # DVC prints {} then; the text report still shows the values
+    # The metrics file the baseline's own settings name (root-relative): a change that moves
+    # the metrics file still has its base values gated. None: the same as the workspace's.
+    base_metrics: str | None = None
 
     def rows(self, section: Literal["metrics", "params"], all: bool = False) -> list[Entry]:
         entries = self.metrics if section == "metrics" else self.params
@@ -153,22 +156,33 @@ def compare(
         if not dvc_mode:  # our own settings name the files, relative to the params file
             root, workspace = params_dir, Workspace(params_dir)
             commit = at(root, baseline.sha, baseline.name) if baseline.sha else None
-        metrics_path = metrics_file(Workspace(params_dir).read([params_name])[params_name])
-        if root != params_dir:
-            metrics_path = norm(".", os.path.relpath(params_dir / metrics_path, root))
-        names = (params_name if root == params_dir else DEFAULT_PARAMS, metrics_path)
 
-        def side(source: Workspace | Commit) -> Snapshot:
-            return read(source, *names, dvc_mode=dvc_mode, objects=objects)
+        def metrics_of(source: Workspace | Commit) -> str:
+            """The metrics file the side's own params file names, root-relative."""
+            path = metrics_file(source.read([params_name])[params_name])
+            return (
+                norm(".", os.path.relpath(params_dir / path, root)) if root != params_dir else path
+            )
+
+        metrics_path = metrics_of(Workspace(params_dir))
+        base_metrics = metrics_path
+        if baseline.sha:
+            base_metrics = metrics_of(at(params_dir, baseline.sha, baseline.name))
+        params_arg = params_name if root == params_dir else DEFAULT_PARAMS
+
+        def side(source: Workspace | Commit, metrics: str = metrics_path) -> Snapshot:
+            return read(source, params_arg, metrics, dvc_mode=dvc_mode, objects=objects)
 
         try:
             new = side(workspace)
-            old = side(commit) if commit is not None else Snapshot()
+            old = side(commit, base_metrics) if commit is not None else Snapshot()
+            if dvc_mode and base_metrics not in old.declared and old.declared:
+                base_metrics = old.declared[0]  # what config derives from dvc.yaml
             notes: list[str] = []
             if baseline.kind == "ref" and not old.has_metrics:
                 missing = f"{baseline.label} has no committed metrics file"
                 if not dvc_mode:
-                    missing = f"{baseline.label} has no committed {metrics_path}"
+                    missing = f"{baseline.label} has no committed {base_metrics}"
                 supplied = fallback() if fallback is not None and not base else None
                 if supplied is not None:
                     ref_baseline, baseline = baseline, supplied.baseline
@@ -208,6 +222,7 @@ def compare(
         notes,
         root,
         no_commits,
+        base_metrics if base_metrics != metrics_path else None,
     )
 
 

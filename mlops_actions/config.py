@@ -104,7 +104,12 @@ class PromoteConfig:
 
 @dataclass(frozen=True)
 class GateOptions:
+    """`no_baseline` is what a relative rule does without base metrics off pull requests; a
+    pull request follows its base branch's setting, and is an error when that sets none.
+    `rules_from: base`: a pull request is gated with its base branch's rules."""
+
     no_baseline: str = "skip"
+    rules_from: str = "head"
     status_prefix: str = "mlops/gate"
     # pull_request_target with the PR's head checked out runs its code beside a write token.
     allow_pull_request_target: bool = False
@@ -298,6 +303,8 @@ def _validate(cfg: Config, file: str) -> None:
         )
     no_baseline = f"{m}.gate_options.no_baseline"
     _check_choice(cfg.gate_options.no_baseline, NO_BASELINE, no_baseline, file)
+    rules_from = f"{m}.gate_options.rules_from"
+    _check_choice(cfg.gate_options.rules_from, ("head", "base"), rules_from, file)
     _check_choice(cfg.train.mode, MODES, f"{m}.train.mode", file)
     _check_choice(cfg.data.task, TASKS, f"{m}.data.task", file)
     if not 0 < cfg.data.test_size < 1:

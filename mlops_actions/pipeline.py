@@ -179,7 +179,7 @@ def evaluate(cfg: Config, ctx: Context, options: RunOptions) -> Evaluated:
     if ctx.event_name == "push":
         gates = api.promotion_gates(cfg, trained.metrics)
     else:
-        gates = api.compared_gates(cfg, found, trained.metrics)
+        gates = api.compared_gates(cfg, found, trained.metrics, ctx)
     console.gate_run(gates)
     body = api.report_body(cfg, ctx, found, gates, trained, options.comment_id, stale)
     return Evaluated(trained, gates, body, stale)
