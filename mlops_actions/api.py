@@ -33,7 +33,7 @@ from mlops_actions.rules import Rule, parse_rules
 from mlops_actions.tag import BOT
 from mlops_actions.training import dvc as dvc_mode
 from mlops_actions.training.base import TrainResult
-from mlops_actions.util import read_json
+from mlops_actions.util import file_hash, read_json
 
 
 @dataclass(frozen=True)
@@ -494,6 +494,21 @@ def _input(
     )
 
 
+def this_runs_confusion(cfg: Config) -> dict[str, object] | None:
+    """The confusion matrix the last run wrote, as its model card records it (path and
+    sha256); None when it wrote none: a committed, stale file is never shown as this run's."""
+    record = read_json(cfg.resolve(cfg.train.card)).get("confusion_matrix")
+    if not isinstance(record, dict) or not isinstance(record.get("path"), str):
+        return None
+    path = cfg.resolve(record["path"])
+    try:
+        if file_hash(path) != record.get("sha256"):
+            return None
+    except OSError:
+        return None
+    return read_json(path) or None
+
+
 def report_input(
     cfg: Config,
     ctx: Context,
@@ -511,8 +526,7 @@ def report_input(
     first = ctx.is_default_branch_push and (
         base.kind == "none" or (bool(base.sha) and base.sha == facts.head)
     )
-    confusion_path = cfg.resolve(cfg.train.confusion_matrix)
-    confusion = read_json(confusion_path) if confusion_path.is_file() else None
+    confusion = this_runs_confusion(cfg)
     rows = [report.Row(e.key, e.old, e.new, e.path) for e in found.rows("metrics", all=True)]
     if first:
         label = None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -237,6 +238,12 @@ def _cell(value: object, digits: int | None) -> str:
     return str(value)
 
 
+def _md_cell(text: str) -> str:
+    """No column or line break, no code fence, no HTML start (`<!--` would hide the rest)."""
+    text = text.replace("|", "\\|").replace("`", "\\`").replace("\r", " ").replace("\n", " ")
+    return re.sub(r"<(?=[!/?A-Za-z])", "&lt;", text)
+
+
 def table(
     entries: list[Entry],
     *,
@@ -257,8 +264,8 @@ def table(
         row += [_cell(entry.new, digits)]
         if old is not None:
             row += [_cell(entry.diff, digits)]
-        if tablefmt == "github":  # a '|' in a value would end its Markdown cell
-            row = [cell.replace("|", "\\|") for cell in row]
+        if tablefmt == "github":  # names and values are the files' text: keep them in their cell
+            row = [_md_cell(cell) for cell in row]
         rows.append(row)
     headers = (
         ["Path", title, old, WORKSPACE, "Change"] if old is not None else ["Path", title, "Value"]
@@ -311,6 +318,7 @@ def render_markdown(c: Comparison, all: bool = False) -> str:
     c = c.relative_to()
     lines = [headline(c, markdown=True)]
     quoted = [*c.notes, *(f"⚠️ {e}" for e in c.errors)]
+    quoted = [re.sub(r"<(?=[!/?A-Za-z])", "&lt;", " ".join(q.splitlines())) for q in quoted]
     lines += ["", *(f"> {line}  " for line in quoted)] if quoted else []
     for label, body in _sections(c, all, "github"):
         lines += ["", f"#### {label}", "", body if "\n" in body else f"_{body.capitalize()}._"]

@@ -134,6 +134,11 @@ def train(
         card = model_card(cfg, data, key, versions, metrics.json(), model_src, seconds)
         if model_src is not None:
             card["model"]["path"] = files["model"][1]
+        # The confusion matrix this run wrote, if any: the report shows no other as this run's.
+        confusion = files.get("confusion")
+        card["confusion_matrix"] = (
+            {"path": confusion[1], "sha256": file_hash(confusion[0])} if confusion else None
+        )
         write_json(staging / "card.json", card)
         files["card"] = (staging / "card.json", targets["card"])
         # Install the workspace files only once every one of them exists.
