@@ -10,18 +10,14 @@ import dataclasses
 import os
 import posixpath
 from dataclasses import dataclass
-from pathlib import Path
 
 import yaml
 
 from mlops_actions import compare as compare_mod
-from mlops_actions import data, dvcproject, gates, git, metrics, registry, report
+from mlops_actions import data, dvcproject, gates, git, metrics, pull_gates, registry, report
 from mlops_actions.baseline import (
     Baseline,
     BaselineMetrics,
-    BaseSettings,
-    resolve_baseline,
-    settings_at,
 )
 from mlops_actions.config import SECTION, Config
 from mlops_actions.context import Context
@@ -29,7 +25,6 @@ from mlops_actions.data import DataVersion, PullResult
 from mlops_actions.dvcdiff import Entry
 from mlops_actions.errors import ConfigError, GitError, MlopsError
 from mlops_actions.metrics import Metrics
-from mlops_actions.rules import Rule, parse_rules
 from mlops_actions.tag import BOT
 from mlops_actions.training import dvc as dvc_mode
 from mlops_actions.training.base import TrainResult
@@ -155,21 +150,6 @@ def current_metrics(cfg: Config) -> Metrics:
 # --- comparison -----------------------------------------------------------------------------
 
 
-def pull_request_base(cfg: Config, ctx: Context | None) -> BaseSettings | None:
-    """On a pull request, our settings as its base branch has them (what it is gated with);
-    None elsewhere, or when the base branch is not in this clone (compare says why)."""
-    if ctx is None or not ctx.is_pull_request or not ctx.pr_base_ref:
-        return None
-    try:
-        found = resolve_baseline(None, ctx.pr_base_ref, cwd=cfg.root)
-    except GitError:
-        return None
-    if not found.sha:
-        return None
-    params = os.path.relpath(Path(cfg.path).resolve(), cfg.root)
-    return settings_at(cfg.root, params, found.sha)
-
-
 def registry_baseline(cfg: Config, name: str | None = None) -> BaselineMetrics | None:
     """The latest promoted version's metrics: the baseline when the base branch has none.
     `name`: the registry name to look up (a pull request's base names it), else ours."""
@@ -187,7 +167,7 @@ def registry_baseline(cfg: Config, name: str | None = None) -> BaselineMetrics |
 def compare(cfg: Config, ctx: Context, base: str | None) -> compare_mod.Comparison:
     """The workspace against `base`, else the PR's base branch, the default branch, the
     latest promoted version."""
-    settings = pull_request_base(cfg, ctx) if base is None else None
+    settings = pull_gates.base_settings(cfg, ctx) if base is None else None
     name = settings.model_name if settings is not None else None  # a rename keeps its baseline
     return compare_mod.compare(
         cfg.path,
@@ -291,58 +271,22 @@ def base_intervals(cfg: Config, found: compare_mod.Comparison) -> dict[str, tupl
     return {}
 
 
-RULES_CONTEXT = "rules from the base branch"
-
-
-def _rules_changed(cfg: Config, base: list[Rule], prefix: str) -> gates.GateResult | None:
-    """An error result when the pull request's rules differ from its base branch's."""
-    ours, theirs = [r.normalized for r in cfg.rules], [r.normalized for r in base]
-    if ours == theirs:
-        return None
-    added = [r for r in ours if r not in theirs]
-    removed = [r for r in theirs if r not in ours]
-    parts = [
-        f"added {', '.join(added)}" if added else "",
-        f"removed {', '.join(removed)}" if removed else "",
-    ]
-    change = "; ".join(p for p in parts if p) or "reordered"
-    detail = f"mlops.gates changed in this pull request ({change}); the base branch's rules apply"
-    rule = Rule("mlops.gates", "==", text="mlops.gates as on the base branch")
-    description = gates._fit("mlops.gates", ": ", f"changed ({change})")
-    context = f"{prefix}: {RULES_CONTEXT}"
-    return gates.GateResult(rule, gates.ERROR, None, None, None, detail, description, context)
-
-
-def gated_config(
-    cfg: Config, settings: BaseSettings | None
-) -> tuple[Config, gates.GateResult | None]:
-    """The settings a pull request is gated with: a relative rule with no baseline is an
-    error unless its base branch says otherwise (`no_baseline`), and with `rules_from: base`
-    (on either side) the base branch's rules, plus an error result naming any change."""
-    if settings is None:
-        return cfg, None
-    no_baseline = settings.no_baseline if settings.no_baseline in gates.NO_BASELINE else "error"
-    options = dataclasses.replace(cfg.gate_options, no_baseline=no_baseline)
-    gated = dataclasses.replace(cfg, gate_options=options)
-    if "base" not in (settings.rules_from, cfg.gate_options.rules_from):
-        return gated, None
-    where = f"{cfg.path} at {settings.sha[:7]}"
-    try:
-        base_rules = tuple(parse_rules(settings.gates or [], where, f"{SECTION}.gates"))
-    except ConfigError:
-        base_rules = ()
-    changed = _rules_changed(cfg, list(base_rules), cfg.gate_options.status_prefix)
-    return dataclasses.replace(gated, gates=settings.gates or [], rules=base_rules), changed
-
-
 def compared_gates(
     cfg: Config, found: compare_mod.Comparison, current: Metrics, ctx: Context | None = None
 ) -> GateRun:
     """The gates against the comparison's baseline (a pull request's base branch); on a pull
-    request with the base branch's settings (see `gated_config`)."""
-    cfg, changed = gated_config(cfg, pull_request_base(cfg, ctx))
+    request with the base branch's settings (see `pull_gates.gated_config`)."""
+    settings = pull_gates.base_settings(cfg, ctx)
+    cfg, changed = pull_gates.gated_config(cfg, settings)
+    values = base_values(cfg, found)
+    where = found.baseline.label
+    unreadable = pull_gates.unreadable_base(cfg, found) if values is None else None
+    if settings is not None and unreadable is not None:
+        # The base has its metrics file but it cannot be read: a vanished baseline, never a skip.
+        options = dataclasses.replace(cfg.gate_options, no_baseline="error")
+        cfg, where = dataclasses.replace(cfg, gate_options=options), unreadable
     noise = _noise(base_intervals(cfg, found)) if any(r.noise for r in cfg.rules) else None
-    run = evaluate_gates(cfg, current, base_values(cfg, found), found.baseline.label, noise)
+    run = evaluate_gates(cfg, current, values, where, noise)
     return GateRun([*run.results, changed], run.note) if changed else run
 
 

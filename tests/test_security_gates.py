@@ -163,3 +163,20 @@ def test_rules_from_base_gates_with_the_base_rules_and_errors_on_a_change(
     assert statuses[RELATIVE]["state"] == "failure"
     assert "mlops/gate: accuracy >= 0.1" not in statuses
     assert statuses["mlops/gate"]["state"] == "error"
+
+
+def test_a_base_metrics_file_that_cannot_be_read_is_an_error_even_with_skip(
+    project: Path, github_server: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A vanished baseline: the base has its metrics file, but no values come out of it."""
+    params = gated_params()
+    params["gate_options"] = {"no_baseline": "skip"}
+    write_params(project, params)
+    (project / "metrics.json").write_text("{not json")
+    commit_all(project, "main, its metrics file broken")
+    git(project, "checkout", "-q", "-b", "feature")
+    commit_all(project, "a change")
+    code, statuses, gates = _pr_run(monkeypatch, github_server, project)
+    assert code == 2
+    assert gates[RELATIVE]["state"] == "error"
+    assert statuses["mlops/gate"]["state"] == "error"
