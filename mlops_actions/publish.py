@@ -173,7 +173,8 @@ def deliver_report(
 
     The summary comes first, so a GitHub failure while commenting never loses the report.
     """
-    target = delivery.path or str(cfg.cache_dir / "report.md")
+    named = cfg.cache.dir  # as written when set (relative to params.yaml), else outside
+    target = delivery.path or (f"{named}/report.md" if named else str(cfg.cache_dir / "report.md"))
     try:
         write_text(cfg.resolve(target), body)
         write_outputs(ctx, report_path=str(cfg.resolve(target)))
