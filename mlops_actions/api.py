@@ -317,7 +317,7 @@ def display_name(cfg: Config) -> str:
 
 
 def _gates_markdown(cfg: Config, run: GateRun | None) -> str | None:
-    if not cfg.rules:
+    if not cfg.rules and not (run and run.results):
         return NO_GATES
     return gates.render_markdown(run.results) if run and run.results else None
 

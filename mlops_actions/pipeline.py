@@ -25,6 +25,7 @@ from mlops_actions import (
     output,
     promotion,
     publish,
+    pull_gates,
     registry,
     retrain,
 )
@@ -52,7 +53,8 @@ def run(cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions) -> in
     if ctx.event_name in ("schedule", "workflow_dispatch"):
         return scheduled(cfg, ctx, gh, options)
     _refuse_untrusted_checkout(cfg, ctx)
-    with publish.GateStatuses(gh if cfg.rules else None, ctx, cfg.gate_options.status_prefix) as s:
+    gated = bool(cfg.rules) or pull_gates.gated_by_base(cfg, ctx)
+    with publish.GateStatuses(gh if gated else None, ctx, cfg.gate_options.status_prefix) as s:
         done = evaluate(cfg, ctx, options)
         s.finish(done.gates.results)
     publish.write_outputs(

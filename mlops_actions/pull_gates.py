@@ -37,6 +37,15 @@ def base_settings(cfg: Config, ctx: Context | None) -> BaseSettings | None:
 RULES_CONTEXT = "rules from the base branch"
 
 
+def gated_by_base(cfg: Config, ctx: Context | None) -> bool:
+    """A pull request gated with its base branch's rules, whatever it left in its own
+    params.yaml (even no rules at all: its statuses still report the base's)."""
+    settings = base_settings(cfg, ctx)
+    if settings is None or "base" not in (settings.rules_from, cfg.gate_options.rules_from):
+        return False
+    return bool(settings.gates)
+
+
 def _rules_changed(cfg: Config, base: list[Rule], prefix: str) -> gates.GateResult | None:
     """An error result when the pull request's rules differ from its base branch's."""
     ours, theirs = [r.normalized for r in cfg.rules], [r.normalized for r in base]

@@ -180,3 +180,22 @@ def test_a_base_metrics_file_that_cannot_be_read_is_an_error_even_with_skip(
     assert code == 2
     assert gates[RELATIVE]["state"] == "error"
     assert statuses["mlops/gate"]["state"] == "error"
+
+
+def test_a_pull_request_removing_every_rule_still_gets_the_base_rules_statuses(
+    project: Path, github_server: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    main = gated_params()
+    main["gate_options"] = {"rules_from": "base"}
+    write_params(project, main)
+    commit_all(project, "rules from the base branch")
+    git(project, "checkout", "-q", "-b", "feature")
+    bare = _weak(gated_params())
+    bare.pop("gates")
+    write_params(project, bare)
+    commit_all(project, "no gates at all")
+    code, statuses, _ = _pr_run(monkeypatch, github_server, project)
+    assert code == 2
+    assert statuses["mlops/gate: rules from the base branch"]["state"] == "error"
+    assert statuses["mlops/gate: accuracy >= 0.85"]["state"] == "failure"
+    assert statuses["mlops/gate"]["state"] == "error"
