@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -97,19 +96,17 @@ def _lines_that_are_commands(text: str) -> list[str]:
     ]
 
 
-def test_a_metric_name_printed_to_stdout_is_no_workflow_command(git_repo: Path) -> None:
+def test_a_metric_name_printed_to_stdout_is_no_workflow_command(
+    git_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """`train` prints the metrics table: a name at the start of a line was a command."""
     _command_project(git_repo, {"accuracy": 0.9, **{name: 1 for name in COMMANDS}})
     commit_all(git_repo, "main")
-    proc = subprocess.run(
-        [sys.executable, "-P", "-m", "mlops_actions", "train"],
-        cwd=git_repo,
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert "stop-commands" in proc.stdout  # shown, readable
-    assert _lines_that_are_commands(proc.stdout + proc.stderr) == []
+    capsys.readouterr()
+    assert cli.main(["train"]) == 0
+    captured = capsys.readouterr()
+    assert "stop-commands" in captured.out  # shown, readable
+    assert _lines_that_are_commands(captured.out + captured.err) == []
 
 
 def test_an_error_message_carrying_a_command_is_neutralised(
