@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,8 +176,10 @@ def _dvc_model(text: bytes | None) -> str | None:
     return models[0] if len(models) == 1 else None
 
 
+@functools.lru_cache(maxsize=16)
 def settings_at(root: Path, params: str, sha: str) -> BaseSettings:
-    """The base's settings from its params file (`params` relative to `root`) and dvc.yaml."""
+    """The base's settings from its params file (`params` relative to `root`) and dvc.yaml;
+    kept per commit (a commit never changes), so a run reads them once."""
     import yaml
 
     try:
