@@ -26,7 +26,7 @@ $(OPENAPI): package.json
 
 demo: $(RUNTIME)
 	$(BIN)/mlops-actions run
-	@printf '\nwrote: metrics.json, confusion_matrix.json, model/model.skops, model/card.json, .mlops-cache/report.md\n'
+	@printf '\nwrote: metrics.json, confusion_matrix.json, model/model.skops, model/card.json, and the report (path above; the run cache is beside it, outside the workspace)\n'
 	@printf 'next: change mlops.model.params in params.yaml and run `make demo` again, or `%s compare` to see the change\n' '$(BIN)/mlops-actions'
 
 lint: $(STAMP)

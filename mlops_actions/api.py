@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import yaml
 
 from mlops_actions import compare as compare_mod
-from mlops_actions import data, dvcproject, gates, git, metrics, registry, report
+from mlops_actions import data, dvcproject, gates, git, metrics, pull_gates, registry, report
 from mlops_actions.baseline import Baseline, BaselineMetrics
 from mlops_actions.config import SECTION, Config, check_primary
 from mlops_actions.context import Context
@@ -25,7 +25,7 @@ from mlops_actions.metrics import Metrics
 from mlops_actions.tag import BOT
 from mlops_actions.training import dvc as dvc_mode
 from mlops_actions.training.base import TrainResult
-from mlops_actions.util import read_json
+from mlops_actions.util import file_hash, read_json
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def dvc_files(cfg: Config) -> list[str]:
     An explicit list must hold the .dvc file that tracks `mlops.data.path`: training on an
     untracked workspace copy would pass here and fail in a fresh clone.
     """
-    found = dvcproject.tracked_files(cfg.root, skip=(cfg.cache.dir,))
+    found = dvcproject.tracked_files(cfg.root, skip=cfg.cache_skip)
     if cfg.data.dvc is None:
         return found
     key = f"{cfg.path}: mlops.data.dvc"
@@ -118,11 +118,15 @@ def verified_data(cfg: Config) -> DataVersion:
 # --- training and metrics -------------------------------------------------------------------
 
 
-def train(cfg: Config, version: DataVersion, *, use_cache: bool = True) -> TrainResult:
-    """Train (or restore the run); `mlops.metrics.primary` must name one of its metrics."""
+def train(
+    cfg: Config, version: DataVersion, *, use_cache: bool = True, restore: bool = True
+) -> TrainResult:
+    """Train, or restore the same run from the run cache; `restore` False always trains
+    (a run that may promote: a cache entry is only files, anyone could have written them).
+    `mlops.metrics.primary` must name one of the run's metrics."""
     from mlops_actions.training.runner import train as run_training
 
-    result = run_training(cfg, version, use_cache=use_cache)
+    result = run_training(cfg, version, use_cache=use_cache, restore=restore)
     check_primary(cfg, result.metrics.flat(), result.metrics.path)
     return result
 
@@ -146,11 +150,13 @@ def current_metrics(cfg: Config) -> Metrics:
 # --- comparison -----------------------------------------------------------------------------
 
 
-def registry_baseline(cfg: Config) -> BaselineMetrics | None:
-    """The latest promoted version's metrics: the baseline when the base branch has none."""
-    if cfg.model.name is None:
+def registry_baseline(cfg: Config, name: str | None = None) -> BaselineMetrics | None:
+    """The latest promoted version's metrics: the baseline when the base branch has none.
+    `name`: the registry name to look up (a pull request's base names it), else ours."""
+    name = name or cfg.model.name
+    if name is None:
         return None  # no registry name: nothing was ever promoted
-    model = registry.find_model(cfg.model.name, cwd=cfg.root)
+    model = registry.find_model(name, cwd=cfg.root)
     latest = model.latest() if model else None
     if latest is None or latest.info is None or not latest.info.metrics:
         return None
@@ -161,8 +167,13 @@ def registry_baseline(cfg: Config) -> BaselineMetrics | None:
 def compare(cfg: Config, ctx: Context, base: str | None) -> compare_mod.Comparison:
     """The workspace against `base`, else the PR's base branch, the default branch, the
     latest promoted version."""
+    settings = pull_gates.base_settings(cfg, ctx) if base is None else None
+    name = settings.model_name if settings is not None else None  # a rename keeps its baseline
     return compare_mod.compare(
-        cfg.path, base=base, pr_base_ref=ctx.pr_base_ref, fallback=lambda: registry_baseline(cfg)
+        cfg.path,
+        base=base,
+        pr_base_ref=ctx.pr_base_ref,
+        fallback=lambda: registry_baseline(cfg, name),
     )
 
 
@@ -170,7 +181,9 @@ def base_values(cfg: Config, found: compare_mod.Comparison) -> dict[str, object]
     """The base values of the training metrics file, flattened; None with no baseline."""
     if found.baseline.kind == "none":
         return None
-    path = posixpath.normpath(cfg.train.metrics)  # comparison paths are root-relative
+    # The base's own metrics file (comparison paths are root-relative): moving it in a pull
+    # request does not remove its baseline.
+    path = found.base_metrics or posixpath.normpath(cfg.train.metrics)
     values = {e.key: e.old for e in found.rows("metrics", all=True) if e.path == path}
     return {k: v for k, v in values.items() if v is not None} or None
 
@@ -259,10 +272,23 @@ def base_intervals(cfg: Config, found: compare_mod.Comparison) -> dict[str, tupl
     return {}
 
 
-def compared_gates(cfg: Config, found: compare_mod.Comparison, current: Metrics) -> GateRun:
-    """The gates against the comparison's baseline (a pull request's base branch)."""
+def compared_gates(
+    cfg: Config, found: compare_mod.Comparison, current: Metrics, ctx: Context | None = None
+) -> GateRun:
+    """The gates against the comparison's baseline (a pull request's base branch); on a pull
+    request with the base branch's settings (see `pull_gates.gated_config`)."""
+    settings = pull_gates.base_settings(cfg, ctx)
+    cfg, changed = pull_gates.gated_config(cfg, settings)
+    values = base_values(cfg, found)
+    where = found.baseline.label
+    unreadable = pull_gates.unreadable_base(cfg, found) if values is None else None
+    if settings is not None and unreadable is not None:
+        # The base has its metrics file but it cannot be read: a vanished baseline, never a skip.
+        options = dataclasses.replace(cfg.gate_options, no_baseline="error")
+        cfg, where = dataclasses.replace(cfg, gate_options=options), unreadable
     noise = _noise(base_intervals(cfg, found)) if any(r.noise for r in cfg.rules) else None
-    return evaluate_gates(cfg, current, base_values(cfg, found), found.baseline.label, noise)
+    run = evaluate_gates(cfg, current, values, where, noise)
+    return GateRun([*run.results, changed], run.note) if changed else run
 
 
 def promotion_gates(cfg: Config, current: Metrics | None = None) -> GateRun:
@@ -314,7 +340,7 @@ def _plots(
 
 
 def _gates_markdown(cfg: Config, run: GateRun | None) -> str | None:
-    if not cfg.rules:
+    if not cfg.rules and not (run and run.results):
         return NO_GATES
     return gates.render_markdown(run.results) if run and run.results else None
 
@@ -436,6 +462,21 @@ def _input(
     )
 
 
+def this_runs_confusion(cfg: Config) -> dict[str, object] | None:
+    """The confusion matrix the last run wrote, as its model card records it (path and
+    sha256); None when it wrote none: a committed, stale file is never shown as this run's."""
+    record = read_json(cfg.resolve(cfg.train.card)).get("confusion_matrix")
+    if not isinstance(record, dict) or not isinstance(record.get("path"), str):
+        return None
+    path = cfg.resolve(record["path"])
+    try:
+        if file_hash(path) != record.get("sha256"):
+            return None
+    except OSError:
+        return None
+    return read_json(path) or None
+
+
 def report_input(
     cfg: Config,
     ctx: Context,
@@ -453,8 +494,7 @@ def report_input(
     first = ctx.is_default_branch_push and (
         base.kind == "none" or (bool(base.sha) and base.sha == facts.head)
     )
-    confusion_path = cfg.resolve(cfg.train.confusion_matrix)
-    confusion = read_json(confusion_path) if confusion_path.is_file() else None
+    confusion = this_runs_confusion(cfg)
     drawn, has_confusion = _plots(cfg, ctx, found, first)
     if has_confusion:
         confusion = None  # the Plots section has it, base beside this run

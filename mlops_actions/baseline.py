@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,3 +129,71 @@ def resolve_baseline(
     if found is None:
         return Baseline("none", label="no main, master or origin/HEAD branch found")
     return _at(*found)
+
+
+@dataclass(frozen=True)
+class BaseSettings:
+    """Our settings as the pull request's base branch has them: what a pull request is gated
+    with, so that it cannot move, rename or loosen what it is measured against. Read leniently:
+    a value the base does not set is None."""
+
+    sha: str
+    metrics: str | None = None  # mlops.train.metrics (relative to the params file)
+    model_name: str | None = None  # mlops.model.name, else the base dvc.yaml's one model
+    gates: list[str] | None = None  # mlops.gates as written
+    no_baseline: str | None = None
+    rules_from: str | None = None
+
+
+def file_at(sha: str, path: str, cwd: Path) -> bytes | None:
+    """The content of `path` (relative to `cwd`) committed at `sha`, or None."""
+    proc = git.result("show", f"{sha}:./{path}", cwd=cwd)
+    return proc.stdout.encode() if proc.returncode == 0 else None
+
+
+def _mapping(node: Any, *keys: str) -> Any:
+    for key in keys:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _dvc_model(text: bytes | None) -> str | None:
+    """The one model artifact a dvc.yaml declares, or None."""
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(text) if text else None
+    except yaml.YAMLError:
+        return None
+    artifacts = _mapping(loaded, "artifacts")
+    if not isinstance(artifacts, dict):
+        return None
+    models = [str(name) for name, a in artifacts.items() if _mapping(a, "type") == "model"]
+    return models[0] if len(models) == 1 else None
+
+
+@functools.lru_cache(maxsize=16)
+def settings_at(root: Path, params: str, sha: str) -> BaseSettings:
+    """The base's settings from its params file (`params` relative to `root`) and dvc.yaml;
+    kept per commit (a commit never changes), so a run reads them once."""
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(file_at(sha, params, root) or b"")
+    except yaml.YAMLError:
+        loaded = None
+    section = _mapping(loaded, "mlops")
+    gates = _mapping(section, "gates")
+    model = _text(_mapping(section, "model", "name")) or _dvc_model(file_at(sha, "dvc.yaml", root))
+    return BaseSettings(
+        sha=sha,
+        metrics=_text(_mapping(section, "train", "metrics")),
+        model_name=model,
+        gates=[str(g) for g in gates] if isinstance(gates, list) else None,
+        no_baseline=_text(_mapping(section, "gate_options", "no_baseline")),
+        rules_from=_text(_mapping(section, "gate_options", "rules_from")),
+    )

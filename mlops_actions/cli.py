@@ -357,7 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if os.environ.get("MLOPS_DEBUG"):
             output.error(f"unexpected failure in '{args.command}'; the traceback follows")
-            sys.stderr.write(output.redact(traceback.format_exc()))
+            sys.stderr.write(output.printable(traceback.format_exc()))
         else:
             what = output.redact(f"{type(exc).__name__}: {exc}")
             output.error(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -47,6 +48,9 @@ class Comparison:
     notes: list[str] = field(default_factory=list)
     root: Path | None = None
     no_commits: bool = False  # DVC prints {} then; the text report still shows the values
+    # The metrics file the baseline's own settings name (root-relative): a change that moves
+    # the metrics file still has its base values gated. None: the same as the workspace's.
+    base_metrics: str | None = None
 
     def rows(self, section: Literal["metrics", "params"], all: bool = False) -> list[Entry]:
         entries = self.metrics if section == "metrics" else self.params
@@ -153,22 +157,33 @@ def compare(
         if not dvc_mode:  # our own settings name the files, relative to the params file
             root, workspace = params_dir, Workspace(params_dir)
             commit = at(root, baseline.sha, baseline.name) if baseline.sha else None
-        metrics_path = metrics_file(Workspace(params_dir).read([params_name])[params_name])
-        if root != params_dir:
-            metrics_path = norm(".", os.path.relpath(params_dir / metrics_path, root))
-        names = (params_name if root == params_dir else DEFAULT_PARAMS, metrics_path)
 
-        def side(source: Workspace | Commit) -> Snapshot:
-            return read(source, *names, dvc_mode=dvc_mode, objects=objects)
+        def metrics_of(source: Workspace | Commit) -> str:
+            """The metrics file the side's own params file names, root-relative."""
+            path = metrics_file(source.read([params_name])[params_name])
+            return (
+                norm(".", os.path.relpath(params_dir / path, root)) if root != params_dir else path
+            )
+
+        metrics_path = metrics_of(Workspace(params_dir))
+        base_metrics = metrics_path
+        if baseline.sha:
+            base_metrics = metrics_of(at(params_dir, baseline.sha, baseline.name))
+        params_arg = params_name if root == params_dir else DEFAULT_PARAMS
+
+        def side(source: Workspace | Commit, metrics: str = metrics_path) -> Snapshot:
+            return read(source, params_arg, metrics, dvc_mode=dvc_mode, objects=objects)
 
         try:
             new = side(workspace)
-            old = side(commit) if commit is not None else Snapshot()
+            old = side(commit, base_metrics) if commit is not None else Snapshot()
+            if dvc_mode and base_metrics not in old.declared and old.declared:
+                base_metrics = old.declared[0]  # what config derives from dvc.yaml
             notes: list[str] = []
             if baseline.kind == "ref" and not old.has_metrics:
                 missing = f"{baseline.label} has no committed metrics file"
                 if not dvc_mode:
-                    missing = f"{baseline.label} has no committed {metrics_path}"
+                    missing = f"{baseline.label} has no committed {base_metrics}"
                 supplied = fallback() if fallback is not None and not base else None
                 if supplied is not None:
                     ref_baseline, baseline = baseline, supplied.baseline
@@ -208,6 +223,7 @@ def compare(
         notes,
         root,
         no_commits,
+        base_metrics if base_metrics != metrics_path else None,
     )
 
 
@@ -220,6 +236,12 @@ def _cell(value: object, digits: int | None) -> str:
     if digits is not None and isinstance(value, float):
         value = round(value, digits)
     return str(value)
+
+
+def _md_cell(text: str) -> str:
+    """No column or line break, no code fence, no HTML start (`<!--` would hide the rest)."""
+    text = text.replace("|", "\\|").replace("`", "\\`").replace("\r", " ").replace("\n", " ")
+    return re.sub(r"<(?=[!/?A-Za-z])", "&lt;", text)
 
 
 def table(
@@ -242,8 +264,8 @@ def table(
         row += [_cell(entry.new, digits)]
         if old is not None:
             row += [_cell(entry.diff, digits)]
-        if tablefmt == "github":  # a '|' in a value would end its Markdown cell
-            row = [cell.replace("|", "\\|") for cell in row]
+        if tablefmt == "github":  # names and values are the files' text: keep them in their cell
+            row = [_md_cell(cell) for cell in row]
         rows.append(row)
     headers = (
         ["Path", title, old, WORKSPACE, "Change"] if old is not None else ["Path", title, "Value"]
@@ -296,6 +318,7 @@ def render_markdown(c: Comparison, all: bool = False) -> str:
     c = c.relative_to()
     lines = [headline(c, markdown=True)]
     quoted = [*c.notes, *(f"⚠️ {e}" for e in c.errors)]
+    quoted = [re.sub(r"<(?=[!/?A-Za-z])", "&lt;", " ".join(q.splitlines())) for q in quoted]
     lines += ["", *(f"> {line}  " for line in quoted)] if quoted else []
     for label, body in _sections(c, all, "github"):
         lines += ["", f"#### {label}", "", body if "\n" in body else f"_{body.capitalize()}._"]

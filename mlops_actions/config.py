@@ -11,6 +11,9 @@ them. Every mistake is reported as one line naming the file and the dotted key, 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import os
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -30,7 +33,7 @@ from mlops_actions.util import did_you_mean
 
 DEFAULT_PARAMS = "params.yaml"
 SECTION = "mlops"
-DEFAULT_CACHE_DIR = ".mlops-cache"
+DEFAULT_CACHE_DIR = ".mlops-cache"  # the old default in the workspace: never read unless named
 MODES = tuple(TRAINERS)
 TASKS = ("auto", "classification", "regression")
 
@@ -69,8 +72,24 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class CacheConfig:
+    """`dir` None: outside the workspace (see `default_cache_dir`), so nothing committed to
+    the repository can pose as a finished run."""
+
     enabled: bool = True
-    dir: str = DEFAULT_CACHE_DIR
+    dir: str | None = None
+
+
+def default_cache_dir(root: Path) -> Path:
+    """The run cache of the project at `root`: $RUNNER_TEMP/mlops-actions/<key> in Actions,
+    else $XDG_CACHE_HOME (~/.cache)/mlops-actions/<key>; the key tells projects apart."""
+    runner_temp = os.environ.get("RUNNER_TEMP")
+    if os.environ.get("GITHUB_ACTIONS") == "true" and runner_temp:
+        base = Path(runner_temp)
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", root.name)[:40] or "project"
+    digest = hashlib.sha256(str(root).encode()).hexdigest()[:12]
+    return base / "mlops-actions" / f"{name}-{digest}"
 
 
 @dataclass(frozen=True)
@@ -88,7 +107,12 @@ class PromoteConfig:
 
 @dataclass(frozen=True)
 class GateOptions:
+    """`no_baseline` is what a relative rule does without base metrics off pull requests; a
+    pull request follows its base branch's setting, and is an error when that sets none.
+    `rules_from: base`: a pull request is gated with its base branch's rules."""
+
     no_baseline: str = "skip"
+    rules_from: str = "head"
     status_prefix: str = "mlops/gate"
     # pull_request_target with the PR's head checked out runs its code beside a write token.
     allow_pull_request_target: bool = False
@@ -139,6 +163,18 @@ class Config:
     def resolve(self, relative: str) -> Path:
         """A path from params.yaml, relative to the directory that holds it."""
         return self.root / relative
+
+    @property
+    def cache_dir(self) -> Path:
+        """The run cache directory: `mlops.cache.dir` when set, else outside the workspace."""
+        if self.cache.dir is not None:
+            return self.resolve(self.cache.dir)
+        return default_cache_dir(self.root)
+
+    @property
+    def cache_skip(self) -> tuple[str, ...]:
+        """Directories the walk for .dvc and dvc.yaml files leaves out."""
+        return (self.cache.dir or DEFAULT_CACHE_DIR,)
 
     @property
     def section(self) -> dict[str, Any]:
@@ -270,6 +306,8 @@ def _validate(cfg: Config, file: str) -> None:
         )
     no_baseline = f"{m}.gate_options.no_baseline"
     _check_choice(cfg.gate_options.no_baseline, NO_BASELINE, no_baseline, file)
+    rules_from = f"{m}.gate_options.rules_from"
+    _check_choice(cfg.gate_options.rules_from, ("head", "base"), rules_from, file)
     _check_choice(cfg.train.mode, MODES, f"{m}.train.mode", file)
     _check_choice(cfg.data.task, TASKS, f"{m}.data.task", file)
     if not 0 < cfg.data.test_size < 1:
@@ -338,7 +376,9 @@ def _derived(section: dict[str, Any], project: DvcProject | None, file: str) -> 
     # Our model card stays out of the user's tree, beside the run cache.
     cache = section.get("cache")
     cache_dir = cache.get("dir") if isinstance(cache, dict) else None
-    train.setdefault("card", f"{cache_dir or DEFAULT_CACHE_DIR}/card.json")
+    if not isinstance(cache_dir, str) or not cache_dir:
+        cache_dir = str(default_cache_dir(Path(file).resolve().parent))
+    train.setdefault("card", f"{cache_dir}/card.json")
     if project.metrics:
         train.setdefault("metrics", project.metrics[0])
     models = project.models

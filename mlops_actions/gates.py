@@ -8,6 +8,7 @@ count as equal, so ``f1 >= base - 0.01`` does not fail on float rounding.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -277,7 +278,7 @@ def render_markdown(results: Sequence[GateResult]) -> str:
     rows = [
         [
             MARKS[r.state],
-            _md_cell("`" + r.text.replace("`", "'") + "`"),
+            _md_code(r.text),
             _md_cell(format_number(r.value)),
             _md_cell(format_number(r.baseline)) if r.rule.relative else "",
             _md_cell(f"{r.detail}; {r.hint}" if r.hint else r.detail),
@@ -341,8 +342,21 @@ def _clip_middle(text: str, limit: int) -> str:
     return f"{text[:head]}…{text[-tail:]}"
 
 
+def _md_code(text: str) -> str:
+    """A rule as a code span in a table cell: literal text, whatever it holds."""
+    text = text.replace("`", "'").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    return f"`{text}`"
+
+
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Text in a table cell, with metric names from the metrics file in it (a did-you-mean):
+    no column or line breaks, no HTML (an `<!--` would hide the rest of the report)."""
+    text = text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    return _HTML_START.sub("&lt;", text)
+
+
+# A `<` that could open HTML (`<!--`, `<tag`, `</tag`, `<?`); `0.87 < 0.88` stays as it is.
+_HTML_START = re.compile(r"<(?=[!/?A-Za-z])")
 
 
 def _json_number(value: float | None, *, rounded: bool = False) -> float | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 _secrets: set[str] = set()
@@ -27,8 +28,28 @@ def redact(text: str) -> str:
     return text
 
 
+_ZWSP = "\u200b"
+# A line the runner would read as a workflow command: `::name::` after blanks, and the old
+# `##[name]` form anywhere in a line.
+_COMMAND_LINE = re.compile(r"(^|[\r\n])([ \t\f\v]*):(?=:)")
+
+
+def neutralise(text: str) -> str:
+    """Text that may hold untrusted parts (a metric name, a PR title, a git message, a DVC
+    error), inert for the Actions runner: a zero-width space goes between the colons of a line
+    starting with `::` (`::stop-commands::`, `::set-output`, `::error`) and inside `##[`, so it
+    reads the same and is never a workflow command."""
+    text = _COMMAND_LINE.sub(lambda m: f"{m.group(1)}{m.group(2)}:{_ZWSP}", text)
+    return text.replace("##[", f"#{_ZWSP}#[")
+
+
+def printable(text: str) -> str:
+    """`text` as every line we print it: secrets masked, workflow commands neutralised."""
+    return neutralise(redact(text))
+
+
 def info(message: str) -> None:
-    print(redact(message), flush=True)
+    print(printable(message), flush=True)
 
 
 def _escape_command(text: str) -> str:
@@ -36,7 +57,7 @@ def _escape_command(text: str) -> str:
 
 
 def warning(message: str) -> None:
-    message = redact(message)
+    message = printable(message)
     if in_actions():
         print(f"::warning::{_escape_command(message)}", flush=True)
     else:
@@ -49,9 +70,9 @@ def _escape_property(text: str) -> str:
 
 def error(message: str, title: str | None = None) -> None:
     """An error for the log; in Actions also an annotation, titled when `title` is given."""
-    message = redact(message)
+    message = printable(message)
     if in_actions():
-        props = f" title={_escape_property(redact(title))}" if title else ""
+        props = f" title={_escape_property(printable(title))}" if title else ""
         print(f"::error{props}::{_escape_command(message)}", flush=True)
     print(f"error: {message}", file=sys.stderr, flush=True)
 

@@ -25,6 +25,7 @@ from mlops_actions import (
     output,
     promotion,
     publish,
+    pull_gates,
     registry,
     retrain,
 )
@@ -52,7 +53,8 @@ def run(cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions) -> in
     if ctx.event_name in ("schedule", "workflow_dispatch"):
         return scheduled(cfg, ctx, gh, options)
     _refuse_untrusted_checkout(cfg, ctx)
-    with publish.GateStatuses(gh if cfg.rules else None, ctx, cfg.gate_options.status_prefix) as s:
+    gated = bool(cfg.rules) or pull_gates.gated_by_base(cfg, ctx)
+    with publish.GateStatuses(gh if gated else None, ctx, cfg.gate_options.status_prefix) as s:
         done = evaluate(cfg, ctx, options)
         s.finish(done.gates.results)
     publish.write_outputs(
@@ -157,7 +159,11 @@ def evaluate(cfg: Config, ctx: Context, options: RunOptions) -> Evaluated:
     with the latest promoted version (the model it has to beat)."""
     pulled = api.pull(cfg, remote=options.remote, jobs=options.jobs)
     console.pulled(pulled, cfg)
-    trained = api.train(cfg, pulled.version, use_cache=options.use_cache)
+    # A promotion never rests on a cache entry: the push that may register a version trains.
+    promoting = ctx.is_default_branch_push and options.promote and bool(cfg.rules)
+    if promoting and options.use_cache and cfg.cache.enabled:
+        output.info("run cache: not read on a push that may promote; training")
+    trained = api.train(cfg, pulled.version, use_cache=options.use_cache, restore=not promoting)
     console.trained(trained, cfg)
     console.metrics_table(trained.metrics)
     stale = api.lock_problem(cfg)
@@ -175,7 +181,7 @@ def evaluate(cfg: Config, ctx: Context, options: RunOptions) -> Evaluated:
     if ctx.event_name == "push":
         gates = api.promotion_gates(cfg, trained.metrics)
     else:
-        gates = api.compared_gates(cfg, found, trained.metrics)
+        gates = api.compared_gates(cfg, found, trained.metrics, ctx)
     console.gate_run(gates)
     body = api.report_body(cfg, ctx, found, gates, trained, options.comment_id, stale)
     return Evaluated(trained, gates, body, stale)

@@ -9,6 +9,21 @@ from mlops_actions import console, events, publish, registry
 from mlops_actions.config import Config
 from mlops_actions.context import Context
 from mlops_actions.errors import MlopsError
+from mlops_actions.training.base import RESTORED
+from mlops_actions.util import read_json
+
+
+def restored(cfg: Config) -> str | None:
+    """Why the workspace model cannot be promoted: it came from the run cache, not from
+    training in this job (an entry is only files; anyone who can write the cache can forge
+    one). None when it was trained here."""
+    if read_json(cfg.resolve(cfg.train.card)).get(RESTORED) is not True:
+        return None
+    return (
+        "the model was restored from the run cache, not trained in this job; a promotion "
+        "never rests on a cache entry: run `mlops-actions train --no-cache` first"
+    )
+
 
 if TYPE_CHECKING:
     from mlops_actions.github import GitHub
@@ -35,8 +50,9 @@ def promote(
     writer = None
     if gh is not None and ctx.in_actions:
         writer, push = registry.RestTagWriter(gh, cfg.root, name), True
-    if stale:  # the commit's dvc.lock does not describe the model: never register it
-        result = registry.PromoteResult(False, stale)
+    refused = stale or restored(cfg)
+    if refused:  # a stale dvc.lock or a cached model: never register it
+        result = registry.PromoteResult(False, refused)
     else:
         result = registry.promote(
             cfg,

@@ -4,7 +4,6 @@ sticky comment), step outputs and releases. The only writer to either."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,7 +173,8 @@ def deliver_report(
 
     The summary comes first, so a GitHub failure while commenting never loses the report.
     """
-    target = delivery.path or os.path.join(cfg.cache.dir, "report.md")
+    named = cfg.cache.dir  # as written when set (relative to params.yaml), else outside
+    target = delivery.path or (f"{named}/report.md" if named else str(cfg.cache_dir / "report.md"))
     try:
         write_text(cfg.resolve(target), body)
         write_outputs(ctx, report_path=str(cfg.resolve(target)))

@@ -12,8 +12,10 @@ from tests.helpers import build_demo_repo, commit_all, gated_params, init_repo, 
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Each test starts outside Actions, with no token and no registered secrets."""
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Each test starts outside Actions, with no token and no registered secrets, and a user
+    cache directory of its own (the default run cache lives there)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
     for name in list(__import__("os").environ):
         if name.startswith(("GITHUB_", "INPUT_", "RUNNER_", "MLOPS_")) or name in (
             "CI",

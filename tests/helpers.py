@@ -90,6 +90,7 @@ DEMO_PARAMS: dict[str, Any] = {
         "params": {"n_estimators": 20, "max_depth": 4},
     },
     "train": {"mode": "builtin", "metrics": "metrics.json"},
+    "cache": {"dir": ".mlops-cache"},  # named: the default is outside the workspace
 }
 
 

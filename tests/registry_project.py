@@ -20,6 +20,7 @@ PARAMS: dict[str, Any] = {
     "data": {"path": "data/data.csv", "target": "y"},
     "model": {"name": NAME},
     "metrics": {"primary": "f1"},
+    "cache": {"dir": ".mlops-cache"},
 }
 
 

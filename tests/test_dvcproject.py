@@ -97,7 +97,7 @@ def test_run_on_a_zero_config_pipeline_reports_and_says_how_to_add_gates(
     metrics = json.loads((pipeline / "eval" / "metrics.json").read_text())
     assert metrics == {"accuracy": 0.9, "rows": 50}
     assert (pipeline / "model.pkl").is_file()
-    report = (pipeline / ".mlops-cache" / "report.md").read_text()
+    report = (config.default_cache_dir(pipeline.resolve()) / "report.md").read_text()
     assert "`churn-model`" in report
     assert "accuracy" in report
     assert "`mlops.gates`" in report and "`mlops.metrics.primary`" in report
@@ -159,7 +159,7 @@ def test_a_dvc_yaml_dvc_refuses_is_one_line_exit_2_nothing_written(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"error: {message}"), err
     assert not (pipeline / "eval").exists()
-    assert not (pipeline / ".mlops-cache").exists()
+    assert not config.default_cache_dir(pipeline.resolve()).exists()
 
 
 @pytest.fixture

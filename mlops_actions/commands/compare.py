@@ -20,10 +20,12 @@ def main(params: str, *, base: str | None, fmt: str | None, all: bool) -> int:
     if fmt == "json" and result.baseline.kind == "none":
         messages.insert(0, compare.headline(result))
     for message in messages:
-        sys.stderr.write(f"warning: {output.redact(message)}\n")
+        sys.stderr.write(f"warning: {output.printable(message)}\n")
     if fmt == "json":
         indent = 2 if sys.stdout.isatty() else None
-        print(compare.render_json(result, all=all, indent=indent))
+        # The same JSON, with `##[` spelled `#\u0023[`: no line of it is a workflow command.
+        text = output.redact(compare.render_json(result, all=all, indent=indent))
+        print(text.replace("##[", "#\\u0023["))
     else:
-        print(output.redact(compare.render_markdown(result, all=all)), end="")
+        print(output.printable(compare.render_markdown(result, all=all)), end="")
     return 0

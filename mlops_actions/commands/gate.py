@@ -17,7 +17,7 @@ def main(params: str, *, base: str | None, token: str | None, status: bool | Non
         return 0
     with publish.GateStatuses(gh, ctx, cfg.gate_options.status_prefix) as statuses:
         found = api.compare(cfg, ctx, base)
-        run = api.compared_gates(cfg, found, api.current_metrics(cfg))
+        run = api.compared_gates(cfg, found, api.current_metrics(cfg), ctx)
         console.gate_run(run)
         publish.write_outputs(
             ctx, gates_passed=run.passed, gates=[r.to_dict() for r in run.results]

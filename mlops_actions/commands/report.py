@@ -14,7 +14,7 @@ def main(params: str, *, base: str | None, token: str | None, delivery: Delivery
     found = api.compare(cfg, ctx, base)
     current = api.current_metrics(cfg)
     publish.write_outputs(ctx, metrics=current.json())
-    gates = api.compared_gates(cfg, found, current) if cfg.rules else None
+    gates = api.compared_gates(cfg, found, current, ctx) if cfg.rules else None
     body = api.report_body(cfg, ctx, found, gates, comment_id=delivery.comment_id)
     gh = publish.client(ctx) if delivery.comment and ctx.token else None
     publish.deliver_report(cfg, ctx, gh, body, delivery)

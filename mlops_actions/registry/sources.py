@@ -43,7 +43,7 @@ class RunCacheSource:
     hint: str | None = None
 
     def __init__(self, cfg: Config) -> None:
-        self.runs = cfg.resolve(cfg.cache.dir) / "runs"
+        self.runs = cfg.cache_dir / "runs"
 
     def candidates(self, version: ModelVersion, sha256: str) -> Iterator[Path]:
         first = version.info.fingerprint if version.info else None
@@ -269,6 +269,6 @@ def get(
     if hints:
         raise MlopsError(f"{label}: {hints[-1]}")
     raise MlopsError(
-        f"{label}: no file with sha256 {sha[:12]} in the run cache ({cfg.cache.dir}) or the "
+        f"{label}: no file with sha256 {sha[:12]} in the run cache ({cfg.cache_dir}) or the "
         f"workspace ({cfg.train.model}); check out {v.commit[:7]} and run `mlops-actions train`"
     )

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+# The workspace model card of a run cache hit carries this key: promotion refuses such a model.
+RESTORED = "restored_from_run_cache"
+
 if TYPE_CHECKING:
     from mlops_actions.config import Config
     from mlops_actions.metrics import Metrics

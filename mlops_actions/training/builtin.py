@@ -20,10 +20,25 @@ from mlops_actions.util import atomic_path, close_names, did_you_mean, write_jso
 
 
 def project_importable(cfg: Config) -> None:
-    """Let `mlops.model.estimator` name the project's own modules, as `python -m` would."""
+    """Let `mlops.model.estimator` name the project's own module (e.g. `models.custom.Clf`).
+
+    Only when its top-level module is not installed but lives in the project root, and then
+    at the end of `sys.path`: a `sklearn/` or `skops/` committed in the checkout must never
+    stand in for the installed package."""
+    import importlib.util
+
     root = str(cfg.root)
-    if root not in sys.path:
-        sys.path.insert(0, root)
+    top = cfg.model.estimator.split(".")[0]
+    if root in sys.path or not top.isidentifier():
+        return
+    try:
+        installed = importlib.util.find_spec(top) is not None
+    except (ImportError, ValueError):
+        installed = False
+    if installed:
+        return
+    if (cfg.root / f"{top}.py").is_file() or (cfg.root / top).is_dir():
+        sys.path.append(root)
 
 
 def load_estimator_class(cfg: Config) -> type[Any]:

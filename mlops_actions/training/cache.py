@@ -3,6 +3,10 @@
 An entry is a directory ``runs/<fingerprint>/`` holding the run's files and ``entry.json``
 (their sha256). It is built in a temp directory and renamed into place, so it is complete
 or absent; an entry whose files do not match entry.json is removed and rebuilt, never used.
+
+The hashes catch corruption, not forgery: anyone who can write the directory can write an
+entry. So the cache lives outside the workspace by default, a directory holding files git
+tracks (an entry committed with `git add -f`) is refused, and a promotion always retrains.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from mlops_actions import __version__, output
+from mlops_actions import __version__, git, output
+from mlops_actions.errors import ConfigError
 from mlops_actions.util import file_hash
 
 ENTRY = "entry.json"
@@ -42,6 +47,25 @@ def fingerprint(
     }
     digest.update(json.dumps(record, sort_keys=True, default=str).encode())
     return digest.hexdigest()
+
+
+def refuse_tracked(directory: Path, root: Path, key: str) -> None:
+    """A ConfigError when git tracks a file under `directory`: such a cache came with the
+    checkout (anyone's pull request), and its entries would stand in for training."""
+    if not directory.is_dir():
+        return
+    top = git.run("rev-parse", "--show-toplevel", cwd=root, check=False)
+    if not top or not directory.resolve().is_relative_to(Path(top).resolve()):
+        return  # outside the repository: nothing in it comes from a commit
+    listed = git.run("ls-files", "-z", "--", str(directory.resolve()), cwd=top, check=False)
+    tracked = [name for name in listed.split("\0") if name]
+    if tracked:
+        raise ConfigError(
+            f"{key}: {directory} holds {len(tracked)} file(s) tracked by git (e.g. "
+            f"{tracked[0]}); a run cache from the repository is never used: run `git rm -r "
+            "--cached` on it and ignore it, or unset mlops.cache.dir (the default is outside "
+            "the workspace)"
+        )
 
 
 class RunCache:

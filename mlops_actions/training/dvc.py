@@ -34,7 +34,7 @@ def dvc_files(cfg: Config) -> list[str]:
     """The .dvc files whose data the run key already holds (mlops.data.dvc, else all)."""
     if cfg.data.dvc is not None:
         return cfg.data.dvc
-    return tracked_files(cfg.root, skip=(cfg.cache.dir,))
+    return tracked_files(cfg.root, skip=cfg.cache_skip)
 
 
 class DvcTrainer:

@@ -16,9 +16,9 @@ from mlops_actions import metrics as metrics_mod
 from mlops_actions.config import Config
 from mlops_actions.data import DataVersion
 from mlops_actions.training import get_trainer
-from mlops_actions.training.base import TrainResult
-from mlops_actions.training.cache import RunCache, fingerprint
-from mlops_actions.util import atomic_path, file_hash, write_json
+from mlops_actions.training.base import RESTORED, TrainResult
+from mlops_actions.training.cache import RunCache, fingerprint, refuse_tracked
+from mlops_actions.util import atomic_path, file_hash, read_json, write_json
 
 
 def _install(src: Path, target: Path) -> None:
@@ -54,10 +54,19 @@ def model_card(
     }
 
 
-def train(cfg: Config, data: DataVersion, use_cache: bool = True) -> TrainResult:
+def _inside(cfg: Config, target: str) -> bool:
+    """A workspace path an entry may restore to: inside the project, or the model card."""
+    path = cfg.resolve(target).resolve()
+    return path == cfg.resolve(cfg.train.card).resolve() or cfg.root in path.parents
+
+
+def train(
+    cfg: Config, data: DataVersion, use_cache: bool = True, restore: bool = True
+) -> TrainResult:
     """Train, or restore an identical earlier run from the run cache.
 
     `data` describes the verified input data (hashes per .dvc output); it is part of the key.
+    `restore` False trains even on a hit (and stores the run): what a promotion rests on.
     """
     started = time.perf_counter()
     trainer = get_trainer(cfg.train.mode)
@@ -71,13 +80,21 @@ def train(cfg: Config, data: DataVersion, use_cache: bool = True) -> TrainResult
         if table.is_file() and not data_mod.recorded(cfg.root, data.dvc_files, table):
             hashes[f"table:{cfg.data.path}"] = file_hash(table)
     key = fingerprint(hashes, params, trainer.code_files(cfg), cfg.root, versions, cfg.train.mode)
-    cache = RunCache(cfg.resolve(cfg.cache.dir))
+    cache = RunCache(cfg.cache_dir)
     enabled = use_cache and cfg.cache.enabled
+    if enabled:
+        refuse_tracked(cache.dir, cfg.root, f"{cfg.path}: mlops.cache.dir")
 
-    hit = cache.lookup(key) if enabled else None
+    hit = cache.lookup(key) if enabled and restore else None
+    if hit is not None and not all(_inside(cfg, target) for _, target in hit.values()):
+        output.warning(f"run cache entry {key[:12]} restores outside the project; training")
+        hit = None
     if hit is not None:
         for src, target in hit.values():
             _install(src, cfg.resolve(target))
+        if "card" in hit:  # tells `promote` this model was not trained in this job
+            card_path = cfg.resolve(hit["card"][1])
+            write_json(card_path, {**read_json(card_path), RESTORED: True})
         metrics_path = cfg.resolve(hit["metrics"][1])
         model_path = cfg.resolve(hit["model"][1]) if "model" in hit else None
         return TrainResult(
@@ -119,6 +136,11 @@ def train(cfg: Config, data: DataVersion, use_cache: bool = True) -> TrainResult
         card = model_card(cfg, data, key, versions, metrics.json(), model_src, seconds)
         if model_src is not None:
             card["model"]["path"] = files["model"][1]
+        # The confusion matrix this run wrote, if any: the report shows no other as this run's.
+        confusion = files.get("confusion")
+        card["confusion_matrix"] = (
+            {"path": confusion[1], "sha256": file_hash(confusion[0])} if confusion else None
+        )
         write_json(staging / "card.json", card)
         files["card"] = (staging / "card.json", targets["card"])
         # Install the workspace files only once every one of them exists.

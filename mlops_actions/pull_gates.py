@@ -1,0 +1,96 @@
+"""What a pull request is gated with: its base branch's settings, so that it cannot remove,
+move or rename its own baseline, nor loosen its rules (`mlops.gate_options.rules_from: base`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import posixpath
+from pathlib import Path
+
+from mlops_actions import gates
+from mlops_actions.baseline import BaseSettings, resolve_baseline, settings_at
+from mlops_actions.compare import Comparison
+from mlops_actions.config import SECTION, Config
+from mlops_actions.context import Context
+from mlops_actions.errors import ConfigError, GitError
+from mlops_actions.revision import WORKSPACE
+from mlops_actions.rules import Rule, parse_rules
+
+
+def base_settings(cfg: Config, ctx: Context | None) -> BaseSettings | None:
+    """On a pull request, our settings as its base branch has them (what it is gated with);
+    None elsewhere, or when the base branch is not in this clone (compare says why)."""
+    if ctx is None or not ctx.is_pull_request or not ctx.pr_base_ref:
+        return None
+    try:
+        found = resolve_baseline(None, ctx.pr_base_ref, cwd=cfg.root)
+    except GitError:
+        return None
+    if not found.sha:
+        return None
+    params = os.path.relpath(Path(cfg.path).resolve(), cfg.root)
+    return settings_at(cfg.root, params, found.sha)
+
+
+RULES_CONTEXT = "rules from the base branch"
+
+
+def gated_by_base(cfg: Config, ctx: Context | None) -> bool:
+    """A pull request gated with its base branch's rules, whatever it left in its own
+    params.yaml (even no rules at all: its statuses still report the base's)."""
+    settings = base_settings(cfg, ctx)
+    if settings is None or "base" not in (settings.rules_from, cfg.gate_options.rules_from):
+        return False
+    return bool(settings.gates)
+
+
+def _rules_changed(cfg: Config, base: list[Rule], prefix: str) -> gates.GateResult | None:
+    """An error result when the pull request's rules differ from its base branch's."""
+    ours, theirs = [r.normalized for r in cfg.rules], [r.normalized for r in base]
+    if ours == theirs:
+        return None
+    added = [r for r in ours if r not in theirs]
+    removed = [r for r in theirs if r not in ours]
+    parts = [
+        f"added {', '.join(added)}" if added else "",
+        f"removed {', '.join(removed)}" if removed else "",
+    ]
+    change = "; ".join(p for p in parts if p) or "reordered"
+    detail = f"mlops.gates changed in this pull request ({change}); the base branch's rules apply"
+    rule = Rule("mlops.gates", "==", text="mlops.gates as on the base branch")
+    description = gates._fit("mlops.gates", ": ", f"changed ({change})")
+    context = f"{prefix}: {RULES_CONTEXT}"
+    return gates.GateResult(rule, gates.ERROR, None, None, None, detail, description, context)
+
+
+def gated_config(
+    cfg: Config, settings: BaseSettings | None
+) -> tuple[Config, gates.GateResult | None]:
+    """The settings a pull request is gated with: a relative rule with no baseline is an
+    error unless its base branch says otherwise (`no_baseline`), and with `rules_from: base`
+    (on either side) the base branch's rules, plus an error result naming any change."""
+    if settings is None:
+        return cfg, None
+    no_baseline = settings.no_baseline if settings.no_baseline in gates.NO_BASELINE else "error"
+    options = dataclasses.replace(cfg.gate_options, no_baseline=no_baseline)
+    gated = dataclasses.replace(cfg, gate_options=options)
+    if "base" not in (settings.rules_from, cfg.gate_options.rules_from):
+        return gated, None
+    where = f"{cfg.path} at {settings.sha[:7]}"
+    try:
+        base_rules = tuple(parse_rules(settings.gates or [], where, f"{SECTION}.gates"))
+    except ConfigError:
+        base_rules = ()
+    changed = _rules_changed(cfg, list(base_rules), cfg.gate_options.status_prefix)
+    return dataclasses.replace(gated, gates=settings.gates or [], rules=base_rules), changed
+
+
+def unreadable_base(cfg: Config, found: Comparison) -> str | None:
+    """Why the base's metrics file, which is there, gave no values (e.g. not valid JSON)."""
+    path = found.base_metrics or posixpath.normpath(cfg.train.metrics)
+    for error in found.errors:
+        if error.rev != WORKSPACE and error.path == path:
+            return str(error)
+    return None
