@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mlops_actions import console, events, publish, registry
+from mlops_actions import console, dispatch, publish, registry
 from mlops_actions.config import Config
 from mlops_actions.context import Context
 from mlops_actions.errors import MlopsError
@@ -89,10 +89,10 @@ def _send_events(
         return
     common = {"sha256": result.sha256, "run_url": run_url}
     if result.registered:
-        data = events.payload(name, result.version, result.tag, result.commit, **common)
-        events.send(gh, events.REGISTERED, data)
+        data = dispatch.payload(name, result.version, result.tag, result.commit, **common)
+        dispatch.send(gh, dispatch.REGISTERED, data)
     if result.stage_tag:
-        data = events.payload(
+        data = dispatch.payload(
             name, result.version, result.stage_tag, result.commit, stage=result.stage, **common
         )
-        events.send(gh, events.ASSIGNED, data)
+        dispatch.send(gh, dispatch.ASSIGNED, data)

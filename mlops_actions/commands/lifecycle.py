@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from mlops_actions import console, context, events, git, output, publish
+from mlops_actions import console, context, dispatch, git, output, publish
 from mlops_actions.errors import MlopsError
 from mlops_actions.registry import lifecycle
 from mlops_actions.registry.lifecycle import Change, VerbWriter
@@ -47,7 +47,7 @@ def main(
     else:
         console.lifecycle(change, through_api=gh is not None, now=_now(root, change))
     if gh is not None and change.written and change.action == "assign" and change.version:
-        data = events.payload(
+        data = dispatch.payload(
             name,
             change.version,
             change.tag,
@@ -56,7 +56,7 @@ def main(
             sha256=change.sha256,
             run_url=ctx.run_url,
         )
-        events.send(gh, events.ASSIGNED, data)
+        dispatch.send(gh, dispatch.ASSIGNED, data)
     publish.write_outputs(
         ctx,
         tag=change.tag,
