@@ -9,15 +9,18 @@ quoted, or not at all when it cannot be quoted safely.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
+from collections.abc import Mapping
 
-from mlops_actions.plots import Plot, Series
+from mlops_actions.plots import Pair, Pairs, Plot, Series
 from mlops_actions.report import chart_label, number
 
 POINTS = 30
 SERIES = 4
 PLOTS = 12
 CLASSES = 12
+FILES = 10  # confusion files or images of one plot a results file carries
 BUDGET = 24_000
 # Base lines light, this run's dark, one hue per series.
 _HUES = (
@@ -128,13 +131,13 @@ def line_chart(plot: Plot) -> tuple[str, list[str]]:
 # --- confusion templates --------------------------------------------------------------------
 
 
-def _matrix(
-    pairs: list[tuple[str, str]], labels: list[str], normalized: bool
-) -> dict[tuple[str, str], float]:
-    counts = Counter(pairs)
+def _matrix(pairs: Pairs, labels: list[str], normalized: bool) -> dict[Pair, float]:
+    counts = Counter(pairs)  # a Counter's counts are kept as they are
     if not normalized:
         return {k: float(v) for k, v in counts.items()}
-    totals = Counter(actual for actual, _ in pairs)
+    totals: Counter[str] = Counter()
+    for (actual, _), n in counts.items():
+        totals[actual] += n
     return {(a, p): n / totals[a] for (a, p), n in counts.items() if totals[a]}
 
 
@@ -190,6 +193,62 @@ def confusion_tables(plot: Plot) -> tuple[str, list[str]]:
     if base_pairs and new_pairs:
         notes.append("in brackets: the change from the base")
     return "\n\n".join(parts), notes
+
+
+# --- what a chart needs -----------------------------------------------------------------------
+
+
+def drawable(plot: Plot) -> Plot:
+    """`plot` cut to what its part of the section draws, for a results file that must stay
+    small: at most `SERIES` series, each resampled onto the chart's grid (drawn again, the
+    chart is the same), confusion pairs counted, at most `FILES` files of at most `CLASSES`
+    classes. What is left out is named among its errors."""
+    errors = list(plot.errors)
+    if plot.kind == "linear":
+        base, new = list(plot.base or []), list(plot.new or [])
+        names = list(dict.fromkeys([s.name for s in new] + [s.name for s in base]))
+        if len(names) > SERIES:
+            errors.insert(0, f"showing {SERIES} of {len(names)} series")
+            names = names[:SERIES]
+        grid = _grid([s for s in [*base, *new] if s.name in names])
+
+        def cut(lines: list[Series] | None) -> list[Series] | None:
+            if lines is None:
+                return None
+            kept = [s for s in lines if s.name in names]
+            if grid is None:  # not drawn: one point of each line says so again
+                return [Series(s.name, s.points[:1]) for s in kept]
+            return [Series(s.name, list(zip(grid, resample(s, grid), strict=True))) for s in kept]
+
+        return dataclasses.replace(plot, base=cut(plot.base), new=cut(plot.new), errors=errors)
+    if plot.kind == "confusion":
+        base_pairs, new_pairs = plot.base_pairs or {}, plot.new_pairs or {}
+        files = list(dict.fromkeys([*new_pairs, *base_pairs]))
+        if len(files) > FILES:
+            errors.append(f"showing {FILES} of {len(files)} files")
+            files = files[:FILES]
+        for file in list(files):
+            sides = (base_pairs.get(file) or [], new_pairs.get(file) or [])
+            classes = len({v for pairs in sides for pair in pairs for v in pair})
+            if classes > CLASSES:
+                errors.append(f"{file}: {classes} classes, more than the {CLASSES} shown")
+                files.remove(file)
+
+        def counted(pairs: Mapping[str, Pairs] | None) -> dict[str, Pairs] | None:
+            if pairs is None:
+                return None
+            return {f: Counter(pairs[f]) for f in files if f in pairs}
+
+        return dataclasses.replace(
+            plot,
+            base_pairs=counted(plot.base_pairs),
+            new_pairs=counted(plot.new_pairs),
+            errors=errors,
+        )
+    images = dict(list(plot.images.items())[:FILES])
+    if len(plot.images) > FILES:
+        errors.append(f"showing {FILES} of {len(plot.images)} images")
+    return dataclasses.replace(plot, images=images, errors=errors)
 
 
 # --- the section ----------------------------------------------------------------------------
