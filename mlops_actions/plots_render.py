@@ -177,6 +177,8 @@ def confusion_tables(plot: Plot) -> tuple[str, list[str]]:
     for file in dict.fromkeys([*new_pairs, *base_pairs]):
         old, new = base_pairs.get(file), new_pairs.get(file)
         labels = sorted({v for pairs in (old or [], new or []) for pair in pairs for v in pair})
+        if not labels:  # no pairs to count
+            continue
         if len(labels) > CLASSES:
             notes.append(f"{code(file)}: {len(labels)} classes, more than the {CLASSES} shown")
             continue
@@ -227,17 +229,18 @@ def drawable(plot: Plot) -> Plot:
         if len(files) > FILES:
             errors.append(f"showing {FILES} of {len(files)} files")
             files = files[:FILES]
-        for file in list(files):
+        wide = set()
+        for file in files:
             sides = (base_pairs.get(file) or [], new_pairs.get(file) or [])
             classes = len({v for pairs in sides for pair in pairs for v in pair})
             if classes > CLASSES:
                 errors.append(f"{file}: {classes} classes, more than the {CLASSES} shown")
-                files.remove(file)
+                wide.add(file)
 
         def counted(pairs: Mapping[str, Pairs] | None) -> dict[str, Pairs] | None:
             if pairs is None:
-                return None
-            return {f: Counter(pairs[f]) for f in files if f in pairs}
+                return None  # a file too wide to show stays, with no pairs
+            return {f: Counter() if f in wide else Counter(pairs[f]) for f in files if f in pairs}
 
         return dataclasses.replace(
             plot,

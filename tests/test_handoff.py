@@ -623,7 +623,10 @@ def test_plots_of_any_project_make_a_results_file_publish_accepts(tmp_path: Path
     back = results.read(tmp_path)
     assert [p.id for p in back.plots] == ["a b.json", "cm.json", "i.png"]
     flat = [(a.replace("\n", " "), p.replace("\n", " ")) for a, p in pairs]
-    assert back.plots[1].new_pairs == {"cm.json": Counter(flat)}  # counted, one line each
+    assert back.plots[1].new_pairs == {  # counted, one line each
+        "cm.json": Counter(flat),
+        "wide.json": Counter(),  # too many classes to show: named, not carried
+    }
     before = plots_render.render(found.plots, found.plot_notes, "https://x/runs/1") or ""
     after = plots_render.render(back.plots, back.plot_notes, "https://x/runs/1") or ""
     chart = r"```mermaid\n.*?\n```"
@@ -631,4 +634,7 @@ def test_plots_of_any_project_make_a_results_file_publish_accepts(tmp_path: Path
     tables = r"^\|.*\|$"
     assert re.findall(tables, after, flags=re.M) == re.findall(tables, before, flags=re.M)
     assert "showing 4 of 6 series" in after and "wide\\.json: 40 classes" in after
+    heading = r"^.* · (?:base and this run|this run|base only)$"
+    headings = re.findall(heading, after, flags=re.M)
+    assert len(headings) == 2 and headings == re.findall(heading, before, flags=re.M)
     assert "[workflow run](https://x/runs/1)" in after
