@@ -217,10 +217,16 @@ def drawable(plot: Plot) -> Plot:
         def cut(lines: list[Series] | None) -> list[Series] | None:
             if lines is None:
                 return None
-            kept = [s for s in lines if s.name in names]
+            kept: dict[str, Series] = {}
+            for s in lines:  # the first line of a name, as the chart takes it
+                if s.name in names:
+                    kept.setdefault(s.name, s)
             if grid is None:  # not drawn: one point of each line says so again
-                return [Series(s.name, s.points[:1]) for s in kept]
-            return [Series(s.name, list(zip(grid, resample(s, grid), strict=True))) for s in kept]
+                return [Series(s.name, s.points[:1]) for s in kept.values()]
+            return [
+                Series(s.name, list(zip(grid, resample(s, grid), strict=True)))
+                for s in kept.values()
+            ]
 
         return dataclasses.replace(plot, base=cut(plot.base), new=cut(plot.new), errors=errors)
     if plot.kind == "confusion":

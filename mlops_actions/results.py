@@ -3,9 +3,9 @@
 The training job runs the pull request's code and holds no write token; it writes
 `results.json` (the report's inputs, the gate results, the plots cut to what their charts and
 tables draw, the commit and pull request it claims) into a directory that the workflow uploads
-as an artifact. The publishing job, which never runs
-that code, reads the file back as untrusted data: held to `results_schema.SCHEMA`, and rendered
-only through the report's own escaping.
+as an artifact. The publishing job, which never runs that code, reads the file back as
+untrusted data: held to `results_schema.SCHEMA`, and rendered only through the report's own
+escaping.
 """
 
 from __future__ import annotations
