@@ -10,6 +10,7 @@ import dataclasses
 import os
 import posixpath
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -26,6 +27,9 @@ from mlops_actions.tag import BOT
 from mlops_actions.training import dvc as dvc_mode
 from mlops_actions.training.base import TrainResult
 from mlops_actions.util import file_hash, read_json
+
+if TYPE_CHECKING:
+    from mlops_actions.plots import Plot
 
 
 @dataclass(frozen=True)
@@ -319,24 +323,25 @@ def display_name(cfg: Config) -> str:
 
 def _verdict(cfg: Config, run: GateRun | None) -> str | None:
     """The report's first line: the gates' outcome."""
-    if not cfg.rules or run is None or not run.results:
+    if not cfg.rules or run is None:
         return None
-    return f"**{gates.verdict(run.results)}** · {gates.summary(run.results)}"
+    return gates.headline(run.results)
 
 
 def _plots(
-    cfg: Config, ctx: Context, found: compare_mod.Comparison, first: bool
-) -> tuple[str | None, bool]:
-    """The Plots section: every declared plot (and the built-in trainer's) against the base;
-    and whether it holds the built-in trainer's confusion matrix."""
-    from mlops_actions import plots, plots_render
+    cfg: Config, found: compare_mod.Comparison, first: bool
+) -> tuple[list[Plot], list[str], bool]:
+    """What the Plots section shows: every declared plot (and the built-in trainer's) against
+    the base, the notes on what could not be read, and whether it holds the built-in trainer's
+    confusion matrix."""
+    from mlops_actions import plots
 
     root = found.root or cfg.root
     extra = plots.builtin_decls(root, cfg.root) if cfg.train.mode == "builtin" else []
     base = None if first or found.baseline.kind == "none" else found.baseline.sha
     drawn, notes = plots.read(root, base, extra)
     ids = {p.id for p in drawn if p.kind == "confusion"}
-    return plots_render.render(drawn, notes, ctx.run_url), any(d.id in ids for d in extra)
+    return drawn, notes, any(d.id in ids for d in extra)
 
 
 def _gates_markdown(cfg: Config, run: GateRun | None) -> str | None:
@@ -485,6 +490,21 @@ def report_input(
     trained: TrainResult | None = None,
     note: str | None = None,
 ) -> report.ReportInput:
+    return report_parts(cfg, ctx, found, run, trained, note)[0]
+
+
+def report_parts(
+    cfg: Config,
+    ctx: Context,
+    found: compare_mod.Comparison,
+    run: GateRun | None,
+    trained: TrainResult | None = None,
+    note: str | None = None,
+) -> tuple[report.ReportInput, list[Plot], list[str]]:
+    """The report's inputs, and the plots and notes its Plots section is drawn from (a results
+    file carries those, for the publishing job to draw)."""
+    from mlops_actions import plots_render
+
     base = found.baseline
     facts = _facts(cfg, ctx)
     label = None
@@ -495,14 +515,14 @@ def report_input(
         base.kind == "none" or (bool(base.sha) and base.sha == facts.head)
     )
     confusion = this_runs_confusion(cfg)
-    drawn, has_confusion = _plots(cfg, ctx, found, first)
+    drawn, plot_notes, has_confusion = _plots(cfg, found, first)
     if has_confusion:
         confusion = None  # the Plots section has it, base beside this run
     rows = [report.Row(e.key, e.old, e.new, e.path) for e in found.rows("metrics", all=True)]
     if first:
         label = None
         rows = [report.Row(r.name, None, r.new, r.path) for r in rows]
-    return dataclasses.replace(
+    data = dataclasses.replace(
         _input(cfg, ctx, facts, rows, run, _current_intervals(cfg)),
         baseline=label,
         params=[] if first else _user_params(cfg, found),
@@ -510,11 +530,12 @@ def report_input(
         mode=trained.mode if trained else facts.mode,
         cache_hit=trained.cache_hit if trained else None,
         confusion=confusion or None,
-        plots=drawn,
+        plots=plots_render.render(drawn, plot_notes, ctx.run_url),
         base_intervals={} if first else base_intervals(cfg, found),
         first_version=first,
         note=note,
     )
+    return data, drawn, plot_notes
 
 
 def report_body(

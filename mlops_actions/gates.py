@@ -268,6 +268,13 @@ def verdict(results: Sequence[GateResult]) -> str:
     return f"{MARKS[state]} {_VERDICTS[state]}"
 
 
+def headline(results: Sequence[GateResult]) -> str | None:
+    """The report's first line: the gates' outcome and their counts; None without gates."""
+    if not results:
+        return None
+    return f"**{verdict(results)}** · {summary(results)}"
+
+
 def render_markdown(results: Sequence[GateResult]) -> str:
     """A Markdown table for the PR report; empty when there are no rules. The Base column is
     empty for an absolute rule: the base value does not enter it."""

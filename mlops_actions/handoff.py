@@ -5,7 +5,8 @@ That job ran the pull request's code, so nothing in the file is trusted: the com
 request to report on come from this job's own event (the `workflow_run` GitHub sent, or the
 pull request event itself) and the file must agree with them; the comment's marker and the
 statuses' prefix are this job's settings; the gates' verdict is recomputed from their states;
-every text is rendered through the report's escaping. No project code is imported or run.
+the Plots section is drawn here from the plot records; every text is rendered through the
+report's escaping. No project code is imported or run.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from mlops_actions import context, gates, output, publish, report
+from mlops_actions import context, gates, output, plots_render, publish, report
 from mlops_actions.context import Context
 from mlops_actions.errors import MlopsError
 from mlops_actions.gates import GateResult, State
@@ -141,6 +142,8 @@ def body(found: Results, where: Target, results: list[GateResult], ctx: Context)
         baseline=report._cell(found.report.baseline) if found.report.baseline else None,
         note=report._cell(found.report.note) if found.report.note else None,
         gates_markdown=gates.render_markdown(results) if results else NO_GATES,
+        verdict=gates.headline(results),
+        plots=plots_render.render(found.plots, found.plot_notes, where.run_url),
         run_url=where.run_url,
         head=where.sha,
         head_url=head_url,

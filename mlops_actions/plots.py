@@ -20,7 +20,8 @@ import io
 import math
 import os
 import posixpath
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,9 @@ BUILTIN_PROPS: dict[str, dict[str, Any]] = {
 }
 
 Point = tuple[float, float]
+Pair = tuple[str, str]  # (actual, predicted)
+# A confusion file's pairs as read, or counted (as a results file carries them).
+Pairs = list[Pair] | Counter[Pair]
 ROWS = 2_000  # rows of a long curve a chart is computed from, evenly spaced
 
 
@@ -91,8 +95,8 @@ class Plot:
     files: list[str]
     base: list[Series] | None = None  # None: not at the base (or no base)
     new: list[Series] | None = None
-    base_pairs: dict[str, list[tuple[str, str]]] | None = None  # confusion: file -> pairs
-    new_pairs: dict[str, list[tuple[str, str]]] | None = None
+    base_pairs: Mapping[str, Pairs] | None = None  # confusion: file -> pairs
+    new_pairs: Mapping[str, Pairs] | None = None
     images: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)  # md5s
     x_label: str | None = None
     y_label: str | None = None

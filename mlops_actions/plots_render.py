@@ -9,15 +9,18 @@ quoted, or not at all when it cannot be quoted safely.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
+from collections.abc import Mapping
 
-from mlops_actions.plots import Plot, Series
+from mlops_actions.plots import Pair, Pairs, Plot, Series
 from mlops_actions.report import chart_label, number
 
 POINTS = 30
 SERIES = 4
 PLOTS = 12
 CLASSES = 12
+FILES = 10  # confusion files or images of one plot a results file carries
 BUDGET = 24_000
 # Base lines light, this run's dark, one hue per series.
 _HUES = (
@@ -128,13 +131,13 @@ def line_chart(plot: Plot) -> tuple[str, list[str]]:
 # --- confusion templates --------------------------------------------------------------------
 
 
-def _matrix(
-    pairs: list[tuple[str, str]], labels: list[str], normalized: bool
-) -> dict[tuple[str, str], float]:
-    counts = Counter(pairs)
+def _matrix(pairs: Pairs, labels: list[str], normalized: bool) -> dict[Pair, float]:
+    counts = Counter(pairs)  # a Counter's counts are kept as they are
     if not normalized:
         return {k: float(v) for k, v in counts.items()}
-    totals = Counter(actual for actual, _ in pairs)
+    totals: Counter[str] = Counter()
+    for (actual, _), n in counts.items():
+        totals[actual] += n
     return {(a, p): n / totals[a] for (a, p), n in counts.items() if totals[a]}
 
 
@@ -174,6 +177,8 @@ def confusion_tables(plot: Plot) -> tuple[str, list[str]]:
     for file in dict.fromkeys([*new_pairs, *base_pairs]):
         old, new = base_pairs.get(file), new_pairs.get(file)
         labels = sorted({v for pairs in (old or [], new or []) for pair in pairs for v in pair})
+        if not labels:  # no pairs to count
+            continue
         if len(labels) > CLASSES:
             notes.append(f"{code(file)}: {len(labels)} classes, more than the {CLASSES} shown")
             continue
@@ -190,6 +195,69 @@ def confusion_tables(plot: Plot) -> tuple[str, list[str]]:
     if base_pairs and new_pairs:
         notes.append("in brackets: the change from the base")
     return "\n\n".join(parts), notes
+
+
+# --- what a chart needs -----------------------------------------------------------------------
+
+
+def drawable(plot: Plot) -> Plot:
+    """`plot` cut to what its part of the section draws, for a results file that must stay
+    small: at most `SERIES` series, each resampled onto the chart's grid (drawn again, the
+    chart is the same), confusion pairs counted, at most `FILES` files of at most `CLASSES`
+    classes. What is left out is named among its errors."""
+    errors = list(plot.errors)
+    if plot.kind == "linear":
+        base, new = list(plot.base or []), list(plot.new or [])
+        names = list(dict.fromkeys([s.name for s in new] + [s.name for s in base]))
+        if len(names) > SERIES:
+            errors.insert(0, f"showing {SERIES} of {len(names)} series")
+            names = names[:SERIES]
+        grid = _grid([s for s in [*base, *new] if s.name in names])
+
+        def cut(lines: list[Series] | None) -> list[Series] | None:
+            if lines is None:
+                return None
+            kept: dict[str, Series] = {}
+            for s in lines:  # the first line of a name, as the chart takes it
+                if s.name in names:
+                    kept.setdefault(s.name, s)
+            if grid is None:  # not drawn: one point of each line says so again
+                return [Series(s.name, s.points[:1]) for s in kept.values()]
+            return [
+                Series(s.name, list(zip(grid, resample(s, grid), strict=True)))
+                for s in kept.values()
+            ]
+
+        return dataclasses.replace(plot, base=cut(plot.base), new=cut(plot.new), errors=errors)
+    if plot.kind == "confusion":
+        base_pairs, new_pairs = plot.base_pairs or {}, plot.new_pairs or {}
+        files = list(dict.fromkeys([*new_pairs, *base_pairs]))
+        if len(files) > FILES:
+            errors.append(f"showing {FILES} of {len(files)} files")
+            files = files[:FILES]
+        wide = set()
+        for file in files:
+            sides = (base_pairs.get(file) or [], new_pairs.get(file) or [])
+            classes = len({v for pairs in sides for pair in pairs for v in pair})
+            if classes > CLASSES:
+                errors.append(f"{file}: {classes} classes, more than the {CLASSES} shown")
+                wide.add(file)
+
+        def counted(pairs: Mapping[str, Pairs] | None) -> dict[str, Pairs] | None:
+            if pairs is None:
+                return None  # a file too wide to show stays, with no pairs
+            return {f: Counter() if f in wide else Counter(pairs[f]) for f in files if f in pairs}
+
+        return dataclasses.replace(
+            plot,
+            base_pairs=counted(plot.base_pairs),
+            new_pairs=counted(plot.new_pairs),
+            errors=errors,
+        )
+    images = dict(list(plot.images.items())[:FILES])
+    if len(plot.images) > FILES:
+        errors.append(f"showing {FILES} of {len(plot.images)} images")
+    return dataclasses.replace(plot, images=images, errors=errors)
 
 
 # --- the section ----------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 """A run's results as a file: what the training job hands to the job that publishes.
 
 The training job runs the pull request's code and holds no write token; it writes
-`results.json` (the report's inputs, the gate results, the commit and pull request it claims)
-into a directory that the workflow uploads as an artifact. The publishing job, which never runs
-that code, reads the file back as untrusted data: held to `results_schema.SCHEMA`, and rendered
-only through the report's own escaping.
+`results.json` (the report's inputs, the gate results, the plots cut to what their charts and
+tables draw, the commit and pull request it claims) into a directory that the workflow uploads
+as an artifact. The publishing job, which never runs that code, reads the file back as
+untrusted data: held to `results_schema.SCHEMA`, and rendered only through the report's own
+escaping.
 """
 
 from __future__ import annotations
@@ -13,21 +14,27 @@ import dataclasses
 import json
 import os
 import re
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlops_actions import results_schema
+from mlops_actions import plots_render, results_schema
 from mlops_actions.errors import MlopsError
 from mlops_actions.metrics import finite, json_safe
+from mlops_actions.plots import Pairs, Plot, Series
 from mlops_actions.report import DataChange, ReportInput, Row
 from mlops_actions.results_schema import SchemaError
 from mlops_actions.util import write_text
 
 FILE = "results.json"
 
-# Fields of the report that the publishing side sets itself, from the trusted event.
-TRUSTED_FIELDS = ("gates_markdown", "run_url", "head", "head_url")
+# Fields of the report that the publishing side makes itself: from the trusted event, from the
+# gate records it checks (the gates table, the verdict) and from the plot records (the Plots
+# section, drawn there so every name in it is escaped by this package's code).
+TRUSTED_FIELDS = ("gates_markdown", "verdict", "run_url", "head", "head_url", "plots")
+_TEMPLATE = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,8 @@ class Results:
     gates: list[GateRecord]
     gates_note: str | None = None
     error: str | None = None  # the one line of a run that could not finish
+    plots: list[Plot] = field(default_factory=list)  # what the Plots section is drawn from
+    plot_notes: list[str] = field(default_factory=list)
 
 
 def to_json(results: Results) -> dict[str, Any]:
@@ -80,6 +89,70 @@ def to_json(results: Results) -> dict[str, Any]:
             "note": results.gates_note,
         },
         "error": results.error,
+        "plots": _plots(results.plots, results.plot_notes),
+    }
+
+
+def _line(value: str, limit: int = results_schema.MAX_TEXT) -> str:
+    """A text as the schema holds it: one line, at most `limit` characters."""
+    return re.sub(r"[\x00-\x1f\x7f]", " ", value)[:limit]
+
+
+def _plots(plots: list[Plot], notes: list[str]) -> dict[str, Any]:
+    """The plots cut to what the section draws of them, in the schema's terms."""
+    notes = list(notes)
+    if len(plots) > results_schema.MAX_PLOTS:
+        notes.append(f"{len(plots) - results_schema.MAX_PLOTS} more plots not reported")
+    return {
+        "plots": [_plot(plots_render.drawable(p)) for p in plots[: results_schema.MAX_PLOTS]],
+        "notes": [_line(n) for n in notes[: results_schema.MAX_NOTES]],
+    }
+
+
+def _plot(plot: Plot) -> dict[str, Any]:
+    title, template = plot.props.get("title"), plot.props.get("template")
+
+    def text(value: Any, limit: int) -> str | None:
+        return _line(value, limit) if isinstance(value, str) and value.strip() else None
+
+    def lines(found: list[Series] | None) -> list[dict[str, Any]] | None:
+        if found is None:
+            return None
+        out = []
+        for s in found:
+            points = [[x, y] for x, y in s.points if finite(x) and finite(y)]
+            if points:
+                out.append({"name": _line(s.name, 300), "points": points})
+        return out
+
+    def cells(found: Mapping[str, Pairs] | None) -> dict[str, Any] | None:
+        if found is None:
+            return None
+        return {
+            _line(file, 300): [
+                {"actual": _line(a, 100), "predicted": _line(p, 100), "count": n}
+                for (a, p), n in Counter(pairs).items()
+            ]
+            for file, pairs in found.items()
+        }
+
+    return {
+        "id": _line(plot.id, 300),
+        "kind": plot.kind,
+        "title": text(title, 300),
+        "template": template
+        if isinstance(template, str) and _TEMPLATE.fullmatch(template)
+        else None,
+        "x_label": text(plot.x_label, 200),
+        "y_label": text(plot.y_label, 200),
+        "base": lines(plot.base),
+        "new": lines(plot.new),
+        "base_cells": cells(plot.base_pairs),
+        "new_cells": cells(plot.new_pairs),
+        "images": {
+            _line(k, 300): {"old": old, "new": new} for k, (old, new) in plot.images.items()
+        },
+        "errors": [_line(e) for e in plot.errors[: results_schema.MAX_NOTES]],
     }
 
 
@@ -165,6 +238,43 @@ def from_json(data: dict[str, Any]) -> Results:
         gates=[GateRecord(**g) for g in gates["results"]],
         gates_note=gates["note"],
         error=data["error"],
+        plots=[_plot_of(p) for p in data["plots"]["plots"]],
+        plot_notes=list(data["plots"]["notes"]),
+    )
+
+
+def _plot_of(data: dict[str, Any]) -> Plot:
+    """A plot record back as the section's renderer takes it (the names still untrusted)."""
+
+    def lines(found: list[dict[str, Any]] | None) -> list[Series] | None:
+        if found is None:
+            return None
+        return [Series(s["name"], [(float(x), float(y)) for x, y in s["points"]]) for s in found]
+
+    def pairs(found: dict[str, list[dict[str, Any]]] | None) -> dict[str, Pairs] | None:
+        if found is None:
+            return None
+        out: dict[str, Pairs] = {}
+        for file, cells in found.items():
+            counts: Counter[tuple[str, str]] = Counter()
+            for cell in cells:
+                counts[(cell["actual"], cell["predicted"])] += cell["count"]
+            out[file] = counts
+        return out
+
+    return Plot(
+        id=data["id"],
+        props={k: data[k] for k in ("title", "template") if data[k] is not None},
+        kind=data["kind"],
+        files=list(data["images"]),
+        base=lines(data["base"]),
+        new=lines(data["new"]),
+        base_pairs=pairs(data["base_cells"]),
+        new_pairs=pairs(data["new_cells"]),
+        images={k: (v["old"], v["new"]) for k, v in data["images"].items()},
+        x_label=data["x_label"],
+        y_label=data["y_label"],
+        errors=list(data["errors"]),
     )
 
 

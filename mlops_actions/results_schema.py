@@ -11,14 +11,20 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any
+
+from mlops_actions.plots_render import CLASSES, FILES, POINTS, SERIES
 
 VERSION = 1
 ID = f"https://mlops-actions.github.io/schemas/results-{VERSION}.json"
 MAX_BYTES = 2 * 1024 * 1024  # the whole file
 MAX_TEXT = 500  # one string
 MAX_ROWS = 2000  # metrics or params rows
+MAX_PLOTS = 100  # the Plots section draws 12 and names the rest
+MAX_NOTES = 50  # notes on the plots, and errors of one plot
+MAX_COUNT = 2**53  # one confusion cell: any count a float holds exactly
 
 _SHA = "^[0-9a-f]{40}$"
 _LINE = "^[^\\x00-\\x1f\\x7f]*$"  # one line, no control characters
@@ -69,6 +75,53 @@ _CONFUSION = _record(
             "maxItems": 100,
             "items": {"type": "array", "maxItems": 100, "items": {"type": "number"}},
         },
+    }
+)
+_MD5 = _nullable(_text(32, "^[0-9a-f]{32}$"))
+_FILES = {"maxProperties": FILES, "propertyNames": {"maxLength": 300, "pattern": _LINE}}
+_SERIES = _record(
+    {
+        "name": _text(300),
+        "points": {"type": "array", "minItems": 1, "maxItems": POINTS, "items": _INTERVAL},
+    }
+)
+_LINES = {"type": ["array", "null"], "maxItems": SERIES, "items": _SERIES}
+_CELL = _record(
+    {
+        "actual": _text(100),
+        "predicted": _text(100),
+        "count": {"type": "integer", "minimum": 1, "maximum": MAX_COUNT},
+    }
+)
+_CELLS = {  # file -> the counted (actual, predicted) pairs
+    "type": ["object", "null"],
+    **_FILES,
+    "additionalProperties": {"type": "array", "maxItems": CLASSES * CLASSES, "items": _CELL},
+}
+_PLOT = _record(
+    {
+        "id": _text(300),
+        "kind": {"enum": ["linear", "confusion", "image"]},
+        "title": _nullable(_text(300)),
+        "template": _nullable(_text(40, "^[a-z][a-z0-9_-]*$")),
+        "x_label": _nullable(_text(200)),
+        "y_label": _nullable(_text(200)),
+        "base": _LINES,
+        "new": _LINES,
+        "base_cells": _CELLS,
+        "new_cells": _CELLS,
+        "images": {
+            "type": "object",
+            **_FILES,
+            "additionalProperties": _record({"old": _MD5, "new": _MD5}),
+        },
+        "errors": {"type": "array", "maxItems": MAX_NOTES, "items": _text()},
+    }
+)
+_PLOTS = _record(
+    {
+        "plots": {"type": "array", "maxItems": MAX_PLOTS, "items": _PLOT},
+        "notes": {"type": "array", "maxItems": MAX_NOTES, "items": _text()},
     }
 )
 _GATE = _record(
@@ -123,6 +176,7 @@ SCHEMA: dict[str, Any] = {
             "comment_id": _text(64, "^[A-Za-z0-9._-]+$"),
             "status_prefix": _text(100),
             "report": {"oneOf": [{"type": "null"}, _REPORT]},
+            "plots": _PLOTS,
             "gates": _record(
                 {
                     "results": {"type": "array", "maxItems": 200, "items": _GATE},
@@ -167,8 +221,8 @@ def _is(value: Any, name: str) -> bool:
         return name == "boolean"
     if name == "integer":
         return isinstance(value, int)
-    if name == "number":
-        return isinstance(value, (int, float)) and math.isfinite(value)
+    if name == "number":  # finite, and an integer within a float's range
+        return isinstance(value, (int, float)) and abs(value) <= sys.float_info.max
     return isinstance(value, _TYPES[name])
 
 
@@ -244,3 +298,9 @@ def _object(value: dict[str, Any], schema: Mapping[str, Any], where: str) -> Non
             raise SchemaError(where, f"unknown key '{str(key)[:40]}'")
         elif isinstance(extra, Mapping):
             validate(item, extra, path)
+
+
+if __name__ == "__main__":  # python -m mlops_actions.results_schema > docs/results-1.schema.json
+    import json
+
+    print(json.dumps(SCHEMA, indent=2, ensure_ascii=False))

@@ -7,13 +7,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
-from mlops_actions import cli, report, results, results_schema
+from mlops_actions import cli, plots, plots_render, report, results, results_schema
+from mlops_actions.plots import Plot, Series
 from tests.fakegithub import FakeGitHub
 from tests.helpers import actions_env, commit_all, gated_params, git, write_params
 
@@ -235,11 +237,24 @@ def test_markdown_in_names_and_texts_stays_text(
         (lambda d: d["report"]["metrics"][0].update(new="x" * 600), "longer than 500"),
         (lambda d: d["gates"]["results"][0].update(state="passed"), "expected one of"),
         (lambda d: d["gates"]["results"][0].update(value="0.99"), "expected number or null"),
+        (lambda d: d["gates"]["results"][0].update(value=10**400), "expected number or null"),
+        (lambda d: _plot(d, "confusion")["new_cells"].update(x=[{}]), "'actual' is missing"),
         (lambda d: d["event"].update(pr=True), "expected integer or null, got boolean"),
         (lambda d: d.update(schema="https://example.com/v2"), "schema: expected"),
         (lambda d: d["gates"]["results"][0].update(rule="accuracy >="), "gates.results[0].rule"),
     ],
-    ids=["unknown", "model", "oversize", "state", "type", "bool", "version", "rule"],
+    ids=[
+        "unknown",
+        "model",
+        "oversize",
+        "state",
+        "type",
+        "huge",
+        "cell",
+        "bool",
+        "version",
+        "rule",
+    ],
 )
 def test_a_results_file_off_the_schema_is_refused_in_one_line(
     project: Path,
@@ -381,7 +396,7 @@ def test_the_published_schema_file_is_the_one_publish_holds_files_to() -> None:
         / f"results-{results_schema.VERSION}.schema.json"
     )
     assert json.loads(path.read_text(encoding="utf-8")) == results_schema.SCHEMA, (
-        "regenerate docs/results-N.schema.json from mlops_actions/results_schema.py"
+        "regenerate it: python -m mlops_actions.results_schema > docs/results-1.schema.json"
     )
 
 
@@ -450,3 +465,176 @@ def test_a_workflow_run_names_its_pull_requests_and_results_naming_another_are_r
     assert _publish_half(tmp_path, github_server, monkeypatch, event, out) == 0
     assert len(github_server.issue_comments[pull["number"]]) == 1
     assert other["number"] not in github_server.issue_comments
+
+
+def _plot(data: dict[str, Any], kind: str) -> dict[str, Any]:
+    return next(p for p in data["plots"]["plots"] if p["kind"] == kind)
+
+
+def test_a_pull_request_s_plots_reach_the_comment_publish_posts(
+    project: Path,
+    fork_pull: tuple[dict[str, Any], str],
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """The built-in trainer's ROC, precision-recall and confusion plots travel as records and
+    publish draws them: the section a one-job run draws from the checkout itself."""
+    pull, head = fork_pull
+    out = _train_half(project, github_server, monkeypatch, pull)
+    event = _workflow_run_event(github_server, head, "more-trees", "evil", [])
+    assert _publish_half(tmp_path, github_server, monkeypatch, event, out) == 0
+
+    [comment] = github_server.issue_comments[pull["number"]]
+    section = comment["body"].split("\n### Plots\n\n", 1)[1]
+    charts = re.findall(r"```mermaid\n(.*?)\n```", section, flags=re.S)
+    titles = [re.findall(r'title "(.*)"', c) for c in charts]
+    assert titles == [["Receiver operating characteristic (ROC)"], ["Precision-Recall Curve"]]
+    assert [c.count("    line [") for c in charts] == [2, 2]  # the base and this run
+    assert "| base: actual \\ predicted" in section
+    assert "| this run: actual \\ predicted" in section
+
+    base = git(project, "rev-parse", "main")
+    drawn, notes = plots.read(project, base, plots.builtin_decls(project, project))
+    assert section.rstrip() == (plots_render.render(drawn, notes) or "").rstrip()
+
+
+def test_the_verdict_is_made_by_the_publishing_job_from_the_gates(
+    project: Path,
+    fork_pull: tuple[dict[str, Any], str],
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pull, head = fork_pull
+    out = _train_half(project, github_server, monkeypatch, pull)
+    event = _workflow_run_event(github_server, head, "more-trees", "evil", [])
+    data = json.loads((out / results.FILE).read_text(encoding="utf-8"))
+    assert "verdict" not in data["report"]
+
+    forged = "**✅ gates passed** · gates: 3 passed"
+    _forge(out, lambda d: d["report"].update(verdict=forged))
+    assert _publish_half(tmp_path, github_server, monkeypatch, event, out) == 2
+    assert "report: unknown key 'verdict'" in capsys.readouterr().err
+    assert github_server.issue_comments.get(pull["number"], []) == []
+
+    def fail_one(d: dict[str, Any]) -> None:
+        del d["report"]["verdict"]
+        d["gates"]["results"][0]["state"] = "fail"
+
+    _forge(out, fail_one)
+    assert _publish_half(tmp_path, github_server, monkeypatch, event, out) == 1
+    [comment] = github_server.issue_comments[pull["number"]]
+    first = comment["body"].splitlines()[1]
+    assert first == "**❌ gates failed** · gates: 2 passed, 1 failed"
+    assert forged not in comment["body"]
+
+
+def test_names_in_plots_stay_text(
+    project: Path,
+    fork_pull: tuple[dict[str, Any], str],
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pull, head = fork_pull
+    out = _train_half(project, github_server, monkeypatch, pull)
+    event = _workflow_run_event(github_server, head, "more-trees", "evil", [])
+
+    # A newline in a plot's id, a series' name or a class is refused ...
+    for change, where in [
+        (lambda d: _plot(d, "linear").update(id=INJECTED), r"plots\.plots\[\d+\]\.id: "),
+        (lambda d: _plot(d, "linear")["new"][0].update(name=INJECTED), r"\.new\[0\]\.name: "),
+        (
+            lambda d: next(iter(_plot(d, "confusion")["new_cells"].values()))[0].update(
+                actual=INJECTED
+            ),
+            r"\.new_cells\..*\[0\]\.actual: ",
+        ),
+    ]:
+        data = json.loads((out / results.FILE).read_text(encoding="utf-8"))
+        _forge(out, change)
+        assert _publish_half(tmp_path, github_server, monkeypatch, event, out) == 2
+        assert re.search(where, capsys.readouterr().err)
+        (out / results.FILE).write_text(json.dumps(data), encoding="utf-8")
+    assert github_server.issue_comments.get(pull["number"], []) == []
+
+    # ... and one-line Markdown, HTML and Mermaid in every name a plot shows stays text.
+    one_line = INJECTED.replace("\n", " ")
+
+    def inject(d: dict[str, Any]) -> None:
+        line = _plot(d, "linear")
+        line.update(id=one_line, title=one_line, x_label=one_line, y_label=one_line)
+        for side in ("base", "new"):
+            line[side][0]["name"] = one_line
+        matrix = _plot(d, "confusion")
+        matrix.update(id=one_line, title=one_line)
+        for side in ("base_cells", "new_cells"):
+            [cells] = matrix[side].values()
+            cells[0]["actual"] = one_line
+            matrix[side] = {one_line: cells, "cm2.json": cells}
+        d["plots"]["notes"] = [one_line]
+
+    _forge(out, inject)
+    assert _publish_half(tmp_path, github_server, monkeypatch, event, out) == 0
+    [comment] = github_server.issue_comments[pull["number"]]
+    body = comment["body"]
+    text = re.sub(r"`[^`\n]*`", "", body)  # what is not inside a code span
+    assert text.count("<!--") == 1 and body.startswith(MARKER)
+    assert [line for line in body.splitlines() if line.startswith("### ")] == [
+        "### Gates",
+        "### Params changed",
+        "### Data",
+        "### Metrics",
+        "### Plots",
+    ]
+    assert body.count("```mermaid") == body.count("```") // 2  # every fence is a chart's
+    assert plots_render.text(one_line) in body  # drawn, as text
+    assert '    title "plot"' in body  # a title Mermaid cannot quote is not put in a chart
+    assert "| **loss\\] ``` \\#\\#\\# Gates" not in body
+    assert f"**{plots_render.text(one_line)}**" in body
+
+
+def test_plots_of_any_project_make_a_results_file_publish_accepts(tmp_path: Path) -> None:
+    """Names with newlines, more series than a chart draws, long curves, many pairs: written so
+    the schema takes them, and drawn again as the run would have drawn them."""
+    curve = [(i / 4999, (i / 4999) ** 0.5) for i in range(5000)]
+    many = [Series(f"run{i}\n.json", [(x, y + i / 10) for x, y in curve]) for i in range(6)]
+    line = Plot("a\nb.json", {"title": "t\n`"}, "linear", ["a\nb.json"], many[:3], many)
+    pairs = [("x\ny", "x\ny")] * 700 + [("z", "x\ny")] * 300 + [("z", "z")] * 2000
+    matrix = Plot(
+        "cm.json",
+        {"template": "confusion_normalized"},
+        "confusion",
+        ["cm.json"],
+        base_pairs={"cm.json": pairs[:1500]},
+        new_pairs={"cm.json": pairs, "wide.json": [(str(i), str(i)) for i in range(40)]},
+    )
+    image = Plot("i.png", {}, "image", ["i.png"], images={"i.png": (None, "0" * 32)})
+    data = report.ReportInput("m", None, [])
+    found = results.Results(
+        "pull_request", "c" * 40, 3, "default", "mlops/gate", data, [],
+        plots=[line, matrix, image], plot_notes=["a\nnote"],
+    )  # fmt: skip
+    path = results.write(tmp_path, found)
+    assert path.stat().st_size < 20_000
+    back = results.read(tmp_path)
+    assert [p.id for p in back.plots] == ["a b.json", "cm.json", "i.png"]
+    flat = [(a.replace("\n", " "), p.replace("\n", " ")) for a, p in pairs]
+    assert back.plots[1].new_pairs == {  # counted, one line each
+        "cm.json": Counter(flat),
+        "wide.json": Counter(),  # too many classes to show: named, not carried
+    }
+    before = plots_render.render(found.plots, found.plot_notes, "https://x/runs/1") or ""
+    after = plots_render.render(back.plots, back.plot_notes, "https://x/runs/1") or ""
+    chart = r"```mermaid\n.*?\n```"
+    assert re.findall(chart, after, flags=re.S) == re.findall(chart, before, flags=re.S)
+    tables = r"^\|.*\|$"
+    assert re.findall(tables, after, flags=re.M) == re.findall(tables, before, flags=re.M)
+    assert "showing 4 of 6 series" in after and "wide\\.json: 40 classes" in after
+    heading = r"^.* · (?:base and this run|this run|base only)$"
+    headings = re.findall(heading, after, flags=re.M)
+    assert len(headings) == 2 and headings == re.findall(heading, before, flags=re.M)
+    assert "[workflow run](https://x/runs/1)" in after

@@ -37,7 +37,7 @@ def main(
         current = api.current_metrics(cfg)
         run = api.compared_gates(cfg, found, current) if cfg.rules else api.GateRun([])
         console.gate_run(run)
-        data = api.report_input(cfg, ctx, found, run)
+        data, drawn, plot_notes = api.report_parts(cfg, ctx, found, run)
     except MlopsError as exc:
         error = re.sub(r"[\x00-\x1f\x7f]", " ", output.redact(str(exc)))[:400]
         results.write(directory, claimed(prefix, report=None, gates=[], error=error))
@@ -48,7 +48,14 @@ def main(
     ]
     path = results.write(
         directory,
-        claimed(prefix, report=data, gates=records, gates_note=run.note),
+        claimed(
+            prefix,
+            report=data,
+            gates=records,
+            gates_note=run.note,
+            plots=drawn,
+            plot_notes=plot_notes,
+        ),
     )
     output.info(f"results written to {path}; the publishing job posts them")
     return 0
