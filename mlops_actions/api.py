@@ -337,7 +337,11 @@ def _plots(
     from mlops_actions import plots
 
     root = found.root or cfg.root
-    extra = plots.builtin_decls(root, cfg.root) if cfg.train.mode == "builtin" else []
+    extra = (
+        plots.builtin_decls(root, cfg.root, _this_runs_plots(cfg))
+        if cfg.train.mode == "builtin"
+        else []
+    )
     base = None if first or found.baseline.kind == "none" else found.baseline.sha
     drawn, notes = plots.read(root, base, extra)
     ids = {p.id for p in drawn if p.kind == "confusion"}
@@ -465,6 +469,22 @@ def _input(
         training_seconds=facts.training_seconds,
         model_size=facts.model_size,
     )
+
+
+def _this_runs_plots(cfg: Config) -> set[str]:
+    """The plot files the last run wrote and the workspace still holds unchanged, as its model
+    card records them (project-relative path → sha256)."""
+    recorded = read_json(cfg.resolve(cfg.train.card)).get("plots")
+    if not isinstance(recorded, dict):
+        return set()
+    kept = set()
+    for path, sha in recorded.items():
+        try:
+            if isinstance(path, str) and file_hash(cfg.resolve(path)) == sha:
+                kept.add(path)
+        except OSError:
+            continue
+    return kept
 
 
 def this_runs_confusion(cfg: Config) -> dict[str, object] | None:

@@ -288,7 +288,7 @@ def render_markdown(results: Sequence[GateResult]) -> str:
             _md_code(r.text),
             _md_cell(format_number(r.value)),
             _md_cell(format_number(r.baseline)) if r.rule.relative else "",
-            _md_cell(f"{r.detail}; {r.hint}" if r.hint else r.detail),
+            _md_code(f"{r.detail}; {r.hint}") if r.hint else _md_cell(r.detail),
         ]
         for r in results
     ]

@@ -108,10 +108,13 @@ class Plot:
         return title if isinstance(title, str) and title.strip() else self.id
 
 
-def builtin_decls(root: Path, project: Path) -> list[PlotDecl]:
-    """The built-in trainer's plot files, relative to the comparison `root`."""
+def builtin_decls(root: Path, project: Path, written: set[str]) -> list[PlotDecl]:
+    """The built-in trainer's plot files this run `written` (project-relative paths), relative
+    to the comparison `root`: a file left by another run, or committed, is not this run's."""
     decls = []
     for name, path in BUILTIN_FILES.items():
+        if path not in written:
+            continue
         rel = posixpath.normpath(os.path.relpath(project / path, root).replace(os.sep, "/"))
         decls.append(PlotDecl(rel, dict(BUILTIN_PROPS[name]), True, "builtin"))
     return decls

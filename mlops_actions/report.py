@@ -418,7 +418,7 @@ def render(data: ReportInput, comment_id: str = "default") -> str:
         parts += [data.verdict, ""]
     parts += [f"## Model report: `{data.model}`", "", facts(data)]
     if data.note:
-        parts += ["", "> [!WARNING]", f"> {data.note}"]
+        parts += ["", "> [!WARNING]", f"> {_cell(data.note)}"]
     # What changed next; the metrics table and the plots, the parts that can grow past the
     # comment limit, after them, so a cut report still shows gates, params and data.
     gates_markdown = (data.gates_markdown or "").strip()

@@ -178,7 +178,7 @@ def test_promote_release_of_a_builtin_project_has_the_card_of_model_card_json(
     assert "`sklearn.ensemble.RandomForestClassifier`" in body
 
 
-def test_promote_release_of_a_dvc_project_has_the_card_beside_the_run_cache(
+def test_promote_release_of_a_dvc_project_has_the_card_beside_the_run_cache_outside_the_tree(
     tmp_path: Path, github: GitHub, github_server: FakeGitHub
 ) -> None:
     repo = init_repo(tmp_path / "repo")
@@ -190,5 +190,5 @@ def test_promote_release_of_a_dvc_project_has_the_card_beside_the_run_cache(
     )
     (repo / "params.yaml").write_text("train: {seed: 1}\n", encoding="utf-8")
     commit_all(repo, "project")
-    _release_for(repo, repo / ".mlops-cache" / "card.json", github, github_server)
+    _release_for(repo, config.default_cache_dir(repo) / "card.json", github, github_server)
     assert not (repo / "model").exists()

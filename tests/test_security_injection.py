@@ -3,6 +3,7 @@ report nor become a workflow command on stdout; the report shows only this run's
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import sys
@@ -13,7 +14,7 @@ import pytest
 
 from mlops_actions import cli
 from tests.fakegithub import FakeGitHub
-from tests.helpers import actions_env, commit_all, git, write_params
+from tests.helpers import DEMO_PARAMS, actions_env, commit_all, git, write_params
 
 HOSTILE = "loss]\n```\n### Gates\n\n**✅ gates passed** · gates: 9 passed\n<!--"
 COMMANDS = ["::stop-commands::pwned", "::set-output name=x::y", "  ::error::forged", "a ##[error]b"]
@@ -149,9 +150,31 @@ def test_the_builtin_runs_own_confusion_matrix_is_shown(
     git(project, "checkout", "-q", "-b", "feature")
     commit_all(project, "a change")
     body = _pr_run(monkeypatch, github_server, project)
-    assert "### Confusion matrix (this run)" in body
+    section = body.split("\n### Plots\n", 1)[1]
+    assert "| this run: actual \\ predicted" in section
     shown = json.loads((project / "confusion_matrix.json").read_text())
-    assert str(shown["matrix"][0][0]) in body.split("### Confusion matrix (this run)")[1]
+    assert f"| {shown['matrix'][0][0]} " in section.split("| this run: actual", 1)[1]
+
+
+def test_a_committed_builtin_plot_file_is_not_shown_as_this_runs(
+    project: Path, github_server: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plot file the trainer did not write this run (committed, or left by a run of another
+    task) was drawn in the Plots section as this run's: here a regression, which writes no
+    confusion matrix, beside a committed one."""
+    git(project, "checkout", "-q", "-b", "feature")
+    params = copy.deepcopy(DEMO_PARAMS)
+    params["data"]["target"] = "mean_radius"
+    params["model"]["estimator"] = "sklearn.ensemble.RandomForestRegressor"
+    write_params(project, params)
+    stale = [{"actual": "a", "predicted": "b"}] * 4321
+    path = project / "plots" / "sklearn" / "confusion_matrix.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"confusion_matrix": stale}))
+    git(project, "add", "-f", str(path))
+    commit_all(project, "a regression, and a stale plot file")
+    body = _pr_run(monkeypatch, github_server, project)
+    assert "4321" not in body and "this run: actual" not in body
 
 
 def test_compare_markdown_keeps_a_hostile_name_in_its_cell(

@@ -141,6 +141,10 @@ def train(
         card["confusion_matrix"] = (
             {"path": confusion[1], "sha256": file_hash(confusion[0])} if confusion else None
         )
+        # Likewise the plot files: the report draws only those this run wrote.
+        card["plots"] = {
+            target: file_hash(src) for role, (src, target) in files.items() if role[:5] == "plot-"
+        }
         write_json(staging / "card.json", card)
         files["card"] = (staging / "card.json", targets["card"])
         # Install the workspace files only once every one of them exists.
