@@ -466,5 +466,5 @@ def test_a_missing_metric_in_the_report_lists_the_metrics_there() -> None:
     assert present.hint == ""
     row = gates.render_markdown([missing]).splitlines()[-1]
     assert row.endswith(
-        "| metric not found (did you mean 'rmse'?); metrics.json has: rmse, mae, r2 |"
+        "| `metric not found (did you mean 'rmse'?); metrics.json has: rmse, mae, r2` |"
     )
