@@ -20,10 +20,10 @@ A version V"), else to the version registered at that commit at the assignment's
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from enum import IntEnum
-from functools import cache, cached_property
-from typing import NamedTuple
+from functools import cache
+from typing import Generic, NamedTuple, TypeVar
 
 from mlops_actions import tag as tags
 from mlops_actions.tag import Action, SemVer
@@ -93,6 +93,23 @@ def _time(e: Event) -> int:
     return e.time
 
 
+S = TypeVar("S")
+T = TypeVar("T")
+
+
+class once(Generic[S, T]):
+    """functools.cached_property without its per-class lock (Python < 3.12 takes it on every
+    first read; the registry reads thousands of these once each)."""
+
+    def __init__(self, fn: Callable[[S], T]) -> None:
+        self.fn, self.name = fn, fn.__name__
+
+    def __get__(self, obj: S, owner: type | None = None) -> T:
+        value = self.fn(obj)
+        obj.__dict__[self.name] = value  # later reads find it there, not here
+        return value
+
+
 def _desc(events: list[Event]) -> list[Event]:
     """GTO's `sorted(events, key=created_at)[::-1]`: newest first, and of one second's events
     the last listed first."""
@@ -107,7 +124,7 @@ class VStage:
         self.assignments: list[Event] = []
         self.unassignments: list[Event] = []
 
-    @cached_property
+    @once
     def events(self) -> list[Event]:
         return _desc(self.assignments + self.unassignments)
 
@@ -141,17 +158,17 @@ class Version:
             self.stages[stage] = VStage(self.name, self.commit, stage)
         return self.stages[stage]
 
-    @cached_property
+    @once
     def direct(self) -> list[Event]:
         if not self.deregistrations and len(self.registrations) == 1:
             return self.registrations  # the common case, nothing to sort
         return _desc(self.registrations + self.deregistrations)
 
-    @cached_property
+    @once
     def indirect(self) -> list[Event]:
         return _desc(self.enrichments + [e for s in self.stages.values() for e in s.events])
 
-    @cached_property
+    @once
     def events(self) -> list[Event]:
         staged = [e for s in self.stages.values() for e in s.events]
         return _desc(self.registrations + self.deregistrations + self.enrichments + staged)
@@ -165,13 +182,13 @@ class Version:
     def registered(self) -> bool:
         return bool(self.registrations)
 
-    @cached_property
+    @once
     def active(self) -> bool:
         if self.direct:
             return self.direct[0].kind is Kind.REGISTRATION
         return bool(self.indirect)
 
-    @cached_property
+    @once
     def authoring(self) -> Event:
         """The event GTO takes the version's ref, date and message from: its newest
         registration, else its newest other event."""
@@ -230,11 +247,11 @@ class Artifact:
         else:
             vstage.unassignments.append(event)
 
-    @cached_property
+    @once
     def events(self) -> list[Event]:
         return _desc(self.deprecations + [e for v in self.versions for e in v.events])
 
-    @cached_property
+    @once
     def active(self) -> bool:
         """Not deprecated: GTO's newest event is not a deprecation. A version's event of the
         same second comes after the deprecations in GTO's list, so it wins the tie; this is

@@ -304,8 +304,20 @@ def next_version(bump: str, taken: Iterable[str]) -> str:
 def models(name: str | None = None, *, cwd: str | Path | None = None) -> dict[str, Model]:
     """The registry from the repo's tags, by model name (all models, or just `name`): the
     models GTO lists, deprecated ones too."""
+    import contextlib
+    import threading  # subprocess has loaded it already
+
+    side: list[tuple[list[str], tuple[str, int, str] | None]] = []
+
+    def read_declared() -> None:
+        with contextlib.suppress(Exception):  # read again below, where the error surfaces
+            side.append(declared(cwd))
+
+    reader = threading.Thread(target=read_declared)
+    reader.start()  # its git runs while for-each-ref does
     records = read_tags(cwd)
-    names, head = declared(cwd)
+    reader.join()
+    names, head = side[0] if side else declared(cwd)
     if name is not None:
         records = [r for r in records if r.parsed.name == name]
         names = [n for n in names if n == name]
