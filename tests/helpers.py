@@ -187,3 +187,22 @@ def actions_env(
         "NO_PROXY": "127.0.0.1",
     }.items():
         monkeypatch.setenv(name, value)
+
+
+def pull_request_env(
+    monkeypatch: Any, server: Any, repo: Path, branch: str = "feature"
+) -> dict[str, Any]:
+    """The environment of a `pull_request` run for HEAD of `repo` (on `branch`) into main,
+    against the fake `server`; returns the pull request it opened there."""
+    head = git(repo, "rev-parse", "HEAD")
+    pull: dict[str, Any] = server.add_pull(branch, "main", head_sha=head)
+    event = {
+        "action": "synchronize",
+        "number": pull["number"],
+        "pull_request": pull,
+        "repository": {"full_name": server.repository, "default_branch": "main"},
+    }
+    ref = f"refs/pull/{pull['number']}/merge"
+    actions_env(monkeypatch, server, repo.parent / "runner", "pull_request", event, "f" * 40, ref)
+    monkeypatch.setenv("GITHUB_BASE_REF", "main")
+    return pull

@@ -17,7 +17,14 @@ from mlops_actions.plots import Plot, Series
 from mlops_actions.training.builtin import write_plots
 from tests import plots_project
 from tests.fakegithub import FakeGitHub
-from tests.helpers import actions_env, commit_all, dvc, git, init_repo, write_params
+from tests.helpers import (
+    commit_all,
+    dvc,
+    git,
+    init_repo,
+    pull_request_env,
+    write_params,
+)
 from tests.helpers import gated_params as _params
 
 MARKER = "<!-- mlops-actions:report id=default -->"
@@ -232,24 +239,13 @@ def test_pr_report_starts_with_the_verdict_and_shows_the_builtin_plots(
     git(project, "checkout", "-q", "-b", "feature")
     write_params(project, _params(model__params={"n_estimators": 20, "max_depth": 2}))
     commit_all(project, "shallower trees")
-    head = git(project, "rev-parse", "HEAD")
-    pull = github_server.add_pull("feature", "main", head_sha=head)
-    event = {
-        "action": "synchronize",
-        "number": pull["number"],
-        "pull_request": pull,
-        "repository": {"full_name": github_server.repository, "default_branch": "main"},
-    }
-    runner = project.parent / "runner"
-    ref = f"refs/pull/{pull['number']}/merge"
-    actions_env(monkeypatch, github_server, runner, "pull_request", event, "f" * 40, ref)
-    monkeypatch.setenv("GITHUB_BASE_REF", "main")
+    pull = pull_request_env(monkeypatch, github_server, project)
     assert cli.main(["run"]) == 0, capsys.readouterr().err
 
     (comment,) = github_server.issue_comments[pull["number"]]
     body = comment["body"]
     assert body.startswith(f"{MARKER}\n**✅ gates passed** · gates: 3 passed\n\n## Model report")
-    summary = (runner / "summary.md").read_text()
+    summary = (project.parent / "runner" / "summary.md").read_text()
     assert summary.lstrip().startswith(f"{MARKER}\n**✅ gates passed** · gates: 3 passed")
     assert body.count("✅ gates passed") == 1  # not repeated in the Gates section
     assert "### Plots" in body

@@ -13,7 +13,7 @@ import pytest
 
 from mlops_actions import cli, config
 from tests.fakegithub import FakeGitHub
-from tests.helpers import actions_env, commit_all, gated_params, git, write_params
+from tests.helpers import actions_env, commit_all, gated_params, git, pull_request_env, write_params
 
 FORGED = {"accuracy": 0.999, "f1": 0.999}
 
@@ -57,17 +57,7 @@ def _commit_forged_entry(repo: Path, search: Path) -> None:
 
 
 def _pr_env(monkeypatch: pytest.MonkeyPatch, server: FakeGitHub, repo: Path) -> None:
-    head = git(repo, "rev-parse", "HEAD")
-    pull = server.add_pull("feature", "main", head_sha=head)
-    event = {
-        "action": "synchronize",
-        "number": pull["number"],
-        "pull_request": pull,
-        "repository": {"full_name": server.repository, "default_branch": "main"},
-    }
-    ref = f"refs/pull/{pull['number']}/merge"
-    actions_env(monkeypatch, server, repo.parent / "runner", "pull_request", event, "f" * 40, ref)
-    monkeypatch.setenv("GITHUB_BASE_REF", "main")
+    pull_request_env(monkeypatch, server, repo)
 
 
 def test_a_forged_entry_committed_with_git_add_f_does_not_pass_the_gates(

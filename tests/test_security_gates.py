@@ -11,7 +11,14 @@ import pytest
 
 from mlops_actions import cli
 from tests.fakegithub import FakeGitHub
-from tests.helpers import actions_env, commit_all, gated_params, git, read_outputs, write_params
+from tests.helpers import (
+    commit_all,
+    gated_params,
+    git,
+    pull_request_env,
+    read_outputs,
+    write_params,
+)
 
 RELATIVE = "mlops/gate: f1 >= base - 0.05"
 
@@ -31,21 +38,11 @@ def _pr_run(
 ) -> tuple[int, dict[str, dict[str, Any]], dict[str, Any]]:
     """`run` for a pull request of HEAD into main: the exit code, the latest status per
     context on the head, and the gates output by context."""
-    head = git(repo, "rev-parse", "HEAD")
-    pull = server.add_pull("feature", "main", head_sha=head)
-    event = {
-        "action": "synchronize",
-        "number": pull["number"],
-        "pull_request": pull,
-        "repository": {"full_name": server.repository, "default_branch": "main"},
-    }
+    pull = pull_request_env(monkeypatch, server, repo)
     runner = repo.parent / "runner"
-    ref = f"refs/pull/{pull['number']}/merge"
-    actions_env(monkeypatch, server, runner, "pull_request", event, "f" * 40, ref)
-    monkeypatch.setenv("GITHUB_BASE_REF", "main")
     code = cli.main(["run"])
     statuses: dict[str, dict[str, Any]] = {}
-    for status in server.statuses.get(head, []):  # newest first
+    for status in server.statuses.get(pull["head"]["sha"], []):  # newest first
         statuses.setdefault(status["context"], status)
     outputs = read_outputs(runner / "output")
     gates = {g["context"]: g for g in json.loads(outputs.get("gates") or "[]")}

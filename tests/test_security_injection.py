@@ -14,7 +14,7 @@ import pytest
 
 from mlops_actions import cli
 from tests.fakegithub import FakeGitHub
-from tests.helpers import DEMO_PARAMS, actions_env, commit_all, git, write_params
+from tests.helpers import DEMO_PARAMS, commit_all, git, pull_request_env, write_params
 
 HOSTILE = "loss]\n```\n### Gates\n\n**✅ gates passed** · gates: 9 passed\n<!--"
 COMMANDS = ["::stop-commands::pwned", "::set-output name=x::y", "  ::error::forged", "a ##[error]b"]
@@ -42,17 +42,7 @@ def _command_project(repo: Path, values: dict[str, Any], **extra: Any) -> None:
 
 
 def _pr_run(monkeypatch: pytest.MonkeyPatch, server: FakeGitHub, repo: Path) -> str:
-    head = git(repo, "rev-parse", "HEAD")
-    pull = server.add_pull("feature", "main", head_sha=head)
-    event = {
-        "action": "synchronize",
-        "number": pull["number"],
-        "pull_request": pull,
-        "repository": {"full_name": server.repository, "default_branch": "main"},
-    }
-    ref = f"refs/pull/{pull['number']}/merge"
-    actions_env(monkeypatch, server, repo.parent / "runner", "pull_request", event, "f" * 40, ref)
-    monkeypatch.setenv("GITHUB_BASE_REF", "main")
+    pull = pull_request_env(monkeypatch, server, repo)
     cli.main(["run"])
     (comment,) = server.issue_comments[pull["number"]]
     return str(comment["body"])
