@@ -15,7 +15,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from mlops_actions import context, gates, output, plots_render, publish, report
+from mlops_actions import context, gates, output, plots_render, publish, pull_gates, report
 from mlops_actions.context import Context
 from mlops_actions.errors import MlopsError
 from mlops_actions.gates import GateResult, State
@@ -111,12 +111,17 @@ def gate_results(records: list[GateRecord], prefix: str) -> list[GateResult]:
     status context is built here, under this job's prefix."""
     out = []
     for index, rec in enumerate(records):
-        try:
-            rule = parse_rule(rec.rule)
-        except ValueError as exc:
-            raise MlopsError(
-                f"results: gates.results[{index}].rule: {exc}; refusing them"
-            ) from None
+        if rec.rule == pull_gates.RULES_CHANGED.text and rec.state == gates.ERROR:
+            # The base branch's rules apply and the pull request changed them: an error only.
+            rule, where = pull_gates.RULES_CHANGED, f"{prefix}: {pull_gates.RULES_CONTEXT}"
+        else:
+            try:
+                rule = parse_rule(rec.rule)
+            except ValueError as exc:
+                raise MlopsError(
+                    f"results: gates.results[{index}].rule: {exc}; refusing them"
+                ) from None
+            where = gates.context(rule, prefix)
         state: State = rec.state  # type: ignore[assignment]  # the schema's enum
         out.append(
             GateResult(
@@ -125,9 +130,9 @@ def gate_results(records: list[GateRecord], prefix: str) -> list[GateResult]:
                 value=rec.value,
                 baseline=rec.baseline,
                 threshold=rec.threshold,
-                detail=report._cell(rec.detail),
+                detail=rec.detail,  # escaped where it is rendered
                 description=rec.description,
-                context=gates.context(rule, prefix),
+                context=where,
             )
         )
     return out
@@ -140,7 +145,7 @@ def body(found: Results, where: Target, results: list[GateResult], ctx: Context)
     data = dataclasses.replace(
         found.report,
         baseline=report._cell(found.report.baseline) if found.report.baseline else None,
-        note=report._cell(found.report.note) if found.report.note else None,
+        note=found.report.note,  # report.render escapes it
         gates_markdown=gates.render_markdown(results) if results else NO_GATES,
         verdict=gates.headline(results),
         plots=plots_render.render(found.plots, found.plot_notes, where.run_url),

@@ -35,6 +35,8 @@ def base_settings(cfg: Config, ctx: Context | None) -> BaseSettings | None:
 
 
 RULES_CONTEXT = "rules from the base branch"
+# The result that reports a pull request's change to the rules: not a rule of its own.
+RULES_CHANGED = Rule("mlops.gates", "==", text="mlops.gates as on the base branch")
 
 
 def gated_by_base(cfg: Config, ctx: Context | None) -> bool:
@@ -59,7 +61,7 @@ def _rules_changed(cfg: Config, base: list[Rule], prefix: str) -> gates.GateResu
     ]
     change = "; ".join(p for p in parts if p) or "reordered"
     detail = f"mlops.gates changed in this pull request ({change}); the base branch's rules apply"
-    rule = Rule("mlops.gates", "==", text="mlops.gates as on the base branch")
+    rule = RULES_CHANGED
     description = gates._fit("mlops.gates", ": ", f"changed ({change})")
     context = f"{prefix}: {RULES_CONTEXT}"
     return gates.GateResult(rule, gates.ERROR, None, None, None, detail, description, context)

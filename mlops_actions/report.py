@@ -226,10 +226,11 @@ _LABEL_LIMIT = 60
 
 def chart_label(text: str) -> str | None:
     """`text` as a quoted Mermaid string, or None when it cannot be one safely: a quote, a
-    backtick (it could end the Markdown fence), angle brackets, control characters."""
-    if not text or len(text) > _LABEL_LIMIT:
+    backtick (it could end the Markdown fence), angle brackets, braces or `%%` (a Mermaid
+    directive sets the chart's config), control characters."""
+    if not text or len(text) > _LABEL_LIMIT or "%%" in text:
         return None
-    if any(c in text for c in '"`<>') or any(ord(c) < 32 or ord(c) == 127 for c in text):
+    if any(c in text for c in '"`<>{}') or any(ord(c) < 32 or ord(c) == 127 for c in text):
         return None
     return f'"{text}"'
 
@@ -373,8 +374,15 @@ def row_counts(data: ReportInput) -> tuple[str | None, str | None]:
 def confusion_table(confusion: dict[str, Any]) -> str:
     from tabulate import tabulate
 
-    labels = [_cell(str(label)) for label in confusion["labels"]]
-    rows = [[f"**{labels[i]}**", *row] for i, row in enumerate(confusion["matrix"])]
+    labels = [_cell(str(label)) for label in confusion.get("labels") or []]
+    matrix = confusion.get("matrix")
+    if (
+        not isinstance(matrix, list)
+        or len(matrix) != len(labels)
+        or any(not isinstance(row, list) or len(row) != len(labels) for row in matrix)
+    ):
+        return f"_not shown: the file has {len(labels)} labels but not a square matrix of them_"
+    rows = [[f"**{labels[i]}**", *row] for i, row in enumerate(matrix)]
     return tabulate(rows, headers=["actual \\ predicted", *labels], tablefmt="pipe")
 
 

@@ -181,7 +181,15 @@ def _confusion(found: Any) -> dict[str, Any] | None:
 def write(directory: str | os.PathLike[str], results: Results) -> Path:
     """Write `results.json` into `directory` (created if needed), atomically."""
     path = Path(directory) / FILE
-    data = json.dumps(to_json(results), indent=1, ensure_ascii=False, allow_nan=False)
+    doc = to_json(results)
+    try:  # what the publishing job would refuse is refused here, where the log is the author's
+        results_schema.validate(doc)
+    except results_schema.SchemaError as exc:
+        raise MlopsError(
+            f"{path}: these results break the schema the publishing job holds them to ({exc}); "
+            "shorten the names or values it names"
+        ) from None
+    data = json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False)
     try:
         write_text(path, data + "\n")
     except OSError as exc:

@@ -640,3 +640,32 @@ def test_plots_of_any_project_make_a_results_file_publish_accepts(tmp_path: Path
     headings = re.findall(heading, after, flags=re.M)
     assert len(headings) == 2 and headings == re.findall(heading, before, flags=re.M)
     assert "[workflow run](https://x/runs/1)" in after
+
+
+def test_the_split_gates_a_pull_request_with_its_base_branchs_rules(
+    project: Path,
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """`rules_from: base` on main: a pull request that drops the gate it fails is gated with
+    main's rules in the two-job path too, and its change to the rules is an `error` status
+    the publishing job posts (the results job used to gate with the PR's own rules)."""
+    strict = gated_params()
+    strict["gates"] = [*strict["gates"], "accuracy >= 0.999"]
+    strict["gate_options"] = {"rules_from": "base"}
+    write_params(project, strict)
+    commit_all(project, "main gates with its own rules")
+    git(project, "checkout", "-q", "-b", "looser")
+    write_params(project, {**gated_params(), "gate_options": {"rules_from": "head"}})
+    head = commit_all(project, "drop the gate this change fails")
+    pull = github_server.add_pull("looser", "main", head_sha=head)
+    monkeypatch.setenv("GITHUB_BASE_REF", "main")
+    out = _train_half(project, github_server, monkeypatch, pull)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GITHUB_TOKEN", github_server.token)
+    assert cli.main(["publish", str(out)]) != 0
+    statuses = _statuses(github_server, head)
+    assert statuses["mlops/gate"] != "success"
+    assert statuses["mlops/gate: rules from the base branch"] == "error"
+    assert statuses["mlops/gate: accuracy >= 0.999"] == "failure"

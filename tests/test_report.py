@@ -196,3 +196,21 @@ def test_a_name_that_would_break_a_chart_is_left_out_of_it(name: str) -> None:
 def test_names_are_escaped_in_tables() -> None:
     body = report.render(_input(metrics=[Row("a|b", 0.5, 0.6), Row("`code`", 0.5, 0.6)]))
     assert "`a\\|b`" in body and "`'code'`" in body
+
+
+def test_a_confusion_file_whose_matrix_does_not_fit_its_labels_is_named_not_a_crash() -> None:
+    from mlops_actions.report import confusion_table
+
+    assert confusion_table({"labels": [], "matrix": [[1]]}) == (
+        "_not shown: the file has 0 labels but not a square matrix of them_"
+    )
+    assert "not shown" in confusion_table({"labels": ["a", "b"], "matrix": [[1, 2], [3]]})
+    assert "**a**" in confusion_table({"labels": ["a", "b"], "matrix": [[1, 2], [3, 4]]})
+
+
+def test_a_mermaid_directive_in_a_name_is_never_a_chart_label() -> None:
+    from mlops_actions.report import chart_label
+
+    assert chart_label("%%{init: {'theme':'dark'}}%%") is None
+    assert chart_label("loss {x}") is None
+    assert chart_label("f1: 95% interval") == '"f1: 95% interval"'

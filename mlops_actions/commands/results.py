@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mlops_actions import api, config, console, context, output, results
+from mlops_actions import api, config, console, context, output, pull_gates, results
 from mlops_actions.errors import MlopsError
 from mlops_actions.gates import DEFAULT_PREFIX
 from mlops_actions.results import GateRecord, Results
@@ -35,7 +35,9 @@ def main(
             raise MlopsError(error)
         found = api.compare(cfg, ctx, base)
         current = api.current_metrics(cfg)
-        run = api.compared_gates(cfg, found, current) if cfg.rules else api.GateRun([])
+        # With this run's event, as `run` gates: the base branch's settings on a pull request.
+        gated = bool(cfg.rules) or pull_gates.gated_by_base(cfg, ctx)
+        run = api.compared_gates(cfg, found, current, ctx) if gated else api.GateRun([])
         console.gate_run(run)
         data, drawn, plot_notes = api.report_parts(cfg, ctx, found, run)
     except MlopsError as exc:
@@ -46,16 +48,13 @@ def main(
         GateRecord(r.text, r.state, r.value, r.baseline, r.threshold, r.detail, r.description)
         for r in run.results
     ]
-    path = results.write(
-        directory,
-        claimed(
-            prefix,
-            report=data,
-            gates=records,
-            gates_note=run.note,
-            plots=drawn,
-            plot_notes=plot_notes,
-        ),
+    done = claimed(
+        prefix, report=data, gates=records, gates_note=run.note, plots=drawn, plot_notes=plot_notes
     )
+    try:
+        path = results.write(directory, done)
+    except MlopsError as exc:  # the publishing job still marks the gate status `error`
+        results.write(directory, claimed(prefix, report=None, gates=[], error=str(exc)[:400]))
+        raise
     output.info(f"results written to {path}; the publishing job posts them")
     return 0
