@@ -310,11 +310,6 @@ def promotion_gates(cfg: Config, current: Metrics | None = None) -> GateRun:
 
 # --- the report -----------------------------------------------------------------------------
 
-NO_GATES = (
-    "_No gates yet: add rules under `mlops.gates` in params.yaml (e.g. `- accuracy >= base`) "
-    "and `mlops.metrics.primary` to get commit statuses and promotion._"
-)
-
 
 def display_name(cfg: Config) -> str:
     """The registry name, else the project directory's (a project with no model artifact)."""
@@ -323,9 +318,7 @@ def display_name(cfg: Config) -> str:
 
 def _verdict(cfg: Config, run: GateRun | None) -> str | None:
     """The report's first line: the gates' outcome."""
-    if not cfg.rules or run is None:
-        return None
-    return gates.headline(run.results)
+    return gates.headline(run.results) if run is not None else None
 
 
 def _plots(
@@ -350,8 +343,10 @@ def _plots(
 
 def _gates_markdown(cfg: Config, run: GateRun | None) -> str | None:
     if not cfg.rules and not (run and run.results):
-        return NO_GATES
-    return gates.render_markdown(run.results) if run and run.results else None
+        return gates.NO_GATES
+    if not (run and run.results):
+        return None
+    return gates.render_markdown(run.results, with_headline=False)  # the report's first line
 
 
 def _dvc_hash_at(cfg: Config, sha: str | None, dvc_file: str) -> str | None:

@@ -275,7 +275,14 @@ def headline(results: Sequence[GateResult]) -> str | None:
     return f"**{verdict(results)}** · {summary(results)}"
 
 
-def render_markdown(results: Sequence[GateResult]) -> str:
+# The report's Gates section for a project without rules.
+NO_GATES = (
+    "_No gates yet: add rules under `mlops.gates` in params.yaml (e.g. `- accuracy >= base`) "
+    "and `mlops.metrics.primary` to get commit statuses and promotion._"
+)
+
+
+def render_markdown(results: Sequence[GateResult], *, with_headline: bool = True) -> str:
     """A Markdown table for the PR report; empty when there are no rules. The Base column is
     empty for an absolute rule: the base value does not enter it."""
     if not results:
@@ -298,7 +305,7 @@ def render_markdown(results: Sequence[GateResult]) -> str:
         tablefmt="github",
         disable_numparse=True,
     )
-    return f"**{verdict(results)}** · {summary(results)}\n\n{table}\n"
+    return f"{headline(results)}\n\n{table}\n" if with_headline else f"{table}\n"
 
 
 # --- formatting ------------------------------------------------------------------------------

@@ -25,8 +25,6 @@ from mlops_actions.rules import parse_rule
 if TYPE_CHECKING:
     from mlops_actions.github import GitHub
 
-NO_GATES = "_No gates in params.yaml._"
-
 
 @dataclass(frozen=True)
 class Target:
@@ -146,7 +144,9 @@ def body(found: Results, where: Target, results: list[GateResult], ctx: Context)
         found.report,
         baseline=report._cell(found.report.baseline) if found.report.baseline else None,
         note=found.report.note,  # report.render escapes it
-        gates_markdown=gates.render_markdown(results) if results else NO_GATES,
+        gates_markdown=gates.render_markdown(results, with_headline=False)
+        if results
+        else gates.NO_GATES,
         verdict=gates.headline(results),
         plots=plots_render.render(found.plots, found.plot_notes, where.run_url),
         run_url=where.run_url,

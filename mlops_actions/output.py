@@ -44,6 +44,13 @@ def neutralise(text: str) -> str:
     return text.replace("##[", f"#{_ZWSP}#[")
 
 
+def printable_json(text: str) -> str:
+    """JSON as we print it: secrets masked, and `##[` spelled `#\\u0023[` (the same JSON), so
+    no line of it is a workflow command (a JSON line starts with a bracket, a brace or a quote,
+    never with `::`)."""
+    return redact(text).replace("##[", "#\\u0023[")
+
+
 def printable(text: str) -> str:
     """`text` as every line we print it: secrets masked, workflow commands neutralised."""
     return neutralise(redact(text))

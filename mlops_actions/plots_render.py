@@ -39,9 +39,11 @@ _MD_SPECIAL = "\\`*_{}[]()#+-.!|~"
 
 
 def text(value: str) -> str:
-    """Untrusted text in Markdown prose: every Markdown character escaped, one line."""
+    """Untrusted text in Markdown prose: every Markdown character escaped, one line, no
+    @mention (a word joiner after the `@`)."""
     flat = " ".join(value.split()).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return "".join(f"\\{c}" if c in _MD_SPECIAL else c for c in flat)
+    escaped = "".join(f"\\{c}" if c in _MD_SPECIAL else c for c in flat)
+    return escaped.replace("@", "@\u2060")
 
 
 def code(value: str) -> str:

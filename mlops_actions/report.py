@@ -103,15 +103,13 @@ def _fmt(value: Any, digits: int = DIGITS) -> str:
 
 
 def _cell(text: str) -> str:
-    """Untrusted text in a table cell: no column breaks, no line breaks, no HTML."""
-    return (
-        text.replace("\\", "\\\\")
-        .replace("|", "\\|")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace("\n", " ")
-        .replace("\r", " ")
-    )
+    """Untrusted text in a table cell: no column or line breaks, no HTML, no link, image or
+    emphasis, and no @mention (a word joiner after the `@`)."""
+    text = text.replace("\\", "\\\\")
+    for c in "|[]*~":
+        text = text.replace(c, f"\\{c}")
+    text = text.replace("<", "&lt;").replace(">", "&gt;").replace("@", "@\u2060")
+    return text.replace("\n", " ").replace("\r", " ")
 
 
 def _name(text: str) -> str:
@@ -430,8 +428,6 @@ def render(data: ReportInput, comment_id: str = "default") -> str:
     # What changed next; the metrics table and the plots, the parts that can grow past the
     # comment limit, after them, so a cut report still shows gates, params and data.
     gates_markdown = (data.gates_markdown or "").strip()
-    if data.verdict and gates_markdown.startswith(data.verdict):
-        gates_markdown = gates_markdown[len(data.verdict) :].strip()
     if gates_markdown:
         parts += ["", "### Gates", "", gates_markdown]
     if data.params:

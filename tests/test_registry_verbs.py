@@ -373,7 +373,7 @@ def test_a_shallow_clone_is_refused(
 
 def test_outside_a_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(MlopsError, match="not inside a git repository"):
+    with pytest.raises(MlopsError, match="not a git repository: run inside your project's clone"):
         from mlops_actions.commands import lifecycle as command
 
         command.main("deprecate", NAME, None, push=False, as_json=False, token=None)

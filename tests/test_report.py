@@ -214,3 +214,10 @@ def test_a_mermaid_directive_in_a_name_is_never_a_chart_label() -> None:
     assert chart_label("%%{init: {'theme':'dark'}}%%") is None
     assert chart_label("loss {x}") is None
     assert chart_label("f1: 95% interval") == '"f1: 95% interval"'
+
+
+def test_untrusted_text_in_a_cell_links_mentions_and_emphasises_nothing() -> None:
+    cell = report._cell("@octocat ![x](http://e/p.png) [click](http://e) a|b **bold** <b>")
+    assert "@octocat" not in cell and "@\u2060octocat" in cell  # no mention, reads the same
+    assert "![x](" not in cell and "[click](" not in cell and "**bold**" not in cell
+    assert "<b>" not in cell and "a\\|b" in cell

@@ -23,9 +23,7 @@ def main(params: str, *, base: str | None, fmt: str | None, all: bool) -> int:
         sys.stderr.write(f"warning: {output.printable(message)}\n")
     if fmt == "json":
         indent = 2 if sys.stdout.isatty() else None
-        # The same JSON, with `##[` spelled `#\u0023[`: no line of it is a workflow command.
-        text = output.redact(compare.render_json(result, all=all, indent=indent))
-        print(text.replace("##[", "#\\u0023["))
+        print(output.printable_json(compare.render_json(result, all=all, indent=indent)))
     else:
         print(output.printable(compare.render_markdown(result, all=all)), end="")
     return 0

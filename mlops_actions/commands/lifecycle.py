@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 
 from mlops_actions import console, context, dispatch, git, output, publish
-from mlops_actions.errors import MlopsError
 from mlops_actions.registry import lifecycle
 from mlops_actions.registry.lifecycle import Change, VerbWriter
 from mlops_actions.registry.state import find_model
@@ -20,10 +19,8 @@ VERBS = ("assign", "unassign", "deregister", "deprecate")
 
 
 def _root() -> str:
-    root = git.run("rev-parse", "--show-toplevel", check=False)
-    if not root:
-        raise MlopsError("not inside a git repository: the registry is the repository's tags")
-    return root
+    git.require_repository()  # outside one: the one line that says what to do
+    return git.run("rev-parse", "--show-toplevel")
 
 
 def main(
