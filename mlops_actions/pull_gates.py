@@ -18,15 +18,21 @@ from mlops_actions.errors import ConfigError, GitError
 from mlops_actions.revision import WORKSPACE
 from mlops_actions.rules import Rule, parse_rules
 
+_MISSING: set[tuple[str, str]] = set()  # (project root, base branch) this clone lacks
+
 
 def base_settings(cfg: Config, ctx: Context | None) -> BaseSettings | None:
     """On a pull request, our settings as its base branch has them (what it is gated with);
     None elsewhere, or when the base branch is not in this clone (compare says why)."""
     if ctx is None or not ctx.is_pull_request or not ctx.pr_base_ref:
         return None
+    missing = (str(cfg.root), ctx.pr_base_ref)
+    if missing in _MISSING:
+        return None  # a fetch failed already in this run: one is enough
     try:
         found = resolve_baseline(None, ctx.pr_base_ref, cwd=cfg.root)
     except GitError:
+        _MISSING.add(missing)
         return None
     if not found.sha:
         return None
