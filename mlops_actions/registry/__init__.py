@@ -16,13 +16,10 @@ import types
 from typing import TYPE_CHECKING
 
 from mlops_actions.registry.events import Event, TagRecord
+from mlops_actions.registry.shapes import EventJson, ModelJson, VersionJson, event_json
 from mlops_actions.registry.state import (
-    EventJson,
     Model,
-    ModelJson,
     ModelVersion,
-    VersionJson,
-    event_json,
     find_model,
     history,
     models,
