@@ -25,6 +25,8 @@ from mlops_actions import cli, publish, registry
 from mlops_actions import tag as tags
 from mlops_actions.errors import MlopsError
 from mlops_actions.github import GitHub
+from mlops_actions.registry import lifecycle
+from mlops_actions.registry.writers import GitTagWriter
 from mlops_actions.tag import TagInfo
 from tests.helpers import GIT_ENV, git
 from tests.registry_project import NAME, at, cfg_of, fake_train, new_commit, project_in
@@ -226,3 +228,14 @@ def test_a_tag_field_that_we_never_write_is_refused_in_one_line(
     assert not out.exists()
     assert cli.main(["models"]) == 0
     assert f"tag {NAME}@v0.0.1: {key}" in capsys.readouterr().err
+
+
+def test_assign_records_the_first_registrations_bytes_not_a_later_tags(repo: Path) -> None:
+    """`assign` after the attack: the new stage tag records the approved model, so a stage
+    assigned now is bound to it whatever the extra tag says."""
+    forge(repo, f"{NAME}@v0.0.1#3", 5, theirs())
+    change = lifecycle.assign(repo, NAME, "v0.0.1", "staging", writer=GitTagWriter(repo))
+    assert change.written and change.sha256 == sha(APPROVED)
+    recorded = tags.parse_message(git(repo, "tag", "-l", "--format=%(contents)", change.tag))
+    assert recorded is not None and recorded.model_sha256 == sha(APPROVED)
+    assert recorded.metrics == {"f1": 0.9}
