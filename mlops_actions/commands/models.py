@@ -53,7 +53,7 @@ def problems(models: dict[str, registry.Model]) -> list[str]:
                 )
             bad = tags.check_info(v.info) if v.info else None
             if bad:
-                lines.append(f"{model.name}@{v.version}: tag {v.tag}: {bad}")
+                lines.append(f"{model.name}@{v.version}: tag {v.tag or v.commit[:7]}: {bad}")
         for stage, assigned in model.assignments.items():
             bad = tags.check_info(assigned.info) if assigned.info else None
             if bad:
