@@ -186,6 +186,7 @@ def classification_metrics(
     predicted: Predicted | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The test-set scores, their bootstrap intervals under "ci", and the confusion matrix."""
+    import pandas as pd
     from sklearn import metrics as m
 
     from mlops_actions.training import bootstrap
@@ -202,7 +203,7 @@ def classification_metrics(
         "recall": m.recall_score(y_test, pred, zero_division=0, **avg),
         "f1": m.f1_score(y_test, pred, zero_division=0, **avg),
     }
-    if binary and scores is not None and len(set(y_test)) == 2:
+    if binary and scores is not None and pd.Series(y_test).nunique() == 2:
         result["roc_auc"] = m.roc_auc_score(y_test, scores)
     if proba is not None:
         result["log_loss"] = m.log_loss(y_test, proba, labels=list(model.classes_))

@@ -151,7 +151,6 @@ def write_plots(
     """ROC, precision-recall (binary, with scores, both classes in the test set) and the
     confusion rows under `staging`, at the paths of `plots.BUILTIN_FILES`; `predicted` is
     (labels, probabilities, positive scores) as `builtin.predictions` gives them."""
-    import numpy as np
     import pandas as pd
 
     from mlops_actions.plots import BUILTIN_FILES
@@ -162,7 +161,7 @@ def write_plots(
     path.parent.mkdir(parents=True, exist_ok=True)
     write_confusion(path, y_test, pred)
     written.append(path)
-    if len(labels) == 2 and scores is not None and len(pd.unique(np.asarray(y_test))) == 2:
+    if len(labels) == 2 and scores is not None and pd.Series(y_test).nunique() == 2:
         for name, content in curves(y_test, scores, labels[1]).items():
             path = staging / BUILTIN_FILES[name]
             write_curve(path, content)
