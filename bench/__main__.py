@@ -5,7 +5,8 @@ the table, and writes BENCHMARKS.md (repository root), bench/out/benchmarks.png 
 commit-worthy copy docs/benchmarks.png. Data for the big rows is generated in temp directories.
 A partial run (--quick, --only) writes its BENCHMARKS.md and plot under bench/out only.
 
-    .venv/bin/python -m bench [--quick] [--only NAME,...] [--no-write]
+    .venv/bin/python -m bench [--quick] [--only NAME,...] [--train-sizes N,...]
+        [--train-formats csv,parquet] [--no-write]
 
 Each benchmark also runs on its own: `python -m bench.compare_bench`, `bench.models_bench`,
 `bench.train_bench`, `bench.run_bench`, `bench.report_bench`, `bench.api_bench`,
@@ -225,11 +226,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, few runs (a smoke run)")
     parser.add_argument("--only", help="comma-separated benchmarks: " + ",".join(ORDER))
+    parser.add_argument("--train-sizes", help="rows of the train rows, e.g. 100000,1000000")
+    parser.add_argument("--train-formats", help="formats of the train rows, e.g. parquet")
     parser.add_argument(
         "--no-write", action="store_true", help="print only; write no BENCHMARKS.md or plot"
     )
     args = parser.parse_args(argv)
     suite = _suite(args.quick)
+    if args.train_sizes or args.train_formats:
+        sizes = [int(n) for n in (args.train_sizes or "10000,100000,1000000").split(",")]
+        formats = (args.train_formats or "csv,parquet").split(",")
+        suite["train"] = lambda: train_bench.run(sizes, formats, log=_log)
     names = args.only.split(",") if args.only else list(ORDER)
     unknown = [n for n in names if n not in suite]
     if unknown:
