@@ -147,7 +147,8 @@ def run_plots(test_rows: int = 100_000, runs: int = 5, log: Any = print) -> Resu
     charts = section.count("```mermaid")
     tables = section.count("actual \\ predicted")
     log(
-        f"  report with plots, {test_rows:,} test rows: {stats.seconds * 1000:.0f} ms; "
+        f"  report with plots, {test_rows:,} test rows: {stats.seconds * 1000:.0f} ms "
+        f"(CPU {stats.cpu * 1000:.0f} ms); "
         f"{charts} charts, {tables} tables, {len(body):,} chars; curve points {points}, "
         f"{confusion_rows:,} confusion rows"
     )
@@ -158,7 +159,8 @@ def run_plots(test_rows: int = 100_000, runs: int = 5, log: Any = print) -> Resu
         "—",
         f"under {PLOTS_AIM:g} s",
         stats.seconds < PLOTS_AIM and charts == 2 and tables == 2,
-        f"median of {runs}, whole command; the plot files `train` wrote at the base and on "
+        f"median of {runs}, whole command (CPU {fmt_seconds(stats.cpu)}, git's included); "
+        f"the plot files `train` wrote at the base and on "
         f"the PR branch ({size / 2**20:.1f} MB a side: ROC {points['roc']:,} and "
         f"precision-recall {points['precision_recall']:,} points, {confusion_rows:,} "
         f"confusion rows), {charts} charts and {tables} confusion tables drawn, report "
