@@ -5,7 +5,8 @@ the table, and writes BENCHMARKS.md (repository root), bench/out/benchmarks.png 
 commit-worthy copy docs/benchmarks.png. Data for the big rows is generated in temp directories.
 A partial run (--quick, --only) writes its BENCHMARKS.md and plot under bench/out only.
 
-    .venv/bin/python -m bench [--quick] [--only NAME,...] [--no-write]
+    .venv/bin/python -m bench [--quick] [--only NAME,...] [--train-sizes N,...]
+        [--train-formats csv,parquet] [--no-write]
 
 Each benchmark also runs on its own: `python -m bench.compare_bench`, `bench.models_bench`,
 `bench.train_bench`, `bench.run_bench`, `bench.report_bench`, `bench.api_bench`,
@@ -150,16 +151,19 @@ METHOD = """\
   `LogisticRegression(max_iter=200, random_state=42)` on the same stratified 75/25 split and
   compute the same metrics (accuracy, balanced accuracy, precision, recall, F1, ROC AUC, log loss,
   confusion matrix), which must agree. `mlops-actions train --no-cache` also verifies the data's
-  md5 against `data.dvc`, writes the model with skops, a model card and the metrics; the bare
-  script (`bench/train_bench.py`, `BARE_SCRIPT`) reads with pandas and pickles the model.
+  md5 against `data.dvc` (a stat memo skips unchanged files), computes bootstrap intervals,
+  writes the plot files, the model with skops, a model card and the metrics; the bare script
+  (`bench/train_bench.py`, `BARE_SCRIPT`) reads with pandas and pickles the model. The notes
+  time the bootstrap and the plot files in-process at the same test size.
 - `run`: the test suite's demo project (breast cancer data in `data.dvc`, a local DVC remote)
   with a `dvc.yaml` whose stage trains; both sides trained once, then `mlops-actions run` is a
   run-cache hit and `dvc repro` finds nothing changed.
 - `report`: `mlops-actions report --base main -o report.md` with 1,000 metrics changed on the PR
   branch (whole command). The comment is checked as it would be posted (`report.fit`).
-- `plots`: the same command on a built-in project whose ROC, precision-recall and confusion
-  files (dvclive's format) hold 100,000 test rows on both sides, committed at the base and
-  changed on the PR branch: every file read from git and the disk, charts and tables drawn.
+- `plots`: the same command on a built-in project trained by `mlops-actions train` at the base
+  (its metrics and plot files committed) and again on the PR branch, 100,000 test rows each: the
+  ROC, precision-recall and confusion files this run's model card records, read from git and
+  the disk, charts and tables drawn.
 - `bootstrap`: the built-in trainer's 95% intervals, 1,000 seeded resamples of 100,000 test
   rows (synthetic scores, ~all distinct), timed in-process: the confusion-matrix metrics with
   ROC AUC, and rmse, mae and r2.
@@ -222,11 +226,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, few runs (a smoke run)")
     parser.add_argument("--only", help="comma-separated benchmarks: " + ",".join(ORDER))
+    parser.add_argument("--train-sizes", help="rows of the train rows, e.g. 100000,1000000")
+    parser.add_argument("--train-formats", help="formats of the train rows, e.g. parquet")
     parser.add_argument(
         "--no-write", action="store_true", help="print only; write no BENCHMARKS.md or plot"
     )
     args = parser.parse_args(argv)
     suite = _suite(args.quick)
+    if args.train_sizes or args.train_formats:
+        sizes = [int(n) for n in (args.train_sizes or "10000,100000,1000000").split(",")]
+        formats = (args.train_formats or "csv,parquet").split(",")
+        suite["train"] = lambda: train_bench.run(sizes, formats, log=_log)
     names = args.only.split(",") if args.only else list(ORDER)
     unknown = [n for n in names if n not in suite]
     if unknown:

@@ -15,6 +15,7 @@ from mlops_actions.config import Config
 from mlops_actions.errors import ConfigError, DataError
 from mlops_actions.training.base import Artifacts
 from mlops_actions.training.common import named_code, package_versions
+from mlops_actions.training.plotfiles import write_plots
 from mlops_actions.training.saver import ModelSaver
 from mlops_actions.util import atomic_path, close_names, did_you_mean, write_json
 
@@ -185,6 +186,7 @@ def classification_metrics(
     predicted: Predicted | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The test-set scores, their bootstrap intervals under "ci", and the confusion matrix."""
+    import pandas as pd
     from sklearn import metrics as m
 
     from mlops_actions.training import bootstrap
@@ -201,7 +203,7 @@ def classification_metrics(
         "recall": m.recall_score(y_test, pred, zero_division=0, **avg),
         "f1": m.f1_score(y_test, pred, zero_division=0, **avg),
     }
-    if binary and scores is not None and len(set(y_test)) == 2:
+    if binary and scores is not None and pd.Series(y_test).nunique() == 2:
         result["roc_auc"] = m.roc_auc_score(y_test, scores)
     if proba is not None:
         result["log_loss"] = m.log_loss(y_test, proba, labels=list(model.classes_))
@@ -213,48 +215,6 @@ def classification_metrics(
         y_test.to_numpy(), pred, labels, with_scores, clean, seed
     )
     return {**clean, bootstrap.CI_KEY: ci} if ci else clean, confusion
-
-
-def _threshold(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None  # JSON has no infinity
-
-
-def write_plots(staging: Path, y_test: Any, predicted: Predicted, labels: list[Any]) -> list[Path]:
-    """ROC, precision-recall (binary, with scores) and the confusion matrix, in the files and
-    format dvclive's log_sklearn_plot writes (`plots.BUILTIN_FILES`), under `staging`."""
-    from sklearn import metrics as m
-
-    from mlops_actions.plots import BUILTIN_FILES
-
-    pred, _, scores = predicted
-    actual = [str(v) for v in y_test.tolist()]
-    content: dict[str, Any] = {
-        "confusion_matrix": [
-            {"actual": a, "predicted": str(p)} for a, p in zip(actual, pred.tolist(), strict=True)
-        ]
-    }
-    if len(labels) == 2 and scores is not None and len(set(actual)) == 2:
-        fpr, tpr, roc_t = m.roc_curve(y_test, scores, pos_label=labels[1])
-        content["roc"] = {
-            "roc": [
-                {"fpr": float(f), "tpr": float(t), "threshold": _threshold(h)}
-                for f, t, h in zip(fpr, tpr, roc_t, strict=True)
-            ]
-        }
-        precision, recall, pr_t = m.precision_recall_curve(y_test, scores, pos_label=labels[1])
-        content["precision_recall"] = {
-            "precision_recall": [
-                {"precision": float(p), "recall": float(r), "threshold": _threshold(h)}
-                for p, r, h in zip(precision, recall, pr_t, strict=False)
-            ]
-        }
-    written = []
-    for name, data in content.items():
-        path = staging / BUILTIN_FILES[name]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_json(path, data)
-        written.append(path)
-    return written
 
 
 def regression_metrics(model: Any, x_test: Any, y_test: Any, seed: int = 0) -> dict[str, Any]:
