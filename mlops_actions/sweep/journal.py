@@ -122,10 +122,18 @@ def record(
     """Write experiment `name` of HEAD: HEAD's tree plus `files` (paths from the repository's
     top) plus the run record `run` at RECORD; the ref is created only after its commit exists,
     and never over an existing one. Returns the ref."""
-    top = Path(git.run("rev-parse", "--show-toplevel", cwd=root))
-    head = git.run("rev-parse", "HEAD", cwd=top)
+    head = git.run("rev-parse", "HEAD", cwd=root)
     ref = exp_ref(head, name)
     blobs = {**files, RECORD: (json.dumps(run, indent=2, sort_keys=True) + "\n").encode()}
+    commit = commit_files(root, blobs, f"mlops-actions: {name}")
+    git.run("update-ref", ref, commit, "0" * 40, cwd=root)
+    return ref
+
+
+def commit_files(root: Path, files: Mapping[str, bytes], message: str) -> str:
+    """A commit whose parent is HEAD and whose tree is HEAD's with `files` (paths from the
+    repository's top) in it; made without touching the index or the working tree."""
+    top = Path(git.run("rev-parse", "--show-toplevel", cwd=root))
     with tempfile.TemporaryDirectory(prefix="mlops-exp-") as tmp:
         env = {
             "GIT_INDEX_FILE": os.path.join(tmp, "index"),
@@ -134,19 +142,16 @@ def record(
             "GIT_COMMITTER_NAME": BOT.name,
             "GIT_COMMITTER_EMAIL": BOT.email,
         }
-        git.run("read-tree", head, cwd=top, env=env)
+        git.run("read-tree", "HEAD", cwd=top, env=env)
         entries = []
-        for index, (path, data) in enumerate(sorted(blobs.items())):
+        for index, (path, data) in enumerate(sorted(files.items())):
             staged = Path(tmp) / f"blob-{index}"
             staged.write_bytes(data)
             sha = git.run("hash-object", "-w", "--", str(staged), cwd=top)
             entries.append(f"100644 {sha}\t{path}\n")
         _index_info(top, env, "".join(entries))
         tree = git.run("write-tree", cwd=top, env=env)
-        message = f"mlops-actions: {name}"
-        commit = git.run("commit-tree", tree, "-p", head, "-m", message, cwd=top, env=env)
-    git.run("update-ref", ref, commit, "0" * 40, cwd=top)
-    return ref
+        return git.run("commit-tree", tree, "-p", "HEAD", "-m", message, cwd=top, env=env)
 
 
 def _index_info(top: Path, env: dict[str, str], entries: str) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from mlops_actions.sweep.journal import TrialRecord
 from mlops_actions.sweep.spec import Choice, Range, SweepSpec
@@ -111,7 +111,7 @@ def plan(spec: SweepSpec, records: list[TrialRecord], parallel: int | None = Non
         return Plan([], finished, spec.trials)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # optuna's experimental-feature warnings
-        direction = "minimize" if spec.minimize else "maximize"
+        direction: Literal["minimize", "maximize"] = "minimize" if spec.minimize else "maximize"
         study = optuna.create_study(direction=direction, sampler=_sampler(spec, finished))
 
         def ask() -> dict[str, Any]:
