@@ -9,9 +9,12 @@ run     the whole sweep on this machine through plan, trial and gather
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sys
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,19 +179,8 @@ def run(params: str, *, jobs: int, as_json: bool) -> int:
     """The whole sweep here: plan a wave, train its trials `jobs` at a time, gather, repeat."""
     cfg, sweep = _load(params)
     ctx = context.load()
-    waves = 0
-    while True:
-        wave = planner.plan(sweep, _records(cfg, sweep))
-        if wave.done:
-            break
-        waves += 1
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = [
-                pool.submit(trial.run, cfg, sweep, t.number, t.params, ctx.run_url)
-                for t in wave.trials
-            ]
-            for future in as_completed(futures):
-                _progress(sweep, future.result(), sweep.trials)
+    with _progress_to_stderr(as_json):
+        waves = _waves(cfg, sweep, jobs, ctx.run_url)
     records = _records(cfg, sweep)
     summary = _summary(sweep, records)
     if as_json:
@@ -197,3 +189,37 @@ def run(params: str, *, jobs: int, as_json: bool) -> int:
         output.info(leaderboard.markdown(sweep, records))
         output.info(f"{leaderboard.status_line(sweep, records)} ({waves} waves)")
     return 0 if summary["best"] is not None else 1
+
+
+@contextlib.contextmanager
+def _progress_to_stderr(enabled: bool) -> Iterator[None]:
+    """With --json, stdout holds the JSON only: what the trials print (theirs and their
+    training commands') goes to stderr."""
+    if not enabled:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _waves(cfg: Config, sweep: SweepSpec, jobs: int, run_url: str | None) -> int:
+    waves = 0
+    while True:
+        wave = planner.plan(sweep, _records(cfg, sweep))
+        if wave.done:
+            return waves
+        waves += 1
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = [
+                pool.submit(trial.run, cfg, sweep, t.number, t.params, run_url) for t in wave.trials
+            ]
+            for future in as_completed(futures):
+                _progress(sweep, future.result(), sweep.trials)
