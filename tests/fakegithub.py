@@ -34,7 +34,7 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC_PATH = ROOT / "node_modules" / "@octokit" / "openapi" / "generated" / "api.github.com.json"
-TRIM_VERSION = "7"  # bump when OPERATIONS or the trimming changes
+TRIM_VERSION = "8"  # bump when OPERATIONS or the trimming changes
 API_VERSIONS = ("2022-11-28",)
 DOCS = "https://docs.github.com/rest"
 
@@ -65,6 +65,7 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("post", "/repos/{owner}/{repo}/issues"),
     ("patch", "/repos/{owner}/{repo}/issues/{issue_number}"),
     ("post", "/repos/{owner}/{repo}/dispatches"),
+    ("post", "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches"),
 )
 UPLOAD_OPERATION = ("post", "/repos/{owner}/{repo}/releases/{release_id}/assets")
 
@@ -542,6 +543,7 @@ class FakeGitHub:
         self.issues: set[int] = set()  # every issue and pull request number
         self.issue_list: list[dict[str, Any]] = []  # the issues (not pull requests), oldest first
         self.dispatches: list[dict[str, Any]] = []  # repository_dispatch events, in order
+        self.workflow_dispatches: list[dict[str, Any]] = []  # workflow_dispatch, in order
         self._scripts: list[_Script] = []
         self._lock = threading.RLock()
         self._stopping = threading.Event()
@@ -1426,6 +1428,14 @@ class FakeGitHub:
         if len(json.dumps(payload)) >= 64 * 1024:  # GitHub's limit, not in the description
             return self._invalid("client_payload: the payload must be less than 64KB")
         self.dispatches.append({"event_type": body["event_type"], "client_payload": payload})
+        return 204, None, {}
+
+    def _op_actions_create_workflow_dispatch(
+        self, body: dict[str, Any], params: dict[str, str], **_: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        self.workflow_dispatches.append(
+            {"workflow": params["workflow_id"], "ref": body["ref"], "inputs": body.get("inputs")}
+        )
         return 204, None, {}
 
 

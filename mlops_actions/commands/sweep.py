@@ -33,7 +33,7 @@ class GatherOptions:
     bundles: str | None = None  # a directory of trial bundles to take in
     push: bool = False  # push the experiment refs to origin
     fetch: bool = False  # fetch origin's experiment refs first
-    issue: int | None = None  # the sticky comment's issue or pull request
+    issue: int | str | None = None  # the sticky comment's issue or pull request, or auto
     dispatch: str | None = None  # the workflow to dispatch for the next wave
     pull_request: bool = False  # at the end, open the best-params pull request
     author: str | None = None
@@ -153,10 +153,19 @@ def gather(params: str, *, as_json: bool, token: str | None, options: GatherOpti
         publish.client(ctx) if (options.issue or options.dispatch or options.pull_request) else None
     )
     if gh is not None and options.issue:
-        url = deliver.comment(gh, options.issue, sweep, board, options.author)
+        number = (
+            deliver.tracking_issue(gh, sweep) if options.issue == "auto" else int(options.issue)
+        )
+        url = deliver.comment(gh, number, sweep, board, options.author)
         output.info(f"leaderboard: {url}")
     top = leaderboard.best(records, sweep.minimize)
-    if gh is not None and not remaining_plan.done and options.dispatch:
+    if gh is not None and not remaining_plan.done and options.dispatch and not taken:
+        # nothing came back from this wave: another would likely fare the same
+        output.warning(
+            "no trial of this wave was recorded: the next wave is not dispatched; run the "
+            "workflow again to plan the same trials"
+        )
+    elif gh is not None and not remaining_plan.done and options.dispatch:
         name, ref = deliver.workflow_of(options.dispatch)
         deliver.dispatch(gh, name, ref or ctx.ref or ctx.default_branch or "main")
         output.info(f"dispatched {name} for the next wave")

@@ -19,6 +19,10 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _issue(text: str) -> int | str:
+    return "auto" if text == "auto" else _positive_int(text)
+
+
 def add_parser(sub: Any, common: argparse.ArgumentParser, github: argparse.ArgumentParser) -> None:
     """`sweep plan | trial | gather | run` under the subparsers `sub`."""
     p = sub.add_parser(
@@ -56,7 +60,11 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, github: argparse.Argum
     v.add_argument("--push", action="store_true", help="push the trials' refs to origin")
     v.add_argument("--fetch", action="store_true", help="fetch origin's experiment refs first")
     v.add_argument(
-        "--issue", type=_positive_int, metavar="N", help="the leaderboard as a sticky comment on N"
+        "--issue",
+        type=_issue,
+        metavar="N|auto",
+        help="the leaderboard as a sticky comment on issue or pull request N (auto: the "
+        "sweep's own tracking issue, opened on the first wave)",
     )
     v.add_argument(
         "--dispatch",

@@ -30,6 +30,23 @@ def comment(gh: GitHub, number: int, spec: SweepSpec, body: str, author: str | N
     return str(found.get("html_url", ""))
 
 
+LABEL = "mlops-sweep"
+
+
+def tracking_issue(gh: GitHub, spec: SweepSpec) -> int:
+    """The sweep's own issue (label mlops-sweep, the sweep id in its title), opened once."""
+    title = f"Sweep {spec.id}: {spec.metric}"
+    for issue in gh.list_issues(labels=LABEL, state="open"):
+        if f"Sweep {spec.id}" in str(issue.get("title", "")):
+            return int(issue["number"])
+    names = ", ".join(sorted(spec.params))
+    body = (
+        f"Hyper-parameter sweep `{spec.id}` over {_cell(names)}: {spec.sampler} sampler, "
+        f"{spec.trials} trials in waves of {spec.parallel}. The leaderboard follows as a comment."
+    )
+    return int(gh.create_issue(title, body=body, labels=[LABEL])["number"])
+
+
 def workflow_of(ref: str) -> tuple[str, str | None]:
     """`owner/repo/.github/workflows/sweep.yml@refs/heads/main` (github.workflow_ref) or a
     bare `sweep.yml`: the workflow file's name and the git ref, when given."""
