@@ -159,6 +159,8 @@ def gather(params: str, *, as_json: bool, token: str | None, options: GatherOpti
         url = deliver.comment(gh, number, sweep, board, options.author)
         output.info(f"leaderboard: {url}")
     top = leaderboard.best(records, sweep.minimize)
+    if options.dispatch == "":
+        output.warning("--dispatch names no workflow: the next wave is not dispatched")
     if gh is not None and not remaining_plan.done and options.dispatch and not taken:
         # nothing came back from this wave: another would likely fare the same
         output.warning(
