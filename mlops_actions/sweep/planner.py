@@ -12,6 +12,8 @@ Optuna is imported here only, and only when a wave is planned.
 
 from __future__ import annotations
 
+import copy
+import functools
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -149,6 +151,27 @@ def _frozen(
 ) -> Any:
     params = {name: record.params[name] for name in dists}
     if record.state == "complete":
-        return create(params=params, distributions=dists, value=record.value)
-    state = states.FAIL if record.state == "failed" else states.RUNNING
-    return create(params=params, distributions=dists, state=state)
+        trial = create(params=params, distributions=dists, value=record.value)
+    else:
+        state = states.FAIL if record.state == "failed" else states.RUNNING
+        trial = create(params=params, distributions=dists, state=state)
+    return _once(trial)
+
+
+def _once(trial: Any) -> Any:
+    """`trial`, copied shallowly where the in-memory storage deep-copies its template: each
+    template here is made for one add_trial and never used again, and the deep copies were
+    most of the time a 1,000-trial replay took."""
+    trial.__class__ = _replayed()
+    return trial
+
+
+@functools.cache
+def _replayed() -> type:
+    from optuna.trial import FrozenTrial
+
+    class Replayed(FrozenTrial):
+        def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+            return copy.copy(self)
+
+    return Replayed
