@@ -246,3 +246,35 @@ def _sweep_id(repo: Path) -> str:
     from mlops_actions.sweep import spec
 
     return spec.from_config(config.load(repo / "params.yaml")).id
+
+
+@pytest.mark.slow
+def test_a_dvc_pipeline_sweeps_its_own_params_and_dvc_shows_the_trials(
+    git_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`dvc repro` trains each trial; `dvc exp show` lists them with their params and metrics."""
+    from tests.helpers import dvc
+
+    (git_repo / "train.py").write_text(SCRIPT)
+    (git_repo / "params.yaml").write_text(
+        USER_PARAMS
+        + "mlops:\n  metrics: {primary: score}\n"
+        + "  sweep: {sampler: grid, parallel: 2, params: {train.scale: [2, 3]}}\n"
+    )
+    (git_repo / "dvc.yaml").write_text(
+        "stages:\n  train:\n    cmd: python train.py\n    deps: [train.py]\n"
+        "    params: [train.scale]\n    metrics: [{metrics.json: {cache: false}}]\n"
+    )
+    dvc(git_repo, "init", "-q")
+    commit_all(git_repo, "a DVC pipeline")
+    code, result = _json(capsys, "sweep", "run", "--jobs", "2", "--json")
+    assert code == 0, result
+    assert result["best"]["params"] == {"train.scale": 3} and result["best"]["value"] == 0
+    assert git(git_repo, "status", "--porcelain") == ""
+    shown = json.loads(dvc(git_repo, "exp", "show", "--json").stdout)
+    [main] = [row for row in shown if row["name"] == "main"]
+    exps = {e["name"]: e["revs"][0]["data"] for e in main["experiments"]}
+    for t in result["trials"]:
+        data = exps[t["experiment"]]
+        assert data["params"]["params.yaml"]["data"]["train"]["scale"] == t["params"]["train.scale"]
+        assert data["metrics"]["metrics.json"]["data"]["score"] == t["value"]
