@@ -179,6 +179,9 @@ METHOD = """\
   own cache for pip; the venv is made anew every run. This checkout's .venv is off PATH.
 - `sweep plan`: a repository holding 1,000 recorded trials of one TPE sweep as DVC experiment
   refs (written with `git fast-import`); the whole command plans the next wave of 8.
+- `sweep trial` overhead: `sweep trial` of a config on the demo project against
+  `train --no-cache` of the same config (3 configs, medians): the copy of the workspace, the
+  params set and the experiment recorded.
 - `sweep run --jobs 2`: a 2×2 grid and a 6-trial TPE sweep of the built-in trainer's
   `max_depth` and `n_estimators` on the demo project. The peer trains the same configs one by
   one with `mlops-actions train --no-cache`; every trial's f1 must equal its run alone, and the
