@@ -63,7 +63,12 @@ def plan(params: str, *, as_json: bool, fetch: bool, token: str | None) -> int:
     found = planner.plan(sweep, _records(cfg, sweep))
     matrix = found.matrix()
     publish.write_outputs(
-        ctx, matrix=matrix, done=found.done, sweep_id=sweep.id, runs_on=_runs_on(sweep)
+        ctx,
+        matrix=matrix,
+        done=found.done,
+        sweep_id=sweep.id,
+        runs_on=_runs_on(sweep),
+        parallel=sweep.parallel,
     )
     if as_json:
         output.info(output.printable_json(json.dumps(matrix)))
