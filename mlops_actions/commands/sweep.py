@@ -181,7 +181,8 @@ def gather(params: str, *, as_json: bool, token: str | None, options: GatherOpti
             output.warning("no trial completed: no pull request with best params")
         else:
             body = deliver.evidence(sweep, top, ctx.run_url) + "\n" + board
-            url = deliver.pull_request(cfg, ctx, gh, sweep, top, body)
+            token = os.environ.get("MLOPS_PR_TOKEN") or None  # starts the PR's own workflows
+            url = deliver.pull_request(cfg, ctx, gh, sweep, top, body, token=token)
             output.info(f"best params: {url}")
     if as_json:
         output.info(output.printable_json(json.dumps(summary, indent=2)))

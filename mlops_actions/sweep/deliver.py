@@ -106,9 +106,20 @@ def best_params_commit(cfg: Config, top: TrialRecord, message: str) -> tuple[str
 
 
 def pull_request(
-    cfg: Config, ctx: Context, gh: GitHub, spec: SweepSpec, top: TrialRecord, body: str
+    cfg: Config,
+    ctx: Context,
+    gh: GitHub,
+    spec: SweepSpec,
+    top: TrialRecord,
+    body: str,
+    token: str | None = None,
 ) -> str:
-    """Push the best params to `mlops/sweep-<id>` and open (or update) its pull request."""
+    """Push the best params to `mlops/sweep-<id>` and open (or update) its pull request.
+    `token` (an App's or a PAT's): push and open with it, so the pull request's own workflows
+    (report, gates) run; GITHUB_TOKEN's pushes and pull requests start none."""
+    if token:
+        output.add_secret(token)
+        gh = GitHub(ctx.api_url, token, gh.repository)
     branch = f"mlops/sweep-{spec.id}"
     title = f"Sweep {spec.id}: set the best params ({spec.metric} {top.value:.4g})"
     commit, files = best_params_commit(cfg, top, title)
@@ -118,7 +129,7 @@ def pull_request(
         "origin",
         f"{commit}:refs/heads/{branch}",
         cwd=cfg.root,
-        env=git.auth_env(ctx.token, ctx.server_url),
+        env=git.auth_env(token or ctx.token, ctx.server_url),
     )
     output.info(f"pushed {', '.join(files)} with the best params to {branch}")
     base = ctx.default_branch or gh.default_branch()
