@@ -100,7 +100,7 @@ def trial_main(params: str, *, number: int, values: str, bundle: str | None) -> 
         raise ConfigError(f"--trial: expected a trial number of at least 0, got {number}")
     ctx = context.load()
     outcome = trial.run(cfg, sweep, number, checked, ctx.run_url)
-    _progress(sweep, outcome, None)
+    _progress(sweep, outcome)
     if bundle:
         Path(bundle).mkdir(parents=True, exist_ok=True)
         journal.bundle(cfg.root, [outcome.ref], Path(bundle) / f"trial-{number}.bundle")
@@ -110,9 +110,10 @@ def trial_main(params: str, *, number: int, values: str, bundle: str | None) -> 
 _lock = threading.Lock()
 
 
-def _progress(sweep: SweepSpec, outcome: trial.Outcome, total: int | None) -> None:
+def _progress(sweep: SweepSpec, outcome: trial.Outcome, count: int | None = None) -> None:
+    """One line per trial; `count`: how many trials of the budget are recorded with it."""
     r = outcome.record
-    where = f"trial {r.number}" + (f"/{total}" if total else "")
+    where = (f"[{count}/{sweep.trials}] " if count else "") + f"trial {r.number}"
     result = f"{sweep.metric} {r.value:.6g}" if r.value is not None else f"failed: {r.error or '?'}"
     with _lock:
         output.info(
@@ -204,7 +205,7 @@ def run(params: str, *, jobs: int, as_json: bool) -> int:
         output.info(output.printable_json(json.dumps(summary, indent=2)))
     else:
         output.info(leaderboard.markdown(sweep, records))
-        output.info(f"{leaderboard.status_line(sweep, records)} ({waves} waves)")
+        output.info(f"{leaderboard.status_line(sweep, records)} ({waves} wave{'s' * (waves != 1)})")
     return 0 if summary["best"] is not None else 1
 
 
@@ -233,10 +234,12 @@ def _waves(cfg: Config, sweep: SweepSpec, jobs: int, run_url: str | None) -> int
         wave = planner.plan(sweep, _records(cfg, sweep))
         if wave.done:
             return waves
+        count = wave.recorded
         waves += 1
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             futures = [
                 pool.submit(trial.run, cfg, sweep, t.number, t.params, run_url) for t in wave.trials
             ]
             for future in as_completed(futures):
-                _progress(sweep, future.result(), sweep.trials)
+                count += 1
+                _progress(sweep, future.result(), count)
