@@ -16,7 +16,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ class GatherOptions:
     dispatch: str | None = None  # the workflow to dispatch for the next wave
     pull_request: bool = False  # at the end, open the best-params pull request
     author: str | None = None
+    pr_token: str | None = field(default=None, repr=False)  # opens the best-params PR
 
 
 def _records(cfg: Config, sweep: SweepSpec) -> list[TrialRecord]:
@@ -182,8 +183,7 @@ def gather(params: str, *, as_json: bool, token: str | None, options: GatherOpti
             output.warning("no trial completed: no pull request with best params")
         else:
             body = deliver.evidence(sweep, top, ctx.run_url) + "\n" + board
-            token = os.environ.get("MLOPS_PR_TOKEN") or None  # starts the PR's own workflows
-            url = deliver.pull_request(cfg, ctx, gh, sweep, top, body, token=token)
+            url = deliver.pull_request(cfg, ctx, gh, sweep, top, body, token=options.pr_token)
             output.info(f"best params: {url}")
     if as_json:
         output.info(output.printable_json(json.dumps(summary, indent=2)))

@@ -89,6 +89,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, github: argparse.Argum
 
 
 def dispatch(args: argparse.Namespace) -> int:
+    from mlops_actions import output
     from mlops_actions.commands import sweep
 
     if args.verb == "plan":
@@ -98,6 +99,8 @@ def dispatch(args: argparse.Namespace) -> int:
             args.params_file, number=args.trial, values=args.values, bundle=args.bundle
         )
     if args.verb == "gather":
+        pr_token = os.environ.get("MLOPS_PR_TOKEN") or None  # the secret, never on argv
+        output.add_secret(pr_token)
         options = sweep.GatherOptions(
             bundles=args.bundles,
             push=args.push,
@@ -106,6 +109,7 @@ def dispatch(args: argparse.Namespace) -> int:
             dispatch=args.dispatch,
             pull_request=args.pull_request,
             author=args.comment_author,
+            pr_token=pr_token,
         )
         return sweep.gather(args.params, as_json=args.json, token=args.token, options=options)
     return sweep.run(args.params, jobs=args.jobs, as_json=args.json)
