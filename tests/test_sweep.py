@@ -98,6 +98,8 @@ def test_sweep_run_sets_the_users_own_params_and_leaves_the_workspace_alone(
     assert json.loads(git(command_project, "show", f"{best}:metrics.json"))["scale"] == 3
     record = json.loads(git(command_project, "show", f"{best}:{journal.RECORD}"))
     assert record["status"] == "ok" and record["sweep"]["trial"] == result["best"]["trial"]
+    # the run record experiment tracking lists: its schema, the event
+    assert record["schema"] == "mlops-actions/run/1" and record["event"] == "local"
     # the budget is spent: a second run plans nothing and trains nothing
     code, out = _cli(capsys, "sweep", "plan", "--json")
     assert code == 0 and json.loads(out) == {"include": []}

@@ -100,7 +100,7 @@ def trial_main(params: str, *, number: int, values: str, bundle: str | None) -> 
     if number < 0:
         raise ConfigError(f"--trial: expected a trial number of at least 0, got {number}")
     ctx = context.load()
-    outcome = trial.run(cfg, sweep, number, checked, ctx.run_url)
+    outcome = trial.run(cfg, sweep, number, checked, ctx.run_url, _event(ctx))
     _progress(sweep, outcome)
     if bundle:
         Path(bundle).mkdir(parents=True, exist_ok=True)
@@ -198,7 +198,7 @@ def run(params: str, *, jobs: int, as_json: bool) -> int:
     cfg, sweep = _load(params)
     ctx = context.load()
     with _progress_to_stderr(as_json):
-        waves = _waves(cfg, sweep, jobs, ctx.run_url)
+        waves = _waves(cfg, sweep, jobs, ctx)
     records = _records(cfg, sweep)
     summary = _summary(sweep, records)
     if as_json:
@@ -228,7 +228,11 @@ def _progress_to_stderr(enabled: bool) -> Iterator[None]:
         os.close(saved)
 
 
-def _waves(cfg: Config, sweep: SweepSpec, jobs: int, run_url: str | None) -> int:
+def _event(ctx: context.Context) -> str:
+    return ctx.event_name if ctx.in_actions else "local"
+
+
+def _waves(cfg: Config, sweep: SweepSpec, jobs: int, ctx: context.Context) -> int:
     waves = 0
     while True:
         wave = planner.plan(sweep, _records(cfg, sweep))
@@ -238,7 +242,8 @@ def _waves(cfg: Config, sweep: SweepSpec, jobs: int, run_url: str | None) -> int
         waves += 1
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             futures = [
-                pool.submit(trial.run, cfg, sweep, t.number, t.params, run_url) for t in wave.trials
+                pool.submit(trial.run, cfg, sweep, t.number, t.params, ctx.run_url, _event(ctx))
+                for t in wave.trials
             ]
             for future in as_completed(futures):
                 count += 1

@@ -8,6 +8,7 @@ import os
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ from mlops_actions.metrics import finite
 from mlops_actions.sweep import journal, overlay
 from mlops_actions.sweep.journal import TrialRecord
 from mlops_actions.sweep.spec import Choice, SweepSpec
+
+RUN_SCHEMA = "mlops-actions/run/1"
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,12 @@ def check_params(spec: SweepSpec, params: Any, where: str) -> dict[str, Any]:
 
 
 def run(
-    cfg: Config, spec: SweepSpec, number: int, params: dict[str, Any], run_url: str | None
+    cfg: Config,
+    spec: SweepSpec,
+    number: int,
+    params: dict[str, Any],
+    run_url: str | None,
+    event: str = "local",
 ) -> Outcome:
     """Train trial `number` with `params` and record it; never touches the user's files."""
     from mlops_actions import api
@@ -85,6 +93,11 @@ def run(
         error = f"metric '{spec.metric}' is not a finite number in {cfg.train.metrics}"
     status = "failed" if error else "ok"
     run = {
+        # the run record experiment tracking writes (its schema), plus `sweep`
+        "schema": RUN_SCHEMA,
+        "event": event,
+        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "model": cfg.model.name,
         "status": status,
         "error": error,
         "run_url": run_url,
