@@ -10,7 +10,8 @@ A partial run (--quick, --only) writes its BENCHMARKS.md and plot under bench/ou
 
 Each benchmark also runs on its own: `python -m bench.compare_bench`, `bench.models_bench`,
 `bench.train_bench`, `bench.run_bench`, `bench.report_bench`, `bench.api_bench`,
-`bench.install_bench`, `bench.pull_bench`, `bench.monitor_bench`, `bench.bootstrap_bench`.
+`bench.install_bench`, `bench.pull_bench`, `bench.monitor_bench`, `bench.bootstrap_bench`,
+`bench.sweep_bench`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from bench import (
     pull_bench,
     report_bench,
     run_bench,
+    sweep_bench,
     train_bench,
 )
 from bench.common import Result, Row, machine
@@ -58,6 +60,7 @@ def _suite(quick: bool) -> dict[str, Callable[[], Result]]:
             "install": lambda: install_bench.run(1, log=_log),
             "pull": lambda: pull_bench.run(2, 64, 1000, log=_log),
             "monitor": lambda: monitor_bench.run([10_000], 1, 20, log=_log),
+            "sweep": lambda: sweep_bench.run(2, log=_log),
         }
     return {
         "startup": lambda: run_bench.startup(15, log=_log),
@@ -75,6 +78,7 @@ def _suite(quick: bool) -> dict[str, Callable[[], Result]]:
         "install": lambda: install_bench.run(3, log=_log),
         "pull": lambda: pull_bench.run(5, log=_log),
         "monitor": lambda: monitor_bench.run([100_000, 1_000_000], 3, 200, log=_log),
+        "sweep": lambda: sweep_bench.run(5, log=_log),
     }
 
 
@@ -92,6 +96,7 @@ ORDER = (
     "api",
     "install",
     "monitor",
+    "sweep",
 )
 
 
@@ -176,6 +181,15 @@ METHOD = """\
   (`MLOPS_INSTALLER=pip`). Cold: empty caches, everything downloaded from the package index (uv
   itself by `pip install uv`). Warm: uv's cache and wheel as actions/cache restores them, pip's
   own cache for pip; the venv is made anew every run. This checkout's .venv is off PATH.
+- `sweep plan`: a repository holding 1,000 recorded trials of one TPE sweep as DVC experiment
+  refs (written with `git fast-import`); the whole command plans the next wave of 8.
+- `sweep trial` overhead: `sweep trial` of a config on the demo project against
+  `train --no-cache` of the same config (3 configs, medians): the copy of the workspace, the
+  params set and the experiment recorded.
+- `sweep run --jobs 2`: a 2×2 grid and a 6-trial TPE sweep of the built-in trainer's
+  `max_depth` and `n_estimators` on the demo project. The peer trains the same configs one by
+  one with `mlops-actions train --no-cache`; every trial's f1 must equal its run alone, and the
+  sweep's best the best of them.
 """
 
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from mlops_actions import __version__, output
 from mlops_actions.errors import EXIT_BUG, MlopsError
+from mlops_actions.sweep import args as sweep_args
 from mlops_actions.tag import BOT
 
 
@@ -192,6 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="the version in this stage (default: monitor.stage, latest)",
     )
 
+    sweep_args.add_parser(sub, common, github)
+
     p = sub.add_parser(
         "run",
         parents=[common, remote, github, comment],
@@ -318,6 +321,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from mlops_actions.commands import monitor
 
         return monitor.main(args.params, stage=args.stage, as_json=args.json, token=args.token)
+    if command == "sweep":
+        return sweep_args.dispatch(args)
     from mlops_actions.commands import run
 
     options = run.RunOptions(

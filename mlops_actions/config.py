@@ -150,6 +150,7 @@ class Config:
     promote: PromoteConfig = field(default_factory=PromoteConfig)
     report: dict[str, Any] = field(default_factory=dict)
     monitor: MonitorConfig | None = None
+    sweep: dict[str, Any] | None = None  # as written; sweep.spec reads and validates it
     path: str = DEFAULT_PARAMS
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # whole file
     rules: tuple[Rule, ...] = ()  # `gates`, parsed once at load
@@ -426,6 +427,12 @@ def _validate_monitor(m: MonitorConfig, file: str) -> None:
             ) from None
 
 
+def _validate_sweep(cfg: Config) -> None:
+    from mlops_actions.sweep import spec
+
+    spec.from_config(cfg)
+
+
 def parse(data: Any, file: str = DEFAULT_PARAMS, project: DvcProject | None = None) -> Config:
     """Config from params.yaml's parsed content and the project's dvc.yaml declarations."""
     if data is None:
@@ -455,6 +462,8 @@ def parse(data: Any, file: str = DEFAULT_PARAMS, project: DvcProject | None = No
     _validate(cfg, file)
     if cfg.monitor is not None:
         _validate_monitor(cfg.monitor, file)
+    if cfg.sweep is not None:
+        _validate_sweep(cfg)
     rules = tuple(parse_rules(cfg.gates, file, f"{SECTION}.gates"))
     return dataclasses.replace(cfg, rules=rules)
 

@@ -65,6 +65,7 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("post", "/repos/{owner}/{repo}/issues"),
     ("patch", "/repos/{owner}/{repo}/issues/{issue_number}"),
     ("post", "/repos/{owner}/{repo}/dispatches"),
+    ("post", "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches"),
 )
 UPLOAD_OPERATION = ("post", "/repos/{owner}/{repo}/releases/{release_id}/assets")
 
@@ -361,7 +362,7 @@ def load_spec(cache_dir: Path | None = None, spec_path: Path = SPEC_PATH) -> Spe
     """The trimmed description, from `cache_dir` when it is there for this spec file's version.
 
     Trimming the 13 MB description takes ~0.3 s; the cached trim (70 KB) loads in ~1 ms.
-    The cache key is the spec file's size and mtime plus TRIM_VERSION.
+    The cache key is the spec file's size and mtime, TRIM_VERSION and the operations served.
     """
     start = time.perf_counter()
     if not spec_path.is_file():
@@ -371,8 +372,12 @@ def load_spec(cache_dir: Path | None = None, spec_path: Path = SPEC_PATH) -> Spe
         )
     stat = spec_path.stat()
     cache_dir = Path(cache_dir) if cache_dir else Path(tempfile.gettempdir())
+    # The operations served are part of the key: checkouts that serve different ones may share
+    # one cache directory (the system's temp directory without pytest's cache).
+    served = hashlib.sha1(repr(OPERATIONS).encode()).hexdigest()[:8]
     cached = (
-        cache_dir / f"github-openapi-trim-{stat.st_size}-{stat.st_mtime_ns}-v{TRIM_VERSION}.json"
+        cache_dir
+        / f"github-openapi-trim-{stat.st_size}-{stat.st_mtime_ns}-v{TRIM_VERSION}-{served}.json"
     )
     try:
         doc = json.loads(cached.read_text(encoding="utf-8"))
@@ -542,6 +547,7 @@ class FakeGitHub:
         self.issues: set[int] = set()  # every issue and pull request number
         self.issue_list: list[dict[str, Any]] = []  # the issues (not pull requests), oldest first
         self.dispatches: list[dict[str, Any]] = []  # repository_dispatch events, in order
+        self.workflow_dispatches: list[dict[str, Any]] = []  # workflow_dispatch, in order
         self._scripts: list[_Script] = []
         self._lock = threading.RLock()
         self._stopping = threading.Event()
@@ -1426,6 +1432,14 @@ class FakeGitHub:
         if len(json.dumps(payload)) >= 64 * 1024:  # GitHub's limit, not in the description
             return self._invalid("client_payload: the payload must be less than 64KB")
         self.dispatches.append({"event_type": body["event_type"], "client_payload": payload})
+        return 204, None, {}
+
+    def _op_actions_create_workflow_dispatch(
+        self, body: dict[str, Any], params: dict[str, str], **_: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        self.workflow_dispatches.append(
+            {"workflow": params["workflow_id"], "ref": body["ref"], "inputs": body.get("inputs")}
+        )
         return 204, None, {}
 
 

@@ -10,10 +10,12 @@ import pytest
 
 from mlops_actions import __version__, cli
 
-HEAVY = ("pandas", "sklearn", "numpy", "dvc", "scipy", "requests")
+HEAVY = ("pandas", "sklearn", "numpy", "dvc", "scipy", "requests", "optuna")
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["train", "--help"]])
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["--version"], ["train", "--help"], ["sweep", "plan", "--help"]]
+)
 def test_start_up_imports_no_heavy_library(argv: list[str]) -> None:
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "mlops_actions", *argv],
