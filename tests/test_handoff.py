@@ -14,7 +14,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from mlops_actions import cli, plots, plots_render, report, results, results_schema
+from mlops_actions import cli, inert, plots, plots_render, report, results, results_schema
 from mlops_actions.plots import Plot, Series
 from tests.fakegithub import FakeGitHub
 from tests.helpers import actions_env, commit_all, gated_params, git, write_params
@@ -592,10 +592,10 @@ def test_names_in_plots_stay_text(
         "### Plots",
     ]
     assert body.count("```mermaid") == body.count("```") // 2  # every fence is a chart's
-    assert plots_render.text(one_line) in body  # drawn, as text
+    assert inert.text(one_line) in body  # drawn, as text
     assert '    title "plot"' in body  # a title Mermaid cannot quote is not put in a chart
     assert "| **loss\\] ``` \\#\\#\\# Gates" not in body
-    assert f"**{plots_render.text(one_line)}**" in body
+    assert f"**{inert.text(one_line)}**" in body
 
 
 def test_plots_of_any_project_make_a_results_file_publish_accepts(tmp_path: Path) -> None:
