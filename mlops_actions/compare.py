@@ -263,6 +263,8 @@ def table(
     headers = (
         ["Path", title, old, WORKSPACE, "Change"] if old is not None else ["Path", title, "Value"]
     )
+    if tablefmt == "github":  # the base's column is named after a ref
+        headers = [inert.cell(h) for h in headers]
     return tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
 
 

@@ -138,9 +138,10 @@ def is_mermaid_safe(value: str, *, limit: int = 60) -> bool:
 
 
 def html(value: object) -> str:
-    """Text inside an HTML block or attribute (where Markdown is not read): `&<>"'` as
+    """Text inside an HTML block or attribute (where Markdown is not read): `&<>"'$` as
     entities, one line, a word joiner after each `@` and inside issue references."""
-    escaped = _html.escape(" ".join(line(value).split()), quote=True).replace("@", "@" + JOINER)
+    escaped = _html.escape(" ".join(line(value).split()), quote=True)
+    escaped = escaped.replace("@", "@" + JOINER).replace("$", "&#36;")
     return re.sub(r"(#|(?<![A-Za-z0-9])GH-)(?=\d)", lambda m: m.group(1) + JOINER, escaped)
 
 
