@@ -255,8 +255,9 @@ def test_a_dataset_column_name_is_text_in_the_drift_issue_and_the_retraining_evi
     assert to_html(table).count("<td") == 14  # two rows of seven cells
 
 
-def test_no_decay_note_names_a_column_as_text() -> None:
-    result = _monitored("x")
+@pytest.mark.parametrize("value", HOSTILE)
+def test_a_no_decay_note_names_a_column_as_text(value: str) -> None:
+    result = _monitored(value)
     result = MonitorResult(**{**result.__dict__, "decay": None})
     assert live(to_html(monitor_report.decay_section(result))) == []
 
