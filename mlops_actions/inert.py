@@ -60,7 +60,7 @@ _LINK = re.compile(r":(?=//)|(?<=www)\.", re.I)
 # An issue or pull request reference GitHub links: #123, owner/repo#123, GH-123.
 _REFERENCE = re.compile(r"(#|(?<![A-Za-z0-9])GH-)(?=\d)", re.I)
 _TICKS = re.compile(r"`+")
-_MERMAID_UNSAFE = re.compile(r"[^\w .\-/+:()\[\]=@!?*'%#]|%(?=%)")
+_MERMAID_UNSAFE = re.compile(r"[^\w .,\-/+:()\[\]=@!?*'%#]|%(?=%)")
 
 
 def line(value: object) -> str:
@@ -125,9 +125,9 @@ def code(value: object, *, table: bool = False, limit: int | None = None) -> str
 
 
 def mermaid(value: object, *, limit: int = 60, default: str = "_") -> str:
-    """`value` as a quoted Mermaid label: letters, digits, spaces and `.-_/+:()[]=@!?*'%#`;
+    """`value` as a quoted Mermaid label: letters, digits, spaces and `.,-_/+:()[]=@!?*'%#`;
     anything else (a double quote, a backtick, a `%%` directive, the `;` of a `#…;` entity,
-    HTML, commas, braces) becomes `_`."""
+    HTML, braces) becomes `_`."""
     cleaned = _clip(_MERMAID_UNSAFE.sub("_", " ".join(line(value).split())), limit)
     return f'"{cleaned.strip() or default}"'
 
