@@ -325,7 +325,11 @@ def data_lines(versions: list[DataChange]) -> str:
         old = (v.old or "none")[:8]
         new = (v.new or "none")[:8]
         files = "1 file" if v.nfiles == 1 else f"{v.nfiles} files" if v.nfiles else "files: unknown"
-        shown = f"`{new}`, unchanged" if v.old == v.new else f"`{old}` → `{new}`"
+        shown = (
+            f"{inert.code(new)}, unchanged"
+            if v.old == v.new
+            else f"{inert.code(old)} → {inert.code(new)}"
+        )
         lines.append(f"- {inert.code(v.path)}: {shown} · {files} · {_size(v.size)}")
     return "\n".join(lines)
 
