@@ -73,9 +73,10 @@ def _clip(value: str, limit: int | None) -> str:
 
 
 def text(value: object, *, limit: int | None = None) -> str:
-    """Markdown prose that shows `value` literally: every active ASCII punctuation character
-    backslash-escaped (so `\\|` also keeps a table cell whole), whitespace runs as one space,
-    a word joiner after each `@` and inside issue references."""
+    """Markdown prose that shows `value` literally: each ASCII punctuation character that
+    could start a construct backslash-escaped (so `\\|` also keeps a table cell whole), `<`,
+    `>` and `&` as entities, whitespace runs as one space, a word joiner after each `@` and
+    inside issue references."""
     return _escape(_clip(" ".join(line(value).split()), limit))
 
 
