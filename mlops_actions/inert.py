@@ -22,7 +22,6 @@ imports nothing of the package.
 
 from __future__ import annotations
 
-import html as _html
 import re
 
 __all__ = [
@@ -51,12 +50,11 @@ _UNPRINTABLE = re.compile(
 # escape any ASCII punctuation; `<`, `>` and `&` become entities): escapes, code, emphasis and
 # strikethrough, links and images, HTML and autolinks, entities, table cells, GitHub's math.
 # `.`, `-`, `(` and the rest stay as they are, readable, except where they start a construct.
-_ESCAPED = frozenset("\\`*_~[]|$!")
 _ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}  # no `<img` or `&#64;` even in the source
-# What is live only at the start of a line (a heading, a list, a quote, a setext underline,
-# a thematic break, an ordered list's `1.`), an URL's `://` and a `www.` name.
-_START = re.compile(r"^[-+=#>]|^\d+([.)])")
-_LINK = re.compile(r":(?=//)|(?<=www)\.", re.I)
+# An URL's `://` and a `www.` name are escaped too; what is live only at the start of a line (a
+# heading, a list, a setext underline, a thematic break, an ordered list's `1.`) there only.
+_LIVE = re.compile(r"[\\`*_~\[\]|$!<>&]|:(?=//)|(?<=www)\.", re.I)
+_START = re.compile(r"^(?:[-+=#]|\d{1,9}[.)](?=\s|$))")
 # An issue or pull request reference GitHub links: #123, owner/repo#123, GH-123.
 _REFERENCE = re.compile(r"(#|(?<![A-Za-z0-9])GH-)(?=\d)", re.I)
 _TICKS = re.compile(r"`+")
@@ -87,14 +85,12 @@ def cell(value: object, *, limit: int | None = None) -> str:
 
 
 def _escape(flat: str, *, start: bool = True) -> str:
-    flat = _REFERENCE.sub(lambda m: m.group(1) + JOINER, flat).replace("@", "@" + JOINER)
-    live = {m.start() for m in _LINK.finditer(flat)}
-    if start:
-        live |= {m.start(1) if m.group(1) else m.start() for m in _START.finditer(flat)}
-    return "".join(
-        _ENTITIES.get(c) or (f"\\{c}" if c in _ESCAPED or i in live else c)
-        for i, c in enumerate(flat)
-    )
+    if "#" in flat or "-" in flat:
+        flat = _REFERENCE.sub(lambda m: m.group(1) + JOINER, flat)
+    flat = _LIVE.sub(lambda m: _ENTITIES.get(m.group(0)) or "\\" + m.group(0), flat)
+    if start and (found := _START.match(flat)):  # untouched by the escapes above
+        flat = f"{found.group(0)[:-1]}\\{flat[found.end() - 1 :]}"
+    return flat.replace("@", "@" + JOINER)
 
 
 _SPAN = re.compile(r"`([^`]+)`")
@@ -138,12 +134,16 @@ def is_mermaid_safe(value: str, *, limit: int = 60) -> bool:
     return bool(value) and mermaid(value, limit=limit) == f'"{value}"'
 
 
+_HTML = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;", "$": "&#36;"}
+)
+
+
 def html(value: object) -> str:
     """Text inside an HTML block or attribute (where Markdown is not read): `&<>"'$` as
     entities, one line, a word joiner after each `@` and inside issue references."""
-    escaped = _html.escape(" ".join(line(value).split()), quote=True)
-    escaped = escaped.replace("@", "@" + JOINER).replace("$", "&#36;")
-    return re.sub(r"(#|(?<![A-Za-z0-9])GH-)(?=\d)", lambda m: m.group(1) + JOINER, escaped)
+    escaped = " ".join(line(value).split()).translate(_HTML).replace("@", "@" + JOINER)
+    return re.sub(r"((?<!&)#|(?<![A-Za-z0-9])GH-)(?=\d)", lambda m: m.group(1) + JOINER, escaped)
 
 
 def terminal(value: object) -> str:
