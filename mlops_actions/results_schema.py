@@ -1,8 +1,9 @@
 """The JSON schema of a run's results file, and the validator that holds the file to it.
 
 The results file is written by the job that runs the pull request's code, so the publishing
-job reads it as untrusted data: every object closed (no unknown key), every string and list
-bounded, every name and hash of a known shape. The schema is plain JSON Schema (draft 2020-12)
+job reads it as untrusted data: every object closed (no unknown key), every string, list and
+number bounded, every name and hash of a known shape (a pattern matches the whole text: a final
+newline is not "one line"). The schema is plain JSON Schema (draft 2020-12)
 and versioned by its `$id` (a copy for other tools: docs/results-1.schema.json); `validate`
 implements the keywords it uses.
 """
