@@ -3,8 +3,8 @@ one shared x grid), confusion templates as tables with the change, images as lin
 
 Within GitHub's limits: a chart has `POINTS` points per line and at most `SERIES` lines per
 side; the section stops drawing at `PLOTS` plots or `BUDGET` characters and names the rest.
-Every name, title and label comes from the pull request: Markdown gets it escaped, Mermaid
-quoted, or not at all when it cannot be quoted safely.
+Every name, title and label comes from the pull request and is shown through the inert module:
+as text in Markdown, as a quoted label (what could end it replaced) in Mermaid.
 """
 
 from __future__ import annotations
