@@ -328,6 +328,46 @@ class TagInfo:
         return cls(**known)
 
 
+_HEX = {"model_sha256": 64, "model_md5": 32, "params_sha256": 64, "fingerprint": 64}
+
+
+def check_info(info: TagInfo) -> str | None:
+    """What is wrong with a tag message's fields, in a few words naming the field; None when
+    nothing is. A tag is anyone's text: its digests must be digests (they name files and
+    cache entries) and its path a relative path inside the repository."""
+    for key, length in _HEX.items():
+        value = getattr(info, key)
+        if value is not None and not (
+            isinstance(value, str) and re.fullmatch(rf"[0-9a-f]{{{length}}}", value)
+        ):
+            return f"{key} {_shown(value)} is not {length} lowercase hex digits"
+    path = info.model_path
+    if path is not None and (not isinstance(path, str) or not _relative(path)):
+        return f"model_path {_shown(path)} is not a relative path inside the repository"
+    if info.model_store is not None and info.model_store not in STORES:
+        return f"model_store {_shown(info.model_store)} is not one of {', '.join(STORES)}"
+    for key in ("primary", "run_url", "dvc_remote"):
+        value = getattr(info, key)
+        if value is not None and not isinstance(value, str):
+            return f"{key} {_shown(value)} is not a string"
+    return None
+
+
+def _relative(path: str) -> bool:
+    """A relative POSIX path with no empty, `.` or `..` part and no drive or backslash."""
+    if not path or path.startswith("/") or "\\" in path or re.match(r"[A-Za-z]:", path):
+        return False
+    if any(not c.isprintable() for c in path):
+        return False
+    return all(part not in ("", ".", "..") for part in path.split("/"))
+
+
+def _shown(value: object) -> str:
+    """A field's value for a one-line message: printable, and short."""
+    text = "".join(c if c.isprintable() else "?" for c in json.dumps(value))
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def format_message(subject: str, info: TagInfo | None) -> str:
     if info is None:
         return subject + "\n"

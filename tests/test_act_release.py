@@ -2,7 +2,8 @@
 
 act runs it on the host (`-P ubuntu-latest=-self-hosted`) in a copy of a repository made of this
 checkout's package files, as tests/test_act.py does for ml.yml. The build job runs for real
-(the version check, `python -m build`, `twine check`); the remote actions are stubs: setup-python
+(the default-branch check against a bare `origin`, the version check, `python -m build`,
+`twine check`); the remote actions are stubs: setup-python
 does nothing (the venv's Python is first on PATH), upload- and download-artifact copy through a
 directory, and the PyPI publish action records what it was handed instead of uploading. The
 major-tag job talks to the fake GitHub on 127.0.0.1, which here also serves PATCH
@@ -146,6 +147,12 @@ class Release:
         (path / "action.yml").write_text(json.dumps(action), encoding="utf-8")
         return path
 
+    def push(self) -> None:
+        """Push HEAD to origin's main and fetch it back, as a merge and a checkout with
+        fetch-depth 0 would leave the clone."""
+        git(self.repo, "push", "--quiet", "origin", "HEAD:refs/heads/main")
+        git(self.repo, "fetch", "--quiet", "origin")
+
     def published(self) -> list[str] | None:
         path = self.stash / "published.txt"
         return path.read_text().split() if path.exists() else None
@@ -171,7 +178,11 @@ def release(tmp_path: Path, server: ReleaseGitHub) -> Release:
     for name in ("scripts", "mlops_actions"):
         shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
     commit_all(repo, "the package")
-    return Release(tmp_path, repo, tmp_path / "stash", server)
+    git(tmp_path, "init", "--quiet", "--bare", "origin.git")
+    git(repo, "remote", "add", "origin", str(tmp_path / "origin.git"))
+    made = Release(tmp_path, repo, tmp_path / "stash", server)
+    made.push()
+    return made
 
 
 def test_a_release_is_built_published_and_moves_the_major_tag(release: Release) -> None:
@@ -197,6 +208,7 @@ def test_a_release_is_built_published_and_moves_the_major_tag(release: Release) 
     # A pre-release of a later commit is published but never moves the major tag.
     (release.repo / "README.md").write_text("# mlops-actions\n\nA later commit.\n")
     second = commit_all(release.repo, "a later commit")
+    release.push()
     server.requests.clear()
     proc = release.act(f"v{VERSION}", prerelease=True)
     assert proc.returncode == 0, proc.stdout[-6000:]
@@ -217,5 +229,27 @@ def test_a_tag_that_is_not_the_package_version_stops_the_release(release: Releas
     assert proc.returncode != 0
     assert f"release tag 'v99.0.0' is not v{VERSION}" in proc.stdout
     assert release.published() is None  # nothing built, nothing published
+    assert release.server.requests == []
+    assert f"refs/tags/{MAJOR}" not in release.server.refs
+
+
+def test_a_release_of_a_commit_that_is_not_on_the_default_branch_is_refused(
+    release: Release,
+) -> None:
+    """A tag pushed on a commit that was never merged (a side branch): nothing is built,
+    published or moved."""
+    git(release.repo, "checkout", "--quiet", "-b", "unreviewed")
+    (release.repo / "README.md").write_text("# mlops-actions\n\nNever merged.\n")
+    side = commit_all(release.repo, "not on main")
+
+    proc = release.act(f"v{VERSION}")
+
+    assert proc.returncode != 0
+    assert (
+        f"::error::release 'v{VERSION}': its commit {side} is not on the default branch (main)"
+        in proc.stdout
+    ), proc.stdout[-4000:]
+    assert f"releasing mlops-actions {VERSION}" not in proc.stdout  # stopped before the build
+    assert release.published() is None
     assert release.server.requests == []
     assert f"refs/tags/{MAJOR}" not in release.server.refs

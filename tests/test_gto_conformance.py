@@ -7,8 +7,9 @@ second the case names, so same-second cases are exact), plus the tags gto would 
 (lightweight, forged, hand-made), then compares, through one mapping (`ours`):
 - `gto show --json` and `gto show --json --deprecated`: each model's latest version, stages,
   registered and active (ours: `latest`, `stages`, `registered`, not `deprecated`);
-- `gto show NAME --json`: each active version's commit, ref (our `tag`), created_at, stages and
-  the message's metrics (our `info`, read from the same tag);
+- `gto show NAME --json`: each active version's commit, its first registration's tag (our
+  `tag`), date and message's metrics (our `info`, read from the same tag), and its stages (GTO's
+  `ref` is the newest registration; a version here is what its first one recorded);
 - `gto history --json`: every event, in order, field by field (ours, without `run_url`).
 
 The cases follow GTO's own test suite (tests/test_api.py, test_registry.py, test_versions.py,
@@ -385,11 +386,14 @@ def _gto_versions(listed: list[dict[str, Any]]) -> dict[tuple[str, str], dict[st
         key = (v["version"], v["commit_hexsha"])
         stages = {s["stage"] for s in v["stages"]}
         if v["registrations"]:
+            # A version is what its first registration recorded (GTO's `ref` and `message`
+            # are its newest's; GTO lists the registrations in the order it indexed them).
+            first = v["registrations"][0]
             found[key] = {
-                "ref": v["ref"],
-                "created_at": v["created_at"],
+                "ref": first["tag"],
+                "created_at": first["created_at"],
                 "stages": sorted(stages),
-                "info": tags.parse_message(v["message"]),
+                "info": tags.parse_message(first["message"]),
             }
         else:
             old = found.get(key, {"stages": []})

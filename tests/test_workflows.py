@@ -281,3 +281,67 @@ def test_the_deploy_example_fetches_prod_and_marks_a_deployment() -> None:
     assert '/deployments"' in scripts and "/deployments/$DEPLOYMENT/statuses" in scripts
     marking = _steps(job)[-1]
     assert marking["if"] == "always() && steps.deployment.outputs.id != ''"
+
+
+def _on_default_branch_step() -> dict[str, Any]:
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "release.yml").read_text())
+    steps = workflow["jobs"]["build"]["steps"]
+    [checkout] = [s for s in steps if s.get("uses", "").startswith("actions/checkout@")]
+    assert checkout["with"]["fetch-depth"] == 0  # the default branch is in the clone
+    [step] = [s for s in steps if "git merge-base --is-ancestor" in s.get("run", "")]
+    # Before anything is built, uploaded or published.
+    assert steps.index(step) == steps.index(checkout) + 1
+    return step
+
+
+@pytest.mark.parametrize("where", ["main", "side-branch", "no-origin"])
+def test_release_refuses_a_commit_that_is_not_on_the_default_branch(
+    tmp_path: Path, where: str
+) -> None:
+    """The release workflow's own step, run by bash in a clone made by real git: a tag on a
+    commit that never reached main (or a clone without main) stops the release."""
+    step = _on_default_branch_step()
+    env_git = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com"}
+    env_git |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+
+    def git(cwd: Path, *args: str) -> str:
+        proc = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, env={**env_git, "HOME": "/"}
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.strip()
+
+    origin, clone = tmp_path / "origin", tmp_path / "clone"
+    git(tmp_path, "init", "--quiet", "-b", "main", str(origin))
+    git(origin, "commit", "--quiet", "--allow-empty", "-m", "merged")
+    git(tmp_path, "clone", "--quiet", str(origin), str(clone))
+    sha = git(clone, "rev-parse", "HEAD")
+    if where == "side-branch":
+        git(clone, "checkout", "--quiet", "-b", "unreviewed")
+        git(clone, "commit", "--quiet", "--allow-empty", "-m", "never merged")
+        sha = git(clone, "rev-parse", "HEAD")
+    elif where == "no-origin":
+        git(clone, "update-ref", "-d", "refs/remotes/origin/main")
+        git(clone, "update-ref", "-d", "refs/remotes/origin/HEAD")
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/",
+        "GITHUB_SHA": sha,
+        "TAG": "v1.2.3",
+        "DEFAULT_BRANCH": "main",
+    }
+    assert step["env"]["DEFAULT_BRANCH"] == "${{ github.event.repository.default_branch }}"
+    proc = subprocess.run(
+        ["bash", "-e", "-c", step["run"]], cwd=clone, env=env, capture_output=True, text=True
+    )
+    if where == "main":
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert f"{sha} is on main" in proc.stdout
+        return
+    assert proc.returncode == 1
+    [line] = proc.stdout.splitlines()
+    if where == "side-branch":
+        assert line.startswith(f"::error::release 'v1.2.3': its commit {sha} is not on the ")
+        assert "default branch (main)" in line
+    else:
+        assert "origin/main is not in the clone" in line and "fetch-depth: 0" in line

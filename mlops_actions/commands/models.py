@@ -7,6 +7,7 @@ import json
 import os
 
 from mlops_actions import inert, output, registry
+from mlops_actions import tag as tags
 from mlops_actions.errors import MlopsError
 
 
@@ -30,11 +31,38 @@ def table(models: dict[str, registry.Model]) -> str:
             rows.append((name, "(not registered)", "", "", "", ""))
         for v in model.versions:
             version = f"{v.version} (deregistered)" if v.deregistered else v.version
+            if v.conflicts:
+                version += " (conflict)"
             if not v.registered:
                 version = f"{v.commit[:7]} (not registered)"
             date = v.date[:16].replace("T", " ")
             rows.append((name, version, ", ".join(v.stages), v.commit[:7], date, _metric(v)))
     return _columns(rows)
+
+
+def problems(models: dict[str, registry.Model]) -> list[str]:
+    """One line per version whose tags the registry cannot trust: a later registration that
+    records another model sha256, or a tag field that is not what mlops-actions writes."""
+    lines = []
+    for model in models.values():
+        for v in model.versions:
+            for c in v.conflicts:
+                lines.append(
+                    f"{model.name}@{v.version}: {c.tag} records {_sha(c.sha256)}, but the first "
+                    f"registration {v.tag} recorded {_sha(v.sha256)}; `models get` refuses it"
+                )
+            bad = tags.check_info(v.info) if v.info else None
+            if bad:
+                lines.append(f"{model.name}@{v.version}: tag {v.tag or v.commit[:7]}: {bad}")
+        for stage, assigned in model.assignments.items():
+            bad = tags.check_info(assigned.info) if assigned.info else None
+            if bad:
+                lines.append(f"{model.name}#{stage}: tag {assigned.tag}: {bad}")
+    return lines
+
+
+def _sha(sha: str | None) -> str:
+    return f"sha256 {sha[:12]}" if sha else "no sha256"
 
 
 def _columns(rows: list[tuple[str, ...]]) -> str:
@@ -150,4 +178,7 @@ def main(
         output.info("no models registered yet (no NAME@vX.Y.Z tags); see `mlops-actions promote`")
     else:
         output.info(table(found))
+    if not history and not as_json:  # --json lists each version's conflicts
+        for line in problems(found):
+            output.warning(inert.terminal(line))
     return 0

@@ -2,6 +2,7 @@
 
 - `events`: GTO's reading of the tags, rule for rule (event order, stages, latest);
 - `state`: the tags read as models, versions and stages (`models`, `find_model`, `history`);
+- `shapes`: the JSON `models --json` and `models --history --json` print;
 - `promote`: what a tag records about the workspace's model, and `promote`;
 - `lifecycle`: the verbs after promotion (`assign`, `unassign`, `deregister`, `deprecate`);
 - `writers`: where the tags are written (`GitTagWriter`, `RestTagWriter`);
@@ -16,13 +17,10 @@ import types
 from typing import TYPE_CHECKING
 
 from mlops_actions.registry.events import Event, TagRecord
+from mlops_actions.registry.shapes import EventJson, ModelJson, VersionJson, event_json
 from mlops_actions.registry.state import (
-    EventJson,
     Model,
-    ModelJson,
     ModelVersion,
-    VersionJson,
-    event_json,
     find_model,
     history,
     models,

@@ -155,6 +155,10 @@ def _assign_missing_stage(
 ) -> PromoteResult:
     name = model.name
     stage_tag = tags.assignment(name, stage, model.max_counter + 1)
+    # The stage records what the version recorded (the bytes registered and approved), not
+    # what this run's workspace holds.
+    if v.info is not None:
+        info = dataclasses.replace(v.info, run_url=info.run_url)
     message = tags.format_message(tags.assignment_subject(name, stage, v.version), info)
     if not writer.write([NewTag(stage_tag, head, message)], push=push):
         raise MlopsError(f"{stage_tag}: another run assigned this stage meanwhile; re-run the job")

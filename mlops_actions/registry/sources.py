@@ -1,5 +1,11 @@
 """Getting a registered model file: where it may be found (the sources) and `get`, which
-resolves a reference and writes the first candidate whose sha256 matches the tag's."""
+resolves a reference and writes the first candidate whose sha256 matches the tag's.
+
+The sha256 a file must have is the one its version's first registration recorded, or for
+NAME#STAGE the one the assignment tag recorded (the bytes that were approved for the stage).
+A version whose registrations disagree on the hash, an assignment that disagrees with the
+version it assigns, or a tag field that is not what we write is refused: never guessed.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +24,7 @@ from mlops_actions.config import Config
 from mlops_actions.data import file_md5
 from mlops_actions.errors import DataError, MlopsError
 from mlops_actions.github_types import MAX_ASSET_SIZE
-from mlops_actions.registry.state import ModelVersion, find_model
+from mlops_actions.registry.state import Model, ModelVersion, find_model
 from mlops_actions.training.cache import ENTRY
 from mlops_actions.util import atomic_path, file_hash
 
@@ -189,6 +195,10 @@ class GetResult:
 
 def resolve(ref: str, *, cwd: str | Path | None = None) -> ModelVersion:
     """NAME@vX.Y.Z, NAME#STAGE (its current version), NAME or NAME@latest."""
+    return _resolve(ref, cwd)[0]
+
+
+def _resolve(ref: str, cwd: str | Path | None) -> tuple[ModelVersion, Model, tags.Ref]:
     try:
         r = tags.parse_ref(ref)
     except ValueError as exc:
@@ -211,7 +221,52 @@ def resolve(ref: str, *, cwd: str | Path | None = None) -> ModelVersion:
         latest = model.latest()
         hint = f"; the latest is {latest.version}" if latest else ""
         raise MlopsError(f"{ref}: no such version of {r.name}{hint}")
-    return found
+    return found, model, r
+
+
+def _short(sha: str | None) -> str:
+    return f"sha256 {sha[:12]}" if sha else "no sha256"
+
+
+def expected(ref: str, *, cwd: str | Path | None = None) -> tuple[ModelVersion, str]:
+    """The version `ref` names and the sha256 its file must have; a one-line MlopsError when
+    the registry cannot say which bytes are meant (conflicting registrations, an assignment
+    that records other bytes than its version, a malformed tag field, no hash at all)."""
+    v, model, r = _resolve(ref, cwd)
+    assigned = model.assignments.get(r.stage) if r.stage else None
+    for tag, info in ((v.tag, v.info), *([assigned] if assigned else [])):
+        problem = tags.check_info(info) if info else None
+        if problem:
+            raise MlopsError(
+                f"{ref}: tag {tag}: {problem}; mlops-actions never writes such a tag: delete it"
+            )
+    # A stage is bound to its commit's version: only a conflict there matters to it.
+    conflicts = [c for c in v.conflicts if not r.stage or c.commit == v.commit]
+    if conflicts:
+        c = conflicts[0]
+        one, two = v.tag, c.tag
+        if c.commit != v.commit:
+            one, two = f"{one} (commit {v.commit[:7]})", f"{two} (commit {c.commit[:7]})"
+        raise MlopsError(
+            f"{ref}: {one} and {two} register {v.name}@{v.version} with different "
+            f"files ({_short(v.sha256)}, {_short(c.sha256)}): the registry holds conflicting "
+            "tags; delete the one that was not approved (`git push --delete origin TAG`)"
+        )
+    sha = v.sha256
+    if assigned is not None and assigned.info and assigned.info.model_sha256:
+        if sha is not None and assigned.info.model_sha256 != sha:
+            raise MlopsError(
+                f"{ref}: {assigned.tag} assigns {v.name}@{v.version} with "
+                f"{_short(assigned.info.model_sha256)}, but {v.tag} recorded {_short(sha)}: "
+                "the registry holds conflicting tags; delete the one that was not approved"
+            )
+        sha = assigned.info.model_sha256
+    if not sha:
+        raise MlopsError(
+            f"{ref}: {v.tag or v.commit[:7]} records no model sha256 (not made by "
+            "`mlops-actions promote`?), so the file cannot be verified"
+        )
+    return v, sha
 
 
 class _Mismatch(Exception):
@@ -226,14 +281,8 @@ def get(
     sources: Sequence[ModelSource] | None = None,
 ) -> GetResult:
     """Write the registered model file of `ref` to `out`, verified against its sha256."""
-    v = resolve(ref, cwd=cfg.root)
-    sha = v.info.model_sha256 if v.info else None
+    v, sha = expected(ref, cwd=cfg.root)
     label = f"{v.name}@{v.version}"
-    if not sha:
-        raise MlopsError(
-            f"{ref}: {v.tag or v.commit[:7]} records no model sha256 (not made by "
-            "`mlops-actions promote`?), so the file cannot be verified"
-        )
     if out is None:
         suffix = Path(v.info.model_path or cfg.train.model).suffix if v.info else ""
         out = f"{v.name.replace('/', '-').replace(':', '-')}-{v.version}{suffix}"

@@ -3,11 +3,15 @@
 `events` reads the tags by GTO's rules (`gto show`, default `--sort timestamp`, and
 `gto history`); this module turns what it finds into models, versions and stages:
 - a version is active when its newest registration/deregistration tag is a registration
-  (a deregistration of the same second wins); its tag, date and metrics are its newest
-  registration's;
+  (a deregistration of the same second wins);
+- a version is what its FIRST registration recorded: its tag, date, metrics and model hash
+  (GTO shows the newest registration's; a later ``NAME@v1.2.3#N`` can only add a conflict,
+  never change what the version is). A registration of the same version that records another
+  model sha256 (at the same commit, or at another) is a conflict, listed with the version;
 - an assignment tag belongs to the version registered at the tag's commit (the one its message
   names when there are several; an unregistered commit becomes a version named by its hexsha);
-- a stage points at the active version whose newest still-active assignment is newest;
+- a stage points at the active version whose newest still-active assignment is newest; that
+  assignment tag (and the model sha256 it records: the bytes that were approved) is kept;
 - a model HEAD's artifacts.yaml declares but no tag names is listed, as not registered;
 - lightweight tags are not read (GTO ignores them), but no tag name they take is reused.
 """
@@ -17,12 +21,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypedDict
+from typing import NamedTuple
 
 from mlops_actions import git
 from mlops_actions import tag as tags
 from mlops_actions.registry.events import Artifact, Event, TagRecord, Version, index, semver_key
 from mlops_actions.registry.events import history as gto_history
+from mlops_actions.registry.shapes import ModelJson, VersionJson
 from mlops_actions.tag import SemVer, TagInfo
 
 # One record per tag: fields split by NUL (never in a tag message), records end in NUL+newline.
@@ -93,70 +98,19 @@ def declared(cwd: str | Path | None = None) -> tuple[list[str], tuple[str, int, 
     return names, (sha, int(unix), date)
 
 
-class VersionJson(TypedDict):
-    """One version in `mlops-actions models --json`."""
+class Conflict(NamedTuple):
+    """Another registration of a version, recording another model sha256 than its first."""
 
-    version: str
+    tag: str
+    sha256: str | None
     commit: str
-    tag: str | None
-    created_at: str
-    registered: bool
-    deregistered: bool
-    stages: list[str]
-    primary: str | None
-    metrics: dict[str, object]
-    model_sha256: str | None
-    model_path: str | None
-    data: dict[str, str]
-    params_sha256: str | None
-    fingerprint: str | None
-    run_url: str | None
 
 
-class ModelJson(TypedDict):
-    """One model in `mlops-actions models --json`."""
+class Assignment(NamedTuple):
+    """The assignment tag that puts a version in a stage, and what its message records."""
 
-    latest: str | None
-    stages: dict[str, str]
-    registered: bool
-    deprecated: bool
-    versions: list[VersionJson]
-
-
-class EventJson(TypedDict):
-    """One event in `mlops-actions models NAME --history --json`: `gto history --json`'s
-    fields, plus the workflow run that wrote the tag (from its message, when it records one)."""
-
-    timestamp: str
-    artifact: str
-    event: str
-    priority: int
-    version: str | None
-    stage: str | None
-    commit: str
-    author: str
-    author_email: str
-    message: str
-    ref: str
-    run_url: str | None
-
-
-def event_json(e: Event) -> EventJson:
-    info = tags.parse_message(e.message)
-    return {
-        "timestamp": e.date,
-        "artifact": e.artifact,
-        "event": e.kind.name.lower(),
-        "priority": int(e.kind),
-        "version": e.version,
-        "stage": e.stage,
-        "commit": e.commit,
-        "author": e.author,
-        "author_email": e.email,
-        "message": e.message,
-        "ref": e.ref,
-        "run_url": info.run_url if info else None,
-    }
+    tag: str
+    info: TagInfo | None
 
 
 @dataclass
@@ -164,12 +118,17 @@ class ModelVersion:
     name: str
     version: str
     commit: str
-    tag: str | None  # the newest registration tag; None for a commit that only has stage tags
+    tag: str | None  # the first registration tag; None for a commit that only has stage tags
     date: str
     info: TagInfo | None
     registered: bool
     active: bool
     stages: list[str] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)  # at this commit, or elsewhere
+
+    @property
+    def sha256(self) -> str | None:
+        return self.info.model_sha256 if self.info else None
 
     @property
     def deregistered(self) -> bool:
@@ -193,6 +152,7 @@ class ModelVersion:
             "params_sha256": info.params_sha256,
             "fingerprint": info.fingerprint,
             "run_url": info.run_url,
+            "conflicts": [c.tag for c in self.conflicts],
         }
 
 
@@ -207,6 +167,7 @@ class Model:
     registered: bool = True  # False: only artifacts.yaml declares it
     newest: ModelVersion | None = None  # GTO's latest (see `latest`)
     in_stage: dict[str, ModelVersion] = field(default_factory=dict)  # stage -> its version
+    assignments: dict[str, Assignment] = field(default_factory=dict)  # stage -> its tag
     order: int = 0  # when GTO first met it (the tie-breaker of `gto history` across models)
     source: Artifact | None = field(default=None, repr=False)  # what GTO's rules read
 
@@ -247,6 +208,50 @@ def _newest_info(v: Version) -> tuple[str | None, str, TagInfo | None]:
     return e.tag, e.date, tags.parse_message(e.message)
 
 
+def _sha(info: TagInfo | None) -> str | None:
+    return info.model_sha256 if info else None
+
+
+def _registered(a: str, v: Version) -> ModelVersion:
+    """The row of a registered version: its first registration, and every later one at its
+    commit that records another sha256. First is the tag without a ``#N`` counter (the one
+    `promote` and `gto register` write; a tagger date is the tagger's to choose), else the
+    earliest in GTO's index order (tagger time, then tag name)."""
+    first, *later = sorted(v.registrations, key=_counted)
+    info = tags.parse_message(first.message)
+    row = ModelVersion(a, v.name, v.commit, first.tag, first.date, info, True, v.active)
+    for e in later:
+        sha = _sha(tags.parse_message(e.message))
+        if sha is not None and sha != row.sha256:
+            row.conflicts.append(Conflict(e.tag or "", sha, v.commit))
+    return row
+
+
+def _counted(e: Event) -> bool:
+    return (e.tag or "").count("#") > 0
+
+
+def _same_name(rows: list[ModelVersion]) -> None:
+    """Registrations of one version name at several commits that record different hashes
+    conflict with each other (`models get NAME@vX.Y.Z` could not tell which is meant)."""
+    by_name: dict[str, list[ModelVersion]] = {}
+    for row in rows:
+        by_name.setdefault(row.version, []).append(row)
+    for same in by_name.values():
+        for row in same if len(same) > 1 else ():
+            row.conflicts += [
+                Conflict(o.tag or "", o.sha256, o.commit)
+                for o in same
+                if o is not row and o.sha256 != row.sha256
+            ]
+
+
+def _assignment(v: Version, stage: str) -> Assignment:
+    """The assignment in effect: the newest event of an active (version, stage) pair."""
+    e = v.stages[stage].events[0]
+    return Assignment(e.tag or "", tags.parse_message(e.message))
+
+
 def _build(a: Artifact, records: list[TagRecord], order: int) -> Model:
     counter = max((r.parsed.counter or 0 for r in records), default=0)
     taken = {r.parsed.version for r in records if r.parsed.version}
@@ -255,8 +260,7 @@ def _build(a: Artifact, records: list[TagRecord], order: int) -> Model:
     at_commit: dict[str, list[Version]] = {}
     for v in a.versions:
         if v.registered:
-            tag, date, info = _newest_info(v)
-            row = ModelVersion(a.name, v.name, v.commit, tag, date, info, True, v.active)
+            row = _registered(a.name, v)
             explicit.append(row)
             listed[id(v)] = row
         elif v.discovered and v.active and (v.stages or v.declared):
@@ -272,6 +276,7 @@ def _build(a: Artifact, records: list[TagRecord], order: int) -> Model:
     current = a.stage_map()
     stages = {stage: current[stage].name for stage in sorted(current)}
     in_stage = {stage: listed[id(current[stage])] for stage in stages}
+    _same_name(explicit)
     for stage, row in in_stage.items():
         row.stages.append(stage)
     explicit.sort(key=lambda v: semver_key(v.version) or (), reverse=True)
@@ -286,6 +291,7 @@ def _build(a: Artifact, records: list[TagRecord], order: int) -> Model:
         registered=a.registered,
         newest=listed.get(id(latest)) if latest else None,
         in_stage=in_stage,
+        assignments={stage: _assignment(current[stage], stage) for stage in stages},
         source=a,
         order=order,
     )
