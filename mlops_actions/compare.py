@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from mlops_actions import dvccache, git
+from mlops_actions import dvccache, git, inert
 from mlops_actions.baseline import Baseline, Fallback, resolve_baseline
 from mlops_actions.dvcdiff import Entry, diff_files, extract_metrics, nest
 from mlops_actions.errors import GitError
@@ -238,12 +237,6 @@ def _cell(value: object, digits: int | None) -> str:
     return str(value)
 
 
-def _md_cell(text: str) -> str:
-    """No column or line break, no code fence, no HTML start (`<!--` would hide the rest)."""
-    text = text.replace("|", "\\|").replace("`", "\\`").replace("\r", " ").replace("\n", " ")
-    return re.sub(r"<(?=[!/?A-Za-z])", "&lt;", text)
-
-
 def table(
     entries: list[Entry],
     *,
@@ -265,11 +258,13 @@ def table(
         if old is not None:
             row += [_cell(entry.diff, digits)]
         if tablefmt == "github":  # names and values are the files' text: keep them in their cell
-            row = [_md_cell(cell) for cell in row]
+            row = [inert.cell(cell) for cell in row]
         rows.append(row)
     headers = (
         ["Path", title, old, WORKSPACE, "Change"] if old is not None else ["Path", title, "Value"]
     )
+    if tablefmt == "github":  # the base's column is named after a ref
+        headers = [inert.cell(h) for h in headers]
     return tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
 
 
@@ -301,7 +296,7 @@ def headline(c: Comparison, markdown: bool = False) -> str:
         title, text = "No baseline metrics:", f"{text}; showing the current metrics alone."
     elif c.baseline.kind == "none":
         title, text = "No baseline:", f"{text}; showing the current values alone."
-    return f"**{title}** {text}" if markdown else f"{title} {text}"
+    return f"**{title}** {inert.spans(text)}" if markdown else f"{title} {text}"
 
 
 def render_text(c: Comparison, all: bool = False) -> str:
@@ -318,10 +313,15 @@ def render_markdown(c: Comparison, all: bool = False) -> str:
     c = c.relative_to()
     lines = [headline(c, markdown=True)]
     quoted = [*c.notes, *(f"⚠️ {e}" for e in c.errors)]
-    quoted = [re.sub(r"<(?=[!/?A-Za-z])", "&lt;", " ".join(q.splitlines())) for q in quoted]
+    quoted = [inert.text(q) for q in quoted]
     lines += ["", *(f"> {line}  " for line in quoted)] if quoted else []
     for label, body in _sections(c, all, "github"):
-        lines += ["", f"#### {label}", "", body if "\n" in body else f"_{body.capitalize()}._"]
+        lines += [
+            "",
+            f"#### {label}",
+            "",
+            body if "\n" in body else f"_{inert.text(body.capitalize())}._",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -8,11 +8,11 @@ count as equal, so ``f1 >= base - 0.01`` does not fail on float rounding.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from mlops_actions import inert
 from mlops_actions.metrics import is_number
 from mlops_actions.rules import OPERATORS, Rule, parse_rule, parse_rules, plain_number
 from mlops_actions.util import close_names, did_you_mean
@@ -292,10 +292,10 @@ def render_markdown(results: Sequence[GateResult], *, with_headline: bool = True
     rows = [
         [
             MARKS[r.state],
-            _md_code(r.text),
-            _md_cell(format_number(r.value)),
-            _md_cell(format_number(r.baseline)) if r.rule.relative else "",
-            _md_code(f"{r.detail}; {r.hint}") if r.hint else _md_cell(r.detail),
+            inert.code(r.text, table=True),
+            format_number(r.value),
+            format_number(r.baseline) if r.rule.relative else "",
+            inert.code(f"{r.detail}; {r.hint}", table=True) if r.hint else inert.cell(r.detail),
         ]
         for r in results
     ]
@@ -354,23 +354,6 @@ def _clip_middle(text: str, limit: int) -> str:
     head = (limit - 1) // 3
     tail = limit - 1 - head
     return f"{text[:head]}…{text[-tail:]}"
-
-
-def _md_code(text: str) -> str:
-    """A rule as a code span in a table cell: literal text, whatever it holds."""
-    text = text.replace("`", "'").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
-    return f"`{text}`"
-
-
-def _md_cell(text: str) -> str:
-    """Text in a table cell, with metric names from the metrics file in it (a did-you-mean):
-    no column or line breaks, no HTML (an `<!--` would hide the rest of the report)."""
-    text = text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
-    return _HTML_START.sub("&lt;", text)
-
-
-# A `<` that could open HTML (`<!--`, `<tag`, `</tag`, `<?`); `0.87 < 0.88` stays as it is.
-_HTML_START = re.compile(r"<(?=[!/?A-Za-z])")
 
 
 def _json_number(value: float | None, *, rounded: bool = False) -> float | None:

@@ -6,7 +6,7 @@ request to report on come from this job's own event (the `workflow_run` GitHub s
 pull request event itself) and the file must agree with them; the comment's marker and the
 statuses' prefix are this job's settings; the gates' verdict is recomputed from their states;
 the Plots section is drawn here from the plot records; every text is rendered through the
-report's escaping. No project code is imported or run.
+inert module. No project code is imported or run.
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def gate_results(records: list[GateRecord], prefix: str) -> list[GateResult]:
                 value=rec.value,
                 baseline=rec.baseline,
                 threshold=rec.threshold,
-                detail=rec.detail,  # escaped where it is rendered
+                detail=rec.detail,  # made inert where it is rendered
                 description=rec.description,
                 context=where,
             )
@@ -142,8 +142,7 @@ def body(found: Results, where: Target, results: list[GateResult], ctx: Context)
     head_url = f"{ctx.server_url}/{ctx.repository}/commit/{where.sha}" if ctx.repository else None
     data = dataclasses.replace(
         found.report,
-        baseline=report._cell(found.report.baseline) if found.report.baseline else None,
-        note=found.report.note,  # report.render escapes it
+        # report.render shows every text of the results through the inert module
         gates_markdown=gates.render_markdown(results, with_headline=False)
         if results
         else gates.NO_GATES,

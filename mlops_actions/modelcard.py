@@ -13,28 +13,19 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from mlops_actions import inert
 from mlops_actions.metrics import finite, intervals, is_number, scalars
 from mlops_actions.report import number
 
 RELEASE_LIMIT = 125_000  # GitHub's limit on a release body, in characters
 _VALUE_LIMIT = 200  # longer values are cut: a card is read, not parsed, from the release
 _TICKS = re.compile(r"`+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 CUT_NOTE = "\n_The model card was cut to fit GitHub's release limit; the whole card is {where}._\n"
 
 
 def code(value: object, *, limit: int = _VALUE_LIMIT) -> str:
-    """`value` as one inline code span safe in a table cell: no line breaks, pipes escaped
-    (GFM splits cells before it reads code spans), fenced by more backticks than it holds."""
-    text = _CONTROL.sub(" ", str(value))
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    text = text.replace("|", "\\|")
-    if not text.strip():
-        return "—"
-    ticks = "`" * (max((len(m) for m in _TICKS.findall(text)), default=0) + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{ticks}{pad}{text}{pad}{ticks}"
+    """`value` as one inline code span safe in a table cell, cut at `limit` characters."""
+    return inert.code(value, table=True, limit=limit)
 
 
 def value(v: Any) -> str:

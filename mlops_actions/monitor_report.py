@@ -8,7 +8,7 @@ import json
 import re
 from typing import TypedDict
 
-from mlops_actions import gates
+from mlops_actions import gates, inert
 from mlops_actions.monitor import MonitorResult
 
 LABEL = "mlops-drift"
@@ -34,16 +34,9 @@ def _num(value: float) -> str:
     return f"{value:.3g}" if abs(value) >= 1e-3 else f"{value:.2e}"
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def mermaid_label(name: str, limit: int = 24) -> str:
-    """A feature name as a quoted xychart-beta axis label: no quotes, brackets or commas."""
-    cleaned = re.sub(r"[^\w .\-/]", "_", name).strip() or "_"
-    if len(cleaned) > limit:
-        cleaned = cleaned[: limit - 1] + "…"
-    return f'"{cleaned}"'
+    """A feature name as a quoted xychart-beta axis label."""
+    return inert.mermaid(name, limit=limit)
 
 
 def drift_chart(result: MonitorResult) -> str | None:
@@ -76,7 +69,7 @@ def feature_table(result: MonitorResult) -> str:
     ordered = sorted(result.drift.features, key=lambda f: (not f.drifted, -f.psi))
     for f in ordered:
         rows.append(
-            f"| {_cell(f.name)} | {'KS' if f.test == 'ks' else 'χ²'} | {_num(f.statistic)} | "
+            f"| {inert.cell(f.name)} | {'KS' if f.test == 'ks' else 'χ²'} | {_num(f.statistic)} | "
             f"{_num(f.p_value)} | {_num(f.p_adjusted)} | {_num(f.psi)} | "
             f"{'🔴 yes' if f.drifted else 'no'} |"
         )
@@ -86,16 +79,18 @@ def feature_table(result: MonitorResult) -> str:
 def decay_section(result: MonitorResult) -> str:
     found = result.decay
     if found is None:
-        return "\n".join(f"_{note}_" for note in result.notes if note.startswith("no decay"))
+        return "\n".join(
+            f"_{inert.text(note)}_" for note in result.notes if note.startswith("no decay")
+        )
     rows = [
-        f"On {found.rows} labelled rows, against the metrics `{result.tag or result.version}` "
-        "records:",
+        f"On {found.rows} labelled rows, against the metrics "
+        f"{inert.code(result.tag or result.version)} records:",
         "",
         "| metric | recorded | now | change |",
         "| --- | ---: | ---: | ---: |",
     ]
     rows += [
-        f"| {_cell(e.metric)} | {_num(e.recorded)} | {_num(e.current)} | {e.change:+.4f} |"
+        f"| {inert.cell(e.metric)} | {_num(e.recorded)} | {_num(e.current)} | {e.change:+.4f} |"
         for e in found.entries
     ]
     if found.gates:
@@ -109,13 +104,14 @@ def render(result: MonitorResult, run_url: str | None = None) -> str:
     verdict = "🔴 drift" if d.alarm else "🟢 no drift"
     if result.decay is not None:
         verdict += ", 🔴 decay" if result.decay.decayed else ", 🟢 no decay"
-    label = f"{result.model}@{result.version}"
+    label = inert.code(f"{result.model}@{result.version}")
     parts = [
-        f"## Data drift: `{label}`",
+        f"## Data drift: {label}",
         "",
         f"**{verdict}**: {len(d.drifted)} of {len(d.features)} features drifted "
-        f"({d.share:.0%}). `{result.data}` ({result.rows_current:,} rows) compared with "
-        f"`{result.reference}` as `{label}` was trained on it ({result.rows_reference:,} rows).",
+        f"({d.share:.0%}). {inert.code(result.data)} ({result.rows_current:,} rows) compared "
+        f"with {inert.code(result.reference)} as {label} was trained on it "
+        f"({result.rows_reference:,} rows).",
         "",
         f"A feature drifts when its test rejects at a false discovery rate of {_num(t.fdr)} "
         f"(Benjamini-Hochberg across the features) and its PSI is at least {_num(t.psi)}; "
@@ -221,5 +217,5 @@ def clean_comment(result: MonitorResult, run_url: str | None) -> str:
     return (
         f"A later run is clean{where}: {len(result.drift.drifted)} of "
         f"{len(result.drift.features)} features drifted against "
-        f"`{result.model}@{result.version}`; closing."
+        f"{inert.code(f'{result.model}@{result.version}')}; closing."
     )

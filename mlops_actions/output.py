@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-import re
 import sys
+
+from mlops_actions import inert
 
 _secrets: set[str] = set()
 
@@ -28,22 +29,6 @@ def redact(text: str) -> str:
     return text
 
 
-_ZWSP = "\u200b"
-# A line the runner would read as a workflow command: `::name::` after blanks, and the old
-# `##[name]` form anywhere in a line.
-_COMMAND_LINE = re.compile(r"(^|[\r\n])([ \t\f\v]*):(?=:)")
-
-
-def neutralise(text: str) -> str:
-    """Text that may hold untrusted parts (a metric name, a PR title, a git message, a DVC
-    error), inert for the Actions runner: a zero-width space goes between the colons of a line
-    starting with `::` (`::stop-commands::`, `::set-output`, `::error`) and inside `##[`, so it
-    reads the same and is never a workflow command."""
-    if "::" in text:  # the scan costs ~10 ms on a big JSON document that holds none
-        text = _COMMAND_LINE.sub(lambda m: f"{m.group(1)}{m.group(2)}:{_ZWSP}", text)
-    return text.replace("##[", f"#{_ZWSP}#[")
-
-
 def printable_json(text: str) -> str:
     """JSON as we print it: secrets masked, and `##[` spelled `#\\u0023[` (the same JSON), so
     no line of it is a workflow command (a JSON line starts with a bracket, a brace or a quote,
@@ -53,35 +38,27 @@ def printable_json(text: str) -> str:
 
 def printable(text: str) -> str:
     """`text` as every line we print it: secrets masked, workflow commands neutralised."""
-    return neutralise(redact(text))
+    return inert.log(redact(text))
 
 
 def info(message: str) -> None:
     print(printable(message), flush=True)
 
 
-def _escape_command(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
 def warning(message: str) -> None:
     message = printable(message)
     if in_actions():
-        print(f"::warning::{_escape_command(message)}", flush=True)
+        print(f"::warning::{inert.command_data(message)}", flush=True)
     else:
         print(f"warning: {message}", file=sys.stderr, flush=True)
-
-
-def _escape_property(text: str) -> str:
-    return _escape_command(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def error(message: str, title: str | None = None) -> None:
     """An error for the log; in Actions also an annotation, titled when `title` is given."""
     message = printable(message)
     if in_actions():
-        props = f" title={_escape_property(printable(title))}" if title else ""
-        print(f"::error{props}::{_escape_command(message)}", flush=True)
+        props = f" title={inert.command_property(printable(title))}" if title else ""
+        print(f"::error{props}::{inert.command_data(message)}", flush=True)
     print(f"error: {message}", file=sys.stderr, flush=True)
 
 

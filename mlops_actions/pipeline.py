@@ -21,6 +21,7 @@ from mlops_actions import (
     console,
     context,
     git,
+    inert,
     monitor_report,
     output,
     promotion,
@@ -136,7 +137,7 @@ def monitor(cfg: Config, ctx: Context, gh: GitHub | None) -> monitoring.MonitorR
         found = monitoring.check(cfg, sources=registry.default_sources(cfg, gh))
     except MlopsError as exc:
         output.warning(f"monitor: {exc}")
-        context.append_summary(ctx, f"Monitoring could not run: {exc}\n")
+        context.append_summary(ctx, f"Monitoring could not run: {inert.text(exc)}\n")
         return None
     body = monitor_report.render(found, ctx.run_url)
     output.info(body.split("\n\n", 2)[1])  # the verdict line

@@ -3,8 +3,8 @@ one shared x grid), confusion templates as tables with the change, images as lin
 
 Within GitHub's limits: a chart has `POINTS` points per line and at most `SERIES` lines per
 side; the section stops drawing at `PLOTS` plots or `BUDGET` characters and names the rest.
-Every name, title and label comes from the pull request: Markdown gets it escaped, Mermaid
-quoted, or not at all when it cannot be quoted safely.
+Every name, title and label comes from the pull request and is shown through the inert module:
+as text in Markdown, as a quoted label (what could end it replaced) in Mermaid.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ import dataclasses
 from collections import Counter
 from collections.abc import Mapping
 
+from mlops_actions import inert
 from mlops_actions.plots import Pair, Pairs, Plot, Series
-from mlops_actions.report import chart_label, number
+from mlops_actions.report import number
 
 POINTS = 30
 SERIES = 4
@@ -35,21 +36,6 @@ _NAMES = (
     ("light green", "dark green"),
     ("light purple", "dark purple"),
 )
-_MD_SPECIAL = "\\`*_{}[]()#+-.!|~"
-
-
-def text(value: str) -> str:
-    """Untrusted text in Markdown prose: every Markdown character escaped, one line, no
-    @mention (a word joiner after the `@`)."""
-    flat = " ".join(value.split()).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    escaped = "".join(f"\\{c}" if c in _MD_SPECIAL else c for c in flat)
-    return escaped.replace("@", "@\u2060")
-
-
-def code(value: str) -> str:
-    """A path or field name as inline code (a backtick in it becomes a quote)."""
-    cleaned = " ".join(value.replace("`", "'").split()).replace("|", "\\|")
-    return f"`{cleaned}`" if cleaned else "`?`"
 
 
 def _plain(value: float) -> str:
@@ -105,15 +91,15 @@ def line_chart(plot: Plot) -> tuple[str, list[str]]:
                 continue
             drawn.append((side, resample(found, grid)))
             palette.append(_HUES[i][which])
-            series = f"{code(name)} " if len(names) > 1 else ""
+            series = f"{inert.code(name)} " if len(names) > 1 else ""
             legend.append(f"{series}{side}: {_NAMES[i][which]}")
     values = [v for _, ys in drawn for v in ys]
     low, high = min(values), max(values)
     if low == high:
         low, high = low - (abs(low) * 0.05 or 1.0), high + (abs(high) * 0.05 or 1.0)
-    title = chart_label(plot.title) or '"plot"'
-    x_label = chart_label(plot.x_label or "x") or '"x"'
-    y_label = chart_label(plot.y_label or "y") or '"y"'
+    title = inert.mermaid(plot.title, default="plot")
+    x_label = inert.mermaid(plot.x_label or "x", default="x")
+    y_label = inert.mermaid(plot.y_label or "y", default="y")
     init = '{"themeVariables": {"xyChart": {"plotColorPalette": "' + ", ".join(palette) + '"}}}'
     block = [
         "```mermaid",
@@ -158,7 +144,7 @@ def _table(
 
     rows = []
     for actual in labels:
-        row = [f"**{text(actual)}**"]
+        row = [f"**{inert.cell(actual)}**"]
         for predicted in labels:
             value = cells.get((actual, predicted), 0.0)
             shown = _cell(value, normalized)
@@ -168,7 +154,7 @@ def _table(
                     shown += f" ({'+' if delta > 0 else '−'}{_cell(abs(delta), normalized)})"
             row.append(shown)
         rows.append(row)
-    headers = [f"{title}: actual \\ predicted", *(text(label) for label in labels)]
+    headers = [f"{title}: actual \\ predicted", *(inert.cell(label) for label in labels)]
     return tabulate(rows, headers=headers, tablefmt="pipe", disable_numparse=True)
 
 
@@ -182,10 +168,12 @@ def confusion_tables(plot: Plot) -> tuple[str, list[str]]:
         if not labels:  # no pairs to count
             continue
         if len(labels) > CLASSES:
-            notes.append(f"{code(file)}: {len(labels)} classes, more than the {CLASSES} shown")
+            notes.append(
+                f"{inert.code(file)}: {len(labels)} classes, more than the {CLASSES} shown"
+            )
             continue
         if len(new_pairs) + len(base_pairs) > 2:
-            parts.append(code(file))
+            parts.append(inert.code(file))
         old_cells = _matrix(old, labels, normalized) if old is not None else None
         if old_cells is not None:
             parts.append(_table("base", labels, old_cells, None, normalized))
@@ -193,7 +181,7 @@ def confusion_tables(plot: Plot) -> tuple[str, list[str]]:
             cells = _matrix(new, labels, normalized)
             parts.append(_table("this run", labels, cells, old_cells, normalized))
         else:
-            notes.append(f"{code(file)}: not in this run")
+            notes.append(f"{inert.code(file)}: not in this run")
     if base_pairs and new_pairs:
         notes.append("in brackets: the change from the base")
     return "\n\n".join(parts), notes
@@ -280,13 +268,19 @@ def _images(plot: Plot, run_url: str | None) -> list[str]:
             if old == new
             else "changed"
         )
-        lines.append(f"- {code(path)}: {state} · {where if new is not None else 'at the base'}")
+        lines.append(
+            f"- {inert.code(path)}: {state} · {where if new is not None else 'at the base'}"
+        )
     return lines
 
 
 def _heading(plot: Plot) -> str:
     sides = "base and this run" if _both(plot) else "this run" if _has_new(plot) else "base only"
-    head = f"**{text(plot.title)}** · {code(plot.id)}" if plot.title != plot.id else code(plot.id)
+    head = (
+        f"**{inert.text(plot.title)}** · {inert.code(plot.id)}"
+        if plot.title != plot.id
+        else inert.code(plot.id)
+    )
     return f"{head} · {sides}"
 
 
@@ -311,10 +305,10 @@ def render(plots: list[Plot], notes: list[str], run_url: str | None = None) -> s
             images += _images(plot, run_url)
             continue
         if shown >= PLOTS or size >= BUDGET:
-            skipped.append(code(plot.id))
+            skipped.append(inert.code(plot.id))
             continue
         body, below = line_chart(plot) if plot.kind == "linear" else confusion_tables(plot)
-        below += [text(e) for e in plot.errors]
+        below += [inert.text(e) for e in plot.errors]
         piece = "\n\n".join(
             p
             for p in (_heading(plot), body, f"<sub>{' · '.join(below)}</sub>" if below else "")
@@ -335,5 +329,5 @@ def render(plots: list[Plot], notes: list[str], run_url: str | None = None) -> s
             f"GitHub's size limit: {', '.join(skipped)}"
         )
     if notes:
-        parts.append("\n".join(f"- {text(n)}" for n in notes))
+        parts.append("\n".join(f"- {inert.text(n)}" for n in notes))
     return "\n\n".join(parts)

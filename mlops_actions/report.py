@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlops_actions import inert
 from mlops_actions.metrics import finite, is_number, lower_is_better
 
 COMMENT_LIMIT = 65_536
@@ -99,23 +100,12 @@ def _fmt(value: Any, digits: int = DIGITS) -> str:
         return str(value).lower()
     if isinstance(value, (int, float)):
         return number(value, digits)
-    return _cell(str(value))
-
-
-def _cell(text: str) -> str:
-    """Untrusted text in a table cell: no column or line breaks, no HTML, no link, image or
-    emphasis, and no @mention (a word joiner after the `@`)."""
-    text = text.replace("\\", "\\\\")
-    for c in "|[]*~":
-        text = text.replace(c, f"\\{c}")
-    text = text.replace("<", "&lt;").replace(">", "&gt;").replace("@", "@\u2060")
-    return text.replace("\n", " ").replace("\r", " ")
+    return inert.cell(value)
 
 
 def _name(text: str) -> str:
     """A metric or param name in a table: code, so Markdown in it stays text."""
-    cleaned = text.replace("|", "\\|").replace("`", "'").replace("\n", " ").replace("\r", " ")
-    return f"`{cleaned}`" if cleaned.strip() else MISSING
+    return inert.code(text, table=True)
 
 
 def _is_fact(name: str) -> bool:
@@ -223,14 +213,8 @@ _LABEL_LIMIT = 60
 
 
 def chart_label(text: str) -> str | None:
-    """`text` as a quoted Mermaid string, or None when it cannot be one safely: a quote, a
-    backtick (it could end the Markdown fence), angle brackets, braces or `%%` (a Mermaid
-    directive sets the chart's config), control characters."""
-    if not text or len(text) > _LABEL_LIMIT or "%%" in text:
-        return None
-    if any(c in text for c in '"`<>{}') or any(ord(c) < 32 or ord(c) == 127 for c in text):
-        return None
-    return f'"{text}"'
+    """`text` as a quoted Mermaid string, or None when the label would not show it as it is."""
+    return inert.mermaid(text, limit=_LABEL_LIMIT) if inert.is_mermaid_safe(text) else None
 
 
 def chart_metrics(data: ReportInput) -> list[str]:
@@ -341,8 +325,12 @@ def data_lines(versions: list[DataChange]) -> str:
         old = (v.old or "none")[:8]
         new = (v.new or "none")[:8]
         files = "1 file" if v.nfiles == 1 else f"{v.nfiles} files" if v.nfiles else "files: unknown"
-        shown = f"`{new}`, unchanged" if v.old == v.new else f"`{old}` → `{new}`"
-        lines.append(f"- {_name(v.path)}: {shown} · {files} · {_size(v.size)}")
+        shown = (
+            f"{inert.code(new)}, unchanged"
+            if v.old == v.new
+            else f"{inert.code(old)} → {inert.code(new)}"
+        )
+        lines.append(f"- {inert.code(v.path)}: {shown} · {files} · {_size(v.size)}")
     return "\n".join(lines)
 
 
@@ -355,9 +343,9 @@ def row_counts(data: ReportInput) -> tuple[str | None, str | None]:
     parts = []
     for split, row in found.items():
         if data.baseline is None or row.old is None or row.old == row.new:
-            parts.append(f"{split} {_fmt(row.new)}")
+            parts.append(f"{inert.text(split)} {_fmt(row.new)}")
         else:
-            parts.append(f"{split} {_fmt(row.old)} → {_fmt(row.new)}")
+            parts.append(f"{inert.text(split)} {_fmt(row.old)} → {_fmt(row.new)}")
     test = found.get("test")
     warning = None
     moved = data.baseline is not None and test is not None and test.old is not None
@@ -372,7 +360,7 @@ def row_counts(data: ReportInput) -> tuple[str | None, str | None]:
 def confusion_table(confusion: dict[str, Any]) -> str:
     from tabulate import tabulate
 
-    labels = [_cell(str(label)) for label in confusion.get("labels") or []]
+    labels = [inert.cell(label) for label in confusion.get("labels") or []]
     matrix = confusion.get("matrix")
     if (
         not isinstance(matrix, list)
@@ -380,7 +368,7 @@ def confusion_table(confusion: dict[str, Any]) -> str:
         or any(not isinstance(row, list) or len(row) != len(labels) for row in matrix)
     ):
         return f"_not shown: the file has {len(labels)} labels but not a square matrix of them_"
-    rows = [[f"**{labels[i]}**", *row] for i, row in enumerate(matrix)]
+    rows = [[f"**{labels[i]}**", *map(_fmt, row)] for i, row in enumerate(matrix)]
     return tabulate(rows, headers=["actual \\ predicted", *labels], tablefmt="pipe")
 
 
@@ -390,14 +378,14 @@ def facts(data: ReportInput) -> str:
     if data.first_version:
         context.append("**first version**: nothing to compare with yet, current values only")
     elif data.baseline:
-        context.append(f"compared with {data.baseline}")
+        context.append(f"compared with {inert.spans(data.baseline)}")
     else:
         context.append("**no baseline**: nothing to compare with yet, current values only")
     if data.head:
         short = f"`{data.head[:7]}`"
         context.append(f"head [{short}]({data.head_url})" if data.head_url else f"head {short}")
     if data.mode:
-        trained = f"training: {data.mode}"
+        trained = f"training: {inert.text(data.mode)}"
         if data.cache_hit:
             trained += " (run cache hit: not retrained)"
         elif data.training_seconds is not None:
@@ -422,9 +410,9 @@ def render(data: ReportInput, comment_id: str = "default") -> str:
     parts = [marker(comment_id)]
     if data.verdict:
         parts += [data.verdict, ""]
-    parts += [f"## Model report: `{data.model}`", "", facts(data)]
+    parts += [f"## Model report: {inert.code(data.model)}", "", facts(data)]
     if data.note:
-        parts += ["", "> [!WARNING]", f"> {_cell(data.note)}"]
+        parts += ["", "> [!WARNING]", f"> {inert.text(data.note)}"]
     # What changed next; the metrics table and the plots, the parts that can grow past the
     # comment limit, after them, so a cut report still shows gates, params and data.
     gates_markdown = (data.gates_markdown or "").strip()

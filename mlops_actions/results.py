@@ -4,8 +4,8 @@ The training job runs the pull request's code and holds no write token; it write
 `results.json` (the report's inputs, the gate results, the plots cut to what their charts and
 tables draw, the commit and pull request it claims) into a directory that the workflow uploads
 as an artifact. The publishing job, which never runs that code, reads the file back as
-untrusted data: held to `results_schema.SCHEMA`, and rendered only through the report's own
-escaping.
+untrusted data: held to `results_schema.SCHEMA`, and every text of it shown through the inert
+module.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ FILE = "results.json"
 
 # Fields of the report that the publishing side makes itself: from the trusted event, from the
 # gate records it checks (the gates table, the verdict) and from the plot records (the Plots
-# section, drawn there so every name in it is escaped by this package's code).
+# section, drawn there so every name in it is made inert by this package's code).
 TRUSTED_FIELDS = ("gates_markdown", "verdict", "run_url", "head", "head_url", "plots")
 _TEMPLATE = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 

@@ -1,8 +1,9 @@
 """The JSON schema of a run's results file, and the validator that holds the file to it.
 
 The results file is written by the job that runs the pull request's code, so the publishing
-job reads it as untrusted data: every object closed (no unknown key), every string and list
-bounded, every name and hash of a known shape. The schema is plain JSON Schema (draft 2020-12)
+job reads it as untrusted data: every object closed (no unknown key), every string, list and
+number bounded, every name and hash of a known shape (a pattern matches the whole text: a final
+newline is not "one line"). The schema is plain JSON Schema (draft 2020-12)
 and versioned by its `$id` (a copy for other tools: docs/results-1.schema.json); `validate`
 implements the keywords it uses.
 """
@@ -24,10 +25,15 @@ MAX_TEXT = 500  # one string
 MAX_ROWS = 2000  # metrics or params rows
 MAX_PLOTS = 100  # the Plots section draws 12 and names the rest
 MAX_NOTES = 50  # notes on the plots, and errors of one plot
-MAX_COUNT = 2**53  # one confusion cell: any count a float holds exactly
+MAX_COUNT = 2**53  # a count or a size: any integer a float holds exactly
+MAX_NUMBER = sys.float_info.max  # a score, a value, a point: any finite float
+MAX_SECONDS = 10**9  # a training time (some 31 years)
 
 _SHA = "^[0-9a-f]{40}$"
 _LINE = "^[^\\x00-\\x1f\\x7f]*$"  # one line, no control characters
+# Every number is bounded, so a value a float cannot hold (10**400) is refused, not a crash.
+_NUMBER: dict[str, Any] = {"type": "number", "minimum": -MAX_NUMBER, "maximum": MAX_NUMBER}
+_COUNT: dict[str, Any] = {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_COUNT}
 
 
 def _text(max_length: int = MAX_TEXT, pattern: str = _LINE) -> dict[str, Any]:
@@ -47,9 +53,14 @@ def _record(properties: dict[str, Any], required: list[str] | None = None) -> di
     }
 
 
-_VALUE = {"type": ["number", "string", "boolean", "null"], "maxLength": MAX_TEXT}
+_VALUE = {
+    "type": ["number", "string", "boolean", "null"],
+    "maxLength": MAX_TEXT,
+    "minimum": -MAX_NUMBER,
+    "maximum": MAX_NUMBER,
+}
 _NAMES = {"type": "array", "maxItems": MAX_ROWS, "items": _text(200)}
-_INTERVAL = {"type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "number"}}
+_INTERVAL = {"type": "array", "minItems": 2, "maxItems": 2, "items": _NUMBER}
 _INTERVALS = {
     "type": "object",
     "maxProperties": MAX_ROWS,
@@ -63,8 +74,8 @@ _DATA = _record(
         "path": _text(300),
         "old": _HASH,
         "new": _HASH,
-        "nfiles": {"type": ["integer", "null"], "minimum": 0},
-        "size": {"type": ["integer", "null"], "minimum": 0},
+        "nfiles": _COUNT,
+        "size": _COUNT,
     }
 )
 _CONFUSION = _record(
@@ -73,7 +84,7 @@ _CONFUSION = _record(
         "matrix": {
             "type": "array",
             "maxItems": 100,
-            "items": {"type": "array", "maxItems": 100, "items": {"type": "number"}},
+            "items": {"type": "array", "maxItems": 100, "items": _NUMBER},
         },
     }
 )
@@ -128,9 +139,9 @@ _GATE = _record(
     {
         "rule": _text(300),
         "state": {"enum": ["pass", "fail", "error", "skipped"]},
-        "value": {"type": ["number", "null"]},
-        "baseline": {"type": ["number", "null"]},
-        "threshold": {"type": ["number", "null"]},
+        "value": _nullable(_NUMBER),
+        "baseline": _nullable(_NUMBER),
+        "threshold": _nullable(_NUMBER),
         "detail": _text(),
         "description": _text(140),
     }
@@ -152,8 +163,8 @@ _REPORT = _record(
         "base_intervals": _INTERVALS,
         "gated": _NAMES,
         "precision": {"type": ["integer", "null"], "minimum": 1, "maximum": 15},
-        "training_seconds": {"type": ["number", "null"], "minimum": 0},
-        "model_size": {"type": ["integer", "null"], "minimum": 0},
+        "training_seconds": {"type": ["number", "null"], "minimum": 0, "maximum": MAX_SECONDS},
+        "model_size": _COUNT,
         "first_version": {"type": "boolean"},
         "note": _nullable(_text()),
     }
@@ -170,7 +181,7 @@ SCHEMA: dict[str, Any] = {
                 {
                     "name": _text(40, "^[a-z_]+$"),
                     "sha": _nullable(_text(40, _SHA)),
-                    "pr": {"type": ["integer", "null"], "minimum": 1},
+                    "pr": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_COUNT},
                 }
             ),
             "comment_id": _text(64, "^[A-Za-z0-9._-]+$"),
@@ -265,7 +276,8 @@ def validate(value: Any, schema: Mapping[str, Any] = SCHEMA, where: str = "") ->
 def _string(value: str, schema: Mapping[str, Any], where: str) -> None:
     if len(value) > schema.get("maxLength", math.inf):
         raise SchemaError(where, f"longer than {schema['maxLength']} characters")
-    if "pattern" in schema and not re.search(schema["pattern"], value):
+    # The whole text: `re.search` would let `$` match before a final newline.
+    if "pattern" in schema and not re.fullmatch(schema["pattern"], value):
         raise SchemaError(where, f"{value[:40]!r} is not of the allowed form")
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from mlops_actions import api, console, context, data, git, output, publish, report
+from mlops_actions import api, console, context, data, git, inert, output, publish, report
 from mlops_actions.api import RunOptions
 from mlops_actions.config import Config
 from mlops_actions.context import Context
@@ -71,7 +71,7 @@ def run(
         where = ", ".join(files) or "no .dvc files"
         line = f"scheduled retraining: the data is unchanged ({where}); nothing to retrain"
         output.info(line)
-        context.append_summary(ctx, line + "\n")
+        context.append_summary(ctx, inert.text(line) + "\n")
         publish.write_outputs(ctx, retrained=False, promoted=False, version="", tag="")
         return 0
     else:
@@ -200,7 +200,8 @@ def open_pull_request(
     owner = ctx.repository.split("/")[0]
     title = f"Retrain {cfg.model.name or cfg.root.name} on new data"
     existing = gh.list_pulls(state="open", head=f"{owner}:{BRANCH}", base=base)
-    source = f"Retrained from `{(git.head_sha(cfg.root) or '')[:7]}` of `{base}`.\n\n"
+    head = inert.code((git.head_sha(cfg.root) or "")[:7])
+    source = f"Retrained from {head} of {inert.code(base)}.\n\n"
     body = source + body
     if existing:
         pr = gh.update_pull(existing[0]["number"], title=title, body=report.fit(body))

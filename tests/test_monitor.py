@@ -166,7 +166,7 @@ def test_training_data_is_fetched_at_the_versions_commit(
 
 
 def test_mermaid_labels_keep_the_chart_valid() -> None:
-    assert monitor_report.mermaid_label('a "b", [c]; d') == '"a _b__ _c__ d"'
+    assert monitor_report.mermaid_label('a "b", [c]; d') == '"a _b_, [c]_ d"'
     assert len(monitor_report.mermaid_label("x" * 80)) <= 26
 
 

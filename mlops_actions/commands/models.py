@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 
-from mlops_actions import output, registry
+from mlops_actions import inert, output, registry
 from mlops_actions import tag as tags
 from mlops_actions.errors import MlopsError
 
@@ -100,13 +100,9 @@ def history_table(events: list[registry.Event]) -> str:
                 run,
             )
         )
-    return _columns([tuple(_cell(c) for c in row) for row in rows])
-
-
-def _cell(text: str) -> str:
-    """Tag messages and tagger names are anyone's text: no control character reaches the
-    terminal or the runner's log (each row starts with the date, never with `::`)."""
-    return "".join(c if c.isprintable() else " " for c in text)
+    # Tag messages and tagger names are anyone's text: no control character reaches the
+    # terminal or the runner's log (each row starts with the date, never with `::`).
+    return _columns([tuple(inert.terminal(c) for c in row) for row in rows])
 
 
 def to_json(models: dict[str, registry.Model]) -> str:
@@ -184,5 +180,5 @@ def main(
         output.info(table(found))
     if not history and not as_json:  # --json lists each version's conflicts
         for line in problems(found):
-            output.warning(_cell(line))
+            output.warning(inert.terminal(line))
     return 0
