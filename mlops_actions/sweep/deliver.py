@@ -10,12 +10,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from mlops_actions import git, output
+from mlops_actions import git, inert, output
 from mlops_actions.config import Config
 from mlops_actions.context import Context
 from mlops_actions.errors import ConfigError
 from mlops_actions.github import GitHub
-from mlops_actions.report import _cell, fit
+from mlops_actions.report import fit
 from mlops_actions.sweep import journal, overlay
 from mlops_actions.sweep.journal import TrialRecord
 from mlops_actions.sweep.spec import SweepSpec
@@ -41,7 +41,7 @@ def tracking_issue(gh: GitHub, spec: SweepSpec) -> int:
             return int(issue["number"])
     names = ", ".join(sorted(spec.params))
     body = (
-        f"Hyper-parameter sweep `{spec.id}` over {_cell(names)}: {spec.sampler} sampler, "
+        f"Hyper-parameter sweep `{spec.id}` over {inert.cell(names)}: {spec.sampler} sampler, "
         f"{spec.trials} trials in waves of {spec.parallel}. The leaderboard follows as a comment."
     )
     return int(gh.create_issue(title, body=body, labels=[LABEL])["number"])
@@ -67,10 +67,10 @@ def dispatch(gh: GitHub, workflow: str, ref: str) -> None:
 def evidence(spec: SweepSpec, top: TrialRecord, ref_url: str | None) -> str:
     params = "\n".join(f"    {k}: {json.dumps(v)}" for k, v in sorted(top.params.items()))
     lines = [
-        f"Best of the sweep: trial {top.number}, {_cell(spec.metric)} = {top.value}.",
+        f"Best of the sweep: trial {top.number}, {inert.cell(spec.metric)} = {top.value}.",
         "",
-        f"- experiment: `{_cell(top.name)}` (commit `{top.commit[:12]}`); "
-        f"`dvc exp apply {_cell(top.name)}` restores it after `git fetch origin "
+        f"- experiment: {inert.code(top.name)} (commit `{top.commit[:12]}`); "
+        f"{inert.code(f'dvc exp apply {top.name}')} restores it after `git fetch origin "
         f"'refs/exps/*:refs/exps/*'`",
     ]
     if ref_url:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlops_actions.report import _cell, _name, number
+from mlops_actions import inert
+from mlops_actions.report import _name, number
 from mlops_actions.sweep.journal import TrialRecord
 from mlops_actions.sweep.spec import SweepSpec
 
@@ -32,7 +33,7 @@ def _value(value: Any) -> str:
         return str(value).lower()
     if isinstance(value, (int, float)):
         return number(value)
-    return "null" if value is None else _cell(str(value))
+    return "null" if value is None else inert.cell(str(value))
 
 
 def status_line(spec: SweepSpec, records: list[TrialRecord]) -> str:
@@ -51,7 +52,7 @@ def markdown(spec: SweepSpec, records: list[TrialRecord], limit: int = LIMIT) ->
     lines = [
         f"### Sweep `{spec.id}`: {_name(spec.metric)}, {goal} wins",
         "",
-        f"{spec.sampler} sampler, seed {spec.seed}: {_cell(status_line(spec, records))}.",
+        f"{spec.sampler} sampler, seed {spec.seed}: {inert.cell(status_line(spec, records))}.",
         "",
     ]
     if not records:
