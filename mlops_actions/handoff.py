@@ -4,9 +4,11 @@ from a results file that another job wrote.
 That job ran the pull request's code, so nothing in the file is trusted: the commit and pull
 request to report on come from this job's own event (the `workflow_run` GitHub sent, or the
 pull request event itself) and the file must agree with them; the comment's marker and the
-statuses' prefix are this job's settings; the gates' verdict is recomputed from their states;
-the Plots section is drawn here from the plot records; every text is rendered through the
-report's escaping. No project code is imported or run.
+statuses' prefix are this job's settings; a pull request GitHub lists for the run counts only
+when its head is the run's commit and its base this repository; the gates are evaluated here,
+from the rules of the base commit read through the contents API (publish_gates.py), with only
+the numbers taken from the file; the Plots section is drawn here from the plot records; every
+text is rendered through the report's escaping. No project code is imported or run.
 """
 
 from __future__ import annotations
@@ -15,7 +17,16 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from mlops_actions import context, gates, output, plots_render, publish, pull_gates, report
+from mlops_actions import (
+    context,
+    gates,
+    output,
+    plots_render,
+    publish,
+    publish_gates,
+    pull_gates,
+    report,
+)
 from mlops_actions.context import Context
 from mlops_actions.errors import MlopsError
 from mlops_actions.gates import GateResult, State
@@ -34,6 +45,7 @@ class Target:
     sha: str
     pr: int | None
     run_url: str | None
+    base_sha: str | None = None  # the pull request's base commit, as GitHub has it
 
 
 def target(ctx: Context, found: Results, gh: GitHub | None) -> Target:
@@ -41,10 +53,12 @@ def target(ctx: Context, found: Results, gh: GitHub | None) -> Target:
     others (an artifact of another pull request or commit is refused, not published)."""
     run = context.triggering_run(ctx)
     if run is not None:
-        pr = _run_pull_request(run, found, gh)
-        trusted = Target(run.event, run.head_sha, pr, run.html_url)
+        pr = _run_pull_request(ctx, run, found, gh)
+        base = _base_of(ctx, gh, pr, run.head_sha) if pr is not None else None
+        trusted = Target(run.event, run.head_sha, pr, run.html_url, base)
     elif ctx.is_pull_request and ctx.pr_head_sha:
-        trusted = Target(ctx.event_name, ctx.pr_head_sha, ctx.pr_number, ctx.run_url)
+        base = ctx.pr_base_sha
+        trusted = Target(ctx.event_name, ctx.pr_head_sha, ctx.pr_number, ctx.run_url, base)
     elif ctx.sha:
         trusted = Target(ctx.event_name, ctx.sha, None, ctx.run_url)
     else:
@@ -80,16 +94,28 @@ def _show(value: object) -> str:
     return f"#{value}" if isinstance(value, int) else f"'{str(value)[:40]}'"
 
 
-def _run_pull_request(run: context.TriggeringRun, found: Results, gh: GitHub | None) -> int | None:
-    """The pull request of a workflow_run: GitHub lists it for a same-repository pull request;
-    for a fork's (an empty list) the claimed number counts only when that pull request's head
-    is the run's head commit, asked of GitHub."""
+def _run_pull_request(
+    ctx: Context, run: context.TriggeringRun, found: Results, gh: GitHub | None
+) -> int | None:
+    """The pull request of a workflow_run: GitHub lists the open pull requests whose head
+    branch is the run's (only those into this repository); one counts when its head is the
+    run's commit and its base is this repository. For a fork's (an empty list) the claimed
+    number counts only when that pull request's head is the run's head commit, asked of
+    GitHub."""
     if run.event not in context.PR_EVENTS:
         return None
     if found.pr is None:
         raise MlopsError(f"the results of a {run.event} run name no pull request; refusing them")
-    if run.pull_requests:
-        return found.pr if found.pr in run.pull_requests else run.pull_requests[0]
+    if run.listed:
+        listed = next((p for p in run.listed if p.number == found.pr), None)
+        if listed is None:
+            numbers = ", ".join(f"#{p.number}" for p in run.listed)
+            raise MlopsError(
+                f"the results name pull request #{found.pr} but the workflow_run lists "
+                f"{numbers}: refusing results that do not belong to this run"
+            )
+        _check_listed(ctx, run, listed)
+        return listed.number
     if gh is None or not run.head_branch or not run.head_owner:
         raise MlopsError(
             "cannot check the pull request of the results without a token and the run's head "
@@ -102,6 +128,45 @@ def _run_pull_request(run: context.TriggeringRun, found: Results, gh: GitHub | N
         f"pull request #{found.pr} is not an open pull request whose head is the run's commit "
         f"{run.head_sha[:7]} ({run.head_owner}:{run.head_branch}): refusing the results"
     )
+
+
+def _check_listed(ctx: Context, run: context.TriggeringRun, pull: context.ListedPull) -> None:
+    """A listed pull request whose head moved on, or whose base is another repository (a pull
+    request between two forks on the same branch name), is not this run's."""
+    if pull.head_sha != run.head_sha:
+        raise MlopsError(
+            f"pull request #{pull.number}'s head is {_show(pull.head_sha)}, not the run's commit "
+            f"{run.head_sha[:7]}: refusing to publish another commit's results on it"
+        )
+    ours = f"{ctx.api_url}/repos/{ctx.repository or ''}".lower()
+    repository = ctx.event.get("repository")
+    repo_id = repository.get("id") if isinstance(repository, dict) else None
+    same_url = pull.base_repo_url is not None and pull.base_repo_url.lower() == ours
+    same_id = pull.base_repo_id is not None and pull.base_repo_id == repo_id
+    if not (same_url or same_id):
+        raise MlopsError(
+            f"pull request #{pull.number} of the workflow_run is into "
+            f"{_show(pull.base_repo_url)}, not {ctx.repository}: refusing to publish on it"
+        )
+
+
+def _base_of(ctx: Context, gh: GitHub | None, number: int, head_sha: str) -> str | None:
+    """The base commit of pull request `number`, asked of GitHub, which must still agree that
+    its head is `head_sha` and its base this repository."""
+    if gh is None:
+        return None
+    pull = gh.get_pull(number)
+    if pull is None:
+        raise MlopsError(f"pull request #{number} is not in {ctx.repository}; refusing the results")
+    repo = pull["base"].get("repo")
+    base_repo = repo["full_name"] if repo else ""
+    if pull["head"]["sha"] != head_sha or base_repo.lower() != (ctx.repository or "").lower():
+        raise MlopsError(
+            f"pull request #{number}'s head is now {pull['head']['sha'][:7]} (into "
+            f"{base_repo or 'none'}), not the run's commit {head_sha[:7]} into "
+            f"{ctx.repository}: refusing to publish stale or foreign results"
+        )
+    return pull["base"]["sha"]
 
 
 def gate_results(records: list[GateRecord], prefix: str) -> list[GateResult]:
@@ -136,14 +201,43 @@ def gate_results(records: list[GateRecord], prefix: str) -> list[GateResult]:
     return out
 
 
-def body(found: Results, where: Target, results: list[GateResult], ctx: Context) -> str:
+def evaluated(
+    found: Results, where: Target, gh: GitHub | None, prefix: str, params: str
+) -> tuple[list[GateResult], str | None]:
+    """The statuses, evaluated here from rules read through the contents API, and what the
+    pull request's own rules would say; without a token (nothing is posted) the records'
+    rules, evaluated here all the same."""
+    if gh is None:
+        parsed = gate_results(found.gates, prefix)
+        rules = tuple(r.rule for r in parsed if r.rule != pull_gates.RULES_CHANGED)
+        no_baseline = "error" if where.pr is not None else "skip"
+        trusted = publish_gates.Trusted(rules, no_baseline, "the results (no token)")
+        changed = [r for r in parsed if r.rule == pull_gates.RULES_CHANGED]
+        return publish_gates.evaluate(found, trusted, prefix) + changed, None
+    trusted = publish_gates.trusted(
+        gh, params, head=where.sha, base=where.base_sha, pull_request=where.pr is not None
+    )
+    output.info(f"gates: the rules of {trusted.where}")
+    return publish_gates.evaluate(found, trusted, prefix), publish_gates.own_rules_note(
+        found, trusted
+    )
+
+
+def body(
+    found: Results,
+    where: Target,
+    results: list[GateResult],
+    ctx: Context,
+    own_rules: str | None = None,
+) -> str:
     """The report, rendered here: the facts this job knows (commit, run) are its own."""
     assert found.report is not None
+    note = "; ".join(n for n in (found.report.note, own_rules) if n) or None
     head_url = f"{ctx.server_url}/{ctx.repository}/commit/{where.sha}" if ctx.repository else None
     data = dataclasses.replace(
         found.report,
         baseline=report._cell(found.report.baseline) if found.report.baseline else None,
-        note=found.report.note,  # report.render escapes it
+        note=note,  # report.render escapes it
         gates_markdown=gates.render_markdown(results, with_headline=False)
         if results
         else gates.NO_GATES,
@@ -164,13 +258,15 @@ def publish_results(
     comment_id: str,
     author: str,
     prefix: str,
+    params: str = "params.yaml",
 ) -> int:
-    """Statuses, then the job summary and the sticky comment. The exit code is the gates'."""
+    """Statuses, then the job summary and the sticky comment. The exit code is the gates'.
+    `params`: the params file, relative to the repository's root, whose rules gate."""
     _setting("comment id", found.comment_id, comment_id, "comment-id", "the results step's")
     prefix_from = "params.yaml's mlops.gate_options.status_prefix"
     _setting("status prefix", found.status_prefix, prefix, "status-prefix", prefix_from)
     where = target(ctx, found, gh)
-    results = gate_results(found.gates, prefix)
+    results, own_rules = evaluated(found, where, gh, prefix, params)
     trusted = dataclasses.replace(
         ctx,
         event_name=where.event_name,
@@ -183,7 +279,7 @@ def publish_results(
         if found.error is not None or found.report is None:
             raise MlopsError(f"the training job failed: {found.error or 'no report'}")
         s.finish(results)
-    text = body(found, where, results, trusted)
+    text = body(found, where, results, trusted, own_rules)
     delivery = publish.Delivery(
         comment_id, comment=gh is not None and where.pr is not None, summary=True, author=author
     )
