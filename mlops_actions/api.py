@@ -282,6 +282,7 @@ def compared_gates(
     """The gates against the comparison's baseline (a pull request's base branch); on a pull
     request with the base branch's settings (see `pull_gates.gated_config`)."""
     settings = pull_gates.base_settings(cfg, ctx)
+    own = cfg
     cfg, changed = pull_gates.gated_config(cfg, settings)
     values = base_values(cfg, found)
     where = found.baseline.label
@@ -292,7 +293,13 @@ def compared_gates(
         cfg, where = dataclasses.replace(cfg, gate_options=options), unreadable
     noise = _noise(base_intervals(cfg, found)) if any(r.noise for r in cfg.rules) else None
     run = evaluate_gates(cfg, current, values, where, noise)
-    return GateRun([*run.results, changed], run.note) if changed else run
+    if changed is None:
+        return run
+    said = evaluate_gates(
+        dataclasses.replace(own, gate_options=cfg.gate_options), current, values, where
+    )
+    detail = f"{changed.detail}; {pull_gates.own_verdict(said.results)}"
+    return GateRun([*run.results, dataclasses.replace(changed, detail=detail)], run.note)
 
 
 def promotion_gates(cfg: Config, current: Metrics | None = None) -> GateRun:

@@ -203,41 +203,31 @@ def gate_results(records: list[GateRecord], prefix: str) -> list[GateResult]:
 
 def evaluated(
     found: Results, where: Target, gh: GitHub | None, prefix: str, params: str
-) -> tuple[list[GateResult], str | None]:
-    """The statuses, evaluated here from rules read through the contents API, and what the
-    pull request's own rules would say; without a token (nothing is posted) the records'
-    rules, evaluated here all the same."""
+) -> list[GateResult]:
+    """The statuses, evaluated here from rules read through the contents API; without a token
+    (nothing is posted) the records' rules, evaluated here all the same."""
     if gh is None:
         parsed = gate_results(found.gates, prefix)
         rules = tuple(r.rule for r in parsed if r.rule != pull_gates.RULES_CHANGED)
         no_baseline = "error" if where.pr is not None else "skip"
         trusted = publish_gates.Trusted(rules, no_baseline, "the results (no token)")
         changed = [r for r in parsed if r.rule == pull_gates.RULES_CHANGED]
-        return publish_gates.evaluate(found, trusted, prefix) + changed, None
+        return publish_gates.evaluate(found, trusted, prefix) + changed
     trusted = publish_gates.trusted(
         gh, params, head=where.sha, base=where.base_sha, pull_request=where.pr is not None
     )
     output.info(f"gates: the rules of {trusted.where}")
-    return publish_gates.evaluate(found, trusted, prefix), publish_gates.own_rules_note(
-        found, trusted
-    )
+    return publish_gates.evaluate(found, trusted, prefix)
 
 
-def body(
-    found: Results,
-    where: Target,
-    results: list[GateResult],
-    ctx: Context,
-    own_rules: str | None = None,
-) -> str:
+def body(found: Results, where: Target, results: list[GateResult], ctx: Context) -> str:
     """The report, rendered here: the facts this job knows (commit, run) are its own."""
     assert found.report is not None
-    note = "; ".join(n for n in (found.report.note, own_rules) if n) or None
     head_url = f"{ctx.server_url}/{ctx.repository}/commit/{where.sha}" if ctx.repository else None
     data = dataclasses.replace(
         found.report,
         baseline=report._cell(found.report.baseline) if found.report.baseline else None,
-        note=note,  # report.render escapes it
+        note=found.report.note,  # report.render escapes it
         gates_markdown=gates.render_markdown(results, with_headline=False)
         if results
         else gates.NO_GATES,
@@ -266,7 +256,7 @@ def publish_results(
     prefix_from = "params.yaml's mlops.gate_options.status_prefix"
     _setting("status prefix", found.status_prefix, prefix, "status-prefix", prefix_from)
     where = target(ctx, found, gh)
-    results, own_rules = evaluated(found, where, gh, prefix, params)
+    results = evaluated(found, where, gh, prefix, params)
     trusted = dataclasses.replace(
         ctx,
         event_name=where.event_name,
@@ -279,7 +269,7 @@ def publish_results(
         if found.error is not None or found.report is None:
             raise MlopsError(f"the training job failed: {found.error or 'no report'}")
         s.finish(results)
-    text = body(found, where, results, trusted, own_rules)
+    text = body(found, where, results, trusted)
     delivery = publish.Delivery(
         comment_id, comment=gh is not None and where.pr is not None, summary=True, author=author
     )

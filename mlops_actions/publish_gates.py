@@ -7,7 +7,8 @@ only what that code wanted said. The publishing job takes from them nothing but 
 - on a pull request, the rules of its BASE commit, with the base's `no_baseline` (an error
   when it sets none). Only the base can choose the pull request's own rules
   (`mlops.gate_options.rules_from: head`); when the pull request changes the rules, the base's
-  still gate it, and what its own rules would say is in the report as information;
+  still gate it, with an error naming the change, whose detail in the report says what its
+  own rules would say (information only);
 - on a push, the rules of the pushed commit.
 
 A forged state, a rule the base does not have, or a rule left out of the records changes no
@@ -16,6 +17,8 @@ status.
 
 from __future__ import annotations
 
+import dataclasses
+import posixpath
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -83,10 +86,9 @@ def _rules(settings: Settings, params: str) -> tuple[Rule, ...]:
         raise MlopsError(f"{exc}; the gates cannot be evaluated") from None
 
 
-def trusted(
-    gh: GitHub, params: str, *, head: str, base: str | None, pull_request: bool
-) -> Trusted:
+def trusted(gh: GitHub, params: str, *, head: str, base: str | None, pull_request: bool) -> Trusted:
     """The rules to evaluate: the base commit's on a pull request, the commit's own else."""
+    params = _relative(params)
     if not pull_request or base is None:
         own = settings_at(gh, params, head)
         no_baseline = own.no_baseline if own.no_baseline in gates.NO_BASELINE else "skip"
@@ -102,6 +104,17 @@ def trusted(
     where = f"{params} at {base[:7]} (the base branch)"
     changed = [r.normalized for r in head_rules] != [r.normalized for r in base_rules]
     return Trusted(base_rules, no_baseline, where, head_rules if changed else None)
+
+
+def _relative(params: str) -> str:
+    """The params file as a path in the repository: `./params.yaml` is `params.yaml`."""
+    path = posixpath.normpath(params.replace("\\", "/"))
+    if path.startswith(("/", "../")) or path in ("..", "."):
+        raise MlopsError(
+            f"--params {params}: not a file inside the repository; give its path from the "
+            "repository's root (e.g. params.yaml, or ml/params.yaml)"
+        )
+    return path
 
 
 def _lenient(settings: Settings, params: str) -> tuple[Rule, ...]:
@@ -156,20 +169,11 @@ def evaluate(found: Results, rules: Trusted, prefix: str) -> list[gates.GateResu
         source="the results",
     )
     if rules.own is not None:
-        cfg_rules = list(rules.own)
-        change = pull_gates.rules_change(cfg_rules, list(rules.rules), prefix)
+        change = pull_gates.rules_change(list(rules.own), list(rules.rules), prefix)
         if change is not None:
-            results.append(change)
+            said = gates.evaluate(
+                rules.own, current, base, no_baseline=rules.no_baseline, noise=noise
+            )
+            detail = f"{change.detail}; {pull_gates.own_verdict(said)}"
+            results.append(dataclasses.replace(change, detail=detail))
     return results
-
-
-def own_rules_note(found: Results, rules: Trusted) -> str | None:
-    """What the pull request's own rules would say: information, never a status."""
-    if rules.own is None:
-        return None
-    current, base, noise = values(found)
-    said = gates.evaluate(rules.own, current, base, no_baseline=rules.no_baseline, noise=noise)
-    if not said:
-        return "this pull request removes every rule; the base branch's rules gate it"
-    parts = [f"{r.rule.normalized}: {r.state} ({r.detail})" for r in said]
-    return "this pull request's own rules would say (information only): " + "; ".join(parts)

@@ -81,6 +81,15 @@ def rules_change(own: list[Rule], base: list[Rule], prefix: str) -> gates.GateRe
     return gates.GateResult(rule, gates.ERROR, None, None, None, detail, description, context)
 
 
+def own_verdict(said: list[gates.GateResult]) -> str:
+    """What a pull request's own rules would say, for the report: information, never a
+    status."""
+    if not said:
+        return "it has no rules of its own"
+    parts = [f"{r.rule.normalized}: {r.state} ({r.detail})" for r in said]
+    return "its own rules would say (information only): " + "; ".join(parts)
+
+
 def gated_config(
     cfg: Config, settings: BaseSettings | None
 ) -> tuple[Config, gates.GateResult | None]:
