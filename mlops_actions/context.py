@@ -328,6 +328,7 @@ class ListedPull:
 
     number: int
     head_sha: str | None
+    base_sha: str | None
     base_repo_url: str | None
     base_repo_id: int | None
 
@@ -370,6 +371,7 @@ def triggering_run(ctx: Context) -> TriggeringRun | None:
                 ListedPull(
                     number=number,
                     head_sha=_get(pull, "head", "sha"),
+                    base_sha=_get(pull, "base", "sha"),
                     base_repo_url=_get(pull, "base", "repo", "url"),
                     base_repo_id=_int(_mapping_get(base, "repo", "id")),
                 )

@@ -394,12 +394,6 @@ class GitHub(RestClient):
         pulls = self.paginate(f"{self._repo_path}/pulls", params, permission="pull-requests: read")
         return cast(list[PullRequest], pulls)
 
-    def get_pull(self, number: int) -> PullRequest | None:
-        """One pull request, or None when there is none. Permissions: `pull-requests: read`."""
-        url = f"{self._repo_path}/pulls/{number}"
-        resp = self.request("GET", url, permission="pull-requests: read", allow_404=True)
-        return None if resp.status_code == 404 else cast(PullRequest, resp.json())
-
     def file_at(self, path: str, ref: str) -> bytes | None:
         """The bytes of the file `path` at commit `ref` (the contents API), or None when the
         commit has no such file. Permissions: `contents: read`."""

@@ -24,7 +24,6 @@ from mlops_actions import (
     plots_render,
     publish,
     publish_gates,
-    pull_gates,
     report,
 )
 from mlops_actions.context import Context
@@ -53,8 +52,7 @@ def target(ctx: Context, found: Results, gh: GitHub | None) -> Target:
     others (an artifact of another pull request or commit is refused, not published)."""
     run = context.triggering_run(ctx)
     if run is not None:
-        pr = _run_pull_request(ctx, run, found, gh)
-        base = _base_of(ctx, gh, pr, run.head_sha) if pr is not None else None
+        pr, base = _run_pull_request(ctx, run, found, gh)
         trusted = Target(run.event, run.head_sha, pr, run.html_url, base)
     elif ctx.is_pull_request and ctx.pr_head_sha:
         base = ctx.pr_base_sha
@@ -96,14 +94,14 @@ def _show(value: object) -> str:
 
 def _run_pull_request(
     ctx: Context, run: context.TriggeringRun, found: Results, gh: GitHub | None
-) -> int | None:
+) -> tuple[int | None, str | None]:
     """The pull request of a workflow_run: GitHub lists the open pull requests whose head
     branch is the run's (only those into this repository); one counts when its head is the
     run's commit and its base is this repository. For a fork's (an empty list) the claimed
     number counts only when that pull request's head is the run's head commit, asked of
-    GitHub."""
+    GitHub. With the number, the pull request's base commit as GitHub has it."""
     if run.event not in context.PR_EVENTS:
-        return None
+        return None, None
     if found.pr is None:
         raise MlopsError(f"the results of a {run.event} run name no pull request; refusing them")
     if run.listed:
@@ -115,15 +113,21 @@ def _run_pull_request(
                 f"{numbers}: refusing results that do not belong to this run"
             )
         _check_listed(ctx, run, listed)
-        return listed.number
+        return listed.number, listed.base_sha
     if gh is None or not run.head_branch or not run.head_owner:
         raise MlopsError(
             "cannot check the pull request of the results without a token and the run's head "
             "branch; refusing them"
         )
     for pull in gh.list_pulls(state="open", head=f"{run.head_owner}:{run.head_branch}"):
-        if pull["number"] == found.pr and pull["head"]["sha"] == run.head_sha:
-            return found.pr
+        repo = pull["base"].get("repo")
+        into = repo["full_name"].lower() if repo else (ctx.repository or "").lower()
+        if (
+            pull["number"] == found.pr
+            and pull["head"]["sha"] == run.head_sha
+            and into == (ctx.repository or "").lower()
+        ):
+            return found.pr, pull["base"]["sha"]
     raise MlopsError(
         f"pull request #{found.pr} is not an open pull request whose head is the run's commit "
         f"{run.head_sha[:7]} ({run.head_owner}:{run.head_branch}): refusing the results"
@@ -138,10 +142,11 @@ def _check_listed(ctx: Context, run: context.TriggeringRun, pull: context.Listed
             f"pull request #{pull.number}'s head is {_show(pull.head_sha)}, not the run's commit "
             f"{run.head_sha[:7]}: refusing to publish another commit's results on it"
         )
-    ours = f"{ctx.api_url}/repos/{ctx.repository or ''}".lower()
+    ours = f"/repos/{ctx.repository or ''}".lower()
     repository = ctx.event.get("repository")
     repo_id = repository.get("id") if isinstance(repository, dict) else None
-    same_url = pull.base_repo_url is not None and pull.base_repo_url.lower() == ours
+    # The API's URL of the base repository (https://api.github.com/repos/OWNER/NAME).
+    same_url = pull.base_repo_url is not None and pull.base_repo_url.lower().endswith(ours)
     same_id = pull.base_repo_id is not None and pull.base_repo_id == repo_id
     if not (same_url or same_id):
         raise MlopsError(
@@ -150,41 +155,18 @@ def _check_listed(ctx: Context, run: context.TriggeringRun, pull: context.Listed
         )
 
 
-def _base_of(ctx: Context, gh: GitHub | None, number: int, head_sha: str) -> str | None:
-    """The base commit of pull request `number`, asked of GitHub, which must still agree that
-    its head is `head_sha` and its base this repository."""
-    if gh is None:
-        return None
-    pull = gh.get_pull(number)
-    if pull is None:
-        raise MlopsError(f"pull request #{number} is not in {ctx.repository}; refusing the results")
-    repo = pull["base"].get("repo")
-    base_repo = repo["full_name"] if repo else ""
-    if pull["head"]["sha"] != head_sha or base_repo.lower() != (ctx.repository or "").lower():
-        raise MlopsError(
-            f"pull request #{number}'s head is now {pull['head']['sha'][:7]} (into "
-            f"{base_repo or 'none'}), not the run's commit {head_sha[:7]} into "
-            f"{ctx.repository}: refusing to publish stale or foreign results"
-        )
-    return pull["base"]["sha"]
-
-
 def gate_results(records: list[GateRecord], prefix: str) -> list[GateResult]:
     """The gates as the statuses and the report need them; each rule must parse, and its
     status context is built here, under this job's prefix."""
     out = []
     for index, rec in enumerate(records):
-        if rec.rule == pull_gates.RULES_CHANGED.text and rec.state == gates.ERROR:
-            # The base branch's rules apply and the pull request changed them: an error only.
-            rule, where = pull_gates.RULES_CHANGED, f"{prefix}: {pull_gates.RULES_CONTEXT}"
-        else:
-            try:
-                rule = parse_rule(rec.rule)
-            except ValueError as exc:
-                raise MlopsError(
-                    f"results: gates.results[{index}].rule: {exc}; refusing them"
-                ) from None
-            where = gates.context(rule, prefix)
+        try:
+            rule = parse_rule(rec.rule)
+        except ValueError as exc:
+            raise MlopsError(
+                f"results: gates.results[{index}].rule: {exc}; refusing them"
+            ) from None
+        where = gates.context(rule, prefix)
         state: State = rec.state  # type: ignore[assignment]  # the schema's enum
         out.append(
             GateResult(
@@ -207,12 +189,10 @@ def evaluated(
     """The statuses, evaluated here from rules read through the contents API; without a token
     (nothing is posted) the records' rules, evaluated here all the same."""
     if gh is None:
-        parsed = gate_results(found.gates, prefix)
-        rules = tuple(r.rule for r in parsed if r.rule != pull_gates.RULES_CHANGED)
+        rules = tuple(r.rule for r in gate_results(found.gates, prefix))
         no_baseline = "error" if where.pr is not None else "skip"
         trusted = publish_gates.Trusted(rules, no_baseline, "the results (no token)")
-        changed = [r for r in parsed if r.rule == pull_gates.RULES_CHANGED]
-        return publish_gates.evaluate(found, trusted, prefix) + changed
+        return publish_gates.evaluate(found, trusted, prefix)
     trusted = publish_gates.trusted(
         gh, params, head=where.sha, base=where.base_sha, pull_request=where.pr is not None
     )

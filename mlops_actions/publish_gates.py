@@ -7,8 +7,7 @@ only what that code wanted said. The publishing job takes from them nothing but 
 - on a pull request, the rules of its BASE commit, with the base's `no_baseline` (an error
   when it sets none). Only the base can choose the pull request's own rules
   (`mlops.gate_options.rules_from: head`); when the pull request changes the rules, the base's
-  still gate it, with an error naming the change, whose detail in the report says what its
-  own rules would say (information only);
+  still gate it (the training job's report says what its own would say, as information);
 - on a push, the rules of the pushed commit.
 
 A forged state, a rule the base does not have, or a rule left out of the records changes no
@@ -17,12 +16,11 @@ status.
 
 from __future__ import annotations
 
-import dataclasses
 import posixpath
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mlops_actions import gates, pull_gates
+from mlops_actions import gates
 from mlops_actions.errors import MlopsError
 from mlops_actions.results import Results
 from mlops_actions.rules import Rule, parse_rules
@@ -48,7 +46,6 @@ class Trusted:
     rules: tuple[Rule, ...]
     no_baseline: str
     where: str  # "params.yaml at 3f2c1aa (the base branch)"
-    own: tuple[Rule, ...] | None = None  # the pull request's own rules, when they differ
 
 
 def settings_at(gh: GitHub, params: str, sha: str) -> Settings:
@@ -94,16 +91,13 @@ def trusted(gh: GitHub, params: str, *, head: str, base: str | None, pull_reques
         no_baseline = own.no_baseline if own.no_baseline in gates.NO_BASELINE else "skip"
         return Trusted(_rules(own, params), no_baseline, f"{params} at {head[:7]}")
     at_base = settings_at(gh, params, base)
-    at_head = settings_at(gh, params, head)
     no_baseline = at_base.no_baseline if at_base.no_baseline in gates.NO_BASELINE else "error"
-    head_rules = _lenient(at_head, params)
     if at_base.rules_from == "head":
-        where = f"{params} at {head[:7]} (the pull request; its base allows `rules_from: head`)"
+        at_head = settings_at(gh, params, head)
+        where = f"{params} at {head[:7]} (the pull request; its base sets `rules_from: head`)"
         return Trusted(_rules(at_head, params), no_baseline, where)
-    base_rules = _rules(at_base, params)
     where = f"{params} at {base[:7]} (the base branch)"
-    changed = [r.normalized for r in head_rules] != [r.normalized for r in base_rules]
-    return Trusted(base_rules, no_baseline, where, head_rules if changed else None)
+    return Trusted(_rules(at_base, params), no_baseline, where)
 
 
 def _relative(params: str) -> str:
@@ -115,13 +109,6 @@ def _relative(params: str) -> str:
             "repository's root (e.g. params.yaml, or ml/params.yaml)"
         )
     return path
-
-
-def _lenient(settings: Settings, params: str) -> tuple[Rule, ...]:
-    try:
-        return _rules(settings, params)
-    except MlopsError:
-        return ()
 
 
 def values(found: Results) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, float]]:
@@ -156,10 +143,9 @@ def _metric(text: str) -> str | None:
 
 
 def evaluate(found: Results, rules: Trusted, prefix: str) -> list[gates.GateResult]:
-    """The statuses: each trusted rule against the results' numbers; plus, when the pull
-    request changed the rules, the error that says so (the training job's, made here)."""
+    """The statuses: each trusted rule against the results' numbers."""
     current, base, noise = values(found)
-    results = gates.evaluate(
+    return gates.evaluate(
         rules.rules,
         current,
         base,
@@ -168,12 +154,3 @@ def evaluate(found: Results, rules: Trusted, prefix: str) -> list[gates.GateResu
         noise=noise,
         source="the results",
     )
-    if rules.own is not None:
-        change = pull_gates.rules_change(list(rules.own), list(rules.rules), prefix)
-        if change is not None:
-            said = gates.evaluate(
-                rules.own, current, base, no_baseline=rules.no_baseline, noise=noise
-            )
-            detail = f"{change.detail}; {pull_gates.own_verdict(said)}"
-            results.append(dataclasses.replace(change, detail=detail))
-    return results

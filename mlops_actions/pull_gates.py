@@ -42,11 +42,6 @@ def base_settings(cfg: Config, ctx: Context | None) -> BaseSettings | None:
     return settings_at(cfg.root, params, found.sha)
 
 
-RULES_CONTEXT = "rules from the base branch"
-# The result that reports a pull request's change to the rules: not a rule of its own.
-RULES_CHANGED = Rule("mlops.gates", "==", text="mlops.gates as on the base branch")
-
-
 def gated_by_base(cfg: Config, ctx: Context | None) -> bool:
     """A pull request gated with its base branch's rules, whatever it left in its own
     params.yaml (even no rules at all: its statuses still report the base's)."""
@@ -62,8 +57,8 @@ def rules_from_base(settings: BaseSettings) -> bool:
     return settings.rules_from != "head"
 
 
-def rules_change(own: list[Rule], base: list[Rule], prefix: str) -> gates.GateResult | None:
-    """An error result when the pull request's rules differ from its base branch's."""
+def rules_change(own: list[Rule], base: list[Rule]) -> str | None:
+    """What a pull request changed in the rules, for the report; None when nothing."""
     ours, theirs = [r.normalized for r in own], [r.normalized for r in base]
     if ours == theirs:
         return None
@@ -74,11 +69,7 @@ def rules_change(own: list[Rule], base: list[Rule], prefix: str) -> gates.GateRe
         f"removed {', '.join(removed)}" if removed else "",
     ]
     change = "; ".join(p for p in parts if p) or "reordered"
-    detail = f"mlops.gates changed in this pull request ({change}); the base branch's rules apply"
-    rule = RULES_CHANGED
-    description = gates._fit("mlops.gates", ": ", f"changed ({change})")
-    context = f"{prefix}: {RULES_CONTEXT}"
-    return gates.GateResult(rule, gates.ERROR, None, None, None, detail, description, context)
+    return f"mlops.gates changed in this pull request ({change}); the base branch's rules gate it"
 
 
 def own_verdict(said: list[gates.GateResult]) -> str:
@@ -90,12 +81,11 @@ def own_verdict(said: list[gates.GateResult]) -> str:
     return "its own rules would say (information only): " + "; ".join(parts)
 
 
-def gated_config(
-    cfg: Config, settings: BaseSettings | None
-) -> tuple[Config, gates.GateResult | None]:
+def gated_config(cfg: Config, settings: BaseSettings | None) -> tuple[Config, str | None]:
     """The settings a pull request is gated with: a relative rule with no baseline is an
     error unless its base branch says otherwise (`no_baseline`), and the base branch's rules
-    (unless it sets `rules_from: head`), plus an error result naming any change."""
+    (unless it sets `rules_from: head`); with what the pull request changed in them, if
+    anything (information for the report, not a status)."""
     if settings is None:
         return cfg, None
     no_baseline = settings.no_baseline if settings.no_baseline in gates.NO_BASELINE else "error"
@@ -108,7 +98,7 @@ def gated_config(
         base_rules = tuple(parse_rules(settings.gates or [], where, f"{SECTION}.gates"))
     except ConfigError:
         base_rules = ()
-    changed = rules_change(list(cfg.rules), list(base_rules), cfg.gate_options.status_prefix)
+    changed = rules_change(list(cfg.rules), list(base_rules))
     return dataclasses.replace(gated, gates=settings.gates or [], rules=base_rules), changed
 
 

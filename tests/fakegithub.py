@@ -61,7 +61,6 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("get", "/repos/{owner}/{repo}/pulls"),
     ("post", "/repos/{owner}/{repo}/pulls"),
     ("patch", "/repos/{owner}/{repo}/pulls/{pull_number}"),
-    ("get", "/repos/{owner}/{repo}/pulls/{pull_number}"),
     ("get", "/repos/{owner}/{repo}/contents/{path}"),
     ("get", "/repos/{owner}/{repo}/issues"),
     ("post", "/repos/{owner}/{repo}/issues"),
@@ -1283,11 +1282,6 @@ class FakeGitHub:
         ]
         found.sort(key=lambda p: p["created_at"], reverse=True)  # GitHub: newest first
         return self._paged(found, query, path)
-
-    def _op_pulls_get(self, params: dict[str, str], **_: Any) -> tuple[int, Any, dict[str, str]]:
-        number = int(params["pull_number"])
-        found = next((p for p in self.pulls if p["number"] == number), None)
-        return (200, found, {}) if found is not None else self._not_found()
 
     def _op_repos_get_content(
         self, params: dict[str, str], query: dict[str, list[str]], **_: Any
