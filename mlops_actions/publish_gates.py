@@ -86,6 +86,11 @@ def _rules(settings: Settings, params: str) -> tuple[Rule, ...]:
 def trusted(gh: GitHub, params: str, *, head: str, base: str | None, pull_request: bool) -> Trusted:
     """The rules to evaluate: the base commit's on a pull request, the commit's own else."""
     params = _relative(params)
+    if pull_request and base is None:
+        raise MlopsError(
+            "the event names no base commit for the pull request: cannot read the rules that "
+            "gate it; refusing to publish statuses"
+        )
     if not pull_request or base is None:
         own = settings_at(gh, params, head)
         no_baseline = own.no_baseline if own.no_baseline in gates.NO_BASELINE else "skip"
