@@ -50,19 +50,22 @@ def scratch(env: MutableMapping[str, str], label: str) -> Iterator[None]:
     before = {name: _read(path) for name, path in real.items()}
     changed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="mlops-step-files-") as tmp:
-        for name in STEP_FILES:
+        for name in real:  # outside Actions there are none, and nothing to hide
             env[name] = str(Path(tmp) / name.lower())
             Path(env[name]).touch()
         try:
             yield
         finally:
-            for name in STEP_FILES:
+            for name in real:
                 written = Path(env[name])
                 if written.is_file() and written.stat().st_size:
                     changed.append(name)
             for name, path in real.items():
                 if _read(path) != before[name]:
-                    _restore(path, before[name])
+                    try:
+                        _restore(path, before[name])
+                    except OSError as exc:
+                        output.warning(f"{name}={path}: cannot put it back ({exc.strerror})")
                     if name not in changed:
                         changed.append(name)
             if changed:
