@@ -209,6 +209,8 @@ class GateRun:
 
     results: list[gates.GateResult]
     note: str | None = None  # e.g. relative rules skipped for lack of a baseline
+    # A pull request that changed the rules: what, and what its own would say (not a status).
+    rules_note: str | None = None
 
     @property
     def code(self) -> int:
@@ -282,6 +284,7 @@ def compared_gates(
     """The gates against the comparison's baseline (a pull request's base branch); on a pull
     request with the base branch's settings (see `pull_gates.gated_config`)."""
     settings = pull_gates.base_settings(cfg, ctx)
+    own = cfg
     cfg, changed = pull_gates.gated_config(cfg, settings)
     values = base_values(cfg, found)
     where = found.baseline.label
@@ -292,7 +295,20 @@ def compared_gates(
         cfg, where = dataclasses.replace(cfg, gate_options=options), unreadable
     noise = _noise(base_intervals(cfg, found)) if any(r.noise for r in cfg.rules) else None
     run = evaluate_gates(cfg, current, values, where, noise)
-    return GateRun([*run.results, changed], run.note) if changed else run
+    if changed is None:
+        return run
+    said = evaluate_gates(
+        dataclasses.replace(own, gate_options=cfg.gate_options), current, values, where
+    )
+    rules_note = _one_line(f"{changed}; {pull_gates.own_verdict(said.results)}", 300)
+    note = "; ".join(n for n in (run.note, rules_note) if n)
+    return GateRun(run.results, note, rules_note)
+
+
+def _one_line(text: str, limit: int) -> str:
+    """A note as a results file holds it: one line, at most `limit` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def promotion_gates(cfg: Config, current: Metrics | None = None) -> GateRun:
@@ -548,7 +564,7 @@ def report_parts(
         plots=plots_render.render(drawn, plot_notes, ctx.run_url),
         base_intervals={} if first else base_intervals(cfg, found),
         first_version=first,
-        note=note,
+        note="; ".join(n for n in (note, run.rules_note if run else None) if n) or None,
     )
     return data, drawn, plot_notes
 

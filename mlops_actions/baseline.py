@@ -143,6 +143,7 @@ class BaseSettings:
     gates: list[str] | None = None  # mlops.gates as written
     no_baseline: str | None = None
     rules_from: str | None = None
+    allow_pull_request_target: bool = False  # only `true` itself counts
 
 
 def file_at(sha: str, path: str, cwd: Path) -> bytes | None:
@@ -196,4 +197,6 @@ def settings_at(root: Path, params: str, sha: str) -> BaseSettings:
         gates=[str(g) for g in gates] if isinstance(gates, list) else None,
         no_baseline=_text(_mapping(section, "gate_options", "no_baseline")),
         rules_from=_text(_mapping(section, "gate_options", "rules_from")),
+        allow_pull_request_target=_mapping(section, "gate_options", "allow_pull_request_target")
+        is True,
     )

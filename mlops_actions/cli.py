@@ -136,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("MLOPS_STATUS_PREFIX") or "mlops/gate",
         help="the commit status context prefix (default: mlops/gate, or $MLOPS_STATUS_PREFIX)",
     )
+    p.add_argument(
+        "--params",
+        default=os.environ.get("MLOPS_PARAMS", "params.yaml"),
+        help="the params file whose rules gate, relative to the repository's root, read "
+        "through GitHub at the base commit (default: params.yaml, or $MLOPS_PARAMS)",
+    )
     p = sub.add_parser(
         "promote", parents=[common, github], help="tag a passing, better model NAME@vX.Y.Z"
     )
@@ -283,6 +289,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             comment_id=args.comment_id,
             author=args.comment_author,
             prefix=args.status_prefix,
+            params=args.params,
         )
     if command == "promote":
         from mlops_actions.commands import promote

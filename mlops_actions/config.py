@@ -109,10 +109,11 @@ class PromoteConfig:
 class GateOptions:
     """`no_baseline` is what a relative rule does without base metrics off pull requests; a
     pull request follows its base branch's setting, and is an error when that sets none.
-    `rules_from: base`: a pull request is gated with its base branch's rules."""
+    `rules_from`: what gates a pull request, as its BASE branch sets it: `base` (the default)
+    its base branch's rules, `head` its own."""
 
     no_baseline: str = "skip"
-    rules_from: str = "head"
+    rules_from: str = "base"
     status_prefix: str = "mlops/gate"
     # pull_request_target with the PR's head checked out runs its code beside a write token.
     allow_pull_request_target: bool = False

@@ -321,6 +321,19 @@ def _git_or_none(*args: str, cwd: str | Path | None) -> str | None:
 
 
 @dataclass(frozen=True)
+class ListedPull:
+    """A pull request as `workflow_run.pull_requests` lists it: GitHub lists every open pull
+    request whose head branch is the run's, and each one counts for the run only when its head
+    is the run's commit and its base is this repository."""
+
+    number: int
+    head_sha: str | None
+    base_sha: str | None
+    base_repo_url: str | None
+    base_repo_id: int | None
+
+
+@dataclass(frozen=True)
 class TriggeringRun:
     """The run a `workflow_run` event reports on, as GitHub describes it (trusted: the event
     comes from GitHub, not from the run's own code)."""
@@ -332,6 +345,11 @@ class TriggeringRun:
     head_owner: str | None  # the owner of the repository the head is in (a fork's)
     html_url: str | None
     pull_requests: tuple[int, ...]  # empty for a pull request from a fork
+    listed: tuple[ListedPull, ...] = ()  # the same pull requests, with their heads and bases
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def triggering_run(ctx: Context) -> TriggeringRun | None:
@@ -344,11 +362,20 @@ def triggering_run(ctx: Context) -> TriggeringRun | None:
     run_id, head_sha, event = run.get("id"), _get(run, "head_sha"), _get(run, "event")
     if not isinstance(run_id, int) or isinstance(run_id, bool) or not head_sha or not event:
         raise MlopsError("the workflow_run event lacks the run's id, head_sha or event")
-    numbers = []
+    listed = []
     for pull in run.get("pull_requests") or []:
-        number = pull.get("number") if isinstance(pull, Mapping) else None
-        if isinstance(number, int) and not isinstance(number, bool):
-            numbers.append(number)
+        number = _int(pull.get("number")) if isinstance(pull, Mapping) else None
+        if number is not None:
+            base = pull.get("base")
+            listed.append(
+                ListedPull(
+                    number=number,
+                    head_sha=_get(pull, "head", "sha"),
+                    base_sha=_get(pull, "base", "sha"),
+                    base_repo_url=_get(pull, "base", "repo", "url"),
+                    base_repo_id=_int(_mapping_get(base, "repo", "id")),
+                )
+            )
     return TriggeringRun(
         id=run_id,
         event=event,
@@ -356,5 +383,12 @@ def triggering_run(ctx: Context) -> TriggeringRun | None:
         head_branch=_get(run, "head_branch"),
         head_owner=_get(run, "head_repository", "owner", "login"),
         html_url=_get(run, "html_url"),
-        pull_requests=tuple(numbers),
+        pull_requests=tuple(p.number for p in listed),
+        listed=tuple(listed),
     )
+
+
+def _mapping_get(data: Any, *keys: str) -> Any:
+    for key in keys:
+        data = data.get(key) if isinstance(data, Mapping) else None
+    return data

@@ -394,6 +394,20 @@ class GitHub(RestClient):
         pulls = self.paginate(f"{self._repo_path}/pulls", params, permission="pull-requests: read")
         return cast(list[PullRequest], pulls)
 
+    def file_at(self, path: str, ref: str) -> bytes | None:
+        """The bytes of the file `path` at commit `ref` (the contents API), or None when the
+        commit has no such file. Permissions: `contents: read`."""
+        import base64
+
+        url = f"{self._repo_path}/contents/{quote(path)}"
+        resp = self.request(
+            "GET", url, params={"ref": ref}, permission="contents: read", allow_404=True
+        )
+        found = None if resp.status_code == 404 else resp.json()
+        if not isinstance(found, dict) or found.get("type") != "file":
+            return None
+        return base64.b64decode(str(found.get("content") or ""))
+
     def create_pull(
         self, title: str, head: str, base: str, *, body: str | None = None, draft: bool = False
     ) -> PullRequest:

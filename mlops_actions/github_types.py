@@ -114,6 +114,7 @@ class PullBranch(TypedDict):
     label: str
     ref: str
     sha: str
+    repo: Repository | None  # None when the fork was deleted
 
 
 class PullRequest(TypedDict):

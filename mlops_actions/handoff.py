@@ -4,9 +4,11 @@ from a results file that another job wrote.
 That job ran the pull request's code, so nothing in the file is trusted: the commit and pull
 request to report on come from this job's own event (the `workflow_run` GitHub sent, or the
 pull request event itself) and the file must agree with them; the comment's marker and the
-statuses' prefix are this job's settings; the gates' verdict is recomputed from their states;
-the Plots section is drawn here from the plot records; every text is rendered through the
-inert module. No project code is imported or run.
+statuses' prefix are this job's settings; a pull request GitHub lists for the run counts only
+when its head is the run's commit and its base this repository; the gates are evaluated here,
+from the rules of the base commit read through the contents API (publish_gates.py), with only
+the numbers taken from the file; the Plots section is drawn here from the plot records; every
+text is rendered through the inert module. No project code is imported or run.
 """
 
 from __future__ import annotations
@@ -15,7 +17,15 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from mlops_actions import context, gates, output, plots_render, publish, pull_gates, report
+from mlops_actions import (
+    context,
+    gates,
+    output,
+    plots_render,
+    publish,
+    publish_gates,
+    report,
+)
 from mlops_actions.context import Context
 from mlops_actions.errors import MlopsError
 from mlops_actions.gates import GateResult, State
@@ -34,6 +44,7 @@ class Target:
     sha: str
     pr: int | None
     run_url: str | None
+    base_sha: str | None = None  # the pull request's base commit, as GitHub has it
 
 
 def target(ctx: Context, found: Results, gh: GitHub | None) -> Target:
@@ -41,10 +52,11 @@ def target(ctx: Context, found: Results, gh: GitHub | None) -> Target:
     others (an artifact of another pull request or commit is refused, not published)."""
     run = context.triggering_run(ctx)
     if run is not None:
-        pr = _run_pull_request(run, found, gh)
-        trusted = Target(run.event, run.head_sha, pr, run.html_url)
+        pr, base = _run_pull_request(ctx, run, found, gh)
+        trusted = Target(run.event, run.head_sha, pr, run.html_url, base)
     elif ctx.is_pull_request and ctx.pr_head_sha:
-        trusted = Target(ctx.event_name, ctx.pr_head_sha, ctx.pr_number, ctx.run_url)
+        base = ctx.pr_base_sha
+        trusted = Target(ctx.event_name, ctx.pr_head_sha, ctx.pr_number, ctx.run_url, base)
     elif ctx.sha:
         trusted = Target(ctx.event_name, ctx.sha, None, ctx.run_url)
     else:
@@ -80,28 +92,67 @@ def _show(value: object) -> str:
     return f"#{value}" if isinstance(value, int) else f"'{str(value)[:40]}'"
 
 
-def _run_pull_request(run: context.TriggeringRun, found: Results, gh: GitHub | None) -> int | None:
-    """The pull request of a workflow_run: GitHub lists it for a same-repository pull request;
-    for a fork's (an empty list) the claimed number counts only when that pull request's head
-    is the run's head commit, asked of GitHub."""
+def _run_pull_request(
+    ctx: Context, run: context.TriggeringRun, found: Results, gh: GitHub | None
+) -> tuple[int | None, str | None]:
+    """The pull request of a workflow_run: GitHub lists the open pull requests whose head
+    branch is the run's (only those into this repository); one counts when its head is the
+    run's commit and its base is this repository. For a fork's (an empty list) the claimed
+    number counts only when that pull request's head is the run's head commit, asked of
+    GitHub. With the number, the pull request's base commit as GitHub has it."""
     if run.event not in context.PR_EVENTS:
-        return None
+        return None, None
     if found.pr is None:
         raise MlopsError(f"the results of a {run.event} run name no pull request; refusing them")
-    if run.pull_requests:
-        return found.pr if found.pr in run.pull_requests else run.pull_requests[0]
+    if run.listed:
+        listed = next((p for p in run.listed if p.number == found.pr), None)
+        if listed is None:
+            numbers = ", ".join(f"#{p.number}" for p in run.listed)
+            raise MlopsError(
+                f"the results name pull request #{found.pr} but the workflow_run lists "
+                f"{numbers}: refusing results that do not belong to this run"
+            )
+        _check_listed(ctx, run, listed)
+        return listed.number, listed.base_sha
     if gh is None or not run.head_branch or not run.head_owner:
         raise MlopsError(
             "cannot check the pull request of the results without a token and the run's head "
             "branch; refusing them"
         )
     for pull in gh.list_pulls(state="open", head=f"{run.head_owner}:{run.head_branch}"):
-        if pull["number"] == found.pr and pull["head"]["sha"] == run.head_sha:
-            return found.pr
+        repo = pull["base"].get("repo")
+        into = repo["full_name"].lower() if repo else (ctx.repository or "").lower()
+        if (
+            pull["number"] == found.pr
+            and pull["head"]["sha"] == run.head_sha
+            and into == (ctx.repository or "").lower()
+        ):
+            return found.pr, pull["base"]["sha"]
     raise MlopsError(
         f"pull request #{found.pr} is not an open pull request whose head is the run's commit "
         f"{run.head_sha[:7]} ({run.head_owner}:{run.head_branch}): refusing the results"
     )
+
+
+def _check_listed(ctx: Context, run: context.TriggeringRun, pull: context.ListedPull) -> None:
+    """A listed pull request whose head moved on, or whose base is another repository (a pull
+    request between two forks on the same branch name), is not this run's."""
+    if pull.head_sha != run.head_sha:
+        raise MlopsError(
+            f"pull request #{pull.number}'s head is {_show(pull.head_sha)}, not the run's commit "
+            f"{run.head_sha[:7]}: refusing to publish another commit's results on it"
+        )
+    ours = f"/repos/{ctx.repository or ''}".lower()
+    repository = ctx.event.get("repository")
+    repo_id = repository.get("id") if isinstance(repository, dict) else None
+    # The API's URL of the base repository (https://api.github.com/repos/OWNER/NAME).
+    same_url = pull.base_repo_url is not None and pull.base_repo_url.lower().endswith(ours)
+    same_id = pull.base_repo_id is not None and pull.base_repo_id == repo_id
+    if not (same_url or same_id):
+        raise MlopsError(
+            f"pull request #{pull.number} of the workflow_run is into "
+            f"{_show(pull.base_repo_url)}, not {ctx.repository}: refusing to publish on it"
+        )
 
 
 def gate_results(records: list[GateRecord], prefix: str) -> list[GateResult]:
@@ -109,17 +160,13 @@ def gate_results(records: list[GateRecord], prefix: str) -> list[GateResult]:
     status context is built here, under this job's prefix."""
     out = []
     for index, rec in enumerate(records):
-        if rec.rule == pull_gates.RULES_CHANGED.text and rec.state == gates.ERROR:
-            # The base branch's rules apply and the pull request changed them: an error only.
-            rule, where = pull_gates.RULES_CHANGED, f"{prefix}: {pull_gates.RULES_CONTEXT}"
-        else:
-            try:
-                rule = parse_rule(rec.rule)
-            except ValueError as exc:
-                raise MlopsError(
-                    f"results: gates.results[{index}].rule: {exc}; refusing them"
-                ) from None
-            where = gates.context(rule, prefix)
+        try:
+            rule = parse_rule(rec.rule)
+        except ValueError as exc:
+            raise MlopsError(
+                f"results: gates.results[{index}].rule: {exc}; refusing them"
+            ) from None
+        where = gates.context(rule, prefix)
         state: State = rec.state  # type: ignore[assignment]  # the schema's enum
         out.append(
             GateResult(
@@ -134,6 +181,23 @@ def gate_results(records: list[GateRecord], prefix: str) -> list[GateResult]:
             )
         )
     return out
+
+
+def evaluated(
+    found: Results, where: Target, gh: GitHub | None, prefix: str, params: str
+) -> list[GateResult]:
+    """The statuses, evaluated here from rules read through the contents API; without a token
+    (nothing is posted) the records' rules, evaluated here all the same."""
+    if gh is None:
+        rules = tuple(r.rule for r in gate_results(found.gates, prefix))
+        no_baseline = "error" if where.pr is not None else "skip"
+        trusted = publish_gates.Trusted(rules, no_baseline, "the results (no token)")
+        return publish_gates.evaluate(found, trusted, prefix)
+    trusted = publish_gates.trusted(
+        gh, params, head=where.sha, base=where.base_sha, pull_request=where.pr is not None
+    )
+    output.info(f"gates: the rules of {trusted.where}")
+    return publish_gates.evaluate(found, trusted, prefix)
 
 
 def body(found: Results, where: Target, results: list[GateResult], ctx: Context) -> str:
@@ -163,13 +227,15 @@ def publish_results(
     comment_id: str,
     author: str,
     prefix: str,
+    params: str = "params.yaml",
 ) -> int:
-    """Statuses, then the job summary and the sticky comment. The exit code is the gates'."""
+    """Statuses, then the job summary and the sticky comment. The exit code is the gates'.
+    `params`: the params file, relative to the repository's root, whose rules gate."""
     _setting("comment id", found.comment_id, comment_id, "comment-id", "the results step's")
     prefix_from = "params.yaml's mlops.gate_options.status_prefix"
     _setting("status prefix", found.status_prefix, prefix, "status-prefix", prefix_from)
     where = target(ctx, found, gh)
-    results = gate_results(found.gates, prefix)
+    results = evaluated(found, where, gh, prefix, params)
     trusted = dataclasses.replace(
         ctx,
         event_name=where.event_name,

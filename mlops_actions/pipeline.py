@@ -96,17 +96,40 @@ def run(cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions) -> in
 
 def _refuse_untrusted_checkout(cfg: Config, ctx: Context) -> None:
     """pull_request_target hands a write token to the workflow; training the pull request's
-    head there runs its code (any fork's) next to that token."""
-    if ctx.event_name != "pull_request_target" or cfg.gate_options.allow_pull_request_target:
+    head, or its merge commit, there runs its code (any fork's) next to that token. The opt-out
+    counts only as the BASE branch's params.yaml sets it: a pull request cannot switch the guard
+    off in its own."""
+    if ctx.event_name != "pull_request_target" or not _pull_request_code(cfg, ctx):
         return
-    if ctx.pr_head_sha and git.head_sha(cfg.root) == ctx.pr_head_sha:
-        raise MlopsError(
-            "pull_request_target with the pull request's head checked out would run its code "
-            "next to a write token: train on `pull_request` (read-only) and publish from a "
-            "`workflow_run` job instead (README: Security model), or set "
-            f"mlops.gate_options.allow_pull_request_target: true in {cfg.path} if you trust every "
-            "author"
-        )
+    settings = pull_gates.base_settings(cfg, ctx)
+    if settings is not None and settings.allow_pull_request_target:
+        return
+    raise MlopsError(
+        "pull_request_target with the pull request's code checked out (its head or merge "
+        "commit) would run it next to a write token: train on `pull_request` (read-only) and "
+        "publish from a `workflow_run` job instead (README: Security model), or, if you trust "
+        "every author, set mlops.gate_options.allow_pull_request_target: true in "
+        f"{cfg.path} on the base branch (a pull request's own setting does not count)"
+    )
+
+
+def _pull_request_code(cfg: Config, ctx: Context) -> bool:
+    """The checkout is the pull request's head, or a merge of it (refs/pull/N/merge): HEAD is
+    the head, the event's merge commit, or a commit with the head as a parent (read from the
+    commit object, so a depth-1 clone counts too)."""
+    head = git.head_sha(cfg.root)
+    if head is None or ctx.pr_head_sha is None:
+        return False
+    pull = ctx.event.get("pull_request")
+    merge = pull.get("merge_commit_sha") if isinstance(pull, dict) else None
+    if head in (ctx.pr_head_sha, merge):
+        return True
+    try:
+        raw = git.run("cat-file", "commit", head, cwd=cfg.root)
+    except MlopsError:
+        return False
+    header = raw.split("\n\n", 1)[0].splitlines()
+    return f"parent {ctx.pr_head_sha}" in header
 
 
 def scheduled(cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions) -> int:

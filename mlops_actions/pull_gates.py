@@ -1,5 +1,7 @@
 """What a pull request is gated with: its base branch's settings, so that it cannot remove,
-move or rename its own baseline, nor loosen its rules (`mlops.gate_options.rules_from: base`).
+move or rename its own baseline, nor loosen its rules. The base branch's rules gate it unless
+the base branch itself sets `mlops.gate_options.rules_from: head` (the pull request's own
+params.yaml cannot choose that).
 """
 
 from __future__ import annotations
@@ -40,23 +42,24 @@ def base_settings(cfg: Config, ctx: Context | None) -> BaseSettings | None:
     return settings_at(cfg.root, params, found.sha)
 
 
-RULES_CONTEXT = "rules from the base branch"
-# The result that reports a pull request's change to the rules: not a rule of its own.
-RULES_CHANGED = Rule("mlops.gates", "==", text="mlops.gates as on the base branch")
-
-
 def gated_by_base(cfg: Config, ctx: Context | None) -> bool:
     """A pull request gated with its base branch's rules, whatever it left in its own
     params.yaml (even no rules at all: its statuses still report the base's)."""
     settings = base_settings(cfg, ctx)
-    if settings is None or "base" not in (settings.rules_from, cfg.gate_options.rules_from):
+    if settings is None or not rules_from_base(settings):
         return False
     return bool(settings.gates)
 
 
-def _rules_changed(cfg: Config, base: list[Rule], prefix: str) -> gates.GateResult | None:
-    """An error result when the pull request's rules differ from its base branch's."""
-    ours, theirs = [r.normalized for r in cfg.rules], [r.normalized for r in base]
+def rules_from_base(settings: BaseSettings) -> bool:
+    """The base branch's rules gate a pull request unless the base opts into the pull
+    request's own (`rules_from: head`); what the pull request's params.yaml says is not asked."""
+    return settings.rules_from != "head"
+
+
+def rules_change(own: list[Rule], base: list[Rule]) -> str | None:
+    """What a pull request changed in the rules, for the report; None when nothing."""
+    ours, theirs = [r.normalized for r in own], [r.normalized for r in base]
     if ours == theirs:
         return None
     added = [r for r in ours if r not in theirs]
@@ -66,32 +69,36 @@ def _rules_changed(cfg: Config, base: list[Rule], prefix: str) -> gates.GateResu
         f"removed {', '.join(removed)}" if removed else "",
     ]
     change = "; ".join(p for p in parts if p) or "reordered"
-    detail = f"mlops.gates changed in this pull request ({change}); the base branch's rules apply"
-    rule = RULES_CHANGED
-    description = gates._fit("mlops.gates", ": ", f"changed ({change})")
-    context = f"{prefix}: {RULES_CONTEXT}"
-    return gates.GateResult(rule, gates.ERROR, None, None, None, detail, description, context)
+    return f"mlops.gates changed in this pull request ({change}); the base branch's rules gate it"
 
 
-def gated_config(
-    cfg: Config, settings: BaseSettings | None
-) -> tuple[Config, gates.GateResult | None]:
+def own_verdict(said: list[gates.GateResult]) -> str:
+    """What a pull request's own rules would say, for the report: information, never a
+    status."""
+    if not said:
+        return "it has no rules of its own"
+    parts = [f"{r.rule.normalized}: {r.state} ({r.detail})" for r in said]
+    return "its own rules would say (information only): " + "; ".join(parts)
+
+
+def gated_config(cfg: Config, settings: BaseSettings | None) -> tuple[Config, str | None]:
     """The settings a pull request is gated with: a relative rule with no baseline is an
-    error unless its base branch says otherwise (`no_baseline`), and with `rules_from: base`
-    (on either side) the base branch's rules, plus an error result naming any change."""
+    error unless its base branch says otherwise (`no_baseline`), and the base branch's rules
+    (unless it sets `rules_from: head`); with what the pull request changed in them, if
+    anything (information for the report, not a status)."""
     if settings is None:
         return cfg, None
     no_baseline = settings.no_baseline if settings.no_baseline in gates.NO_BASELINE else "error"
     options = dataclasses.replace(cfg.gate_options, no_baseline=no_baseline)
     gated = dataclasses.replace(cfg, gate_options=options)
-    if "base" not in (settings.rules_from, cfg.gate_options.rules_from):
+    if not rules_from_base(settings):
         return gated, None
     where = f"{cfg.path} at {settings.sha[:7]}"
     try:
         base_rules = tuple(parse_rules(settings.gates or [], where, f"{SECTION}.gates"))
     except ConfigError:
         base_rules = ()
-    changed = _rules_changed(cfg, list(base_rules), cfg.gate_options.status_prefix)
+    changed = rules_change(list(cfg.rules), list(base_rules))
     return dataclasses.replace(gated, gates=settings.gates or [], rules=base_rules), changed
 
 

@@ -34,7 +34,7 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC_PATH = ROOT / "node_modules" / "@octokit" / "openapi" / "generated" / "api.github.com.json"
-TRIM_VERSION = "7"  # bump when OPERATIONS or the trimming changes
+TRIM_VERSION = "8"  # bump when OPERATIONS or the trimming changes
 API_VERSIONS = ("2022-11-28",)
 DOCS = "https://docs.github.com/rest"
 
@@ -61,6 +61,7 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("get", "/repos/{owner}/{repo}/pulls"),
     ("post", "/repos/{owner}/{repo}/pulls"),
     ("patch", "/repos/{owner}/{repo}/pulls/{pull_number}"),
+    ("get", "/repos/{owner}/{repo}/contents/{path}"),
     ("get", "/repos/{owner}/{repo}/issues"),
     ("post", "/repos/{owner}/{repo}/issues"),
     ("patch", "/repos/{owner}/{repo}/issues/{issue_number}"),
@@ -548,6 +549,7 @@ class FakeGitHub:
         self.issue_list: list[dict[str, Any]] = []  # the issues (not pull requests), oldest first
         self.dispatches: list[dict[str, Any]] = []  # repository_dispatch events, in order
         self.workflow_dispatches: list[dict[str, Any]] = []  # workflow_dispatch, in order
+        self.git_dir: Path | None = None  # a real repository the contents API reads from
         self._scripts: list[_Script] = []
         self._lock = threading.RLock()
         self._stopping = threading.Event()
@@ -1286,6 +1288,48 @@ class FakeGitHub:
         ]
         found.sort(key=lambda p: p["created_at"], reverse=True)  # GitHub: newest first
         return self._paged(found, query, path)
+
+    def _op_repos_get_content(
+        self, params: dict[str, str], query: dict[str, list[str]], **_: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        """A file of `git_dir` at `ref` (a commit or branch), as `git show` reads it."""
+        import subprocess
+
+        path, ref = unquote(params["path"]), query.get("ref", [self.default_branch])[-1]
+        if self.git_dir is None:
+            return self._not_found()
+        shown = subprocess.run(
+            ["git", "-C", str(self.git_dir), "show", f"{ref}:{path}"], capture_output=True
+        )
+        blob = subprocess.run(
+            ["git", "-C", str(self.git_dir), "rev-parse", f"{ref}:{path}"],
+            capture_output=True,
+            text=True,
+        )
+        if shown.returncode != 0 or blob.returncode != 0:
+            return self._not_found()
+        sha = blob.stdout.strip()
+        api = self._repo_api(f"/contents/{path}?ref={ref}")
+        html = f"{self.html_root}/blob/{ref}/{path}"
+        git_url = self._repo_api(f"/git/blobs/{sha}")
+        return (
+            200,
+            {
+                "type": "file",
+                "encoding": "base64",
+                "size": len(shown.stdout),
+                "name": path.rsplit("/", 1)[-1],
+                "path": path,
+                "content": base64.b64encode(shown.stdout).decode(),
+                "sha": sha,
+                "url": api,
+                "git_url": git_url,
+                "html_url": html,
+                "download_url": f"{self.host_url}/raw/{ref}/{path}",
+                "_links": {"self": api, "git": git_url, "html": html},
+            },
+            {},
+        )
 
     def _op_pulls_create(self, body: dict[str, Any], **_: Any) -> tuple[int, Any, dict[str, str]]:
         head, base = body["head"], body["base"]

@@ -206,3 +206,10 @@ def pull_request_env(
     actions_env(monkeypatch, server, repo.parent / "runner", "pull_request", event, "f" * 40, ref)
     monkeypatch.setenv("GITHUB_BASE_REF", "main")
     return pull
+
+
+def serve_contents(server: Any, repo: Path) -> None:
+    """Let the fake GitHub `server` answer the contents API from `repo`, its main branch the
+    repository's (pull requests opened after this have it as their base commit)."""
+    server.git_dir = repo
+    server.refs["refs/heads/main"] = git(repo, "rev-parse", "main")

@@ -270,6 +270,7 @@ def project(tmp_path: Path, github_server_factory: Callable[..., FakeGitHub]) ->
     git(repo, "remote", "add", "origin", str(origin))
     git(repo, "push", "-q", "origin", "main")
     server.add_ref("refs/heads/main", sha)
+    server.git_dir = repo  # the publishing job reads the base's rules through the contents API
     return Project(tmp_path, repo, source, server)
 
 

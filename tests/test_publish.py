@@ -133,9 +133,10 @@ def test_gate_on_an_unknown_metric_is_an_error_status(
 ) -> None:
     params = _params()
     params["gates"] = [*GATES, "precison >= 0.9"]
-    git(project, "checkout", "-q", "-b", "feature")
     write_params(project, params)
-    commit_all(project, "a typo in a gate")
+    commit_all(project, "a typo in a gate")  # on main: a pull request is gated by main's rules
+    git(project, "checkout", "-q", "-b", "feature")
+    commit_all(project, "a change")
     pull = _pr_env(monkeypatch, github_server, project)
     assert cli.main(["gate"]) == 2
     statuses = github_server.statuses[pull["head"]["sha"]]

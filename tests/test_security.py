@@ -70,7 +70,7 @@ def test_pull_request_target_running_the_head_is_refused(
     )
     assert cli.main(["run"]) == 2
     captured = capsys.readouterr()
-    assert "pull_request_target with the pull request's head checked out" in captured.err
+    assert "pull_request_target with the pull request's code checked out" in captured.err
     assert "mlops.gate_options.allow_pull_request_target" in captured.err
     assert "trained" not in captured.out and "cache hit" not in captured.out
     assert github_server.calls("POST") == []

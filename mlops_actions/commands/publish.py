@@ -1,7 +1,8 @@
 """`mlops-actions publish DIR`: post the comment, statuses and job summary of a results file.
 
-For the job that holds the write token and never runs the pull request's code: no params.yaml,
-no checkout, nothing of the project is read but the results file (see handoff.py).
+For the job that holds the write token and never runs the pull request's code: no checkout;
+nothing of the project is read but the results file and, through GitHub's contents API, the
+rules of the params file at the base commit (see handoff.py).
 """
 
 from __future__ import annotations
@@ -9,10 +10,18 @@ from __future__ import annotations
 from mlops_actions import context, handoff, publish, results
 
 
-def main(directory: str, *, token: str | None, comment_id: str, author: str, prefix: str) -> int:
+def main(
+    directory: str,
+    *,
+    token: str | None,
+    comment_id: str,
+    author: str,
+    prefix: str,
+    params: str = "params.yaml",
+) -> int:
     ctx = context.load(token=token)
     found = results.read(directory)
     gh = publish.client_in_actions(ctx)
     return handoff.publish_results(
-        ctx, gh, found, comment_id=comment_id, author=author, prefix=prefix
+        ctx, gh, found, comment_id=comment_id, author=author, prefix=prefix, params=params
     )

@@ -12,6 +12,7 @@ from mlops_actions import metrics as metrics_mod
 from mlops_actions import output
 from mlops_actions.config import Config
 from mlops_actions.errors import ConfigError, TrainingError
+from mlops_actions.training import stepfiles
 from mlops_actions.training.base import Artifacts
 from mlops_actions.training.common import named_code, package_versions
 
@@ -27,15 +28,16 @@ def run_command(cfg: Config, argv: list[str] | str, label: str, shell: bool = Fa
         }
     )
     try:
-        proc = subprocess.run(
-            argv,
-            cwd=cfg.root,
-            env=env,
-            shell=shell,
-            timeout=cfg.train.timeout,
-            check=False,
-            executable="/bin/bash" if shell else None,
-        )
+        with stepfiles.scratch(env, label):
+            proc = subprocess.run(
+                argv,
+                cwd=cfg.root,
+                env=env,
+                shell=shell,
+                timeout=cfg.train.timeout,
+                check=False,
+                executable="/bin/bash" if shell else None,
+            )
     except subprocess.TimeoutExpired:
         raise TrainingError(
             f"{cfg.path}: mlops.train.timeout: {label} ran longer than {cfg.train.timeout:g} s and was stopped"
