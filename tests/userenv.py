@@ -31,7 +31,7 @@ seen = {
     "userpkg": userpkg.__version__,
     "sklearn": importlib.util.find_spec("sklearn") is not None,
 }
-json.dump(seen, open("seen.json", "w"))
+json.dump(seen, open(os.environ.get("MLOPS_TEST_SEEN", "seen.json"), "w"))
 json.dump({"auc": 0.8}, open("metrics.json", "w"))
 """
 
