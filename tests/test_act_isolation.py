@@ -52,7 +52,7 @@ WORKFLOW = {
                         "promote": "false",
                         "install": "pip install --no-index --quiet wheels/*.whl",
                     },
-                }
+                },
             ],
         }
     },
