@@ -144,3 +144,29 @@ def test_ours_is_started_by_absolute_path_and_never_from_the_checkout(
         assert dvcrepo.ours(command)
         assert command[1:] == ["-I", "-m", "dvc"] and os.path.isabs(command[0])
     assert dvcrepo.dvc_command({"PATH": str(tmp_path)}) == [shutil.which("dvc", path=str(tmp_path))]
+
+
+def test_a_package_only_we_have_is_missing_for_the_users_code_and_the_error_says_so(
+    tmp_path: Path,
+) -> None:
+    """Our scikit-learn is not theirs: a command importing it without installing it fails with
+    Python's own message and our one line (docs/troubleshooting.md)."""
+    env = userenv.make_env(tmp_path / "user-env")
+    repo = init_repo(tmp_path / "repo")
+    (repo / "train.py").write_text("import sklearn\n")
+    write_params(
+        repo,
+        {"model": {"name": "m"}, "train": {"mode": "command", "command": "python train.py"}},
+    )
+    proc = subprocess.run(
+        ["mlops-actions", "train"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **GIT_ENV, "PATH": userenv.action_path(tmp_path, env)},
+    )
+    assert proc.returncode == 2
+    assert "ModuleNotFoundError: No module named 'sklearn'" in proc.stderr
+    assert proc.stderr.splitlines()[-1] == (
+        "error: mlops.train.command exited with code 1; see its output above"
+    )
