@@ -19,21 +19,32 @@ from pathlib import Path
 
 from mlops_actions import output
 
-# Run by the user's Python: its version, the named distributions' versions and a digest of every
-# installed distribution (what a `pip install` changes). The working directory comes off
-# sys.path first, so a module of the checkout cannot stand in for json or importlib.
+# Run by the user's Python: its version, the named distributions' versions and every installed
+# distribution (what a `pip install` changes), read from the names of the `.dist-info` and
+# `.egg-info` directories on its sys.path (no METADATA file is opened: a few ms, not a second).
+# The working directory comes off sys.path first, so a module of the checkout cannot stand in
+# for json or os.
 _QUERY = """
 import sys
 sys.path[:] = [p for p in sys.path if p]
-import json, platform
-from importlib import metadata
+import json, os, platform
+wanted = set(sys.argv[1:])
 found = {"python": platform.python_version()}
-everything = set()
-for dist in metadata.distributions():
-    name = (dist.metadata["Name"] or "").lower().replace("_", "-")
-    everything.add(name + "==" + (dist.version or ""))
-    if name in sys.argv[1:]:
-        found[name] = dist.version
+everything = []
+for entry in sys.path:
+    try:
+        names = sorted(os.listdir(entry))
+    except OSError:
+        continue
+    for item in names:
+        if not item.endswith((".dist-info", ".egg-info")):
+            continue
+        name, _, version = item.rsplit(".", 1)[0].partition("-")
+        name = name.lower().replace("_", "-").replace(".", "-")
+        version = version.split("-")[0]
+        everything.append(name + "==" + version)
+        if name in wanted and name not in found:
+            found[name] = version
 print(json.dumps({"versions": found, "all": sorted(everything)}))
 """
 # Installers, not what the code imports: an upgrade of pip alone retrains nothing.
