@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import shutil
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -88,15 +89,22 @@ def read_config(root: Path) -> DvcConfig:
     return DvcConfig(root, merged)
 
 
-def dvc_command() -> list[str]:
-    """How to start DVC so that nothing in the checkout can stand in for it: `python -m dvc`
-    from the project directory would import a `dvc/` package committed there first. Python
-    3.11's -P leaves the working directory off sys.path; before 3.11, the console script beside
-    this interpreter (its sys.path starts at its own directory)."""
-    if sys.version_info >= (3, 11):
-        return [sys.executable, "-P", "-m", "dvc"]
-    script = Path(sys.executable).with_name("dvc")
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "dvc"]
+def dvc_command(env: Mapping[str, str] | None = None) -> list[str]:
+    """How to start DVC for the project: the user's own `dvc` when their PATH has one (their
+    version and their remote plugins), else ours. Ours is started by our interpreter's absolute
+    path with -I, never through PATH: the stages it runs keep the user's PATH (their `python`
+    first), and nothing in the checkout (a committed `dvc/` package) or in the user's
+    PYTHONPATH can stand in for a module of it. Only absolute PATH entries count: a relative
+    one would name a file of the checkout."""
+    path = (env if env is not None else os.environ).get("PATH", "")
+    absolute = os.pathsep.join(d for d in path.split(os.pathsep) if os.path.isabs(d))
+    theirs = shutil.which("dvc", path=absolute) if absolute else None
+    return [theirs] if theirs else [sys.executable, "-I", "-m", "dvc"]
+
+
+def ours(command: list[str]) -> bool:
+    """Whether `command` (from dvc_command) starts our own dvc."""
+    return command[0] == sys.executable
 
 
 # -- dvc.lock --------------------------------------------------------------------------------

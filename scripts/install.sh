@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Install mlops-actions from the action's own directory into a venv on PATH, unless the same
-# version is already on PATH (a self-hosted runner or a repeated step).
+# Install mlops-actions from the action's own directory into a venv of its own, unless the same
+# version is already on PATH (a self-hosted runner or a repeated step). As pipx does, only the
+# `mlops-actions` command goes on PATH (a directory holding one symlink to it): never the venv's
+# python, pip, dvc or other entry points, so the job's own Python and packages stay first for
+# the project's code.
 #
 #   install.sh          install (the action's "Install mlops-actions" step)
 #   install.sh plan     write to $GITHUB_OUTPUT whether an install is needed and where the
@@ -149,7 +152,7 @@ rm -rf "$venv"
 # them: a model is retrained on the same libraries every run.
 if [ -n "$uv" ]; then
   export UV_CACHE_DIR="$uv_cache" UV_PYTHON_DOWNLOADS=never
-  # pip in the venv, as `python -m venv` gives, for steps that pip install into it.
+  # pip in the venv, as `python -m venv` gives, for extra-packages on a later run.
   "$uv" --no-config venv --quiet --seed --python "$python" "$venv"
   # The action's own source is built afresh every time, never taken from a stale cached wheel.
   "$uv" --no-config cache clean --quiet mlops-actions
@@ -167,5 +170,11 @@ else
     --quiet -c "$constraints" "$src$extras" ${extra[@]+"${extra[@]}"}
   how="pip"
 fi
-echo "$venv/bin" >> "${GITHUB_PATH:?}"
-echo "installed mlops-actions $want into $venv with $how in $((SECONDS - started)) s"
+[ -x "$venv/bin/mlops-actions" ] || die "the install left no $venv/bin/mlops-actions"
+# PATH gets a directory with the command alone: the venv's bin/ stays off it.
+exposed="${RUNNER_TEMP:-/tmp}/mlops-actions-bin"
+rm -rf "$exposed"
+mkdir -p "$exposed"
+ln -s "$venv/bin/mlops-actions" "$exposed/mlops-actions"
+echo "$exposed" >> "${GITHUB_PATH:?}"
+echo "installed mlops-actions $want into $venv with $how in $((SECONDS - started)) s; on PATH: $exposed/mlops-actions only"

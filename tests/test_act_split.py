@@ -54,7 +54,15 @@ CALLER = {
         "ml": {
             "permissions": {"contents": "write", "pull-requests": "write", "statuses": "write"},
             "uses": "./.github/workflows/reusable.yml",
-            "with": {"python-version": "", "cache": False, "stage": "prod"},
+            # The training jobs on a runner named by a JSON list of labels (a self-hosted one);
+            # `install` runs before the training, after the pull and its credentials.
+            "with": {
+                "python-version": "",
+                "cache": False,
+                "stage": "prod",
+                "runs-on": '["self-hosted", "linux"]',
+                "install": 'test -f train.py && echo installed >> "$MLOPS_TEST_INSTALLED"',
+            },
             "secrets": {"dvc-env": "${{ secrets.DVC_ENV }}"},
         }
     },
@@ -150,7 +158,14 @@ class Project:
             self.server,
             cache=self.base / "act",
             stubs=self.stubs(),
-            args=["--secret", f"DVC_ENV=MLOPS_PROBE_CREDENTIAL={CREDENTIAL}"],
+            args=[
+                "--secret",
+                f"DVC_ENV=MLOPS_PROBE_CREDENTIAL={CREDENTIAL}",
+                "--platform",
+                "self-hosted=-self-hosted",
+                "--env",
+                f"MLOPS_TEST_INSTALLED={self.base / 'installed.log'}",
+            ],
             timeout=300,
         )
         out = proc.stdout
@@ -286,6 +301,9 @@ def test_a_pull_request_trains_read_only_and_publishes_from_the_artifact(project
 
     assert project.snooped == [[]]  # the training ran once and saw no token anywhere
     assert "results written to" in out
+    # The training job ran on the runner the labels name, and `install` ran in the checkout.
+    assert "🏁  Job succeeded" in out.split("train (read-only)] ")[-1], out[-3000:]
+    assert (project.base / "installed.log").read_text() == "installed\n"
     [comment] = server.issue_comments[pull["number"]]
     assert comment["body"].count(MARKER) == 1
     assert "compared with `main`" in comment["body"]

@@ -36,8 +36,17 @@ if name == "uv" and args == ["--version"]:
     print("uv 0.13.9")
 elif name == "uv" and "venv" in args:
     os.makedirs(os.path.join(args[-1], "bin"))
+    for tool in ("python", "pip", "activate"):  # what a venv's bin/ holds
+        open(os.path.join(args[-1], "bin", tool), "w").close()
 elif name == "uv" and "--offline" in args and os.environ.get("FAKE_OFFLINE_FAILS"):
     sys.exit(2)
+elif name == "uv" and "install" in args:  # the package's console scripts land beside python
+    where = os.path.dirname(args[args.index("--python") + 1])
+    for script in ("mlops-actions", "dvc", "gto") if where.startswith(os.environ["RUNNER_TEMP"]) else ():
+        path = os.path.join(where, script)
+        with open(path, "w") as f:
+            f.write("#!/bin/sh\\necho " + script + " from the venv\\n")
+        os.chmod(path, 0o755)
 elif name.startswith("python") and "--target" in args:
     sys.exit(os.environ.get("FAKE_NO_UV") and 1 or 0)
 elif name.startswith("python") and args[:3] == ["-I", "-m", "venv"]:
@@ -45,6 +54,12 @@ elif name.startswith("python") and args[:3] == ["-I", "-m", "venv"]:
     with open(__file__) as src, open(os.path.join(args[3], "bin", "python"), "w") as dst:
         dst.write(src.read())
     os.chmod(os.path.join(args[3], "bin", "python"), 0o755)
+elif name.startswith("python") and args[:4] == ["-I", "-m", "pip", "install"]:
+    for script in ("mlops-actions", "dvc", "pip"):
+        path = os.path.join(os.path.dirname(sys.argv[0]), script)
+        with open(path, "w") as f:
+            f.write("#!/bin/sh\\necho " + script + " from the venv\\n")
+        os.chmod(path, 0o755)
 elif name == "mlops-actions":
     print("mlops-actions " + os.environ["FAKE_INSTALLED"])
 """
@@ -165,7 +180,28 @@ def test_uv_installs_the_extra_packages_as_a_list_with_every_constraint(runner: 
     assert ["--no-config", "cache", "clean", "--quiet", "mlops-actions"] in [
         c["argv"] for c in runner.calls("uv")
     ]  # the action's own source is built afresh
-    assert (runner.tmp / "github_path").read_text() == f"{venv / 'bin'}\n"
+    _only_the_command_is_on_path(runner, venv)
+
+
+def _only_the_command_is_on_path(runner: Runner, venv: Path) -> None:
+    """GITHUB_PATH gets one directory, holding the venv's mlops-actions and nothing else: the
+    venv's python, pip, dvc and other scripts stay off PATH."""
+    [entry] = (runner.tmp / "github_path").read_text().splitlines()
+    exposed = Path(entry)
+    assert exposed != venv / "bin" and venv not in exposed.parents
+    assert [p.name for p in exposed.iterdir()] == ["mlops-actions"]
+    assert (exposed / "mlops-actions").resolve() == (venv / "bin" / "mlops-actions").resolve()
+    assert {p.name for p in (venv / "bin").iterdir()} > {"mlops-actions", "python"}
+    found = subprocess.run(
+        ["bash", "-c", "command -v mlops-actions python pip dvc gto; mlops-actions"],
+        env={"PATH": f"{exposed}{os.pathsep}/usr/bin{os.pathsep}/bin"},
+        capture_output=True,
+        text=True,
+    )
+    lines = found.stdout.splitlines()
+    assert lines[0] == str(exposed / "mlops-actions")
+    assert lines[-1] == "mlops-actions from the venv"  # the symlink runs the venv's script
+    assert not any(line.startswith((str(exposed), str(venv))) for line in lines[1:-1])
 
 
 def test_a_warm_cache_is_tried_offline_first(runner: Runner) -> None:
@@ -219,6 +255,7 @@ def test_without_uv_it_installs_with_pip_and_constrains_the_build(runner: Runner
     assert pip["argv"][-3:] == [str(ROOT), "dvc-gs", "*"]
     assert pip["PIP_CONSTRAINT"] == CONSTRAINTS  # build isolation's setuptools too
     assert Path(pip["cwd"]).parent == runner.runner_temp / "mlops-actions-install"
+    _only_the_command_is_on_path(runner, venv)
 
     runner.log.unlink()
     assert runner.run(MLOPS_INSTALLER="uv", FAKE_NO_UV="1").returncode == 1  # forced: no fallback

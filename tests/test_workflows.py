@@ -346,3 +346,35 @@ def test_release_refuses_a_commit_that_is_not_on_the_default_branch(
         assert "default branch (main)" in line
     else:
         assert "origin/main is not in the clone" in line and "fetch-depth: 0" in line
+
+
+def test_every_training_job_runs_where_runs_on_says_and_installs_after_the_pull() -> None:
+    """runs-on (a label or a JSON list of labels) for each job of the reusable workflows that
+    trains; the project's `install` runs in the train step, after the pull whose step holds the
+    remote's credentials, so a package it installs never runs next to them."""
+    expression = (
+        "${{ startsWith(inputs.runs-on, '[') && fromJSON(inputs.runs-on) || inputs.runs-on }}"
+    )
+    trained = []
+    for path in WORKFLOWS:
+        workflow = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for name, job in workflow.get("jobs", {}).items():
+            uses = [s.get("uses", "") for s in job.get("steps", [])]
+            if not any(u.endswith("/actions/train") for u in uses):
+                continue
+            trained.append(f"{path.name}:{name}")
+            assert job["runs-on"] == expression, (path.name, name)
+            assert (
+                workflow[True]["workflow_call"]["inputs"]["runs-on"]["default"] == "ubuntu-latest"
+            )
+            [train] = [s for s in job["steps"] if s.get("uses", "").endswith("/actions/train")]
+            assert train["with"]["install"] == "${{ inputs.install }}"
+            pulls = [i for i, u in enumerate(uses) if u.endswith("/actions/pull")]
+            assert pulls and max(pulls) < uses.index(train["uses"])
+    assert trained == ["reusable.yml:train", "reusable.yml:promote"]
+    for path in ACTIONS:  # `install` runs the project's command from env, never from ${{ }}
+        steps = yaml.safe_load(path.read_text(encoding="utf-8"))["runs"]["steps"]
+        for step in steps:
+            if "MLOPS_INSTALL" in step.get("env", {}):
+                assert step["env"]["MLOPS_INSTALL"] == "${{ inputs.install }}"
+                assert step["run"] == 'eval "$MLOPS_INSTALL"'

@@ -9,12 +9,12 @@ import time
 from pathlib import Path
 
 from mlops_actions import metrics as metrics_mod
-from mlops_actions import output
+from mlops_actions import output, userenv
 from mlops_actions.config import Config
 from mlops_actions.errors import ConfigError, TrainingError
 from mlops_actions.training import stepfiles
 from mlops_actions.training.base import Artifacts
-from mlops_actions.training.common import named_code, package_versions
+from mlops_actions.training.common import named_code
 
 _SIGNALS = {2, 6, 9, 11, 15}  # SIGINT, SIGABRT, SIGKILL, SIGSEGV, SIGTERM
 
@@ -81,7 +81,8 @@ class CommandTrainer:
         return named_code(cfg, named)
 
     def versions(self, cfg: Config) -> dict[str, str]:
-        return package_versions("scikit-learn", "pandas", "numpy")
+        # The command runs with the job's Python and packages, not ours: theirs key the cache.
+        return userenv.package_versions(cfg.root, "scikit-learn", "pandas", "numpy")
 
     def train(self, cfg: Config, staging: Path) -> Artifacts:
         if not cfg.train.command:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from mlops_actions import dvcrepo, dvcstore, git
+from mlops_actions import dvcrepo, dvcstore, git, userenv
 from mlops_actions.config import Config
 from mlops_actions.data import file_md5, last_line, outputs, run_dvc
 from mlops_actions.dvcproject import DvcProject, tracked_files
@@ -61,7 +61,11 @@ class DvcTrainer:
         return named_code(cfg, [*declared.files, "params.yaml", *deps])
 
     def versions(self, cfg: Config) -> dict[str, str]:
-        return package_versions("dvc", "scikit-learn", "pandas", "numpy")
+        # The stages run with the job's Python and packages; dvc is theirs when they have one.
+        found = userenv.package_versions(cfg.root, "dvc", "scikit-learn", "pandas", "numpy")
+        if dvcrepo.ours(dvcrepo.dvc_command()):
+            found.update(package_versions("dvc"))
+        return found
 
     def train(self, cfg: Config, staging: Path) -> Artifacts:
         declared = project(cfg).metrics
