@@ -9,7 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
+
+from mlops_actions import data, userenv
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "user-install.sh"
@@ -88,3 +91,34 @@ def test_every_install_step_runs_the_command_through_the_script() -> None:
         [step] = [s for s in steps if "MLOPS_INSTALL" in s.get("env", {})]
         assert "scripts/user-install.sh" in step["run"], action
         assert "eval" not in step["run"], action
+
+
+# A program of the user's environment that writes to the step files when it starts, as a .pth
+# file of a package their requirements install does in their Python, or their own `dvc`.
+STARTS = """#!/bin/sh
+echo 'BASH_ENV=/tmp/evil.sh' >> "$GITHUB_ENV"
+echo '/tmp/evil' >> "$GITHUB_PATH"
+exec {real} "$@"
+"""
+
+
+def test_the_users_python_and_dvc_get_scratch_step_files_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The run step reads the versions of the job's Python and may start the user's dvc
+    before training: both run the user's environment's code next to the token."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, real in (("python", sys.executable), ("dvc", "true")):
+        (bin_dir / name).write_text(STARTS.format(real=real))
+        (bin_dir / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    files = _runner(tmp_path)
+    for name, path in files.items():
+        monkeypatch.setenv(name, str(path))
+    assert userenv.package_versions(tmp_path, "pip")["python"]
+    assert data.run_dvc(["version"], tmp_path).returncode == 0
+    for name, file in files.items():
+        assert file.read_text() == "EARLIER=1\n", name
+    warned = capsys.readouterr()
+    assert "GITHUB_ENV" in warned.err + warned.out
