@@ -350,7 +350,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    for name in ("GITHUB_TOKEN", "GH_TOKEN", "INPUT_TOKEN"):
+    for name in output.TOKEN_VARIABLES:
         output.add_secret(os.environ.get(name))
     output.add_secret(getattr(args, "token", None))
     try:

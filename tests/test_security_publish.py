@@ -226,3 +226,37 @@ def test_training_code_cannot_set_the_environment_of_the_next_steps(
     err = capsys.readouterr()
     warned = err.out + err.err
     assert "GITHUB_ENV" in warned and "GITHUB_PATH" in warned and "ignored" in warned
+
+
+def test_training_code_sees_none_of_the_tokens_and_none_is_printed(
+    git_repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The sweep's pull request token and the job's OIDC request token are tokens too: the
+    training's environment has none of them, and none reaches our output."""
+    tokens = {
+        name: f"tok3n-{name.lower()}-value"
+        for name in (
+            "GITHUB_TOKEN",
+            "GH_TOKEN",
+            "INPUT_TOKEN",
+            "MLOPS_RETRAIN_TOKEN",
+            "MLOPS_PR_TOKEN",
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        )
+    }
+    for name, value in tokens.items():
+        monkeypatch.setenv(name, value)
+    (git_repo / "train.py").write_text(
+        "import json, os, pathlib\n"
+        "print(sorted(os.environ.items()))\n"
+        "pathlib.Path('seen.json').write_text(json.dumps(dict(os.environ)))\n"
+        "pathlib.Path('metrics.json').write_text(json.dumps({'accuracy': 0.9}))\n"
+    )
+    write_params(
+        git_repo, {"train": {"mode": "command", "command": f"'{sys.executable}' train.py"}}
+    )
+    assert cli.main(["train"]) == 0
+    seen = json.loads((git_repo / "seen.json").read_text())
+    assert not set(tokens) & set(seen)
+    printed = capsys.readouterr()
+    assert not any(v in printed.out + printed.err for v in tokens.values())
