@@ -260,3 +260,35 @@ def test_training_code_sees_none_of_the_tokens_and_none_is_printed(
     assert not set(tokens) & set(seen)
     printed = capsys.readouterr()
     assert not any(v in printed.out + printed.err for v in tokens.values())
+
+
+def test_a_head_pushed_after_the_event_is_pull_request_code_too(
+    project: Path,
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The event names the head it was sent for; `refs/pull/N/head` (or `/merge`) is fetched
+    later, after the author force-pushed a commit that has neither that head nor its merge as
+    a parent. Only the base's own commit is not the pull request's code."""
+    git(project, "checkout", "-q", "-b", "feature")
+    commit_all(project, "the head the event names")
+    named = git(project, "rev-parse", "HEAD")
+    git(project, "reset", "-q", "--hard", "main")
+    (project / "train.py").write_text("# pushed after the event\n")
+    commit_all(project, "force-pushed after the event")
+    pull = github_server.add_pull("feature", "main", head_sha=named, head_repo="evil/demo")
+    event = {
+        "action": "synchronize",
+        "number": pull["number"],
+        "pull_request": pull,
+        "repository": {"full_name": github_server.repository, "default_branch": "main"},
+    }
+    main = git(project, "rev-parse", "main")
+    runner = project.parent / "runner"
+    actions_env(
+        monkeypatch, github_server, runner, "pull_request_target", event, main, "refs/heads/main"
+    )
+    assert cli.main(["run"]) == 2
+    assert "pull_request_target with the pull request's code" in capsys.readouterr().err
+    assert github_server.calls("POST") == []
