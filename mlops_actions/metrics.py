@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,7 +86,11 @@ def is_number(value: Any) -> bool:
 
 
 def finite(value: Any) -> bool:
-    return is_number(value) and math.isfinite(value)
+    """A number that is a finite float: NaN, the infinities and an integer beyond a float's
+    range (JSON allows 1e400 as an integer's digits) are not."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return abs(value) <= sys.float_info.max
+    return isinstance(value, float) and math.isfinite(value)
 
 
 def scalars(data: dict[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlops_actions import inert
+from mlops_actions.metrics import finite
 from mlops_actions.report import _name, number
 from mlops_actions.sweep.journal import TrialRecord
 from mlops_actions.sweep.spec import SweepSpec
@@ -32,7 +33,9 @@ def _value(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, (int, float)):
-        return number(value)
+        # A trial's params are its job's output: an integer beyond a float's range is shown,
+        # not formatted (nor turned into 400 digits).
+        return number(value) if finite(value) else "out of range"
     return "null" if value is None else inert.cell(str(value))
 
 
