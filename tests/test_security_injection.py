@@ -184,3 +184,19 @@ def test_compare_markdown_keeps_a_hostile_name_in_its_cell(
     rows = [line for line in out.splitlines() if line.startswith("|")]
     assert any("loss\\]" in row and "0.1" in row for row in rows)
     assert [line for line in out.splitlines() if line.startswith("### ")] == []
+
+
+def test_a_metric_name_printed_to_stdout_carries_no_terminal_control(
+    git_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`train` prints the metrics table: a name with an escape sequence (an OSC 8 link, a
+    colour, a cursor move) or a carriage return could draw over what the log shows."""
+    hostile = "acc\x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\\x1b[2K\rgates passed\x9b31m"
+    _command_project(git_repo, {"accuracy": 0.9, hostile: 1})
+    commit_all(git_repo, "main")
+    capsys.readouterr()
+    assert cli.main(["train"]) == 0
+    captured = capsys.readouterr()
+    both = captured.out + captured.err
+    assert "click" in both  # shown, readable
+    assert not any(c in both for c in "\x1b\r\x9b")
