@@ -151,12 +151,14 @@ def parse_history(body: str | None) -> list[HistoryEntry]:
         return []
     out: list[HistoryEntry] = []
     for item in loaded if isinstance(loaded, list) else []:
-        if isinstance(item, dict) and isinstance(item.get("share"), (int, float)):
+        # The body is editable text: a share is a fraction, a date and version short.
+        share = item.get("share") if isinstance(item, dict) else None
+        if isinstance(share, (int, float)) and not isinstance(share, bool) and 0 <= share <= 1:
             out.append(
                 HistoryEntry(
-                    date=str(item.get("date", "")),
-                    version=str(item.get("version", "")),
-                    share=float(item["share"]),
+                    date=str(item.get("date", ""))[:40],
+                    version=str(item.get("version", ""))[:100],
+                    share=float(share),
                     alarm=bool(item.get("alarm")),
                 )
             )

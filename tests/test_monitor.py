@@ -261,3 +261,20 @@ def test_a_bad_decay_rule_is_one_line_naming_the_key(
     write_params(project, params)
     err = _one_line_error(capsys)
     assert "params.yaml: mlops.monitor.decay[0]: 'f1 => base'" in err
+
+
+def test_a_drift_history_edited_in_the_issue_is_read_within_bounds() -> None:
+    """The history rides in the issue's body, which its editors can change: a share that is
+    no fraction (an integer beyond a float, infinity, a boolean) is dropped, not a crash."""
+    body = monitor_report.history_block([])
+    entries = (
+        '[{"date":"2025-01-01T00:00","version":"v0.0.1","share":0.5,"alarm":false},'
+        '{"date":"x","share":1' + "0" * 400 + '},{"date":"y","share":1e999},'
+        '{"date":"z","share":true},{"date":"' + "d" * 500 + '","share":0.25}]'
+    )
+    body = body.replace("[]", entries)
+    history = monitor_report.parse_history(body)
+    assert [h["share"] for h in history] == [0.5, 0.25]
+    assert len(history[1]["date"]) == 40
+    chart = monitor_report.history_chart(history)
+    assert "line [50.0, 25.0]" in chart
