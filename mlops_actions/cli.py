@@ -209,6 +209,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-cache", action="store_true", help="train even when the run cache has this run"
     )
+    p.add_argument(
+        "--check-checkout",
+        action="store_true",
+        help="only refuse (exit 2) a checkout `run` would refuse to train (pull_request_target "
+        "with the pull request's code), before any of its code runs",
+    )
     # The action passes its inputs as MLOPS_* variables: they are these flags' defaults.
     env = os.environ
     p.add_argument(
@@ -344,7 +350,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         release=args.release,
         retrain_token=os.environ.get("MLOPS_RETRAIN_TOKEN") or None,
     )
-    return run.main(args.params, token=args.token, options=options)
+    return run.main(
+        args.params, token=args.token, options=options, check_checkout=args.check_checkout
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -53,7 +53,7 @@ def run(cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions) -> in
     """The exit code is the gates': 0 pass, 1 fail, 2 could not be evaluated."""
     if ctx.event_name in ("schedule", "workflow_dispatch"):
         return scheduled(cfg, ctx, gh, options)
-    _refuse_untrusted_checkout(cfg, ctx)
+    refuse_untrusted_checkout(cfg, ctx)
     gated = bool(cfg.rules) or pull_gates.gated_by_base(cfg, ctx)
     with publish.GateStatuses(gh if gated else None, ctx, cfg.gate_options.status_prefix) as s:
         done = evaluate(cfg, ctx, options)
@@ -94,7 +94,7 @@ def run(cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions) -> in
     return done.gates.code
 
 
-def _refuse_untrusted_checkout(cfg: Config, ctx: Context) -> None:
+def refuse_untrusted_checkout(cfg: Config, ctx: Context) -> None:
     """pull_request_target hands a write token to the workflow; training the pull request's
     head, or its merge commit, there runs its code (any fork's) next to that token. The opt-out
     counts only as the BASE branch's params.yaml sets it: a pull request cannot switch the guard
