@@ -34,6 +34,7 @@ from mlops_actions.api import GateRun, RunOptions
 from mlops_actions.config import Config
 from mlops_actions.context import Context
 from mlops_actions.errors import MlopsError
+from mlops_actions.tracking import record as tracking
 from mlops_actions.training.base import TrainResult
 
 if TYPE_CHECKING:
@@ -55,8 +56,15 @@ def run(cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions) -> in
     _refuse_untrusted_checkout(cfg, ctx)
     gated = bool(cfg.rules) or pull_gates.gated_by_base(cfg, ctx)
     with publish.GateStatuses(gh if gated else None, ctx, cfg.gate_options.status_prefix) as s:
-        done = evaluate(cfg, ctx, options)
+        try:
+            done = evaluate(cfg, ctx, options)
+        except MlopsError as exc:
+            if options.record:
+                tracking.record_quietly(cfg, None, error=str(exc))
+            raise
         s.finish(done.gates.results)
+    if options.record:
+        tracking.record_quietly(cfg, done.trained)
     publish.write_outputs(
         ctx,
         gates_passed=done.gates.passed,
