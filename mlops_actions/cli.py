@@ -251,7 +251,7 @@ def _runs_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         fmt.add_argument(f"--{flag}", action="store_const", const=flag, dest="format", help=what)
     p.add_argument("--remote", metavar="NAME", help="the git remote to read (default: origin)")
     p.add_argument("--local", action="store_true", help="this clone's experiments only")
-    p.add_argument("--sort", metavar="METRIC", help="highest first (-METRIC: lowest first)")
+    p.add_argument("--sort", metavar="METRIC", help="highest first (--sort=-METRIC: lowest first)")
     p.add_argument("--filter", metavar="EXPR", help="e.g. 'f1 >= 0.9 and train.n_est > 100'")
     p.add_argument("--limit", type=_positive_int, metavar="N", help="at most N runs")
     p.add_argument("--baseline", metavar="SHA", help="experiments of this baseline commit")
