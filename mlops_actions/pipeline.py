@@ -34,6 +34,7 @@ from mlops_actions.api import GateRun, RunOptions
 from mlops_actions.config import Config
 from mlops_actions.context import Context
 from mlops_actions.errors import MlopsError
+from mlops_actions.tracking import ci as tracking_ci
 from mlops_actions.tracking import record as tracking
 from mlops_actions.training.base import TrainResult
 
@@ -59,12 +60,9 @@ def run(cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions) -> in
         try:
             done = evaluate(cfg, ctx, options)
         except MlopsError as exc:
-            if options.record:
-                tracking.record_quietly(cfg, None, error=str(exc))
+            _record(cfg, ctx, gh, options, None, str(exc))
             raise
         s.finish(done.gates.results)
-    if options.record:
-        tracking.record_quietly(cfg, done.trained)
     publish.write_outputs(
         ctx,
         gates_passed=done.gates.passed,
@@ -80,6 +78,7 @@ def run(cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions) -> in
         author=options.comment_author,
     )
     publish.deliver_report(cfg, ctx, gh, done.body, delivery)
+    _record(cfg, ctx, gh, options, done.trained, None)
     if ctx.is_default_branch_push:
         api.push_outputs(cfg, remote=options.remote, jobs=options.jobs)
     if ctx.is_default_branch_push and options.promote and cfg.rules:
@@ -99,6 +98,21 @@ def run(cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions) -> in
     else:
         publish.write_outputs(ctx, promoted=False, version="", tag="")
     return done.gates.code
+
+
+def _record(
+    cfg: Config,
+    ctx: Context,
+    gh: GitHub | None,
+    options: RunOptions,
+    trained: TrainResult | None,
+    error: str | None,
+) -> None:
+    """The run as a DVC experiment: `--record` here, MLOPS_RECORD in Actions (tracking/)."""
+    if ctx.in_actions:
+        tracking_ci.record_run(cfg, ctx, gh, trained, error)
+    elif options.record:
+        tracking.record_quietly(cfg, trained, error=error)
 
 
 def _refuse_untrusted_checkout(cfg: Config, ctx: Context) -> None:
