@@ -197,3 +197,23 @@ def test_recording_works_in_a_shallow_clone(
         len(names) == 1
         and next(iter(names.values()))["params"]["params.yaml"]["data"]["train"]["n_est"] == 60
     )
+
+
+def test_the_report_places_a_run_among_the_recorded_ones(recorded: Path) -> None:
+    from mlops_actions import report
+    from mlops_actions.tracking import listing, standing
+
+    runs = listing.gather(recorded, remote="origin")
+    placed = standing.standing(runs, "f1", 0.085, exclude="ours-80")
+    assert placed is not None
+    assert (placed.rank, placed.total, placed.best.name) == (2, 3, "ours-90")
+    assert [p.name for p in placed.top] == ["ours-90", "mate-70"]
+    low = standing.standing(runs, "loss", 0.5)
+    assert low is not None and low.lower_is_better and low.rank == 1
+    text = report.standing_section(placed)
+    assert text.startswith("`f1` 0.085: 2nd of 3 runs; best 0.09 in run `ours-90`")
+    forged = standing.Standing(
+        "f1", 0.5, 1, 2, False, standing.Placed("<img src=x>@team", 0.4, 3, None), ()
+    )
+    shown = report.standing_section(forged)
+    assert "<img" not in shown and "&lt;img src=x&gt;@\u2060team" in shown

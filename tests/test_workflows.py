@@ -141,7 +141,9 @@ def test_the_publishing_job_never_checks_out_or_runs_the_pull_requests_code(
     spec = _load(workflow)["jobs"][job]
     [step] = spec["steps"]  # one step: the publish action
     assert step["uses"] == "$/.github/actions/publish"
-    assert set(spec["permissions"]) <= {"actions", "pull-requests", "statuses"}
+    assert set(spec["permissions"]) <= {"actions", "contents", "pull-requests", "statuses"}
+    # contents: write is for the experiment ref, written through the API: still no checkout
+    assert spec["permissions"].get("contents", "write") == "write"
     action = _load(".github/actions/publish/action.yml")
     steps = action["runs"]["steps"]
     assert not any("checkout" in s.get("uses", "") for s in steps)
