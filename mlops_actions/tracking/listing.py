@@ -5,6 +5,7 @@ outputs from the cache or the remote), its baseline, and our run record when it 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 from mlops_actions import dvccache, git, revision
 from mlops_actions.compare import dvc_root
 from mlops_actions.errors import MlopsError
-from mlops_actions.tracking import localgit, runrecord
+from mlops_actions.tracking import localgit, rowcache, runrecord
 from mlops_actions.tracking.runrecord import RunRecord
 
 
@@ -77,81 +78,134 @@ class Run:
 
 
 class TreeSource(revision.Source):
-    """A commit's files through one shared `git cat-file --batch`, its trees read once per
-    tree sha (experiments share most of theirs)."""
+    """A commit's files from blobs read ahead in bulk (experiments share most of theirs); a
+    blob not read ahead is asked of the shared `git cat-file --batch`."""
 
-    def __init__(self, commit: str, prefix: str, blobs: git.CatFile, trees: TreeMemo) -> None:
-        self.rev, self.commit, self.prefix, self.blobs, self.trees = (
-            commit,
-            commit,
-            prefix,
-            blobs,
-            trees,
-        )
-        self._names: list[str] | None = None
+    def __init__(self, commit: str, files: dict[str, str], blobs: Blobs) -> None:
+        self.rev, self.files, self.blobs = commit, files, blobs
+        self._dirs: set[str] | None = None
+
+    def _is_dir(self, path: str) -> bool:
+        if self._dirs is None:
+            self._dirs = {
+                "/".join(p.split("/")[:i]) for p in self.files for i in range(1, p.count("/") + 1)
+            }
+        return path in self._dirs or path in (".", "")
 
     def read(self, paths: list[str]) -> dict[str, bytes | None]:
-        got = self.blobs.read([f"{self.commit}:{self.prefix}{p}" for p in paths])
-        return {
-            p: None if g is None else (revision._DIR if g.type == "tree" else g.data)
-            for p, g in zip(paths, got, strict=True)
-        }
+        out: dict[str, bytes | None] = {}
+        for path in paths:
+            sha = self.files.get(path)
+            if sha is not None:
+                out[path] = self.blobs.get(sha)
+            else:
+                out[path] = revision._DIR if self._is_dir(path) else None
+        return out
 
     @property
     def names(self) -> list[str]:
-        if self._names is None:
-            spec = (
-                f"{self.commit}:{self.prefix.rstrip('/')}"
-                if self.prefix
-                else f"{self.commit}^{{tree}}"
-            )
-            self._names = self.trees.files(spec)
-        return self._names
+        return list(self.files)
 
     def files_under(self, path: str) -> list[str]:
         if path in (".", ""):
-            return list(self.names)
-        return [n for n in self.names if n.startswith(f"{path}/")]
+            return list(self.files)
+        return [n for n in self.files if n.startswith(f"{path}/")]
 
     def dvc_files(self) -> tuple[list[str], list[str]]:
-        return revision._dvc_files(self.names)
+        return revision._dvc_files(self.files)
+
+
+def read_many(cat: git.CatFile, specs: list[str]) -> list[git.GitObject | None]:
+    """`cat.read` in chunks: a batch is written whole before its answers are read, so a big
+    one would fill both pipes and wait forever."""
+    out: list[git.GitObject | None] = []
+    for start in range(0, len(specs), 200):
+        out += cat.read(specs[start : start + 200])
+    return out
+
+
+class Blobs:
+    """Blob contents by sha: read ahead in one batch, else one at a time."""
+
+    def __init__(self, cat: git.CatFile) -> None:
+        self.cat = cat
+        self.data: dict[str, bytes | None] = {}
+
+    def prefetch(self, shas: Iterable[str]) -> None:
+        wanted = [s for s in dict.fromkeys(shas) if s not in self.data]
+        for sha, got in zip(wanted, read_many(self.cat, wanted), strict=True):
+            self.data[sha] = got.data if got is not None and got.type == "blob" else None
+
+    def get(self, sha: str) -> bytes | None:
+        if sha not in self.data:
+            self.prefetch([sha])
+        return self.data[sha]
 
 
 class TreeMemo:
-    """Recursive file lists of trees, by tree sha."""
+    """Recursive file lists (path -> blob sha) of trees, by tree sha; the trees of a level
+    read in one batch."""
 
-    def __init__(self, blobs: git.CatFile) -> None:
-        self.blobs = blobs
-        self._files: dict[bytes, list[str]] = {}
+    def __init__(self, cat: git.CatFile) -> None:
+        self.cat = cat
+        self._entries: dict[str, list[tuple[bytes, str, str]]] = {}
+        self._files: dict[str, dict[str, str]] = {}
 
-    def files(self, spec: str) -> list[str]:
-        got = self.blobs.read([spec])[0]
-        return self._walk(got.data) if got is not None and got.type == "tree" else []
+    def load(self, trees: Iterable[str]) -> None:
+        """Read these trees and every tree under them, a level per batch."""
+        level = [t for t in dict.fromkeys(trees) if t not in self._entries]
+        while level:
+            got = read_many(self.cat, level)
+            nxt: list[str] = []
+            for sha, obj in zip(level, got, strict=True):
+                entries = _entries(obj.data) if obj is not None and obj.type == "tree" else []
+                self._entries[sha] = entries
+                nxt += [s for mode, _, s in entries if mode == b"40000"]
+            level = [t for t in dict.fromkeys(nxt) if t not in self._entries]
 
-    def _walk(self, data: bytes) -> list[str]:
-        key = data
-        if key in self._files:
-            return self._files[key]
-        out: list[str] = []
-        subtrees: list[tuple[str, str]] = []
-        pos = 0
-        while pos < len(data):
-            space = data.index(b" ", pos)
-            nul = data.index(b"\0", space)
-            mode, name = data[pos:space], data[space + 1 : nul].decode("utf-8", "replace")
-            sha = data[nul + 1 : nul + 21].hex()
-            pos = nul + 21
-            if mode == b"40000":
-                subtrees.append((name, sha))
-            elif mode != b"160000":
-                out.append(name)
-        if subtrees:
-            got = self.blobs.read([sha for _, sha in subtrees])
-            for (name, _), sub in zip(subtrees, got, strict=True):
-                if sub is not None:
-                    out += [f"{name}/{n}" for n in self._walk(sub.data)]
-        self._files[key] = out
-        return out
+    def files(self, tree: str) -> dict[str, str]:
+        found = self._files.get(tree)
+        if found is None:
+            found = {}
+            for mode, name, sha in self._entries.get(tree, []):
+                if mode == b"40000":
+                    found.update((f"{name}/{p}", s) for p, s in self.files(sha).items())
+                elif mode != b"160000":
+                    found[name] = sha
+            self._files[tree] = found
+        return found
+
+    def subtree(self, tree: str, prefix: str) -> str | None:
+        """The tree at `prefix` (a/b/) under `tree`."""
+        for part in [p for p in prefix.split("/") if p]:
+            match = [
+                s for mode, n, s in self._entries.get(tree, []) if n == part and mode == b"40000"
+            ]
+            if not match:
+                return None
+            tree = match[0]
+        return tree
+
+
+def _entries(data: bytes) -> list[tuple[bytes, str, str]]:
+    out = []
+    pos = 0
+    while pos < len(data):
+        space = data.index(b" ", pos)
+        nul = data.index(b"\0", space)
+        out.append(
+            (
+                data[pos:space],
+                data[space + 1 : nul].decode("utf-8", "replace"),
+                data[nul + 1 : nul + 21].hex(),
+            )
+        )
+        pos = nul + 21
+    return out
+
+
+# Files DVC may read as params, metrics or pipeline: read ahead for every experiment at once.
+_AHEAD = (".yaml", ".yml", ".json", ".toml", ".py", ".lock", ".dvc")
 
 
 @dataclass(frozen=True)
@@ -207,35 +261,65 @@ def read_runs(top: Path, root: Path, prefix: str, refs: dict[str, tuple[str, str
     objects = dvccache.Objects(root)
     branches = _branch_tips(top)
     runs: list[Run] = []
+    saved = rowcache.load(top)
     try:
-        with git.CatFile(top) as blobs:
-            trees = TreeMemo(blobs)
-            items = sorted(refs.items())
-            commits = blobs.read([sha for _, (sha, _) in items])
-            records = blobs.read([f"{sha}:{runrecord.RECORD_PATH}" for _, (sha, _) in items])
-            for (refname, (sha, where)), obj, rec in zip(items, commits, records, strict=True):
-                split = runrecord.split_ref(refname)
-                if obj is None or split is None or obj.type != "commit":
-                    continue
-                baseline, name = split
-                commit = _commit(obj.data)
-                record = runrecord.parse(rec.data if rec is not None else None)
-                run = Run(
-                    name, sha, baseline, (record.created if record else "") or stamp(commit.time)
+        with git.CatFile(top) as cat:
+            items = [(r, v) for r, v in sorted(refs.items()) if runrecord.split_ref(r)]
+            commits = {
+                sha: _commit(obj.data)
+                for (_, (sha, _)), obj in zip(
+                    items, read_many(cat, [v[0] for _, v in items]), strict=True
                 )
-                run.record, run.where, run.branch = record, where, branches.get(baseline)
-                _values(run, TreeSource(sha, prefix, blobs, trees), objects)
+                if obj is not None and obj.type == "commit"
+            }
+            todo = [c for c in commits if c not in saved]
+            trees, blobs = TreeMemo(cat), Blobs(cat)
+            trees.load(commits[c].tree for c in todo)
+            files = {}
+            for sha in todo:
+                tree = trees.subtree(commits[sha].tree, prefix) if prefix else commits[sha].tree
+                files[sha] = trees.files(tree) if tree else {}
+                record = (
+                    trees.files(commits[sha].tree).get(runrecord.RECORD_PATH)
+                    if prefix
+                    else files[sha].get(runrecord.RECORD_PATH)
+                )
+                if record:
+                    files[sha] = {**files[sha], "\0record": record}
+            blobs.prefetch(
+                s
+                for f in files.values()
+                for p, s in f.items()
+                if p.endswith(_AHEAD) or p == "\0record"
+            )
+            for refname, (sha, where) in items:
+                if sha not in commits:
+                    continue
+                baseline, name = runrecord.split_ref(refname) or ("", "")
+                if sha in saved:
+                    run = rowcache.restore(saved[sha], name, sha, baseline)
+                else:
+                    mine = files[sha]
+                    rec_sha = mine.pop("\0record", None)
+                    rec = runrecord.parse(blobs.get(rec_sha) if rec_sha else None)
+                    created = (rec.created if rec else "") or stamp(commits[sha].time)
+                    run = Run(name, sha, baseline, created, record=rec)
+                    _values(run, TreeSource(sha, mine, blobs), objects)
+                run.where, run.branch = where, branches.get(baseline)
                 runs.append(run)
     finally:
         objects.close()
+    rowcache.save(top, saved, runs)
     runs.sort(key=lambda r: (r.created, r.name), reverse=True)
     return runs
 
 
 def _values(run: Run, source: TreeSource, objects: dvccache.Objects) -> None:
-    params_text = source.read([revision.DEFAULT_PARAMS])[revision.DEFAULT_PARAMS]
-    metrics_file = revision.metrics_file(params_text)
     dvc_mode = bool(source.dvc_files()[0])
+    metrics_file = revision.DEFAULT_METRICS
+    if not dvc_mode:  # our own settings name the metrics file
+        params_text = source.read([revision.DEFAULT_PARAMS])[revision.DEFAULT_PARAMS]
+        metrics_file = revision.metrics_file(params_text)
     snap = revision.read(
         source, revision.DEFAULT_PARAMS, metrics_file, dvc_mode=dvc_mode, objects=objects
     )
