@@ -5,6 +5,7 @@ outputs from the cache or the remote), its baseline, and our run record when it 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -297,7 +298,7 @@ def read_runs(top: Path, root: Path, prefix: str, refs: dict[str, tuple[str, str
                     continue
                 baseline, name = runrecord.split_ref(refname) or ("", "")
                 if sha in saved:
-                    run = rowcache.restore(saved[sha], name, sha, baseline)
+                    run = _restore(saved[sha], name, sha, baseline)
                 else:
                     mine = files[sha]
                     rec_sha = mine.pop("\0record", None)
@@ -309,9 +310,32 @@ def read_runs(top: Path, root: Path, prefix: str, refs: dict[str, tuple[str, str
                 runs.append(run)
     finally:
         objects.close()
-    rowcache.save(top, saved, runs)
+    new = {
+        r.commit: {
+            "created": r.created,
+            "params": r.params,
+            "metrics": r.metrics,
+            "record": r.record.to_json() if r.record else None,
+        }
+        for r in runs
+        if r.commit not in saved and not r.errors
+    }
+    rowcache.save(top, saved, new)
     runs.sort(key=lambda r: (r.created, r.name), reverse=True)
     return runs
+
+
+def _restore(entry: dict[str, Any], name: str, sha: str, baseline: str) -> Run:
+    record = entry.get("record")
+    return Run(
+        name,
+        sha,
+        baseline,
+        entry.get("created", ""),
+        params=entry.get("params") or {},
+        metrics=entry.get("metrics") or {},
+        record=runrecord.parse(json.dumps(record).encode()) if record else None,
+    )
 
 
 def _values(run: Run, source: TreeSource, objects: dvccache.Objects) -> None:

@@ -7,13 +7,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mlops_actions import __version__, git
-from mlops_actions.tracking import runrecord
-
-if TYPE_CHECKING:
-    from mlops_actions.tracking.listing import Run
 
 VERSION = f"{__version__}/1"
 
@@ -34,33 +30,8 @@ def load(top: Path) -> dict[str, dict[str, Any]]:
     return rows if isinstance(rows, dict) else {}
 
 
-def restore(entry: dict[str, Any], name: str, sha: str, baseline: str) -> Run:
-    from mlops_actions.tracking.listing import Run
-
-    record = entry.get("record")
-    return Run(
-        name,
-        sha,
-        baseline,
-        entry.get("created", ""),
-        params=entry.get("params") or {},
-        metrics=entry.get("metrics") or {},
-        record=runrecord.parse(json.dumps(record).encode()) if record else None,
-    )
-
-
-def save(top: Path, saved: dict[str, dict[str, Any]], runs: list[Run]) -> None:
+def save(top: Path, saved: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]]) -> None:
     """Add the rows read this time (best effort: a read-only clone just reads again)."""
-    new = {
-        r.commit: {
-            "created": r.created,
-            "params": r.params,
-            "metrics": r.metrics,
-            "record": r.record.to_json() if r.record else None,
-        }
-        for r in runs
-        if r.commit not in saved and not r.errors
-    }
     if not new:
         return
     from mlops_actions.util import write_text
