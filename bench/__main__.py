@@ -9,7 +9,8 @@ A partial run (--quick, --only) writes its BENCHMARKS.md and plot under bench/ou
 
 Each benchmark also runs on its own: `python -m bench.compare_bench`, `bench.models_bench`,
 `bench.train_bench`, `bench.run_bench`, `bench.report_bench`, `bench.api_bench`,
-`bench.install_bench`, `bench.pull_bench`, `bench.monitor_bench`, `bench.bootstrap_bench`.
+`bench.install_bench`, `bench.pull_bench`, `bench.monitor_bench`, `bench.bootstrap_bench`,
+`bench.runs_bench`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from bench import (
     pull_bench,
     report_bench,
     run_bench,
+    runs_bench,
     train_bench,
 )
 from bench.common import Result, Row, machine
@@ -57,6 +59,7 @@ def _suite(quick: bool) -> dict[str, Callable[[], Result]]:
             "install": lambda: install_bench.run(1, log=_log),
             "pull": lambda: pull_bench.run(2, 64, 1000, log=_log),
             "monitor": lambda: monitor_bench.run([10_000], 1, 20, log=_log),
+            "runs": lambda: runs_bench.run((100,), 2, log=_log),
         }
     return {
         "startup": lambda: run_bench.startup(15, log=_log),
@@ -74,6 +77,7 @@ def _suite(quick: bool) -> dict[str, Callable[[], Result]]:
         "install": lambda: install_bench.run(3, log=_log),
         "pull": lambda: pull_bench.run(5, log=_log),
         "monitor": lambda: monitor_bench.run([100_000, 1_000_000], 3, 200, log=_log),
+        "runs": lambda: runs_bench.run((1000, 10_000), 5, log=_log),
     }
 
 
@@ -91,6 +95,7 @@ ORDER = (
     "api",
     "install",
     "monitor",
+    "runs",
 )
 
 

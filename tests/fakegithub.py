@@ -377,8 +377,11 @@ def load_spec(cache_dir: Path | None = None, spec_path: Path = SPEC_PATH) -> Spe
         )
     stat = spec_path.stat()
     cache_dir = Path(cache_dir) if cache_dir else Path(tempfile.gettempdir())
+    # The operations served are part of the key: branches that serve others never share a trim.
+    served = hashlib.sha256(repr(OPERATIONS).encode()).hexdigest()[:10]
     cached = (
-        cache_dir / f"github-openapi-trim-{stat.st_size}-{stat.st_mtime_ns}-v{TRIM_VERSION}.json"
+        cache_dir
+        / f"github-openapi-trim-{stat.st_size}-{stat.st_mtime_ns}-v{TRIM_VERSION}-{served}.json"
     )
     try:
         doc = json.loads(cached.read_text(encoding="utf-8"))

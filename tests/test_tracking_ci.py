@@ -199,3 +199,26 @@ def test_a_forged_file_path_records_nothing(
     assert _publish(tmp_path, github_server, monkeypatch, out) == 0
     assert "is not a safe relative path" in capsys.readouterr().out
     assert _exps(github_server) == {} and github_server.calls("POST", r"/git/") == []
+
+
+def test_the_one_job_run_records_its_pull_request_run(
+    project: Path,
+    pr_head: str,
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests.helpers import pull_request_env
+
+    pull = pull_request_env(monkeypatch, github_server, project, branch="more-trees")
+    cli.main(["run"])
+    [(ref, commit)] = _exps(github_server).items()
+    assert ref == f"refs/exps/{pr_head[:2]}/{pr_head[2:]}/ci-77-1"
+    record = json.loads(git(github_server.bare(), "show", f"{commit}:.mlops/run.json"))
+    assert (record["event"], record["pr"], record["status"]) == (
+        "pull_request",
+        pull["number"],
+        "ok",
+    )
+    assert record["model_sha256"] and record["duration"] is not None
+    assert len(github_server.issue_comments[pull["number"]]) == 1
