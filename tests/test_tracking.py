@@ -217,3 +217,25 @@ def test_the_report_places_a_run_among_the_recorded_ones(recorded: Path) -> None
     )
     shown = report.standing_section(forged)
     assert "<img" not in shown and "&lt;img src=x&gt;@\u2060team" in shown
+
+
+def test_a_dvc_remote_without_the_objects_is_one_line(
+    recorded: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    work = tmp_path / "copy"
+    shutil.copytree(recorded.parent, work)
+    repo = work / "repo"
+    dvc(repo, "remote", "modify", "store", "url", str(work / "dvc-remote"))
+    shutil.rmtree(work / "dvc-remote")
+    shutil.rmtree(repo / ".dvc" / "cache")
+    shutil.rmtree(repo / ".git" / "mlops", ignore_errors=True)
+    capsys.readouterr()
+    assert cli.main(["runs", "-C", str(repo), "--json", "--local"]) == 0
+    said = capsys.readouterr()
+    listed = {r["name"]: r for r in json.loads(said.out)}
+    err = said.err
+    assert listed["ours-90"]["metrics"]["metrics.json"]["data"]["f1"] == 0.09  # in git
+    assert "eval/extra.json" not in listed["ours-90"]["metrics"]
+    assert listed["ours-90"]["errors"] and "eval/extra.json" in listed["ours-90"]["errors"][0]
+    [line] = [x for x in err.splitlines() if "without some values" in x]
+    assert "eval/extra.json" in line

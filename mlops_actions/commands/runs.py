@@ -64,6 +64,12 @@ def main(
 
 def _list(query: Query) -> int:
     runs = _gather(query)
+    broken = [r for r in runs if r.errors]
+    if broken:
+        output.warning(
+            f"{len(broken)} experiment(s) show without some values, e.g. {broken[0].name}: "
+            f"{broken[0].errors[0]}"
+        )
     runs = view.select(runs, baseline=query.baseline, branch=query.branch, pr=query.pr)
     if query.filter:
         rules = view.parse_filter(query.filter)
