@@ -32,7 +32,7 @@ def _gather(query: Query) -> list[listing.Run]:
     start = Path.cwd()
     top = listing.top_of(start)
     remote = None if query.local_only else (query.remote or listing.default_remote(top))
-    if remote is None and not query.local_only and query.remote is None:
+    if remote is None and not query.local_only and query.fmt is None:
         output.info("no git remote: listing this clone's experiments only")
     return listing.gather(start, remote=remote)
 
@@ -50,7 +50,10 @@ def main(
         return _list(query)
     if verb == "show" and len(args) == 1:
         run = listing.find(_gather(query), args[0])
-        print(json.dumps(run.to_json(), indent=2) if query.fmt == "json" else _show(run))
+        if query.fmt == "json":
+            print(output.printable_json(json.dumps(run.to_json(), indent=2)))
+        else:
+            print(_show(run))
         return 0
     if verb == "diff" and len(args) == 2:
         return _diff(query, args[0], args[1])
@@ -78,7 +81,8 @@ def _list(query: Query) -> int:
         runs = view.sort(runs, query.sort)
     if query.limit is not None:
         runs = runs[: query.limit]
-    print(view.render(runs, query.fmt))
+    text = view.render(runs, query.fmt)  # names and values come from anyone's refs
+    print(output.printable_json(text) if query.fmt == "json" else _inert(text))
     return 0
 
 
@@ -100,7 +104,7 @@ def _show(run: listing.Run) -> str:
         for key, val in run.flat(section).items():
             lines.append(f"{section[:-1] if section == 'params' else 'metric'}  {key} = {val}")
     lines += [f"warning    {e}" for e in run.errors]
-    return "\n".join(output.printable(line) for line in lines)
+    return _inert("\n".join(lines))
 
 
 def _diff(query: Query, a: str, b: str) -> int:
@@ -121,12 +125,17 @@ def _diff(query: Query, a: str, b: str) -> int:
         diff_files(plain(old.params), plain(new.params)),
     )
     if query.fmt == "json":
-        print(compare.render_json(found, indent=2))
+        print(output.printable_json(compare.render_json(found, indent=2)))
     elif query.fmt == "md":
-        print(compare.render_markdown(found))
+        print(_inert(compare.render_markdown(found)))
     else:
-        print(compare.render_text(found))
+        print(_inert(compare.render_text(found)))
     return 0
+
+
+def _inert(text: str) -> str:
+    """No terminal control sequence from an experiment's names or values, no workflow command."""
+    return output.printable(re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "?", text))
 
 
 _DURATION = re.compile(r"(\d+)([dhw]?)")
