@@ -46,6 +46,7 @@ class RunOptions:
     stage: str | None = None
     release: bool = False
     retrain_token: str | None = None
+    record: bool = False  # record the run as a DVC experiment (tracking/)
 
 
 # --- data -----------------------------------------------------------------------------------

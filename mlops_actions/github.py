@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 from urllib.parse import quote
 
 from mlops_actions.errors import GitHubError
@@ -293,6 +293,47 @@ class GitHub(RestClient):
         """
         path = f"{self._repo_path}/git/matching-refs/{_quote_ref(prefix)}"
         return cast(list[GitRef], self.paginate(path, permission="contents: read", per_page=None))
+
+    # ---- git objects (the git data API) ----------------------------------------------------
+
+    def create_blob(self, data: bytes) -> str:
+        """A blob of `data` (sent base64); its sha. Permissions: `contents: write`."""
+        import base64
+
+        payload = {"content": base64.b64encode(data).decode(), "encoding": "base64"}
+        created = cast(dict[str, Any], self._json("POST", "/git/blobs", "contents: write", payload))
+        return str(created["sha"])
+
+    def create_tree(self, entries: list[Mapping[str, str]], base_tree: str | None = None) -> str:
+        """A tree: `base_tree` with `entries` ({path, mode, type, sha}) put in; its sha.
+
+        Permissions: `contents: write`."""
+        payload: dict[str, object] = {"tree": [dict(e) for e in entries]}
+        if base_tree is not None:
+            payload["base_tree"] = base_tree
+        created = cast(dict[str, Any], self._json("POST", "/git/trees", "contents: write", payload))
+        return str(created["sha"])
+
+    def create_commit(
+        self,
+        message: str,
+        tree: str,
+        parents: list[str],
+        *,
+        author: Mapping[str, str] | None = None,
+    ) -> str:
+        """A commit object (no ref moves); its sha. Permissions: `contents: write`."""
+        payload: dict[str, object] = {"message": message, "tree": tree, "parents": parents}
+        if author is not None:
+            payload["author"] = dict(author)
+        created = cast(
+            dict[str, Any], self._json("POST", "/git/commits", "contents: write", payload)
+        )
+        return str(created["sha"])
+
+    def get_commit_object(self, sha: str) -> dict[str, Any] | None:
+        """The git commit `sha` (its tree and parents), or None. Permissions: `contents: read`."""
+        return cast("dict[str, Any] | None", self._get_or_none(f"/git/commits/{sha}"))
 
     # ---- repository_dispatch ----------------------------------------------------------------
 

@@ -35,6 +35,8 @@ from mlops_actions.api import GateRun, RunOptions
 from mlops_actions.config import Config
 from mlops_actions.context import Context
 from mlops_actions.errors import MlopsError
+from mlops_actions.tracking import ci as tracking_ci
+from mlops_actions.tracking import record as tracking
 from mlops_actions.training.base import TrainResult
 
 if TYPE_CHECKING:
@@ -56,7 +58,11 @@ def run(cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions) -> in
     _refuse_untrusted_checkout(cfg, ctx)
     gated = bool(cfg.rules) or pull_gates.gated_by_base(cfg, ctx)
     with publish.GateStatuses(gh if gated else None, ctx, cfg.gate_options.status_prefix) as s:
-        done = evaluate(cfg, ctx, options)
+        try:
+            done = evaluate(cfg, ctx, options)
+        except MlopsError as exc:
+            _record(cfg, ctx, gh, options, None, str(exc))
+            raise
         s.finish(done.gates.results)
     publish.write_outputs(
         ctx,
@@ -73,6 +79,7 @@ def run(cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions) -> in
         author=options.comment_author,
     )
     publish.deliver_report(cfg, ctx, gh, done.body, delivery)
+    _record(cfg, ctx, gh, options, done.trained, None)
     if ctx.is_default_branch_push:
         api.push_outputs(cfg, remote=options.remote, jobs=options.jobs)
     if ctx.is_default_branch_push and options.promote and cfg.rules:
@@ -92,6 +99,21 @@ def run(cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions) -> in
     else:
         publish.write_outputs(ctx, promoted=False, version="", tag="")
     return done.gates.code
+
+
+def _record(
+    cfg: Config,
+    ctx: Context,
+    gh: GitHub | None,
+    options: RunOptions,
+    trained: TrainResult | None,
+    error: str | None,
+) -> None:
+    """The run as a DVC experiment: `--record` here, MLOPS_RECORD in Actions (tracking/)."""
+    if ctx.in_actions:
+        tracking_ci.record_run(cfg, ctx, gh, trained, error)
+    elif options.record:
+        tracking.record_quietly(cfg, trained, error=error)
 
 
 def _refuse_untrusted_checkout(cfg: Config, ctx: Context) -> None:

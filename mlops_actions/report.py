@@ -440,6 +440,28 @@ def render(data: ReportInput, comment_id: str = "default") -> str:
     return "\n".join(parts).rstrip() + "\n"
 
 
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def standing_section(s: Any) -> str:
+    """The run among the recorded runs (tracking.standing.Standing): one line and the top five
+    in <details>. Experiment names, links and the metric name are untrusted: escaped here."""
+
+    def run(p: Any, table: bool = False) -> str:
+        name = inert.code(p.name, table=table)
+        return name + (f" (PR #{int(p.pr)})" if p.pr else "")
+
+    line = (
+        f"{_name(s.metric)} {number(s.value)}: {ordinal(s.rank)} of {s.total} runs; "
+        f"best {number(s.best.value)} in run {run(s.best)}"
+    )
+    rows = [f"| {i} | {run(p, True)} | {number(p.value)} |" for i, p in enumerate(s.top, 1)]
+    table = "\n".join(["| # | run | value |", "|---|---|---|", *rows])
+    return f"{line}\n\n<details><summary>Top {len(s.top)} recorded runs</summary>\n\n{table}\n\n</details>"
+
+
 def fit(body: str, limit: int = COMMENT_LIMIT, summary_url: str | None = None) -> str:
     """Cut `body` to `limit` characters at a line boundary, before a code block it would cut."""
     if len(body) <= limit:

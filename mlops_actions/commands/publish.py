@@ -8,6 +8,8 @@ rules of the params file at the base commit (see handoff.py).
 from __future__ import annotations
 
 from mlops_actions import context, handoff, publish, results
+from mlops_actions.errors import MlopsError
+from mlops_actions.tracking import ci as tracking
 
 
 def main(
@@ -22,6 +24,14 @@ def main(
     ctx = context.load(token=token)
     found = results.read(directory)
     gh = publish.client_in_actions(ctx)
-    return handoff.publish_results(
-        ctx, gh, found, comment_id=comment_id, author=author, prefix=prefix, params=params
-    )
+    try:
+        code = handoff.publish_results(
+            ctx, gh, found, comment_id=comment_id, author=author, prefix=prefix, params=params
+        )
+    except MlopsError:
+        if found.error is not None:  # a failed run is recorded as failed, with what it has
+            tracking.record_published(ctx, gh, found, directory, comment_id)
+        raise
+    # After the report: recording never keeps it from being posted.
+    tracking.record_published(ctx, gh, found, directory, comment_id)
+    return code

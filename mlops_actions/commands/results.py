@@ -14,6 +14,7 @@ from mlops_actions import api, config, console, context, output, pull_gates, res
 from mlops_actions.errors import MlopsError
 from mlops_actions.gates import DEFAULT_PREFIX
 from mlops_actions.results import GateRecord, Results
+from mlops_actions.tracking import ci as tracking
 
 
 def main(
@@ -28,6 +29,7 @@ def main(
         return Results(ctx.event_name, ctx.status_sha, ctx.pr_number, comment_id, prefix, **rest)
 
     prefix = DEFAULT_PREFIX
+    cfg: config.Config | None = None
     try:
         cfg = config.load(params)
         prefix = cfg.gate_options.status_prefix
@@ -43,6 +45,8 @@ def main(
     except MlopsError as exc:
         error = re.sub(r"[\x00-\x1f\x7f]", " ", output.redact(str(exc)))[:400]
         results.write(directory, claimed(prefix, report=None, gates=[], error=error))
+        if tracking.enabled():
+            tracking.write_files(directory, cfg)
         raise
     records = [
         GateRecord(r.text, r.state, r.value, r.baseline, r.threshold, r.detail, r.description)
@@ -56,5 +60,7 @@ def main(
     except MlopsError as exc:  # the publishing job still marks the gate status `error`
         results.write(directory, claimed(prefix, report=None, gates=[], error=str(exc)[:400]))
         raise
+    if tracking.enabled():
+        tracking.write_files(directory, cfg)
     output.info(f"results written to {path}; the publishing job posts them")
     return 0
