@@ -12,10 +12,18 @@ import posixpath
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import yaml
-
 from mlops_actions import compare as compare_mod
-from mlops_actions import data, dvcproject, gates, git, metrics, pull_gates, registry, report
+from mlops_actions import (
+    data,
+    dvcproject,
+    gates,
+    git,
+    metrics,
+    pull_gates,
+    registry,
+    report,
+    yaml12,
+)
 from mlops_actions.baseline import Baseline, BaselineMetrics
 from mlops_actions.config import SECTION, Config, check_primary
 from mlops_actions.context import Context
@@ -354,8 +362,8 @@ def _dvc_hash_at(cfg: Config, sha: str | None, dvc_file: str) -> str | None:
         return None
     rel = os.path.relpath(cfg.resolve(dvc_file), cfg.root)
     try:
-        loaded = yaml.safe_load(git.run("show", f"{sha}:./{rel}", cwd=cfg.root))
-    except (GitError, yaml.YAMLError):
+        loaded = yaml12.load(git.run("show", f"{sha}:./{rel}", cwd=cfg.root))
+    except (GitError, yaml12.YamlError):
         return None
     outs = loaded.get("outs") if isinstance(loaded, dict) else None
     return str(outs[0].get("md5")) if isinstance(outs, list) and outs else None

@@ -508,7 +508,7 @@ def load(path: str | Path = DEFAULT_PARAMS, *, check_metrics: bool = False) -> C
 
 
 def _load(path: str | Path) -> Config:
-    import yaml
+    from mlops_actions import yaml12
 
     file = str(path)
     root = Path(path).resolve().parent
@@ -524,10 +524,8 @@ def _load(path: str | Path) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{file}: cannot be read: {exc}") from None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{file}: not valid YAML{where}: {problem}") from None
+        data = yaml12.load(text)
+    except yaml12.YamlError as exc:
+        where = f" at line {exc.line}" if exc.line is not None else ""
+        raise ConfigError(f"{file}: not valid YAML{where}: {exc.problem}") from None
     return parse(data, file, dvcproject.read(root, data, skip=(_cache_dir(data),)))

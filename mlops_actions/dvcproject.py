@@ -257,17 +257,16 @@ class _Reader:
 
 
 def _load_yaml(root: Path, file: str) -> object:
-    import yaml
+    from mlops_actions import yaml12
 
     try:
         text = (root / file).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{file}: cannot be read: {exc}") from None
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
+        return yaml12.load(text)
+    except yaml12.YamlError as exc:
+        where = f" at line {exc.line}" if exc.line is not None else ""
         raise ConfigError(
             f"{file}: not valid YAML{where}; fix it (DVC refuses this file as it is)"
         ) from None

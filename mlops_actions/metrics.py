@@ -14,7 +14,7 @@ from mlops_actions.errors import MetricsError
 
 def parse(text: str, name: str) -> Any:
     """Parse metrics text the way DVC does: by suffix, JSON or YAML (YAML also reads JSON)."""
-    import yaml
+    from mlops_actions import yaml12
 
     if name.endswith(".json"):
         try:
@@ -22,9 +22,9 @@ def parse(text: str, name: str) -> Any:
         except json.JSONDecodeError as exc:
             raise MetricsError(f"{name}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise MetricsError(f"{name}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        return yaml12.load(text)
+    except yaml12.YamlError as exc:
+        raise MetricsError(f"{name}: not valid YAML ({exc})") from None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,43 @@
+"""YAML as DVC reads it: YAML 1.2 through ruamel.yaml's safe loader (dvc/utils/serialize/_yaml.py).
+
+The one YAML reader of the package: params files, metrics files, dvc.yaml, dvc.lock, .dvc files,
+GTO's artifacts.yaml and .gto. YAML 1.2 means `3e-1` is the float 0.3 and `yes` is a string,
+where a YAML 1.1 reader (PyYAML) says the string '3e-1' and True. ruamel.yaml is imported on the
+first read, so commands that read no YAML (`--help`) never load it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class YamlError(ValueError):
+    """Text that is not valid YAML; `line` is 1-based when the parser knows it."""
+
+    def __init__(self, problem: str, line: int | None = None) -> None:
+        self.problem, self.line = problem, line
+        super().__init__(f"{problem} at line {line}" if line is not None else problem)
+
+
+_loader: Any = None
+
+
+def load(text: str | bytes | None) -> Any:
+    """The document in `text` (None for an empty one), or YamlError."""
+    global _loader
+    if text is None:
+        return None
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError
+
+    if _loader is None:
+        _loader = YAML(typ="safe")
+    try:
+        return _loader.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise YamlError(
+            str(exc.problem or "invalid YAML"), mark.line + 1 if mark is not None else None
+        ) from None
+    except Exception as exc:  # ruamel raises a few types outside its YAMLError tree
+        raise YamlError(str(exc) or type(exc).__name__) from None
