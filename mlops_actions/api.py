@@ -16,6 +16,7 @@ from mlops_actions import compare as compare_mod
 from mlops_actions import (
     data,
     dvcproject,
+    gatenames,
     gates,
     git,
     metrics,
@@ -196,7 +197,10 @@ def base_values(cfg: Config, found: compare_mod.Comparison) -> dict[str, object]
     # The base's own metrics file (comparison paths are root-relative): moving it in a pull
     # request does not remove its baseline.
     path = found.base_metrics or posixpath.normpath(cfg.train.metrics)
-    values = {e.key: e.old for e in found.rows("metrics", all=True) if e.path == path}
+    entries = found.rows("metrics", all=True)
+    values = {e.key: e.old for e in entries if e.path == path}
+    if len({e.path for e in entries}) > 1:  # `path:metric` reaches any file's values
+        values.update({metrics.qualified(e.path, e.key): e.old for e in entries})
     return {k: v for k, v in values.items() if v is not None} or None
 
 
@@ -246,14 +250,15 @@ def evaluate_gates(
             f"no base metrics ({where}): {relative} relative gate(s) {outcome} "
             f"(mlops.gate_options.no_baseline: {options.no_baseline})"
         )
+    names = gatenames.current_names(cfg, current, cfg.rules)
     results = gates.evaluate(
         cfg.rules,
-        current.flat(),
-        baseline,
+        names.values,
+        gatenames.base_names(names, baseline),
         no_baseline=options.no_baseline,
         prefix=options.status_prefix,
         noise=noise,
-        source=current.path,
+        source=names.source,
     )
     return GateRun(results, note)
 

@@ -528,4 +528,4 @@ def _load(path: str | Path) -> Config:
     except yaml12.YamlError as exc:
         where = f" at line {exc.line}" if exc.line is not None else ""
         raise ConfigError(f"{file}: not valid YAML{where}: {exc.problem}") from None
-    return parse(data, file, dvcproject.read(root, data, skip=(_cache_dir(data),)))
+    return parse(data, file, dvcproject.read(root, skip=(_cache_dir(data),)))

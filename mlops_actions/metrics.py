@@ -137,3 +137,38 @@ def intervals(values: Mapping[str, Any]) -> dict[str, tuple[float, float]]:
             if low <= high:
                 found[name] = (low, high)
     return found
+
+
+@dataclass(frozen=True)
+class GateNames:
+    """The names a gate may use over several metrics files: `path:metric` always (the form
+    DVC's tables use), the bare metric when one file alone has it."""
+
+    values: dict[str, Any]
+    aliases: dict[str, str]  # bare name -> its qualified name, where unique
+    ambiguous: dict[str, list[str]]  # bare name -> the qualified spellings to choose from
+    files: tuple[str, ...] = ()
+
+    @property
+    def source(self) -> str:
+        """How a message names where the metrics come from."""
+        return self.files[0] if len(self.files) == 1 else "the metrics files"
+
+
+def qualified(path: str, name: str) -> str:
+    return f"{path}:{name}"
+
+
+def gate_names(files: Mapping[str, Mapping[str, Any]]) -> GateNames:
+    """`files`: {path: flattened metrics}; one file gives its bare names alone."""
+    owners: dict[str, list[str]] = {}
+    values: dict[str, Any] = {}
+    for path, flat in files.items():
+        for name, value in flat.items():
+            values[qualified(path, name)] = value
+            owners.setdefault(name, []).append(path)
+    aliases = {n: qualified(p[0], n) for n, p in owners.items() if len(p) == 1}
+    for name, full in aliases.items():
+        values[name] = values[full] if len(files) > 1 else values.pop(full)
+    ambiguous = {n: [qualified(p, n) for p in ps] for n, ps in owners.items() if len(ps) > 1}
+    return GateNames(values, aliases, ambiguous, tuple(files))
