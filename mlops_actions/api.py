@@ -348,7 +348,8 @@ def _plots(
         if cfg.train.mode == "builtin"
         else []
     )
-    base = None if first or found.baseline.kind == "none" else found.baseline.sha
+    # The base commit's plots whenever there is one, metrics or not: `--base` or not, the same.
+    base = None if first else found.baseline.sha
     drawn, notes = plots.read(root, base, extra)
     ids = {p.id for p in drawn if p.kind == "confusion"}
     return drawn, notes, any(d.id in ids for d in extra)

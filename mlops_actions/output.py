@@ -60,6 +60,12 @@ def info(message: str) -> None:
     print(printable(message), flush=True)
 
 
+def status(message: str) -> None:
+    """A line about what was done (`report written to …`), on stderr: stdout may be the
+    command's product, redirected into a file."""
+    print(printable(message), file=sys.stderr, flush=True)
+
+
 def _escape_command(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
