@@ -337,7 +337,22 @@ def load(path: str, text: bytes, lock_text: bytes | None, read: Reader, into: De
                 for file, keys in item.items():
                     into.add_params(_join(wdir, str(file)), [str(k) for k in keys or []])
         locked = lock_stages.get(stage.name) if isinstance(lock_stages, dict) else None
+        uncached = _uncached(resolved)
         if isinstance(locked, dict):
             for out in locked.get("outs") or []:
                 if isinstance(out, dict) and "path" in out:
-                    into.lock_outs[_join(wdir, str(out["path"]))] = out
+                    # dvc.lock does not say `cache: false`; dvc.yaml does
+                    flag = {"cache": False} if str(out["path"]) in uncached else {}
+                    into.lock_outs[_join(wdir, str(out["path"]))] = {**out, **flag}
+
+
+def _uncached(stage: dict[str, Any]) -> set[str]:
+    """The outputs a stage declares with `cache: false` (git keeps them, DVC never pushes)."""
+    found = set()
+    for section in ("outs", "metrics", "plots"):
+        for item in stage.get(section) or []:
+            if isinstance(item, dict) and len(item) == 1:
+                path, options = next(iter(item.items()))
+                if isinstance(options, dict) and options.get("cache") is False:
+                    found.add(str(path))
+    return found

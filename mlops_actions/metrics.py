@@ -152,7 +152,11 @@ class GateNames:
     @property
     def source(self) -> str:
         """How a message names where the metrics come from."""
-        return self.files[0] if len(self.files) == 1 else f"the union of {len(self.files)} metrics files"
+        return (
+            self.files[0]
+            if len(self.files) == 1
+            else f"the union of {len(self.files)} metrics files"
+        )
 
 
 def qualified(path: str, name: str) -> str:

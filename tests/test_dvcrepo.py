@@ -107,7 +107,7 @@ def test_global_and_system_levels_under_the_repository_files(
 def test_quoted_values_come_back_without_quotes(repo: Path) -> None:
     (repo / ".dvc" / "config").write_text(
         "[core]\n    remote = 'store'\n"
-        "['remote \"store\"']\n    url = \"s3://bucket/with, comma\"\n"
+        '[\'remote "store"\']\n    url = "s3://bucket/with, comma"\n'
     )
     assert dvcrepo.read_config(repo).remote() == dvcrepo.Remote(
         "store", "s3://bucket/with, comma", None
