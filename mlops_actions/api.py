@@ -140,7 +140,8 @@ def train(
     from mlops_actions.training.runner import train as run_training
 
     result = run_training(cfg, version, use_cache=use_cache, restore=restore)
-    check_primary(cfg, result.metrics.flat(), result.metrics.path)
+    names = gatenames.values(cfg, result.metrics)
+    check_primary(cfg, names.values, names.source)
     return result
 
 

@@ -25,7 +25,7 @@ from mlops_actions import dvcproject, tag
 from mlops_actions.dvcproject import DvcProject
 from mlops_actions.errors import ConfigError, MetricsError
 from mlops_actions.gates import NO_BASELINE, available
-from mlops_actions.metrics import is_number
+from mlops_actions.metrics import gate_names, is_number, with_declared
 from mlops_actions.metrics import load as load_metrics
 from mlops_actions.rules import Rule, parse_rule, parse_rules
 from mlops_actions.training import TRAINERS
@@ -398,7 +398,8 @@ def _derived(section: dict[str, Any], project: DvcProject | None, file: str) -> 
                 f"it or set {SECTION}.model.name in {file}"
             )
         model.setdefault("name", chosen.name)
-        train.setdefault("model", chosen.path)
+        if chosen.path:
+            train.setdefault("model", chosen.path)
     return {**section, "train": train, "model": model}
 
 
@@ -494,7 +495,9 @@ def _check_primary_file(cfg: Config) -> None:
         found = load_metrics(cfg.resolve(cfg.train.metrics), cfg.train.metrics)
     except MetricsError:
         return  # no metrics yet, or unreadable: the command that reads them says so
-    check_primary(cfg, found.flat(), found.path)
+    declared = cfg.project.metrics if cfg.project is not None else ()
+    names = gate_names(with_declared(found, declared, cfg.resolve))
+    check_primary(cfg, names.values, names.source)
 
 
 def load(path: str | Path = DEFAULT_PARAMS, *, check_metrics: bool = False) -> Config:

@@ -253,6 +253,51 @@ def _resolve(root: Path, file: str) -> dvcyaml.Resolved:
         ) from None
 
 
+GTO_FILE = "artifacts.yaml"
+
+
+def gto_artifacts(root: Path) -> list[Artifact]:
+    """The artifacts GTO's artifacts.yaml declares: the project root's, else the git
+    repository's top-level one (GTO's own place); paths made project-relative."""
+    from mlops_actions import yaml12
+
+    for where in (root, *root.parents):
+        file = where / GTO_FILE
+        if file.is_file() or (where / ".git").exists():
+            break
+    else:
+        return []
+    rel = os.path.relpath(file, root).replace(os.sep, "/")
+    try:
+        data = yaml12.load(file.read_bytes())
+    except FileNotFoundError:
+        return []
+    except (OSError, yaml12.YamlError) as exc:
+        raise ConfigError(f"{rel}: not a readable GTO artifacts file ({exc}); fix it") from None
+    if data is None:
+        return []
+    reader = _Reader(rel)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{rel}: expected a mapping of artifact names; fix it (GTO refuses it)")
+    found = []
+    for name, spec in data.items():
+        spec = spec if isinstance(spec, dict) else {}
+        path = spec.get("path")
+        kind, desc = spec.get("type"), spec.get("description")
+        found.append(
+            Artifact(
+                name=str(name),
+                path=posixpath.normpath(posixpath.join(reader.base or ".", path))
+                if isinstance(path, str) and path
+                else "",
+                type=str(kind) if kind is not None else None,
+                file=rel,
+                desc=str(desc) if desc is not None else None,
+            )
+        )
+    return found
+
+
 def read(root: Path, skip: tuple[str, ...] = ()) -> DvcProject | None:
     """The project's declarations, or None when it has no dvc.yaml."""
     files = sorted(
@@ -287,6 +332,8 @@ def read(root: Path, skip: tuple[str, ...] = ()) -> DvcProject | None:
             for path, keys in stage.params:
                 add_params(path, keys)
         artifacts += reader.artifacts(resolved.artifacts)
+    named = {a.name for a in artifacts}  # dvc.yaml's and GTO's, as GTO lists them both
+    artifacts += [a for a in gto_artifacts(root) if a.name not in named]
     return DvcProject(
         root=root,
         files=tuple(files),

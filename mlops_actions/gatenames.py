@@ -13,7 +13,7 @@ from typing import Any
 
 from mlops_actions import metrics
 from mlops_actions.config import SECTION, Config
-from mlops_actions.errors import ConfigError, MetricsError
+from mlops_actions.errors import ConfigError
 from mlops_actions.metrics import GateNames, Metrics
 from mlops_actions.rules import Rule
 
@@ -21,16 +21,13 @@ from mlops_actions.rules import Rule
 def files(cfg: Config, current: Metrics) -> dict[str, dict[str, Any]]:
     """{path: flattened metrics} of the workspace: the training metrics file as read, and
     every other metrics file dvc.yaml declares that exists and can be read."""
-    found = {current.path: current.flat()}
     declared = cfg.project.metrics if cfg.project is not None else ()
-    for path in declared:
-        if path in found or not cfg.resolve(path).is_file():
-            continue
-        try:
-            found[path] = metrics.load(cfg.resolve(path), path).flat()
-        except MetricsError:
-            continue  # `compare` reports an unreadable file; a gate on it finds no value
-    return found
+    return metrics.with_declared(current, declared, cfg.resolve)
+
+
+def values(cfg: Config, current: Metrics) -> GateNames:
+    """Every metric of the workspace by the names gates and `metrics.primary` may use."""
+    return metrics.gate_names(files(cfg, current))
 
 
 def check(cfg: Config, names: GateNames, rules: Sequence[Rule]) -> None:
@@ -45,7 +42,7 @@ def check(cfg: Config, names: GateNames, rules: Sequence[Rule]) -> None:
 
 
 def current_names(cfg: Config, current: Metrics, rules: Sequence[Rule]) -> GateNames:
-    names = metrics.gate_names(files(cfg, current))
+    names = values(cfg, current)
     check(cfg, names, rules)
     return names
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -176,3 +176,19 @@ def gate_names(files: Mapping[str, Mapping[str, Any]]) -> GateNames:
         values[name] = values[full] if len(files) > 1 else values.pop(full)
     ambiguous = {n: [qualified(p, n) for p in ps] for n, ps in owners.items() if len(ps) > 1}
     return GateNames(values, aliases, ambiguous, tuple(files))
+
+
+def with_declared(
+    current: Metrics, declared: Sequence[str], resolve: Callable[[str], Path]
+) -> dict[str, dict[str, Any]]:
+    """{path: flattened metrics}: `current` as read, then every other `declared` metrics file
+    (project-relative, found by `resolve`) that exists and can be read."""
+    found = {current.path: current.flat()}
+    for path in declared:
+        if path in found or not resolve(path).is_file():
+            continue
+        try:
+            found[path] = load(resolve(path), path).flat()
+        except MetricsError:
+            continue  # compare reports an unreadable file; a gate on it finds no value
+    return found
