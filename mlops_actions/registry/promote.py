@@ -239,7 +239,11 @@ def promote(
             return _assign_missing_stage(model, existing, stage, head, info, writer, push)
         return _already(name, existing, head, meanwhile=False)
     base = model.latest() if model else None
-    if base is None:
+    if base is None and model and any(v.deregistered for v in model.versions):
+        reason = (
+            f"no active version to beat (every earlier one is deregistered); {primary} {value:.4g}"
+        )
+    elif base is None:
         reason = f"first version; {primary} {value:.4g}"
     else:
         better, reason = _beats(cfg, primary, value, base)
