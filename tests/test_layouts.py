@@ -231,3 +231,32 @@ def test_promote_refuses_a_version_without_a_model_file(
     assert code == 2
     assert err.count("\n") == 1 and "mlops.train.model" in err
     assert git(repo, "tag", "--list") == ""
+
+
+def test_a_cache_false_metric_missing_at_the_base_is_to_commit_not_to_push(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+
+    from mlops_actions import compare
+
+    repo = init_repo(tmp_path / "repo")
+    dvc(repo, "init", "-q")
+    (repo / "dvc.yaml").write_text(
+        "stages:\n  evaluate:\n    cmd: python eval.py\n"
+        "    metrics:\n    - eval.json:\n        cache: false\n"
+    )
+    content = b'{"auc": 0.9}'
+    (repo / "dvc.lock").write_text(
+        "schema: '2.0'\nstages:\n  evaluate:\n    cmd: python eval.py\n    outs:\n"
+        f"    - path: eval.json\n      hash: md5\n      md5: {hashlib.md5(content).hexdigest()}\n"
+        f"      size: {len(content)}\n"
+    )
+    commit_all(repo, "the lock, but eval.json was never committed")
+    (repo / "eval.json").write_bytes(content)
+    monkeypatch.chdir(repo)
+    found = compare.compare("params.yaml", base="main")
+    [error] = [e for e in found.errors if e.rev == "main"]
+    assert error.path == "eval.json"
+    assert "`cache: false`" in error.msg and "git add eval.json" in error.msg
+    assert "dvc push" not in error.msg
