@@ -529,6 +529,5 @@ def _load(path: str | Path) -> Config:
     try:
         data = yaml12.load(text)
     except yaml12.YamlError as exc:
-        where = f" at line {exc.line}" if exc.line is not None else ""
-        raise ConfigError(f"{file}: not valid YAML{where}: {exc.problem}") from None
+        raise ConfigError(f"{file}: not valid YAML{exc.where}: {exc.problem}") from None
     return parse(data, file, dvcproject.read(root, skip=(_cache_dir(data),)))

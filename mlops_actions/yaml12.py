@@ -12,11 +12,18 @@ from typing import Any
 
 
 class YamlError(ValueError):
-    """Text that is not valid YAML; `line` is 1-based when the parser knows it."""
+    """Text that is not valid YAML; `line` and `column` are 1-based when the parser knows them."""
 
-    def __init__(self, problem: str, line: int | None = None) -> None:
-        self.problem, self.line = problem, line
+    def __init__(self, problem: str, line: int | None = None, column: int | None = None) -> None:
+        self.problem, self.line, self.column = problem, line, column
         super().__init__(f"{problem} at line {line}" if line is not None else problem)
+
+    @property
+    def where(self) -> str:
+        """' at line L, column C', or '' when the parser does not say."""
+        if self.line is None:
+            return ""
+        return f" at line {self.line}" + (f", column {self.column}" if self.column else "")
 
 
 _loader: Any = None
@@ -36,8 +43,7 @@ def load(text: str | bytes | None) -> Any:
         return _loader.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark
-        raise YamlError(
-            str(exc.problem or "invalid YAML"), mark.line + 1 if mark is not None else None
-        ) from None
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
+        raise YamlError(str(exc.problem or "invalid YAML"), line, column) from None
     except Exception as exc:  # ruamel raises a few types outside its YAMLError tree
         raise YamlError(str(exc) or type(exc).__name__) from None
