@@ -231,6 +231,20 @@ class _Reader:
         return found
 
 
+def _load_yaml(root: Path, file: str) -> object:
+    from mlops_actions import yaml12
+
+    try:
+        return yaml12.load((root / file).read_bytes())
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot be read: {exc}") from None
+    except yaml12.YamlError as exc:
+        where = f" at line {exc.line}" if exc.line is not None else ""
+        raise ConfigError(
+            f"{file}: not valid YAML{where}; fix it (DVC refuses this file as it is)"
+        ) from None
+
+
 def _resolve(root: Path, file: str) -> dvcyaml.Resolved:
     def read(rel: str) -> bytes | None:
         try:
@@ -238,12 +252,22 @@ def _resolve(root: Path, file: str) -> dvcyaml.Resolved:
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None
 
+    data = _load_yaml(root, file)  # the shape first, for messages that name the key
+    reader = _Reader(file)
+    if data is None:
+        return dvcyaml.Resolved(file)  # an empty dvc.yaml declares nothing; DVC accepts it
+    if not isinstance(data, dict):
+        raise reader.fail(f"expected a mapping with `stages`, got {type(data).__name__}", "fix it")
+    stages = data.get("stages")
+    if stages is not None and not isinstance(stages, dict):
+        raise reader.fail("stages: expected a mapping of stage names", "fix it")
+    for name, raw in (stages or {}).items():
+        if not isinstance(raw, dict):
+            raise reader.fail(
+                f"stages.{name}: expected a mapping with `cmd`, got {raw!r}", "fix it"
+            )
     try:
-        text = (root / file).read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{file}: cannot be read: {exc}") from None
-    try:
-        return dvcyaml.resolve(file, text, read)
+        return dvcyaml.resolve(file, (root / file).read_bytes(), read)
     except ParseError as exc:
         where = exc.path or file
         raise ConfigError(f"{where}: {exc}; fix it (DVC refuses this file as it is)") from None
