@@ -12,10 +12,19 @@ import posixpath
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import yaml
-
 from mlops_actions import compare as compare_mod
-from mlops_actions import data, dvcproject, gates, git, metrics, pull_gates, registry, report
+from mlops_actions import (
+    data,
+    dvcproject,
+    gatenames,
+    gates,
+    git,
+    metrics,
+    pull_gates,
+    registry,
+    report,
+    yaml12,
+)
 from mlops_actions.baseline import Baseline, BaselineMetrics
 from mlops_actions.config import SECTION, Config, check_primary
 from mlops_actions.context import Context
@@ -132,7 +141,8 @@ def train(
     from mlops_actions.training.runner import train as run_training
 
     result = run_training(cfg, version, use_cache=use_cache, restore=restore)
-    check_primary(cfg, result.metrics.flat(), result.metrics.path)
+    names = gatenames.values(cfg, result.metrics)
+    check_primary(cfg, names.values, names.source)
     return result
 
 
@@ -189,7 +199,10 @@ def base_values(cfg: Config, found: compare_mod.Comparison) -> dict[str, object]
     # The base's own metrics file (comparison paths are root-relative): moving it in a pull
     # request does not remove its baseline.
     path = found.base_metrics or posixpath.normpath(cfg.train.metrics)
-    values = {e.key: e.old for e in found.rows("metrics", all=True) if e.path == path}
+    entries = found.rows("metrics", all=True)
+    values = {e.key: e.old for e in entries if e.path == path}
+    if len({e.path for e in entries}) > 1:  # `path:metric` reaches any file's values
+        values.update({metrics.qualified(e.path, e.key): e.old for e in entries})
     return {k: v for k, v in values.items() if v is not None} or None
 
 
@@ -241,14 +254,15 @@ def evaluate_gates(
             f"no base metrics ({where}): {relative} relative gate(s) {outcome} "
             f"(mlops.gate_options.no_baseline: {options.no_baseline})"
         )
+    names = gatenames.current_names(cfg, current, cfg.rules)
     results = gates.evaluate(
         cfg.rules,
-        current.flat(),
-        baseline,
+        names.values,
+        gatenames.base_names(names, baseline),
         no_baseline=options.no_baseline,
         prefix=options.status_prefix,
         noise=noise,
-        source=current.path,
+        source=names.source,
     )
     return GateRun(results, note)
 
@@ -352,7 +366,8 @@ def _plots(
         if cfg.train.mode == "builtin"
         else []
     )
-    base = None if first or found.baseline.kind == "none" else found.baseline.sha
+    # The base commit's plots whenever there is one, metrics or not: `--base` or not, the same.
+    base = None if first else found.baseline.sha
     drawn, notes = plots.read(root, base, extra)
     ids = {p.id for p in drawn if p.kind == "confusion"}
     return drawn, notes, any(d.id in ids for d in extra)
@@ -371,8 +386,8 @@ def _dvc_hash_at(cfg: Config, sha: str | None, dvc_file: str) -> str | None:
         return None
     rel = os.path.relpath(cfg.resolve(dvc_file), cfg.root)
     try:
-        loaded = yaml.safe_load(git.run("show", f"{sha}:./{rel}", cwd=cfg.root))
-    except (GitError, yaml.YAMLError):
+        loaded = yaml12.load(git.run("show", f"{sha}:./{rel}", cwd=cfg.root))
+    except (GitError, yaml12.YamlError):
         return None
     outs = loaded.get("outs") if isinstance(loaded, dict) else None
     return str(outs[0].get("md5")) if isinstance(outs, list) and outs else None

@@ -164,11 +164,11 @@ def _text(value: Any) -> str | None:
 
 def _dvc_model(text: bytes | None) -> str | None:
     """The one model artifact a dvc.yaml declares, or None."""
-    import yaml
+    from mlops_actions import yaml12
 
     try:
-        loaded = yaml.safe_load(text) if text else None
-    except yaml.YAMLError:
+        loaded = yaml12.load(text) if text else None
+    except yaml12.YamlError:
         return None
     artifacts = _mapping(loaded, "artifacts")
     if not isinstance(artifacts, dict):
@@ -181,11 +181,11 @@ def _dvc_model(text: bytes | None) -> str | None:
 def settings_at(root: Path, params: str, sha: str) -> BaseSettings:
     """The base's settings from its params file (`params` relative to `root`) and dvc.yaml;
     kept per commit (a commit never changes), so a run reads them once."""
-    import yaml
+    from mlops_actions import yaml12
 
     try:
-        loaded = yaml.safe_load(file_at(sha, params, root) or b"")
-    except yaml.YAMLError:
+        loaded = yaml12.load(file_at(sha, params, root) or b"")
+    except yaml12.YamlError:
         loaded = None
     section = _mapping(loaded, "mlops")
     gates = _mapping(section, "gates")

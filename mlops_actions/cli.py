@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="CI/CD for machine learning: pull DVC data, train, compare, gate, promote.",
     )
     parser.add_argument("--version", action="version", version=f"mlops-actions {__version__}")
+    # -C before the subcommand, as `git -C DIR` takes it; a second -C after it is relative to it.
+    parser.add_argument("-C", dest="top_directory", metavar="DIR", help="run as if started in DIR")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--params",
@@ -409,11 +411,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         output.add_secret(os.environ.get(name))
     output.add_secret(getattr(args, "token", None))
     try:
-        if args.directory:
-            try:
-                os.chdir(args.directory)
-            except OSError as exc:
-                raise MlopsError(f"-C {args.directory}: {exc.strerror}") from None
+        for directory in (args.top_directory, getattr(args, "directory", None)):
+            if directory:
+                try:
+                    os.chdir(directory)
+                except OSError as exc:
+                    raise MlopsError(f"-C {directory}: {exc.strerror}") from None
         return _dispatch(args)
     except MlopsError as exc:
         output.error(str(exc))

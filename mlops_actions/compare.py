@@ -138,8 +138,11 @@ def compare(
     cwd = Path.cwd().resolve()
     start = cwd if cwd == top or top in cwd.parents else params_dir
     no_commits = len(lines) < 2 or len(lines[1].strip()) < 40
-    if no_commits and not base:  # DVC diffs nothing before the first commit
-        baseline = Baseline("none", label="no main, master or origin/HEAD branch found")
+    if no_commits:  # DVC diffs nothing before the first commit, whatever revision is named
+        label = "no main, master or origin/HEAD branch found"
+        baseline = Baseline(
+            "none", label=f"{base}: the repository has no commit yet" if base else label
+        )
     else:
         baseline = resolve_baseline(base, pr_base_ref, cwd=params_dir)
 

@@ -25,7 +25,7 @@ from mlops_actions import dvcproject, tag
 from mlops_actions.dvcproject import DvcProject
 from mlops_actions.errors import ConfigError, MetricsError
 from mlops_actions.gates import NO_BASELINE, available
-from mlops_actions.metrics import is_number
+from mlops_actions.metrics import gate_names, is_number, with_declared
 from mlops_actions.metrics import load as load_metrics
 from mlops_actions.rules import Rule, parse_rule, parse_rules
 from mlops_actions.training import TRAINERS
@@ -400,7 +400,8 @@ def _derived(section: dict[str, Any], project: DvcProject | None, file: str) -> 
                 f"it or set {SECTION}.model.name in {file}"
             )
         model.setdefault("name", chosen.name)
-        train.setdefault("model", chosen.path)
+        if chosen.path:
+            train.setdefault("model", chosen.path)
     return {**section, "train": train, "model": model}
 
 
@@ -504,7 +505,9 @@ def _check_primary_file(cfg: Config) -> None:
         found = load_metrics(cfg.resolve(cfg.train.metrics), cfg.train.metrics)
     except MetricsError:
         return  # no metrics yet, or unreadable: the command that reads them says so
-    check_primary(cfg, found.flat(), found.path)
+    declared = cfg.project.metrics if cfg.project is not None else ()
+    names = gate_names(with_declared(found, declared, cfg.resolve))
+    check_primary(cfg, names.values, names.source)
 
 
 def load(path: str | Path = DEFAULT_PARAMS, *, check_metrics: bool = False) -> Config:
@@ -518,7 +521,7 @@ def load(path: str | Path = DEFAULT_PARAMS, *, check_metrics: bool = False) -> C
 
 
 def _load(path: str | Path) -> Config:
-    import yaml
+    from mlops_actions import yaml12
 
     file = str(path)
     root = Path(path).resolve().parent
@@ -534,10 +537,7 @@ def _load(path: str | Path) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{file}: cannot be read: {exc}") from None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{file}: not valid YAML{where}: {problem}") from None
-    return parse(data, file, dvcproject.read(root, data, skip=(_cache_dir(data),)))
+        data = yaml12.load(text)
+    except yaml12.YamlError as exc:
+        raise ConfigError(f"{file}: not valid YAML{exc.where}: {exc.problem}") from None
+    return parse(data, file, dvcproject.read(root, skip=(_cache_dir(data),)))

@@ -47,7 +47,8 @@ def pulled(p: Pulled, cfg: Config) -> None:
         else:
             output.info(f"no .dvc file found; using {cfg.data.path} as it is in the workspace")
         return
-    verb = "pulled and verified" if p.result.pulled else "up to date:"
+    # Not pulled: the workspace already held exactly what the .dvc files record.
+    verb = "pulled and verified" if p.result.pulled else "verified, already in the workspace:"
     files = ", ".join(p.dvc_files)
     output.info(f"data {verb} {plural(p.result.files, 'file')}, {size(p.result.size)} ({files})")
     if p.result.remote is None and any(o.pushed for o in p.result.outputs):
@@ -67,6 +68,10 @@ def trained(result: TrainResult, cfg: Config) -> None:
     where = os.path.relpath(result.metrics_path, cfg.root)
     if result.cache_hit:
         output.info(f"cache hit: restored {where} and the model from run {result.fingerprint[:12]}")
+    elif result.up_to_date:
+        output.info(
+            f"pipeline up to date: dvc repro re-ran no stage ({result.seconds:.2f} s); read {where}"
+        )
     else:
         output.info(f"trained ({result.mode}) in {result.seconds:.2f} s; wrote {where}")
 

@@ -64,16 +64,16 @@ class PullResult:
 
 
 def read_dvc_file(path: Path, root: Path) -> list[Output]:
-    import yaml
+    from mlops_actions import yaml12
 
     rel = os.path.relpath(path, root)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml12.load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DataError(
             f"{rel}: not found; track the data with `dvc add` or set mlops.data.dvc in params.yaml"
         ) from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+    except (yaml12.YamlError, UnicodeDecodeError) as exc:
         raise DataError(f"{rel}: not a valid .dvc file: {exc}") from None
     outs = data.get("outs") if isinstance(data, dict) else None
     if not isinstance(outs, list) or not outs:

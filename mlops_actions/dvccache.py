@@ -26,8 +26,14 @@ class Missing:
     md5: str
     remote: str | None  # the remote that was asked (None: no remote configured)
     why: str = ""
+    uncached: bool = False  # a `cache: false` output: git keeps it, DVC never pushes it
 
     def hint(self) -> str:
+        if self.uncached:
+            return (
+                "it is a `cache: false` output, which git keeps and DVC never pushes, and this "
+                f"commit lacks it; commit it (`git add {self.path}`)"
+            )
         if self.remote is None:
             return (
                 f"its DVC object {self.md5} is not in the local cache and no DVC remote is "
@@ -172,6 +178,9 @@ class DataIndex:
         out, entry = owned
         md5 = str(entry.get("md5") or "")
         legacy = entry.get("hash") != "md5"
+        if entry.get("cache") is False:
+            self.missing.append(Missing(path, md5, None, uncached=True))
+            return None
         if out == path:
             return None if md5.endswith(".dir") or not md5 else self._object(path, md5, legacy)
         if not md5.endswith(".dir"):

@@ -174,26 +174,12 @@ class ParseError(Exception):
         self.kind, self.path = kind, path
 
 
-_yaml_loader: Any = None
-
-
 def _parse_yaml(text: str) -> Any:
-    # ruamel.yaml (which dvc reads with) for YAML 1.2: `1e-3` is a number, `yes` is a string.
-    global _yaml_loader
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError
+    from mlops_actions import yaml12
 
-    if _yaml_loader is None:
-        _yaml_loader = YAML(typ="safe")
     try:
-        return _yaml_loader.load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ParseError(
-            "YAMLFileCorruptedError", f"not valid YAML ({exc.problem}{where})"
-        ) from None
-    except Exception as exc:  # ruamel raises a few non-YAMLError types too
+        return yaml12.load(text)
+    except yaml12.YamlError as exc:
         raise ParseError("YAMLFileCorruptedError", f"not valid YAML ({exc})") from None
 
 

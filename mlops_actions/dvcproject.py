@@ -5,7 +5,7 @@ Every path here is relative to the project root (the directory that holds the pa
 `.dvc/`), POSIX. A dvc.yaml in a subfolder declares paths relative to that folder, and its
 artifacts are named the way GTO names them: ``sub/folder:name``. A file DVC itself would refuse
 (not YAML, not a mapping, a stage that is not a mapping) is a ConfigError naming the file.
-Stages templated with ``foreach``/``matrix`` are kept by name but not expanded.
+``vars``, ``foreach``/``matrix`` and ``${}`` are resolved by dvcyaml, the one reader of dvc.yaml.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlops_actions import dvcyaml
+from mlops_actions.dvcdiff import ParseError
 from mlops_actions.errors import ConfigError
 
 PROJECT_FILE = "dvc.yaml"
@@ -40,7 +42,6 @@ class Stage:
     plots: tuple[str, ...] = ()
     params: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (params file, keys; () = all)
     frozen: bool = False
-    templated: bool = False  # foreach/matrix: not expanded here
 
 
 @dataclass(frozen=True)
@@ -137,38 +138,21 @@ def tracked_files(root: Path, skip: tuple[str, ...] = ()) -> list[str]:
 # --- reading dvc.yaml ----------------------------------------------------------------------
 
 
-def _interpolate(text: str, context: object) -> str:
-    """`${a.b}` from params.yaml, as dvc.yaml templating fills paths; unknown names stay."""
-    out, rest = "", text
-    while "${" in rest:
-        start = rest.index("${")
-        end = rest.find("}", start)
-        if end < 0:
-            break
-        value: Any = context
-        for part in rest[start + 2 : end].strip().split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-        out += rest[:start] + (rest[start : end + 1] if value is None else str(value))
-        rest = rest[end + 1 :]
-    return out + rest
-
-
 class _Reader:
-    """One dvc.yaml: `base` is its folder, root-relative ('' for the root)."""
+    """One resolved dvc.yaml (dvcyaml resolves vars, foreach, matrix and `${}` as DVC does)."""
 
-    def __init__(self, file: str, context: object) -> None:
-        self.file, self.context = file, context
+    def __init__(self, file: str) -> None:
+        self.file = file
         self.base = posixpath.dirname(file)
 
     def fail(self, what: str, fix: str) -> ConfigError:
         return ConfigError(f"{self.file}: {what}; {fix} (DVC refuses this file as it is)")
 
     def path(self, wdir: str, value: object, where: str) -> str:
+        """`value` (relative to `wdir`, itself root-relative) made root-relative."""
         if not isinstance(value, str) or not value:
             raise self.fail(f"{where}: expected a path, got {value!r}", "write the path")
-        joined = posixpath.normpath(
-            posixpath.join(self.base, wdir, _interpolate(value, self.context))
-        )
+        joined = posixpath.normpath(posixpath.join(wdir, value))
         if joined == ".." or joined.startswith("../") or posixpath.isabs(joined):
             raise ConfigError(
                 f"{self.file}: {where}: '{value}' is outside the repository; "
@@ -207,13 +191,8 @@ class _Reader:
                 raise self.fail(f"{where}[{i}]: expected a key or a file, got {item!r}", "fix it")
         return found
 
-    def stage(self, name: str, raw: object) -> Stage:
+    def stage(self, name: str, wdir: str, raw: dict[str, Any]) -> Stage:
         where = f"stages.{name}"
-        if not isinstance(raw, dict):
-            raise self.fail(f"{where}: expected a mapping with `cmd`, got {raw!r}", "fix it")
-        if "foreach" in raw or "matrix" in raw:
-            return Stage(name, self.file, self.base or ".", templated=True)
-        wdir = _interpolate(str(raw.get("wdir") or "."), self.context)
         metrics = self.entries(wdir, raw.get("metrics"), f"{where}.metrics")
         plots = self.entries(wdir, raw.get("plots"), f"{where}.plots")
         outs = self.entries(wdir, raw.get("outs"), f"{where}.outs")
@@ -221,7 +200,7 @@ class _Reader:
         return Stage(
             name=name,
             file=self.file,
-            wdir=posixpath.normpath(posixpath.join(self.base, wdir)),
+            wdir=wdir,
             cmd=" && ".join(map(str, cmd)) if isinstance(cmd, list) else cmd and str(cmd),
             deps=tuple(self.entries(wdir, raw.get("deps"), f"{where}.deps")),
             outs=tuple(dict.fromkeys([*outs, *metrics, *plots])),
@@ -231,11 +210,7 @@ class _Reader:
             frozen=raw.get("frozen") is True,
         )
 
-    def artifacts(self, raw: object) -> list[Artifact]:
-        if raw is None:
-            return []
-        if not isinstance(raw, dict):
-            raise self.fail(f"artifacts: expected a mapping, got {raw!r}", "fix it")
+    def artifacts(self, raw: dict[str, Any]) -> list[Artifact]:
         found = []
         for name, spec in raw.items():
             where = f"artifacts.{name}"
@@ -247,7 +222,7 @@ class _Reader:
             found.append(
                 Artifact(
                     name=full,
-                    path=self.path(".", spec["path"], f"{where}.path"),
+                    path=self.path(self.base or ".", spec["path"], f"{where}.path"),
                     type=str(kind) if kind is not None else None,
                     file=self.file,
                     desc=str(desc) if desc is not None else None,
@@ -257,25 +232,98 @@ class _Reader:
 
 
 def _load_yaml(root: Path, file: str) -> object:
-    import yaml
+    from mlops_actions import yaml12
 
     try:
-        text = (root / file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        return yaml12.load((root / file).read_bytes())
+    except OSError as exc:
         raise ConfigError(f"{file}: cannot be read: {exc}") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
+    except yaml12.YamlError as exc:
+        where = f" at line {exc.line}" if exc.line is not None else ""
         raise ConfigError(
             f"{file}: not valid YAML{where}; fix it (DVC refuses this file as it is)"
         ) from None
 
 
-def read(root: Path, context: object = None, skip: tuple[str, ...] = ()) -> DvcProject | None:
-    """The project's declarations, or None when it has no dvc.yaml. `context`: the parsed
-    params.yaml, for `${}` in paths."""
+def _resolve(root: Path, file: str) -> dvcyaml.Resolved:
+    def read(rel: str) -> bytes | None:
+        try:
+            return (root / rel).read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+
+    data = _load_yaml(root, file)  # the shape first, for messages that name the key
+    reader = _Reader(file)
+    if data is None:
+        return dvcyaml.Resolved(file)  # an empty dvc.yaml declares nothing; DVC accepts it
+    if not isinstance(data, dict):
+        raise reader.fail(f"expected a mapping with `stages`, got {type(data).__name__}", "fix it")
+    stages = data.get("stages")
+    if stages is not None and not isinstance(stages, dict):
+        raise reader.fail("stages: expected a mapping of stage names", "fix it")
+    for name, raw in (stages or {}).items():
+        if not isinstance(raw, dict):
+            raise reader.fail(
+                f"stages.{name}: expected a mapping with `cmd`, got {raw!r}", "fix it"
+            )
+    try:
+        return dvcyaml.resolve(file, (root / file).read_bytes(), read)
+    except ParseError as exc:
+        where = exc.path or file
+        raise ConfigError(f"{where}: {exc}; fix it (DVC refuses this file as it is)") from None
+    except (AttributeError, TypeError, ValueError, StopIteration, KeyError, IndexError):
+        raise ConfigError(
+            f"{file}: does not follow DVC's schema; fix it (DVC refuses this file as it is)"
+        ) from None
+
+
+GTO_FILE = "artifacts.yaml"
+
+
+def gto_artifacts(root: Path) -> list[Artifact]:
+    """The artifacts GTO's artifacts.yaml declares: the project root's, else the git
+    repository's top-level one (GTO's own place); paths made project-relative."""
+    from mlops_actions import yaml12
+
+    for where in (root, *root.parents):
+        file = where / GTO_FILE
+        if file.is_file() or (where / ".git").exists():
+            break
+    else:
+        return []
+    rel = os.path.relpath(file, root).replace(os.sep, "/")
+    try:
+        data = yaml12.load(file.read_bytes())
+    except FileNotFoundError:
+        return []
+    except (OSError, yaml12.YamlError) as exc:
+        raise ConfigError(f"{rel}: not a readable GTO artifacts file ({exc}); fix it") from None
+    if data is None:
+        return []
+    reader = _Reader(rel)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{rel}: expected a mapping of artifact names; fix it (GTO refuses it)")
+    found = []
+    for name, spec in data.items():
+        spec = spec if isinstance(spec, dict) else {}
+        path = spec.get("path")
+        kind, desc = spec.get("type"), spec.get("description")
+        found.append(
+            Artifact(
+                name=str(name),
+                path=posixpath.normpath(posixpath.join(reader.base or ".", path))
+                if isinstance(path, str) and path
+                else "",
+                type=str(kind) if kind is not None else None,
+                file=rel,
+                desc=str(desc) if desc is not None else None,
+            )
+        )
+    return found
+
+
+def read(root: Path, skip: tuple[str, ...] = ()) -> DvcProject | None:
+    """The project's declarations, or None when it has no dvc.yaml."""
     files = sorted(
         (p for p in walk(root, skip) if posixpath.basename(p) == PROJECT_FILE),
         key=lambda p: (p.count("/"), p),
@@ -294,29 +342,22 @@ def read(root: Path, context: object = None, skip: tuple[str, ...] = ()) -> DvcP
         params[path] = () if not keys else tuple(dict.fromkeys([*params.get(path, ()), *keys]))
 
     for file in files:
-        data = _load_yaml(root, file)
-        reader = _Reader(file, context)
-        if data is None:
-            continue  # an empty dvc.yaml declares nothing; DVC accepts it
-        if not isinstance(data, dict):
-            raise reader.fail(
-                f"expected a mapping with `stages`, got {type(data).__name__}", "fix it"
-            )
-        raw_stages = data.get("stages")
-        if raw_stages is not None and not isinstance(raw_stages, dict):
-            raise reader.fail("stages: expected a mapping of stage names", "fix it")
-        metrics += reader.entries(".", data.get("metrics"), "metrics")
-        plots += reader.entries(".", data.get("plots"), "plots")
-        for path in reader.entries(".", data.get("params"), "params"):
+        resolved = _resolve(root, file)
+        reader = _Reader(file)
+        metrics += resolved.metrics
+        plots += [p.id for p in resolved.plots if p.is_path]
+        for path in resolved.params:
             add_params(path, ())  # a top-level params file is tracked whole
-        for name, raw in (raw_stages or {}).items():
-            stage = reader.stage(str(name), raw)
+        for raw in resolved.stages:
+            stage = reader.stage(raw.name, raw.wdir, raw.body)
             stages.append(stage)
             metrics += stage.metrics
             plots += stage.plots
             for path, keys in stage.params:
                 add_params(path, keys)
-        artifacts += reader.artifacts(data.get("artifacts"))
+        artifacts += reader.artifacts(resolved.artifacts)
+    named = {a.name for a in artifacts}  # dvc.yaml's and GTO's, as GTO lists them both
+    artifacts += [a for a in gto_artifacts(root) if a.name not in named]
     return DvcProject(
         root=root,
         files=tuple(files),

@@ -1,27 +1,32 @@
-"""What a DVC repository's own configuration says: its cache and its default remote.
+"""What DVC's configuration says about a repository: its cache and its remotes.
 
-`.dvc/config` then `.dvc/config.local` (the local file wins key by key), read the way DVC
-reads them: paths in them are relative to `.dvc/`. A file that is missing, not UTF-8 or not
-INI counts as empty here; dvc itself reports a broken config when a command of it runs.
+Read the way DVC reads it (dvc/config.py): with configobj, level by level, each later file
+winning key by key: the system file, the global file (`DVC_SYSTEM_CONFIG_DIR`,
+`DVC_GLOBAL_CONFIG_DIR`, else platformdirs' directories for dvc), `.dvc/config` and
+`.dvc/config.local`. A relative path in a file is relative to that file's directory; quoted
+values come back without their quotes. A file that is missing, not UTF-8 or not valid counts
+as empty here; dvc itself reports a broken config when a command of it runs.
 """
 
 from __future__ import annotations
 
-import configparser
 import os
+import re
 import shutil
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 CONFIG_FILES = ("config", "config.local")
+_NAMED = re.compile(r'^\s*(remote|machine|db)\s*"(.*)"\s*$')
+_URL = re.compile(r"\w+://")
 
 
 class Remote(NamedTuple):
     """A DVC remote: its name, its url as configured, and for a url without a scheme the
-    directory it names (resolved against `.dvc/` when relative)."""
+    directory it names (resolved against the directory of the file that set it)."""
 
     name: str
     url: str
@@ -30,10 +35,13 @@ class Remote(NamedTuple):
 
 @dataclass(frozen=True)
 class DvcConfig:
-    """The merged DVC config of the repository at `root`: {section: {option: value}}."""
+    """The merged DVC config of the repository at `root`: {section: {option: value}}, a
+    remote's section named `remote "NAME"` as in the file. `paths` holds the directory each
+    path-valued option (`cache.dir`, a remote's `url`) is relative to."""
 
     root: Path
     sections: Mapping[str, Mapping[str, str]]
+    paths: Mapping[tuple[str, str], Path] = field(default_factory=dict)
 
     @property
     def dvc_dir(self) -> Path:
@@ -42,11 +50,16 @@ class DvcConfig:
     def get(self, section: str, option: str) -> str | None:
         return self.sections.get(section, {}).get(option)
 
+    def _base(self, section: str, option: str) -> Path:
+        return self.paths.get((section, option), self.dvc_dir)
+
     @property
     def cache_dir(self) -> Path:
         """`cache.dir` when set, else `.dvc/cache`."""
         configured = self.get("cache", "dir")
-        return (self.dvc_dir / configured).resolve() if configured else self.dvc_dir / "cache"
+        if not configured:
+            return self.dvc_dir / "cache"
+        return (self._base("cache", "dir") / os.path.expanduser(configured)).resolve()
 
     def cache_object(self, md5: str, legacy: bool = False) -> Path:
         """Where the cache keeps the object with this md5: DVC 3's `files/md5/` layout, or the
@@ -60,33 +73,66 @@ class DvcConfig:
         name = name or self.get("core", "remote")
         if not name:
             return None
-        section = self.sections.get(f"'remote \"{name}\"'")
-        if section is None:
+        section = f'remote "{name}"'
+        if section not in self.sections:
             return None
-        url = section.get("url", "")
+        url = self.get(section, "url") or ""
         path = None
-        if "://" not in url:
-            path = Path(url) if os.path.isabs(url) else (self.dvc_dir / url).resolve()
+        if not _URL.match(url):
+            path = (self._base(section, "url") / os.path.expanduser(url)).resolve()
         return Remote(name, url, path)
 
 
+def _text(value: Any) -> str:
+    """configobj turns an unquoted `a, b` into a list; DVC's schema wants the text back."""
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
 def _parse(path: Path) -> dict[str, dict[str, str]]:
-    parser = configparser.ConfigParser(interpolation=None)
+    from configobj import ConfigObj, ConfigObjError
+
     try:
-        parser.read_string(path.read_text(encoding="utf-8"), source=str(path))
-    except (OSError, UnicodeDecodeError, configparser.Error):
+        with path.open("rb") as stream:
+            loaded = ConfigObj(stream).dict()
+    except (OSError, UnicodeDecodeError, ConfigObjError):
         return {}
-    return {name: dict(parser.items(name)) for name in parser.sections()}
+    found: dict[str, dict[str, str]] = {}
+    for section, options in loaded.items():
+        if not isinstance(options, dict):
+            continue  # a key outside any section: DVC's schema refuses it
+        named = _NAMED.match(section)
+        key = f'{named[1].lower()} "{named[2]}"' if named else section.lower()
+        found[key] = {
+            str(k).lower(): _text(v) for k, v in options.items() if not isinstance(v, dict)
+        }
+    return found
+
+
+def config_dirs() -> tuple[Path, Path]:
+    """The system and global config directories, as dvc/dirs.py finds them."""
+    import platformdirs
+
+    system = os.getenv("DVC_SYSTEM_CONFIG_DIR") or platformdirs.site_config_dir("dvc", "iterative")
+    user = os.getenv("DVC_GLOBAL_CONFIG_DIR") or platformdirs.user_config_dir("dvc", "iterative")
+    return Path(system), Path(user)
 
 
 def read_config(root: Path) -> DvcConfig:
     """The DVC config of the repository whose top directory (the one holding `.dvc/`) is
     `root`; read once by each caller and passed on."""
+    system, user = config_dirs()
+    files = [system / "config", user / "config", *(root / ".dvc" / n for n in CONFIG_FILES)]
     merged: dict[str, dict[str, str]] = {}
-    for name in CONFIG_FILES:
-        for section, options in _parse(root / ".dvc" / name).items():
+    paths: dict[tuple[str, str], Path] = {}
+    for file in files:
+        for section, options in _parse(file).items():
             merged.setdefault(section, {}).update(options)
-    return DvcConfig(root, merged)
+            for option in options:
+                if (section, option) == ("cache", "dir") or (
+                    section.startswith("remote ") and option == "url"
+                ):
+                    paths[(section, option)] = file.parent.absolute()
+    return DvcConfig(root, merged, paths)
 
 
 def dvc_command(env: Mapping[str, str] | None = None) -> list[str]:
@@ -114,11 +160,11 @@ LOCK_FILE = "dvc.lock"
 
 def lock_stages(text: str | None) -> dict[str, object]:
     """The stage entries of a dvc.lock's text ({} for none or an unreadable file)."""
-    import yaml
+    from mlops_actions import yaml12
 
     try:
-        data = yaml.safe_load(text or "") or {}
-    except yaml.YAMLError:
+        data = yaml12.load(text or "") or {}
+    except yaml12.YamlError:
         return {}
     stages = data.get("stages") if isinstance(data, dict) else None
     return dict(stages) if isinstance(stages, dict) else {}

@@ -115,15 +115,15 @@ def committed(root: Path, commit: str, rel: str) -> str | None:
 def recorded_md5(root: Path, commit: str, rel: str) -> str | None:
     """The md5 DVC records at `commit` for the output `rel` (relative to `root`): in that
     commit's dvc.lock, else in `rel`.dvc; None when DVC does not track it there."""
-    import yaml
+    from mlops_actions import yaml12
 
     rel = os.path.normpath(rel).replace(os.sep, "/")
     found = dvcrepo.lock_outs(committed(root, commit, dvcrepo.LOCK_FILE)).get(rel)
     if found:
         return found
     try:
-        data = yaml.safe_load(committed(root, commit, f"{rel}.dvc") or "")
-    except yaml.YAMLError:
+        data = yaml12.load(committed(root, commit, f"{rel}.dvc") or "")
+    except yaml12.YamlError:
         return None
     outs = data.get("outs") if isinstance(data, dict) else None
     if isinstance(outs, list) and len(outs) == 1 and isinstance(outs[0], dict):

@@ -242,8 +242,31 @@ def _stages(data: dict[str, Any], ctx: _Context) -> Iterator[tuple[str, dict[str
             yield str(name), stage, ctx
 
 
-def load(path: str, text: bytes, lock_text: bytes | None, read: Reader, into: Declared) -> None:
-    """Add what the dvc.yaml at `path` (root-relative) declares to `into`."""
+@dataclass
+class ResolvedStage:
+    """One stage as DVC resolves it (foreach/matrix expanded, `${}` filled, `vars` applied):
+    `wdir` root-relative, `body` every key but `vars`, values resolved."""
+
+    name: str
+    wdir: str
+    body: dict[str, Any]
+
+
+@dataclass
+class Resolved:
+    """One dvc.yaml as DVC's parser resolves it; paths root-relative."""
+
+    file: str
+    metrics: list[str] = field(default_factory=list)
+    params: list[str] = field(default_factory=list)
+    plots: list[PlotDecl] = field(default_factory=list)
+    artifacts: dict[str, Any] = field(default_factory=dict)
+    stages: list[ResolvedStage] = field(default_factory=list)
+    tracked: dict[str, dict[str, Any]] = field(default_factory=dict)  # vars file -> {key: v}
+
+
+def resolve(path: str, text: bytes, read: Reader) -> Resolved:
+    """The dvc.yaml at `path` (root-relative) resolved; ParseError where DVC would refuse it."""
     data = parse_file(path, text)
     if not isinstance(data, dict):
         raise ParseError("ParseError", "not a mapping")
@@ -252,15 +275,44 @@ def load(path: str, text: bytes, lock_text: bytes | None, read: Reader, into: De
     if read(_join(here, DEFAULT_PARAMS)) is not None:
         ctx.load_file(read, _join(here, DEFAULT_PARAMS), None)
     ctx.load_vars(read, data.get("vars"), here)
-
-    for item in data.get("metrics") or []:
-        into.metrics.append(_join(here, str(ctx.resolve(item))))
-    for item in data.get("params") or []:
-        into.add_params(_join(here, str(ctx.resolve(item))), [])
+    out = Resolved(path)
+    out.metrics = [_join(here, str(ctx.resolve(item))) for item in data.get("metrics") or []]
+    out.params = [_join(here, str(ctx.resolve(item))) for item in data.get("params") or []]
     for item in data.get("plots") or []:
         if (plot := _plot_decl(here, ctx.resolve(item), path)) is not None:
-            into.plots.append(plot)
+            out.plots.append(plot)
+    artifacts = data.get("artifacts")
+    if isinstance(artifacts, dict):
+        out.artifacts = {str(k): ctx.resolve(v) for k, v in artifacts.items()}
+    elif artifacts is not None:
+        raise ParseError("ParseError", "artifacts: expected a mapping of artifact names")
+    stages = data.get("stages")
+    if stages is not None and not isinstance(stages, dict):
+        raise ParseError("ParseError", "stages: expected a mapping of stage names")
+    for name, stage, stage_ctx in _stages(data, ctx):
+        if stage.get("vars"):
+            stage_ctx = stage_ctx.copy()
+            wdir0 = _join(here, str(stage_ctx.resolve(stage.get("wdir") or ".")))
+            stage_ctx.load_vars(read, stage["vars"], wdir0)
+        stage_ctx.tracking, stage_ctx.tracked = True, {}
+        body = {k: stage_ctx.resolve(v) for k, v in stage.items() if k != "vars"}
+        stage_ctx.tracking = False
+        for file, values in stage_ctx.tracked.items():
+            out.tracked.setdefault(file, {}).update(values)
+        out.stages.append(ResolvedStage(name, _join(here, str(body.get("wdir") or ".")), body))
+    return out
 
+
+def load(path: str, text: bytes, lock_text: bytes | None, read: Reader, into: Declared) -> None:
+    """Add what the dvc.yaml at `path` (root-relative) declares to `into`."""
+    found = resolve(path, text, read)
+    here = posixpath.dirname(path) or "."
+    into.metrics += found.metrics
+    for item in found.params:
+        into.add_params(item, [])
+    into.plots += found.plots
+    for file, values in found.tracked.items():
+        into.tracked.setdefault(file, {}).update(values)
     lock: Any = {}
     if lock_text is not None:
         try:
@@ -268,17 +320,8 @@ def load(path: str, text: bytes, lock_text: bytes | None, read: Reader, into: De
         except ParseError:
             lock = {}
     lock_stages = lock.get("stages") if isinstance(lock, dict) else None
-    for name, stage, stage_ctx in _stages(data, ctx):
-        if stage.get("vars"):
-            stage_ctx = stage_ctx.copy()
-            wdir0 = _join(here, str(stage_ctx.resolve(stage.get("wdir") or ".")))
-            stage_ctx.load_vars(read, stage["vars"], wdir0)
-        stage_ctx.tracking, stage_ctx.tracked = True, {}
-        resolved = {k: stage_ctx.resolve(v) for k, v in stage.items() if k != "vars"}
-        stage_ctx.tracking = False
-        for file, values in stage_ctx.tracked.items():
-            into.tracked.setdefault(file, {}).update(values)
-        wdir = _join(here, str(resolved.get("wdir") or "."))
+    for stage in found.stages:
+        resolved, wdir = stage.body, stage.wdir
         for item in resolved.get("metrics") or []:
             name_ = item if isinstance(item, str) else next(iter(item))
             into.metrics.append(_join(wdir, str(name_)))
@@ -293,8 +336,23 @@ def load(path: str, text: bytes, lock_text: bytes | None, read: Reader, into: De
             elif isinstance(item, dict):
                 for file, keys in item.items():
                     into.add_params(_join(wdir, str(file)), [str(k) for k in keys or []])
-        locked = lock_stages.get(name) if isinstance(lock_stages, dict) else None
+        locked = lock_stages.get(stage.name) if isinstance(lock_stages, dict) else None
+        uncached = _uncached(resolved)
         if isinstance(locked, dict):
             for out in locked.get("outs") or []:
                 if isinstance(out, dict) and "path" in out:
-                    into.lock_outs[_join(wdir, str(out["path"]))] = out
+                    # dvc.lock does not say `cache: false`; dvc.yaml does
+                    flag = {"cache": False} if str(out["path"]) in uncached else {}
+                    into.lock_outs[_join(wdir, str(out["path"]))] = {**out, **flag}
+
+
+def _uncached(stage: dict[str, Any]) -> set[str]:
+    """The outputs a stage declares with `cache: false` (git keeps them, DVC never pushes)."""
+    found = set()
+    for section in ("outs", "metrics", "plots"):
+        for item in stage.get(section) or []:
+            if isinstance(item, dict) and len(item) == 1:
+                path, options = next(iter(item.items()))
+                if isinstance(options, dict) and options.get("cache") is False:
+                    found.add(str(path))
+    return found

@@ -383,11 +383,11 @@ def refresh(cfg: Config) -> str | None:
 
 
 def _deps(path: Path) -> list[object]:
-    import yaml
+    from mlops_actions import yaml12
 
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        loaded = yaml12.load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml12.YamlError):
         return []
     deps = loaded.get("deps") if isinstance(loaded, dict) else None
     return deps if isinstance(deps, list) else []

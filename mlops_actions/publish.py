@@ -178,7 +178,7 @@ def deliver_report(
     try:
         write_text(cfg.resolve(target), body)
         write_outputs(ctx, report_path=str(cfg.resolve(target)))
-        output.info(f"report written to {target}")
+        output.status(f"report written to {target}")
     except OSError as exc:
         if delivery.path:
             raise MlopsError(f"-o {target}: cannot write the report ({exc.strerror})") from None

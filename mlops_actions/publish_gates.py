@@ -20,7 +20,7 @@ import posixpath
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mlops_actions import gates
+from mlops_actions import gates, yaml12
 from mlops_actions.errors import MlopsError
 from mlops_actions.results import Results
 from mlops_actions.rules import Rule, parse_rules
@@ -50,12 +50,10 @@ class Trusted:
 
 def settings_at(gh: GitHub, params: str, sha: str) -> Settings:
     """`mlops.gates` and its options in `params` at commit `sha`, asked of GitHub."""
-    import yaml
-
     raw = gh.file_at(params, sha)
     try:
-        loaded: Any = yaml.safe_load(raw) if raw else None
-    except yaml.YAMLError:
+        loaded: Any = yaml12.load(raw) if raw else None
+    except yaml12.YamlError:
         loaded = None
     section = loaded.get("mlops") if isinstance(loaded, dict) else None
     section = section if isinstance(section, dict) else {}

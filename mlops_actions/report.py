@@ -176,7 +176,13 @@ def metrics_table(data: ReportInput) -> str:
 
     digits = _digits(data)
     rows: list[tuple[str, ...]] = []
-    for row in data.metrics:
+    paths = list(dict.fromkeys(row.path for row in data.metrics))
+    grouped = len(paths) > 1  # several metrics files: a heading row per file, its metrics under it
+    ordered = sorted(data.metrics, key=lambda r: paths.index(r.path)) if grouped else data.metrics
+    width = 2 if data.baseline is None else 5
+    for i, row in enumerate(ordered):
+        if grouped and (i == 0 or ordered[i - 1].path != row.path):
+            rows.append((f"**{_name(row.path)}**", *[""] * (width - 1)))
         base, current = data.base_intervals.get(row.name), data.intervals.get(row.name)
         change, arrow, judgement = verdict(row, data.lower, data.higher, base, current, digits)
         name = _name(row.name)

@@ -8,9 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
-
-from mlops_actions import api, console, context, data, git, inert, output, publish, report
+from mlops_actions import api, console, context, data, git, inert, output, publish, report, yaml12
 from mlops_actions.api import RunOptions
 from mlops_actions.config import Config
 from mlops_actions.context import Context
@@ -26,8 +24,8 @@ BRANCH = "mlops/retrain"
 def _is_import(path: Path) -> bool:
     """A .dvc file made by `dvc import`/`import-url`: it has deps that `dvc update` refreshes."""
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        loaded = yaml12.load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml12.YamlError):
         return False
     return isinstance(loaded, dict) and bool(loaded.get("deps"))
 

@@ -138,7 +138,10 @@ class Commit(Source):
         """Every file of the project at this commit (one `git ls-tree`)."""
         if self._names is None:
             tree = f"{self.sha}:{self.prefix.rstrip('/')}"
-            listed = git.run("ls-tree", "-r", "--name-only", "-z", tree, cwd=self.root)
+            # --full-tree: run in a sub-folder, ls-tree would list only that folder of `tree`
+            listed = git.run(
+                "ls-tree", "--full-tree", "-r", "--name-only", "-z", tree, cwd=self.root
+            )
             self._names = [n for n in listed.split("\0") if n]
         return self._names
 

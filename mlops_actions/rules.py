@@ -36,7 +36,8 @@ from mlops_actions.errors import ConfigError
 from mlops_actions.util import did_you_mean
 
 OPERATORS = (">=", "<=", ">", "<", "==")
-_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-/")
+# ":" joins a metrics file and a metric: `eval/a.json:accuracy`, as DVC's tables name them
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-/:")
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
 _OP_HINTS = {
     "!=": "a gate needs a direction: use >, <, >= or <=",

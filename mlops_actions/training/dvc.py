@@ -82,12 +82,22 @@ class DvcTrainer:
         started = time.time()
         # --pull: a stage the run cache knows is restored from the remote instead of re-run.
         pull = ["--pull"] if dvcstore.remote(cfg.root) is not None else []
+        lock = _lock_text(cfg)
         run_command(cfg, [*dvcrepo.dvc_command(), "repro", *pull], "dvc repro")
         metrics = fresh_metrics(cfg, cfg.resolve(chosen), started - 1e9, "dvc repro")
         model = cfg.resolve(cfg.train.model)
         if not metrics.is_file():
             raise TrainingError(f"{chosen}: dvc repro did not produce it")
-        return Artifacts(metrics=metrics, model=model if model.is_file() else None)
+        found = model if model.is_file() else None
+        # dvc.lock as it was: every stage was up to date (or restored as it was recorded)
+        return Artifacts(metrics=metrics, model=found, up_to_date=_lock_text(cfg) == lock)
+
+
+def _lock_text(cfg: Config) -> bytes | None:
+    try:
+        return cfg.resolve(dvcrepo.LOCK_FILE).read_bytes()
+    except OSError:
+        return None
 
 
 def _remote_args(remote: str | None, jobs: int | None) -> list[str]:

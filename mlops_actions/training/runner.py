@@ -166,4 +166,5 @@ def train(
         model_path=model_path,
         card_path=cfg.resolve(targets["card"]),
         seconds=seconds,
+        up_to_date=artifacts.up_to_date,
     )
