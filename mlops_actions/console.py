@@ -7,11 +7,13 @@ import shlex
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from mlops_actions import dvcfailure, gates, output
+from mlops_actions import output
+from mlops_actions.config import gates
+from mlops_actions.dvcio import failure
 
 if TYPE_CHECKING:
-    from mlops_actions.api import GateRun, Pulled
-    from mlops_actions.config import Config
+    from mlops_actions.config.settings import Config
+    from mlops_actions.flow.steps import GateRun, Pulled
     from mlops_actions.metrics import Metrics
     from mlops_actions.registry import PromoteResult
     from mlops_actions.registry.lifecycle import Change
@@ -57,7 +59,7 @@ def pulled(p: Pulled, cfg: Config) -> None:
             "add one with `dvc remote add -d NAME URL`, then `dvc push`"
         )
     elif p.result.unpushed:
-        lacks = dvcfailure.listed(p.result.unpushed)
+        lacks = failure.listed(p.result.unpushed)
         output.warning(
             f"the DVC remote '{p.result.remote}' lacks {lacks} (added but never pushed?): a "
             "fresh clone (CI) cannot pull it; run `dvc push`"

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from mlops_actions import cli, data
+from mlops_actions import cli
+from mlops_actions.dvcio import data
 from mlops_actions.errors import DataError
 from tests.helpers import dvc, git
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops_actions import dvcrepo
+from mlops_actions.dvcio import repo as dvcrepo
 from tests.helpers import dvc, init_repo
 
 

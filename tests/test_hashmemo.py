@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mlops_actions import cli, data, hashmemo
+from mlops_actions import cli
+from mlops_actions.dvcio import data, hashmemo
 from tests.helpers import git
 
 CSV = Path("data") / "breast_cancer.csv"

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from mlops_actions import cli, config, dvcproject
+from mlops_actions import cli
+from mlops_actions.config import settings
+from mlops_actions.dvcio import project as dvcproject
 from tests.helpers import commit_all, dvc, git, init_repo
 
 DVC_YAML = """\
@@ -163,7 +165,7 @@ def test_foreach_stages_are_expanded_for_config_as_for_compare(repo: Path) -> No
     assert project is not None
     assert [s.name for s in project.stages] == [f"evaluate@{f}" for f in "abcd"]
     assert project.metrics == tuple(f"metrics/{f}.json" for f in "abcd")
-    cfg = config.load(repo / "proj" / "params.yaml")
+    cfg = settings.load(repo / "proj" / "params.yaml")
     assert cfg.train.mode == "dvc" and cfg.train.metrics == "metrics/a.json"
 
 
@@ -182,7 +184,7 @@ def test_yaml_12_numbers_in_params_and_metrics(
     (repo / "eval.yaml").write_text("auc: 9e-1\nflag: yes\n")
     commit_all(repo, "base")
     (repo / "eval.yaml").write_text("auc: 9.5e-1\nflag: yes\n")
-    cfg = config.load(repo / "params.yaml")
+    cfg = settings.load(repo / "params.yaml")
     assert cfg.data.test_size == 0.3
     monkeypatch.chdir(repo)
     code, out, err = run(capsys, "gate", "--base", "main")
@@ -207,7 +209,7 @@ def test_a_model_declared_only_in_artifacts_yaml_is_the_registry_model(tmp_path:
         "churn-model:\n  type: model\n  path: models/churn.pkl\n  description: churn\n"
         "dataset:\n  type: dataset\n  path: data/train.csv\n"
     )
-    cfg = config.load(repo / "params.yaml")
+    cfg = settings.load(repo / "params.yaml")
     assert cfg.model.name == "churn-model"
     assert cfg.train.model == "models/churn.pkl"
     assert cfg.train.metrics == "metrics.json"
@@ -238,7 +240,7 @@ def test_a_cache_false_metric_missing_at_the_base_is_to_commit_not_to_push(
 ) -> None:
     import hashlib
 
-    from mlops_actions import compare
+    from mlops_actions.compare import comparison
 
     repo = init_repo(tmp_path / "repo")
     dvc(repo, "init", "-q")
@@ -255,7 +257,7 @@ def test_a_cache_false_metric_missing_at_the_base_is_to_commit_not_to_push(
     commit_all(repo, "the lock, but eval.json was never committed")
     (repo / "eval.json").write_bytes(content)
     monkeypatch.chdir(repo)
-    found = compare.compare("params.yaml", base="main")
+    found = comparison.compare("params.yaml", base="main")
     [error] = [e for e in found.errors if e.rev == "main"]
     assert error.path == "eval.json"
     assert "`cache: false`" in error.msg and "git add eval.json" in error.msg

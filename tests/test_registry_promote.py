@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from mlops_actions import cli, context, registry
+from mlops_actions import cli, registry
 from mlops_actions import tag as tags
 from mlops_actions.errors import MlopsError
+from mlops_actions.github import context
 from tests.helpers import git, write_params
 from tests.registry_project import (
     NAME,

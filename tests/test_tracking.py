@@ -201,7 +201,7 @@ def test_recording_works_in_a_shallow_clone(
 
 
 def test_the_report_places_a_run_among_the_recorded_ones(recorded: Path) -> None:
-    from mlops_actions import report
+    from mlops_actions.report import markdown
     from mlops_actions.tracking import listing, standing
 
     runs = listing.gather(recorded, remote="origin")
@@ -211,12 +211,12 @@ def test_the_report_places_a_run_among_the_recorded_ones(recorded: Path) -> None
     assert [p.name for p in placed.top] == ["ours-90", "mate-70"]
     low = standing.standing(runs, "loss", 0.5)
     assert low is not None and low.lower_is_better and low.rank == 1
-    text = report.standing_section(placed)
+    text = markdown.standing_section(placed)
     assert text.startswith("`f1` 0.085: 2nd of 3 runs; best 0.09 in run `ours-90`")
     forged = standing.Standing(
         "f1", 0.5, 1, 2, False, standing.Placed("<img src=x>@team", 0.4, 3, None), ()
     )
-    shown = to_html(report.standing_section(forged))
+    shown = to_html(markdown.standing_section(forged))
     assert "<img" not in shown and "<code>&lt;img src=x&gt;@team</code>" in shown
 
 

@@ -7,8 +7,9 @@ rules of the params file at the base commit (see handoff.py).
 
 from __future__ import annotations
 
-from mlops_actions import context, handoff, publish, results
 from mlops_actions.errors import MlopsError
+from mlops_actions.flow import deliver, publishing, results
+from mlops_actions.github import context
 from mlops_actions.tracking import ci as tracking
 
 
@@ -23,9 +24,9 @@ def main(
 ) -> int:
     ctx = context.load(token=token)
     found = results.read(directory)
-    gh = publish.client_in_actions(ctx)
+    gh = deliver.client_in_actions(ctx)
     try:
-        code = handoff.publish_results(
+        code = publishing.publish_results(
             ctx, gh, found, comment_id=comment_id, author=author, prefix=prefix, params=params
         )
     except MlopsError:

@@ -108,10 +108,10 @@ def _show(run: listing.Run) -> str:
 
 
 def _diff(query: Query, a: str, b: str) -> int:
-    from mlops_actions import compare
-    from mlops_actions.baseline import Baseline
-    from mlops_actions.compare import Comparison
-    from mlops_actions.dvcdiff import diff_files
+    from mlops_actions.compare import comparison
+    from mlops_actions.compare.baseline import Baseline
+    from mlops_actions.compare.comparison import Comparison
+    from mlops_actions.dvcio.diff import diff_files
 
     runs = _gather(query)
     old, new = listing.find(runs, a), listing.find(runs, b)
@@ -125,11 +125,11 @@ def _diff(query: Query, a: str, b: str) -> int:
         diff_files(plain(old.params), plain(new.params)),
     )
     if query.fmt == "json":
-        print(output.printable_json(compare.render_json(found, indent=2)))
+        print(output.printable_json(comparison.render_json(found, indent=2)))
     elif query.fmt == "md":
-        print(_inert(compare.render_markdown(found)))
+        print(_inert(comparison.render_markdown(found)))
     else:
-        print(_inert(compare.render_text(found)))
+        print(_inert(comparison.render_text(found)))
     return 0
 
 

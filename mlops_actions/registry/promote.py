@@ -9,11 +9,13 @@ import json
 import math
 from dataclasses import dataclass
 
-from mlops_actions import dvcstore, gatenames, git, output
+from mlops_actions import git, output
 from mlops_actions import metrics as metrics_mod
 from mlops_actions import tag as tags
-from mlops_actions.config import Config
-from mlops_actions.data import file_md5
+from mlops_actions.config import gatenames
+from mlops_actions.config.settings import Config
+from mlops_actions.dvcio import store as dvcstore
+from mlops_actions.dvcio.data import file_md5
 from mlops_actions.errors import ConfigError, MetricsError, MlopsError
 from mlops_actions.metrics import lower_is_better
 from mlops_actions.registry.state import Model, ModelVersion, find_model, next_version

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlops_actions import inert
-from mlops_actions.report import _name, number
+from mlops_actions.report.markdown import _name, number
 from mlops_actions.sweep.journal import TrialRecord
 from mlops_actions.sweep.spec import SweepSpec
 

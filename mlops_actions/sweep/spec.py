@@ -32,7 +32,7 @@ from mlops_actions.metrics import lower_is_better
 from mlops_actions.util import did_you_mean
 
 if TYPE_CHECKING:
-    from mlops_actions.config import Config
+    from mlops_actions.config.settings import Config
 
 SAMPLERS = ("grid", "random", "tpe")
 MAX_PARALLEL = 256  # GitHub Actions' limit of jobs in one matrix

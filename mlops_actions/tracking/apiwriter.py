@@ -7,11 +7,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mlops_actions.errors import GitHubError, MlopsError
-from mlops_actions.github_http import GitHubRequestError
+from mlops_actions.github.http import GitHubRequestError
 from mlops_actions.tracking import runrecord
 
 if TYPE_CHECKING:
-    from mlops_actions.github import GitHub
+    from mlops_actions.github.client import GitHub
 
 
 def write(

@@ -21,15 +21,16 @@ import platform
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlops_actions import context, output
-from mlops_actions.config import Config
-from mlops_actions.context import Context
+from mlops_actions import output
+from mlops_actions.config.settings import Config
 from mlops_actions.errors import MlopsError
+from mlops_actions.github import context
+from mlops_actions.github.context import Context
 from mlops_actions.tracking import apiwriter, runrecord, snapshot
 
 if TYPE_CHECKING:
-    from mlops_actions.github import GitHub
-    from mlops_actions.results import Results
+    from mlops_actions.flow.results import Results
+    from mlops_actions.github.client import GitHub
     from mlops_actions.training.base import TrainResult
 
 FILE = "experiment.json"
@@ -75,10 +76,10 @@ def write_files(directory: str, cfg: Config | None, trained: TrainResult | None 
 
 def _push_outputs(cfg: Config) -> None:
     """`dvc push` of the run's outputs, so `dvc exp pull` + `dvc exp apply` gets the model."""
-    from mlops_actions import dvcstore
-    from mlops_actions.data import run_dvc
+    from mlops_actions.dvcio import store
+    from mlops_actions.dvcio.data import run_dvc
 
-    if cfg.train.mode != "dvc" or dvcstore.remote(cfg.root) is None:
+    if cfg.train.mode != "dvc" or store.remote(cfg.root) is None:
         return
     proc = run_dvc(["push", "--quiet"], cfg.root)
     if proc.returncode != 0:
@@ -126,12 +127,12 @@ def record_published(
     why). Only facts of this job's own event name the commit, the pull request and the run."""
     if not enabled():
         return None
-    from mlops_actions import handoff
+    from mlops_actions.flow import publishing
 
     try:
         if gh is None:
             raise MlopsError("no GitHub token to write the experiment with")
-        where = handoff.target(ctx, found, gh)
+        where = publishing.target(ctx, found, gh)
         run = context.triggering_run(ctx)
         fork = where.pr is not None and (
             (run is not None and not run.pull_requests) or (run is None and ctx.is_fork)

@@ -12,8 +12,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mlops_actions import dvccache, git, revision
-from mlops_actions.compare import dvc_root
+from mlops_actions import git
+from mlops_actions.compare import revision
+from mlops_actions.compare.comparison import dvc_root
+from mlops_actions.dvcio import cache
 from mlops_actions.errors import MlopsError
 from mlops_actions.tracking import localgit, rowcache, runrecord
 from mlops_actions.tracking.runrecord import RunRecord
@@ -48,7 +50,7 @@ class Run:
 
     def flat(self, section: str) -> dict[str, Any]:
         """Dotted keys (`train.n_est`) -> values; a key two files share keeps its file."""
-        from mlops_actions.dvcdiff import flatten
+        from mlops_actions.dvcio.diff import flatten
 
         nested = self.params if section == "params" else self.metrics
         out: dict[str, Any] = {}
@@ -259,7 +261,7 @@ def gather(start: Path, *, remote: str | None, local: bool = True) -> list[Run]:
 
 
 def read_runs(top: Path, root: Path, prefix: str, refs: dict[str, tuple[str, str]]) -> list[Run]:
-    objects = dvccache.Objects(root)
+    objects = cache.Objects(root)
     branches = _branch_tips(top)
     runs: list[Run] = []
     saved = rowcache.load(top)
@@ -338,7 +340,7 @@ def _restore(entry: dict[str, Any], name: str, sha: str, baseline: str) -> Run:
     )
 
 
-def _values(run: Run, source: TreeSource, objects: dvccache.Objects) -> None:
+def _values(run: Run, source: TreeSource, objects: cache.Objects) -> None:
     dvc_mode = bool(source.dvc_files()[0])
     metrics_file = revision.DEFAULT_METRICS
     if not dvc_mode:  # our own settings name the metrics file

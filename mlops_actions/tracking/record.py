@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from mlops_actions import git, output
-from mlops_actions.config import Config
+from mlops_actions.config.settings import Config
 from mlops_actions.errors import MlopsError
 from mlops_actions.tracking import localgit, runrecord, snapshot
 from mlops_actions.training.base import TrainResult

@@ -8,8 +8,9 @@ import posixpath
 from pathlib import Path
 from typing import Any
 
-from mlops_actions import git, revision
-from mlops_actions.config import Config
+from mlops_actions import git
+from mlops_actions.compare import revision
+from mlops_actions.config.settings import Config
 from mlops_actions.errors import MlopsError
 
 MAX_FILES = 200

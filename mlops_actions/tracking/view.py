@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from mlops_actions import inert
+from mlops_actions.config.rules import Rule, parse_rule
 from mlops_actions.errors import ConfigError, MlopsError
-from mlops_actions.rules import Rule, parse_rule
 from mlops_actions.tracking.listing import Run
 
 

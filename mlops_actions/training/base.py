@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 RESTORED = "restored_from_run_cache"
 
 if TYPE_CHECKING:
-    from mlops_actions.config import Config
+    from mlops_actions.config.settings import Config
     from mlops_actions.metrics import Metrics
 
 
