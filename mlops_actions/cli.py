@@ -9,8 +9,8 @@ import traceback
 from collections.abc import Sequence
 
 from mlops_actions import __version__, output
+from mlops_actions.commands import sweep_args
 from mlops_actions.errors import EXIT_BUG, MlopsError
-from mlops_actions.sweep import args as sweep_args
 from mlops_actions.tag import BOT
 
 

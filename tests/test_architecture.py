@@ -124,3 +124,12 @@ def test_only_the_run_command_imports_the_pipeline() -> None:
 def test_no_module_is_over_600_lines() -> None:
     sizes = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in PACKAGE.rglob("*.py")}
     assert {name: n for name, n in sizes.items() if n > 600} == {}
+
+
+def test_every_training_mode_has_a_trainer_and_no_more() -> None:
+    """config names the modes (so it never imports the trainers); training.TRAINERS holds one
+    trainer for each of them."""
+    from mlops_actions.config.settings import MODES
+    from mlops_actions.training import TRAINERS
+
+    assert list(TRAINERS) == list(MODES)

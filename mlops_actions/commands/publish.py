@@ -25,14 +25,21 @@ def main(
     ctx = context.load(token=token)
     found = results.read(directory)
     gh = deliver.client_in_actions(ctx)
+
+    def where() -> publishing.Target:
+        return publishing.target(ctx, found, gh)
+
+    def record() -> None:
+        tracking.record_published(ctx, gh, found, directory, comment_id, where)
+
     try:
         code = publishing.publish_results(
             ctx, gh, found, comment_id=comment_id, author=author, prefix=prefix, params=params
         )
     except MlopsError:
         if found.error is not None:  # a failed run is recorded as failed, with what it has
-            tracking.record_published(ctx, gh, found, directory, comment_id)
+            record()
         raise
     # After the report: recording never keeps it from being posted.
-    tracking.record_published(ctx, gh, found, directory, comment_id)
+    record()
     return code

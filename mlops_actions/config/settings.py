@@ -19,7 +19,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Literal, Union, get_args
 
 from mlops_actions import tag
 from mlops_actions.config.gates import NO_BASELINE, available
@@ -29,13 +29,14 @@ from mlops_actions.dvcio.project import DvcProject
 from mlops_actions.errors import ConfigError, MetricsError
 from mlops_actions.metrics import gate_names, is_number, with_declared
 from mlops_actions.metrics import load as load_metrics
-from mlops_actions.training import TRAINERS
 from mlops_actions.util import did_you_mean
 
 DEFAULT_PARAMS = "params.yaml"
 SECTION = "mlops"
 DEFAULT_CACHE_DIR = ".mlops-cache"  # the old default in the workspace: never read unless named
-MODES = tuple(TRAINERS)
+# The training modes: training.TRAINERS holds one trainer for each (tests/test_architecture.py).
+Mode = Literal["builtin", "command", "dvc"]
+MODES: tuple[Mode, ...] = get_args(Mode)
 TASKS = ("auto", "classification", "regression")
 
 
@@ -152,7 +153,7 @@ class Config:
     promote: PromoteConfig = field(default_factory=PromoteConfig)
     report: dict[str, Any] = field(default_factory=dict)
     monitor: MonitorConfig | None = None
-    sweep: dict[str, Any] | None = None  # as written; sweep.spec reads and validates it
+    sweep: dict[str, Any] | None = None  # as written; config/sweep.py reads and validates it
     path: str = DEFAULT_PARAMS
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # whole file
     rules: tuple[Rule, ...] = ()  # `gates`, parsed once at load
@@ -431,9 +432,9 @@ def _validate_monitor(m: MonitorConfig, file: str) -> None:
 
 
 def _validate_sweep(cfg: Config) -> None:
-    from mlops_actions.sweep import spec
+    from mlops_actions.config import sweep
 
-    spec.from_config(cfg)
+    sweep.from_config(cfg)
 
 
 def parse(data: Any, file: str = DEFAULT_PARAMS, project: DvcProject | None = None) -> Config:

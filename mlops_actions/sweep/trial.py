@@ -15,11 +15,11 @@ from typing import Any
 from mlops_actions import git, output
 from mlops_actions.config import settings
 from mlops_actions.config.settings import Config
+from mlops_actions.config.sweep import Choice, SweepSpec
 from mlops_actions.errors import ConfigError, MlopsError
 from mlops_actions.metrics import finite
 from mlops_actions.sweep import journal, overlay
 from mlops_actions.sweep.journal import TrialRecord
-from mlops_actions.sweep.spec import Choice, SweepSpec
 
 RUN_SCHEMA = "mlops-actions/run/1"
 

@@ -18,6 +18,7 @@ import base64
 import json
 import os
 import platform
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ from mlops_actions.github.context import Context
 from mlops_actions.tracking import apiwriter, runrecord, snapshot
 
 if TYPE_CHECKING:
+    from mlops_actions.flow.publishing import Target
     from mlops_actions.flow.results import Results
     from mlops_actions.github.client import GitHub
     from mlops_actions.training.base import TrainResult
@@ -121,18 +123,22 @@ def read_files(directory: str) -> tuple[dict[str, bytes], dict[str, Any]]:
 
 
 def record_published(
-    ctx: Context, gh: GitHub | None, found: Results, directory: str, comment_id: str
+    ctx: Context,
+    gh: GitHub | None,
+    found: Results,
+    directory: str,
+    comment_id: str,
+    locate: Callable[[], Target],
 ) -> str | None:
     """Record the run whose results were just published; its name, or None (a warning says
-    why). Only facts of this job's own event name the commit, the pull request and the run."""
+    why). Only facts of this job's own event name the commit, the pull request and the run:
+    `locate` is the publishing job's own reading of them (flow.publishing.target)."""
     if not enabled():
         return None
-    from mlops_actions.flow import publishing
-
     try:
         if gh is None:
             raise MlopsError("no GitHub token to write the experiment with")
-        where = publishing.target(ctx, found, gh)
+        where = locate()
         run = context.triggering_run(ctx)
         fork = where.pr is not None and (
             (run is not None and not run.pull_requests) or (run is None and ctx.is_fork)
