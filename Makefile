@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-test
 RUNTIME := $(VENV)/.installed
 OPENAPI := node_modules/@octokit/openapi/generated/api.github.com.json
 
-.PHONY: demo test lint typecheck unit bench clean constraints
+.PHONY: demo test test-fast lint typecheck unit unit-fast docs bench clean constraints
 
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
@@ -16,8 +16,9 @@ $(RUNTIME): pyproject.toml constraints.txt
 	$(PIP) -e .
 	touch $(RUNTIME)
 
+# The test environment holds the docs extra too: the suite builds the site (tests/test_docs.py).
 $(STAMP): $(RUNTIME)
-	$(PIP) -e '.[test]'
+	$(PIP) -e '.[test,docs]'
 	touch $(STAMP)
 
 $(OPENAPI): package.json
@@ -41,16 +42,28 @@ unit: $(STAMP) $(OPENAPI)
 
 test: lint typecheck unit
 
+# The inner loop: everything but the tests marked slow (real dvc or act run many times).
+unit-fast: $(STAMP) $(OPENAPI)
+	$(BIN)/pytest -n 2 -q -m "not slow"
+
+test-fast: lint typecheck unit-fast
+
+# The reference site, into site/ (the suite builds it too, into a temp directory).
+docs: $(RUNTIME)
+	$(PIP) -e '.[docs]'
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 bench: $(STAMP) $(OPENAPI)
 	$(PIP) -e '.[bench]'
 	$(BIN)/python -m bench
 
+# The test and docs extras, as `make test` installs them (bench's matplotlib stays unpinned).
 # setuptools is kept (--all): it builds this package, and install.sh constrains build dependencies.
 constraints: pyproject.toml
 	rm -rf .constraints-venv && $(PYTHON) -m venv .constraints-venv
-	.constraints-venv/bin/python -m pip install --quiet --upgrade setuptools -e '.[test]'
+	.constraints-venv/bin/python -m pip install --quiet --upgrade setuptools -e '.[test,docs]'
 	{ sed -n '1,2p' constraints.txt; .constraints-venv/bin/python -m pip freeze --all --exclude pip --exclude-editable; } > constraints.new
 	mv constraints.new constraints.txt && rm -rf .constraints-venv
 
 clean:
-	rm -rf $(VENV) node_modules .mlops-cache model
+	rm -rf $(VENV) node_modules .mlops-cache model site

@@ -11,7 +11,7 @@ A partial run (--quick, --only) writes its BENCHMARKS.md and plot under bench/ou
 Each benchmark also runs on its own: `python -m bench.compare_bench`, `bench.models_bench`,
 `bench.train_bench`, `bench.run_bench`, `bench.report_bench`, `bench.api_bench`,
 `bench.install_bench`, `bench.pull_bench`, `bench.monitor_bench`, `bench.bootstrap_bench`,
-`bench.sweep_bench`.
+`bench.sweep_bench`, `bench.runs_bench`.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from bench import (
     pull_bench,
     report_bench,
     run_bench,
+    runs_bench,
     sweep_bench,
     train_bench,
 )
@@ -61,6 +62,7 @@ def _suite(quick: bool) -> dict[str, Callable[[], Result]]:
             "pull": lambda: pull_bench.run(2, 64, 1000, log=_log),
             "monitor": lambda: monitor_bench.run([10_000], 1, 20, log=_log),
             "sweep": lambda: sweep_bench.run(2, log=_log),
+            "runs": lambda: runs_bench.run((100,), 2, log=_log),
         }
     return {
         "startup": lambda: run_bench.startup(15, log=_log),
@@ -79,6 +81,7 @@ def _suite(quick: bool) -> dict[str, Callable[[], Result]]:
         "pull": lambda: pull_bench.run(5, log=_log),
         "monitor": lambda: monitor_bench.run([100_000, 1_000_000], 3, 200, log=_log),
         "sweep": lambda: sweep_bench.run(5, log=_log),
+        "runs": lambda: runs_bench.run((1000, 10_000), 5, log=_log),
     }
 
 
@@ -97,6 +100,7 @@ ORDER = (
     "install",
     "monitor",
     "sweep",
+    "runs",
 )
 
 

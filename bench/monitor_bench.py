@@ -57,7 +57,7 @@ def false_alarms(resamples: int = 200) -> dict[str, float]:
 
     from sklearn.datasets import load_breast_cancer
 
-    from mlops_actions import drift
+    from mlops_actions.monitor import drift
 
     table = load_breast_cancer(as_frame=True).frame.drop(columns=["target"])
     features = list(table.columns)

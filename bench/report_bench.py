@@ -63,7 +63,7 @@ def _count(metrics: dict[str, Any]) -> int:
 
 
 def run(n: int = 1000, runs: int = 7, log: Any = print) -> Result:
-    from mlops_actions import report
+    from mlops_actions.report import markdown
 
     cmd = [*command("mlops-actions"), "report", "--base", "main", "-o", "report.md"]
     with tempfile.TemporaryDirectory(prefix="report-bench-") as tmp:
@@ -73,13 +73,13 @@ def run(n: int = 1000, runs: int = 7, log: Any = print) -> Result:
         stats = median_of(lambda: measure(cmd, repo), runs)
         body = (repo / "report.md").read_text(encoding="utf-8")
     started = time.perf_counter()
-    posted = report.fit(body, report.COMMENT_LIMIT, summary_url="https://example.invalid/run")
+    posted = markdown.fit(body, markdown.COMMENT_LIMIT, summary_url="https://example.invalid/run")
     fit_ms = (time.perf_counter() - started) * 1000
     rows_shown = posted.count("\n| ")
-    within = len(posted) <= report.COMMENT_LIMIT
+    within = len(posted) <= markdown.COMMENT_LIMIT
     log(
         f"  report, {count} metrics: {stats.seconds * 1000:.0f} ms; full body {len(body):,} "
-        f"chars, as posted {len(posted):,} chars (limit {report.COMMENT_LIMIT:,}); "
+        f"chars, as posted {len(posted):,} chars (limit {markdown.COMMENT_LIMIT:,}); "
         f"fit took {fit_ms:.1f} ms"
     )
     row = Row(
@@ -87,7 +87,7 @@ def run(n: int = 1000, runs: int = 7, log: Any = print) -> Result:
         fmt_seconds(stats.seconds),
         "—",
         "—",
-        f"under {AIM} s; comment ≤ {report.COMMENT_LIMIT:,} chars",
+        f"under {AIM} s; comment ≤ {markdown.COMMENT_LIMIT:,} chars",
         stats.seconds < AIM and within,
         f"median of {runs}, whole command incl. the git reads; full report {len(body):,} chars, "
         f"posted comment {len(posted):,} chars (~{rows_shown} table rows; cut notice links the "
@@ -128,7 +128,7 @@ def run_plots(test_rows: int = 100_000, runs: int = 5, log: Any = print) -> Resu
     """`mlops-actions report --base main` on a built-in project trained at the base and on the
     PR branch with `test_rows` test rows: the ROC, precision-recall and confusion files `train`
     wrote, read at both sides and drawn."""
-    from mlops_actions.plots import BUILTIN_FILES
+    from mlops_actions.report.plots import BUILTIN_FILES
 
     cmd = [*command("mlops-actions"), "report", "--base", "main", "-o", "report.md"]
     with tempfile.TemporaryDirectory(prefix="report-plots-bench-") as tmp:

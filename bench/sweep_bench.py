@@ -43,8 +43,8 @@ PLAN_SWEEP: dict[str, Any] = {
 
 def _recorded_repo(base: Path, trials: int) -> Path:
     """A repository whose HEAD declares PLAN_SWEEP and holds `trials` recorded trials of it."""
-    from mlops_actions import config
-    from mlops_actions.sweep import spec
+    from mlops_actions.config import settings
+    from mlops_actions.config import sweep as spec
     from mlops_actions.sweep.journal import RECORD, exp_ref
 
     repo = base / "planned"
@@ -62,7 +62,7 @@ def _recorded_repo(base: Path, trials: int) -> Path:
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "a sweep")
     head = git(repo, "rev-parse", "HEAD").strip()
-    sweep_id = spec.from_config(config.load(repo / "params.yaml")).id
+    sweep_id = spec.from_config(settings.load(repo / "params.yaml")).id
     rng = random.Random(0)
     chunks: list[bytes] = []
     for n in range(trials):

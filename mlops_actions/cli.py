@@ -9,8 +9,8 @@ import traceback
 from collections.abc import Sequence
 
 from mlops_actions import __version__, output
+from mlops_actions.commands import sweep_args
 from mlops_actions.errors import EXIT_BUG, MlopsError
-from mlops_actions.sweep import args as sweep_args
 from mlops_actions.tag import BOT
 
 
@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="CI/CD for machine learning: pull DVC data, train, compare, gate, promote.",
     )
     parser.add_argument("--version", action="version", version=f"mlops-actions {__version__}")
+    # -C before the subcommand, as `git -C DIR` takes it; a second -C after it is relative to it.
+    parser.add_argument("-C", dest="top_directory", metavar="DIR", help="run as if started in DIR")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--params",
@@ -55,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-cache", action="store_true", help="train even when the run cache has this run"
     )
+    p.add_argument("--record", action="store_true", help="record the run as a DVC experiment")
 
     base = argparse.ArgumentParser(add_help=False)
     base.add_argument(
@@ -200,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sweep_args.add_parser(sub, common, github)
+    _runs_parser(sub)
 
     p = sub.add_parser(
         "run",
@@ -214,6 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="only refuse (exit 2) a checkout `run` would refuse to train (pull_request_target "
         "with the pull request's code), before any of its code runs",
+    )
+    p.add_argument(
+        "--record", action="store_true", help="record the run as a DVC experiment (local runs)"
     )
     # The action passes its inputs as MLOPS_* variables: they are these flags' defaults.
     env = os.environ
@@ -244,6 +251,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _runs_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "runs",
+        help="list the recorded experiments; `runs show NAME`, `runs diff A B`, `runs prune`",
+    )
+    p.add_argument("args", nargs="*", metavar="show NAME | diff A B | prune", help="a verb")
+    p.add_argument("-C", dest="directory", metavar="DIR", help="run as if started in DIR")
+    fmt = p.add_mutually_exclusive_group()
+    for flag, what in (
+        ("json", "JSON (params and metrics as dvc exp show nests them)"),
+        ("csv", "CSV"),
+        ("md", "a Markdown table"),
+    ):
+        fmt.add_argument(f"--{flag}", action="store_const", const=flag, dest="format", help=what)
+    p.add_argument("--remote", metavar="NAME", help="the git remote to read (default: origin)")
+    p.add_argument("--local", action="store_true", help="this clone's experiments only")
+    p.add_argument("--sort", metavar="METRIC", help="highest first (--sort=-METRIC: lowest first)")
+    p.add_argument("--filter", metavar="EXPR", help="e.g. 'f1 >= 0.9 and train.n_est > 100'")
+    p.add_argument("--limit", type=_positive_int, metavar="N", help="at most N runs")
+    p.add_argument("--baseline", metavar="SHA", help="experiments of this baseline commit")
+    p.add_argument("--branch", metavar="NAME", help="experiments of this branch")
+    p.add_argument("--pr", type=_positive_int, metavar="N", help="experiments of pull request N")
+    p.add_argument("--keep", type=int, metavar="N", help="prune: keep the newest (or --sort) N")
+    p.add_argument("--older-than", metavar="DAYS", help="prune: only runs older than this")
+    p.add_argument("--dry-run", action="store_true", help="prune: say what would be deleted")
+
+
 def _env_flag(name: str, default: bool) -> bool:
     value = os.environ.get(name, "").strip().lower()
     return default if not value else value in ("1", "true", "yes", "on")
@@ -259,7 +293,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "train":
         from mlops_actions.commands import train
 
-        return train.main(args.params, use_cache=not args.no_cache)
+        return train.main(args.params, use_cache=not args.no_cache, record=args.record)
     if command == "compare":
         from mlops_actions.commands import compare
 
@@ -330,6 +364,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             as_json=args.json,
             token=args.token,
         )
+    if command == "runs":
+        return _runs(args)
     if command == "monitor":
         from mlops_actions.commands import monitor
 
@@ -349,9 +385,30 @@ def _dispatch(args: argparse.Namespace) -> int:
         stage=args.stage,
         release=args.release,
         retrain_token=os.environ.get("MLOPS_RETRAIN_TOKEN") or None,
+        record=args.record,
     )
     return run.main(
         args.params, token=args.token, options=options, check_checkout=args.check_checkout
+    )
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from mlops_actions.commands import runs
+
+    verb, rest = (args.args[0], args.args[1:]) if args.args else ("list", [])
+    query = runs.Query(
+        remote=args.remote,
+        local_only=args.local,
+        fmt=args.format,
+        sort=args.sort,
+        filter=args.filter,
+        limit=args.limit,
+        baseline=args.baseline,
+        branch=args.branch,
+        pr=args.pr,
+    )
+    return runs.main(
+        verb, rest, query, keep=args.keep, older_than=args.older_than, dry_run=args.dry_run
     )
 
 
@@ -362,11 +419,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         output.add_secret(os.environ.get(name))
     output.add_secret(getattr(args, "token", None))
     try:
-        if args.directory:
-            try:
-                os.chdir(args.directory)
-            except OSError as exc:
-                raise MlopsError(f"-C {args.directory}: {exc.strerror}") from None
+        for directory in (args.top_directory, getattr(args, "directory", None)):
+            if directory:
+                try:
+                    os.chdir(directory)
+                except OSError as exc:
+                    raise MlopsError(f"-C {directory}: {exc.strerror}") from None
         return _dispatch(args)
     except MlopsError as exc:
         output.error(str(exc))

@@ -7,11 +7,13 @@ import shlex
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from mlops_actions import dvcfailure, gates, output
+from mlops_actions import output
+from mlops_actions.config import gates
+from mlops_actions.dvcio import failure
 
 if TYPE_CHECKING:
-    from mlops_actions.api import GateRun, Pulled
-    from mlops_actions.config import Config
+    from mlops_actions.config.settings import Config
+    from mlops_actions.flow.steps import GateRun, Pulled
     from mlops_actions.metrics import Metrics
     from mlops_actions.registry import PromoteResult
     from mlops_actions.registry.lifecycle import Change
@@ -47,7 +49,8 @@ def pulled(p: Pulled, cfg: Config) -> None:
         else:
             output.info(f"no .dvc file found; using {cfg.data.path} as it is in the workspace")
         return
-    verb = "pulled and verified" if p.result.pulled else "up to date:"
+    # Not pulled: the workspace already held exactly what the .dvc files record.
+    verb = "pulled and verified" if p.result.pulled else "verified, already in the workspace:"
     files = ", ".join(p.dvc_files)
     output.info(f"data {verb} {plural(p.result.files, 'file')}, {size(p.result.size)} ({files})")
     if p.result.remote is None and any(o.pushed for o in p.result.outputs):
@@ -56,7 +59,7 @@ def pulled(p: Pulled, cfg: Config) -> None:
             "add one with `dvc remote add -d NAME URL`, then `dvc push`"
         )
     elif p.result.unpushed:
-        lacks = dvcfailure.listed(p.result.unpushed)
+        lacks = failure.listed(p.result.unpushed)
         output.warning(
             f"the DVC remote '{p.result.remote}' lacks {lacks} (added but never pushed?): a "
             "fresh clone (CI) cannot pull it; run `dvc push`"
@@ -67,6 +70,10 @@ def trained(result: TrainResult, cfg: Config) -> None:
     where = os.path.relpath(result.metrics_path, cfg.root)
     if result.cache_hit:
         output.info(f"cache hit: restored {where} and the model from run {result.fingerprint[:12]}")
+    elif result.up_to_date:
+        output.info(
+            f"pipeline up to date: dvc repro re-ran no stage ({result.seconds:.2f} s); read {where}"
+        )
     else:
         output.info(f"trained ({result.mode}) in {result.seconds:.2f} s; wrote {where}")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from mlops_actions.errors import MetricsError
 
 def parse(text: str, name: str) -> Any:
     """Parse metrics text the way DVC does: by suffix, JSON or YAML (YAML also reads JSON)."""
-    import yaml
+    from mlops_actions import yaml12
 
     if name.endswith(".json"):
         try:
@@ -23,9 +23,9 @@ def parse(text: str, name: str) -> Any:
         except json.JSONDecodeError as exc:
             raise MetricsError(f"{name}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise MetricsError(f"{name}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        return yaml12.load(text)
+    except yaml12.YamlError as exc:
+        raise MetricsError(f"{name}: not valid YAML ({exc})") from None
 
 
 @dataclass(frozen=True)
@@ -141,4 +141,59 @@ def intervals(values: Mapping[str, Any]) -> dict[str, tuple[float, float]]:
             low, high = float(pair[0]), float(pair[1])
             if low <= high:
                 found[name] = (low, high)
+    return found
+
+
+@dataclass(frozen=True)
+class GateNames:
+    """The names a gate may use over several metrics files: `path:metric` always (the form
+    DVC's tables use), the bare metric when one file alone has it."""
+
+    values: dict[str, Any]
+    aliases: dict[str, str]  # bare name -> its qualified name, where unique
+    ambiguous: dict[str, list[str]]  # bare name -> the qualified spellings to choose from
+    files: tuple[str, ...] = ()
+
+    @property
+    def source(self) -> str:
+        """How a message names where the metrics come from."""
+        return (
+            self.files[0]
+            if len(self.files) == 1
+            else f"the union of {len(self.files)} metrics files"
+        )
+
+
+def qualified(path: str, name: str) -> str:
+    return f"{path}:{name}"
+
+
+def gate_names(files: Mapping[str, Mapping[str, Any]]) -> GateNames:
+    """`files`: {path: flattened metrics}; one file gives its bare names alone."""
+    owners: dict[str, list[str]] = {}
+    values: dict[str, Any] = {}
+    for path, flat in files.items():
+        for name, value in flat.items():
+            values[qualified(path, name)] = value
+            owners.setdefault(name, []).append(path)
+    aliases = {n: qualified(p[0], n) for n, p in owners.items() if len(p) == 1}
+    for name, full in aliases.items():
+        values[name] = values[full] if len(files) > 1 else values.pop(full)
+    ambiguous = {n: [qualified(p, n) for p in ps] for n, ps in owners.items() if len(ps) > 1}
+    return GateNames(values, aliases, ambiguous, tuple(files))
+
+
+def with_declared(
+    current: Metrics, declared: Sequence[str], resolve: Callable[[str], Path]
+) -> dict[str, dict[str, Any]]:
+    """{path: flattened metrics}: `current` as read, then every other `declared` metrics file
+    (project-relative, found by `resolve`) that exists and can be read."""
+    found = {current.path: current.flat()}
+    for path in declared:
+        if path in found or not resolve(path).is_file():
+            continue
+        try:
+            found[path] = load(resolve(path), path).flat()
+        except MetricsError:
+            continue  # compare reports an unreadable file; a gate on it finds no value
     return found

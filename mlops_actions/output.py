@@ -45,6 +45,12 @@ def info(message: str) -> None:
     print(printable(message), flush=True)
 
 
+def status(message: str) -> None:
+    """A line about what was done (`report written to …`), on stderr: stdout may be the
+    command's product, redirected into a file."""
+    print(printable(message), file=sys.stderr, flush=True)
+
+
 def warning(message: str) -> None:
     message = printable(message)
     if in_actions():

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import requests
 
-from mlops_actions.github import GitHub
-from mlops_actions.github_http import RestClient
+from mlops_actions.github.client import GitHub
+from mlops_actions.github.http import RestClient
 from tests.fakegithub import FakeGitHub, Spec, load_spec
 
 __all__ = [

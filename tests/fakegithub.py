@@ -20,6 +20,8 @@ import json
 import math
 import os
 import re
+import shutil
+import subprocess
 import tempfile
 import threading
 import time
@@ -54,6 +56,10 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("post", "/repos/{owner}/{repo}/git/refs"),
     ("get", "/repos/{owner}/{repo}/git/ref/{ref}"),
     ("get", "/repos/{owner}/{repo}/git/matching-refs/{ref}"),
+    ("post", "/repos/{owner}/{repo}/git/blobs"),
+    ("post", "/repos/{owner}/{repo}/git/trees"),
+    ("post", "/repos/{owner}/{repo}/git/commits"),
+    ("get", "/repos/{owner}/{repo}/git/commits/{commit_sha}"),
     ("post", "/repos/{owner}/{repo}/releases"),
     ("get", "/repos/{owner}/{repo}/releases/tags/{tag}"),
     ("post", "/repos/{owner}/{repo}/releases/{release_id}/assets"),
@@ -511,6 +517,10 @@ _EPOCH = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
 _SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 
 
+class _GitFailed(Exception):
+    """A git command of the fake's bare repository failed."""
+
+
 class FakeGitHub:
     """GitHub's REST API for one repository, in memory, on 127.0.0.1 with an ephemeral port.
 
@@ -555,6 +565,7 @@ class FakeGitHub:
         self._stopping = threading.Event()
         self._ids = 1000
         self._ticks = 0
+        self.git_dir: Path | None = None  # the bare repository git-data objects live in
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.refs[f"refs/heads/{default_branch}"] = _sha("initial commit")
@@ -576,6 +587,8 @@ class FakeGitHub:
             self._httpd.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if self.git_dir is not None and self.git_dir.parent.name.startswith("fakegithub-"):
+            shutil.rmtree(self.git_dir.parent, ignore_errors=True)
 
     def __enter__(self) -> FakeGitHub:
         return self.start()
@@ -876,6 +889,158 @@ class FakeGitHub:
         self.pulls.append(pull)
         return pull
 
+    # ---- git data: objects in a real bare repository ------------------------------------------
+
+    def bare(self) -> Path:
+        """The bare repository behind the git data API (made on first use); push the commits
+        a test trains on here, as they would be on GitHub."""
+        if self.git_dir is None:
+            self.git_dir = Path(tempfile.mkdtemp(prefix="fakegithub-")) / "repo.git"
+            subprocess.run(["git", "init", "-q", "--bare", str(self.git_dir)], check=True)
+        return self.git_dir
+
+    def _git(self, *args: str, data: bytes | None = None, env: dict[str, str] | None = None) -> str:
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=self.bare(),
+            input=data,
+            capture_output=True,
+            env={**os.environ, **(env or {})},
+        )
+        if proc.returncode != 0:
+            raise _GitFailed(proc.stderr.decode(errors="replace").strip())
+        return proc.stdout.decode().strip()
+
+    def _kind(self, sha: str) -> str | None:
+        try:
+            return self._git("cat-file", "-t", sha) if _SHA_RE.match(sha) else None
+        except _GitFailed:
+            return None
+
+    def _op_git_create_blob(
+        self, body: dict[str, Any], **_: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        content = body["content"]
+        data = base64.b64decode(content) if body.get("encoding") == "base64" else content.encode()
+        sha = self._git("hash-object", "-w", "--stdin", data=data)
+        return 201, {"url": self._repo_api(f"/git/blobs/{sha}"), "sha": sha}, {}
+
+    def _op_git_create_tree(
+        self, body: dict[str, Any], **_: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        base = body.get("base_tree")
+        if base is not None and self._kind(base) != "tree":
+            return self._invalid("Invalid tree info", [{"resource": "Tree", "field": "base_tree"}])
+        lines = []
+        for entry in body["tree"]:
+            sha = entry.get("sha")
+            if "content" in entry:
+                sha = self._git("hash-object", "-w", "--stdin", data=entry["content"].encode())
+            if sha is not None and self._kind(sha) != entry["type"]:
+                return self._invalid(f"tree.sha {sha} is not a valid {entry['type']}")
+            mode = entry["mode"] if sha is not None else "0"
+            lines.append(f"{mode} {sha or '0' * 40}\t{entry['path']}\n")
+        index = str(self.bare() / f"index-{self._next_id()}")
+        env = {"GIT_INDEX_FILE": index}
+        try:
+            self._git("read-tree", *([base] if base else ["--empty"]), env=env)
+            self._git("update-index", "--index-info", data="".join(lines).encode(), env=env)
+            sha = self._git("write-tree", env=env)
+        finally:
+            Path(index).unlink(missing_ok=True)
+        listed = self._git("ls-tree", sha)
+        tree = []
+        for line in listed.splitlines():
+            meta, path = line.split("\t", 1)
+            mode, kind, obj = meta.split()
+            tree.append(
+                {
+                    "path": path,
+                    "mode": mode,
+                    "type": kind,
+                    "sha": obj,
+                    "url": self._repo_api(f"/git/{kind}s/{obj}"),
+                }
+            )
+        data = {
+            "sha": sha,
+            "url": self._repo_api(f"/git/trees/{sha}"),
+            "tree": tree,
+            "truncated": False,
+        }
+        return 201, data, {}
+
+    def _commit_json(self, sha: str) -> dict[str, Any]:
+        raw = self._git("cat-file", "commit", sha)
+        head, _, message = raw.partition("\n\n")
+        fields: dict[str, Any] = {"parents": []}
+        for line in head.splitlines():
+            key, _, rest = line.partition(" ")
+            if key == "tree":
+                fields["tree"] = {"sha": rest, "url": self._repo_api(f"/git/trees/{rest}")}
+            elif key == "parent":
+                fields["parents"].append(
+                    {
+                        "sha": rest,
+                        "url": self._repo_api(f"/git/commits/{rest}"),
+                        "html_url": f"{self.html_root}/commit/{rest}",
+                    }
+                )
+            elif key in ("author", "committer"):
+                name, _, more = rest.partition(" <")
+                email, _, when = more.partition("> ")
+                stamp = datetime.fromtimestamp(int(when.split()[0]), timezone.utc)
+                fields[key] = {
+                    "name": name,
+                    "email": email,
+                    "date": stamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                }
+        return {
+            "sha": sha,
+            "node_id": _node_id("C", int(sha[:8], 16)),
+            "url": self._repo_api(f"/git/commits/{sha}"),
+            "html_url": f"{self.html_root}/commit/{sha}",
+            "message": message.rstrip("\n"),
+            "verification": {
+                "verified": False,
+                "reason": "unsigned",
+                "signature": None,
+                "payload": None,
+                "verified_at": None,
+            },
+            **fields,
+        }
+
+    def _op_git_create_commit(
+        self, body: dict[str, Any], **_: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        if self._kind(body["tree"]) != "tree":
+            return self._invalid("Tree SHA does not exist")
+        parents = body.get("parents") or []
+        if any(self._kind(p) != "commit" for p in parents):
+            return self._invalid("Parent SHA does not exist or is not a commit object")
+        who = body.get("author") or {"name": _BOT["login"], "email": "bot@users.noreply.github.com"}
+        date = who.get("date") or self._now()
+        env = {
+            "GIT_AUTHOR_NAME": who["name"],
+            "GIT_AUTHOR_EMAIL": who["email"],
+            "GIT_AUTHOR_DATE": date,
+            "GIT_COMMITTER_NAME": "GitHub",
+            "GIT_COMMITTER_EMAIL": "noreply@github.com",
+            "GIT_COMMITTER_DATE": date,
+        }
+        args = ["commit-tree", body["tree"], *[a for p in parents for a in ("-p", p)]]
+        sha = self._git(*args, data=body["message"].encode(), env=env)
+        return 201, self._commit_json(sha), {}
+
+    def _op_git_get_commit(
+        self, params: dict[str, str], **_: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        sha = params["commit_sha"]
+        if self._kind(sha) != "commit":
+            return self._not_found()
+        return 200, self._commit_json(sha), {}
+
     def _ref_json(self, ref: str) -> dict[str, Any]:
         sha = self.refs[ref]
         kind = "tag" if sha in self.tag_objects else "commit"
@@ -1149,6 +1314,10 @@ class FakeGitHub:
             return self._invalid("Object does not exist")
         if ref in self.refs:
             return self._invalid("Reference already exists")
+        if self.git_dir is not None and self._kind(sha) is not None:
+            self._git("update-ref", ref, sha, "")  # clones and ls-remote see it
+        elif ref.startswith("refs/exps/"):
+            return self._invalid("Object does not exist")
         self.refs[ref] = sha
         data = self._ref_json(ref)
         return 201, data, {"Location": data["url"]}

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from mlops_actions import config
-from mlops_actions.config import Config
+from mlops_actions.config import settings
+from mlops_actions.config.settings import Config
 from mlops_actions.training.cache import RunCache
 from tests.helpers import commit_all, git, init_repo, write_params
 
@@ -61,7 +61,7 @@ def fake_train(repo: Path, metrics: dict[str, Any], model: bytes | None = None) 
 
 
 def cfg_of(repo: Path) -> Config:
-    return config.load(repo / "params.yaml")
+    return settings.load(repo / "params.yaml")
 
 
 def new_commit(repo: Path, text: str) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops_actions import baseline, compare
+from mlops_actions.compare import baseline, comparison
 from tests.comparing import PARAMS, compare_json, main_repo, make_repo, run, write
 from tests.helpers import commit_all, git, init_repo
 
@@ -60,7 +60,7 @@ def test_fallback_supplies_metrics_when_the_base_has_none(
     def latest_tag() -> baseline.BaselineMetrics:
         return baseline.BaselineMetrics(tag, {"metrics.json": {"accuracy": 0.8}})
 
-    result = compare.compare(fallback=latest_tag)
+    result = comparison.compare(fallback=latest_tag)
     assert result.baseline == tag
     assert result.to_json()["metrics"] == {
         "metrics.json": {"accuracy": {"old": 0.8, "new": 0.9, "diff": 0.9 - 0.8}}

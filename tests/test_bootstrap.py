@@ -82,6 +82,7 @@ def _index_bootstrap(
     return {k: list(np.percentile(v, [2.5, 97.5])) for k, v in values.items()}
 
 
+@pytest.mark.slow
 def test_intervals_agree_with_the_index_bootstrap() -> None:
     y, pred, scores = _classification(300)
     point = _point(y, pred, scores)

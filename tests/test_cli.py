@@ -67,7 +67,7 @@ def test_unexpected_failure_masks_the_token(
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError(f"request failed with Authorization: Bearer {token}")
 
-    monkeypatch.setattr("mlops_actions.api.pull", boom)
+    monkeypatch.setattr("mlops_actions.flow.steps.pull", boom)
     assert cli.main(["run"]) == 3
     captured = capsys.readouterr()
     assert token not in captured.out + captured.err

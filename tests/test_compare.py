@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mlops_actions import compare
+from mlops_actions.compare import comparison
 from tests.comparing import PARAMS, Files, compare_json, main_repo, make_repo, run, write
 from tests.helpers import commit_all, dvc, git, init_repo
 
@@ -107,7 +107,7 @@ def test_unparsable_metrics_file_warns_and_counts_as_missing(
     assert code == 0
     assert json.loads(out)["metrics"]["metrics.json"]["accuracy"] == {"old": 0.9, "new": None}
     assert "metrics.json at workspace: not valid JSON" in err
-    result = compare.compare(base="main")
+    result = comparison.compare(base="main")
     assert result.errors_json() == {
         "workspace": {
             "metrics.json": {
@@ -137,16 +137,16 @@ def test_entry_paths_are_relative_to_the_project_root_until_rendered(
     repo = make_repo(tmp_path / "repo", {"ml/params.yaml": PARAMS, "ml/metrics.json": {"f1": 0.5}})
     write(repo, {"ml/metrics.json": {"f1": 0.25}, "other/.keep": ""})
     monkeypatch.chdir(repo / "other")
-    result = compare.compare("../ml/params.yaml", base="main")
+    result = comparison.compare("../ml/params.yaml", base="main")
     assert [e.path for e in result.metrics] == ["metrics.json"]
     assert {e.path for e in result.params} == {"params.yaml"}
     assert [e.path for e in result.relative_to().metrics] == ["../ml/metrics.json"]
     assert [e.path for e in result.relative_to(repo).metrics] == ["ml/metrics.json"]
     assert result.relative_to(repo / "ml") == result
     shown = {"../ml/metrics.json": {"f1": {"old": 0.5, "new": 0.25, "diff": -0.25}}}
-    assert json.loads(compare.render_json(result))["metrics"] == shown
-    assert "../ml/metrics.json  f1" in compare.render_text(result)
-    assert "| ../ml/metrics.json | f1 " in compare.render_markdown(result)
+    assert json.loads(comparison.render_json(result))["metrics"] == shown
+    assert "../ml/metrics.json  f1" in comparison.render_text(result)
+    assert "| ../ml/metrics.json | f1 " in comparison.render_markdown(result)
 
 
 def test_compare_imports_neither_dvc_nor_the_trainer(repo: Path) -> None:
@@ -386,10 +386,10 @@ def test_a_cloud_remote_is_read_through_dvcs_object_database(
 ) -> None:
     """The path for s3 and other remotes: dvc's own object database, imported only there
     (exercised here on a local remote, which the common path reads without dvc)."""
-    from mlops_actions import dvccache
+    from mlops_actions.dvcio import cache
 
     repo = _remote_repo(tmp_path, monkeypatch, pushed=True)
-    objects = dvccache.Objects(repo)
+    objects = cache.Objects(repo)
     try:
         assert objects._read_with_dvc("store", REMOTE_MD5, legacy=False) == (b'{"acc": 0.5}', "")
         assert objects._read_with_dvc("store", "0" * 32, legacy=False)[0] is None

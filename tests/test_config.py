@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from mlops_actions import cli, config
+from mlops_actions import cli
+from mlops_actions.config import settings
 from mlops_actions.errors import ConfigError
 from tests.helpers import DEMO_PARAMS, params_file, write_params
 
@@ -83,7 +84,7 @@ def _with(path: str, value: Any) -> dict[str, Any]:
 )
 def test_config_errors_name_the_file_and_key(params: Any, message: str) -> None:
     with pytest.raises(ConfigError) as info:
-        config.parse(
+        settings.parse(
             params if params is None or not isinstance(params, dict) else params_file(params),
             "params.yaml",
         )
@@ -93,7 +94,7 @@ def test_config_errors_name_the_file_and_key(params: Any, message: str) -> None:
 
 def test_valid_params_load_into_typed_objects(tmp_path: Path) -> None:
     write_params(tmp_path, DEMO_PARAMS)
-    cfg = config.load(tmp_path / "params.yaml")
+    cfg = settings.load(tmp_path / "params.yaml")
     assert cfg.data.target == "diagnosis"
     assert cfg.data.test_size == 0.25
     assert cfg.model.params == {"n_estimators": 20, "max_depth": 4}
@@ -106,12 +107,12 @@ def test_not_yaml_points_at_the_line(tmp_path: Path) -> None:
     path = tmp_path / "params.yaml"
     path.write_text("data:\n  path: [unclosed\nmodel: {}\n")
     with pytest.raises(ConfigError, match=r"params.yaml: not valid YAML at line \d+"):
-        config.load(path)
+        settings.load(path)
 
 
 def test_missing_file_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found; create it"):
-        config.load(tmp_path / "params.yaml")
+        settings.load(tmp_path / "params.yaml")
 
 
 @pytest.mark.parametrize(
@@ -166,7 +167,7 @@ def test_the_users_own_top_level_params_are_never_judged() -> None:
         "data": {"path": "elsewhere.csv"},
         "model": {"layers": [64, 32]},
     }
-    cfg = config.parse(params_file(DEMO_PARAMS, own), "params.yaml")
+    cfg = settings.parse(params_file(DEMO_PARAMS, own), "params.yaml")
     assert cfg.data.path == "data/breast_cancer.csv"
     assert cfg.model.name == "demo-model"
     assert cfg.raw["prepare"] == own["prepare"]
@@ -191,6 +192,6 @@ def test_the_users_own_top_level_params_are_never_judged() -> None:
 )
 def test_the_old_layout_gets_one_line_to_move_it(params: Any, message: str) -> None:
     with pytest.raises(ConfigError) as info:
-        config.parse(params, "params.yaml")
+        settings.parse(params, "params.yaml")
     assert str(info.value).startswith(message)
     assert "\n" not in str(info.value)

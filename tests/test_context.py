@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from mlops_actions import context, output
+from mlops_actions import output
 from mlops_actions.errors import MlopsError
+from mlops_actions.github import context
 from tests.helpers import commit_all, git
 
 HEAD_SHA = "6dcb09b5b57875f334f61aebed695e2e4193db5e"

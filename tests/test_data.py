@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from mlops_actions import cli, data
+from mlops_actions import cli
+from mlops_actions.dvcio import data
 from mlops_actions.errors import DataError
 from tests.helpers import dvc, git
 
@@ -34,7 +35,7 @@ def test_pull_into_a_fresh_clone_verifies_every_file(
     assert "pulled and verified 1 file" in capsys.readouterr().out
     # A second pull finds the data in place and does not call dvc again.
     assert cli.main(["pull"]) == 0
-    assert "up to date: 1 file" in capsys.readouterr().out
+    assert "verified, already in the workspace: 1 file" in capsys.readouterr().out
 
 
 def test_tampered_workspace_file_is_refused_and_kept(

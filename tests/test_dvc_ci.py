@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from mlops_actions import cli, config, registry
-from mlops_actions.config import Config
+from mlops_actions import cli, registry
+from mlops_actions.config import settings
+from mlops_actions.config.settings import Config
 from mlops_actions.errors import MlopsError
 from tests import dvc_project as proj
 from tests.fakegithub import FakeGitHub
@@ -128,7 +129,7 @@ def test_push_registers_the_next_version_and_a_fresh_clone_gets_the_locked_file(
 
 
 def proj_cfg(repo: Path) -> Config:
-    return config.load(repo / "params.yaml")
+    return settings.load(repo / "params.yaml")
 
 
 def test_a_stale_dvc_lock_is_reported_on_the_pr_and_never_tagged_on_main(
@@ -164,7 +165,7 @@ def test_a_builtin_model_promoted_is_fetched_from_the_dvc_remote_in_a_fresh_clon
     write_params(demo_repo, gated_params())
     assert cli.main(["train"]) == 0
     commit_all(demo_repo, "train")
-    result = registry.promote(config.load(demo_repo / "params.yaml"))
+    result = registry.promote(settings.load(demo_repo / "params.yaml"))
     assert result.promoted and result.tag
     model = demo_repo / "model" / "model.skops"
     digest = md5(model)
@@ -172,7 +173,7 @@ def test_a_builtin_model_promoted_is_fetched_from_the_dvc_remote_in_a_fresh_clon
 
     fresh = clone(demo_repo, "fresh")  # neither the run cache nor the model: only the remote
     monkeypatch.chdir(fresh)
-    got = registry.get(config.load(fresh / "params.yaml"), result.tag, tmp_path / "m.skops")
+    got = registry.get(settings.load(fresh / "params.yaml"), result.tag, tmp_path / "m.skops")
     assert got.source == "DVC remote"
     assert (tmp_path / "m.skops").read_bytes() == model.read_bytes()
 

@@ -152,6 +152,33 @@ CASES = [
     ),
     ok(
         Case(
+            "git/uncached-metrics-file-deleted",  # `cache: false`: git keeps it, no DVC cache
+            {
+                "dvc.yaml": STAGE_CACHED + "      - m.json:\n          cache: false\n",
+                "params.yaml": PARAMS,
+                "m.json": {"a": 1, "b": 2},
+            },
+            {"m.json": None},
+            base_dvc=(COMMIT_ALL,),
+            shows=("m.json", "params.yaml"),
+        )
+    ),
+    ok(
+        Case(
+            "git/uncached-metrics-file-deleted-lock-committed",
+            {
+                "dvc.yaml": STAGE_CACHED + "      - m.json:\n          cache: false\n",
+                "params.yaml": PARAMS,
+                "m.json": {"a": 1, "b": 2},
+            },
+            {"m.json": None},
+            base_dvc=(COMMIT_ALL,),
+            commit_change=True,
+            shows=("m.json", "params.yaml"),
+        )
+    ),
+    ok(
+        Case(
             "git/unchanged",
             {
                 "dvc.yaml": "metrics: [m.yaml]\nparams: [params.yaml]\n",
@@ -387,6 +414,34 @@ CASES = [
     ),
     ok(
         Case(
+            "cached/output-directory-file-deleted",
+            {
+                "dvc.yaml": STAGE_CACHED + "      - eval\n",
+                "params.yaml": PARAMS,
+                "eval/a.json": {"acc": 0.5},
+                "eval/b.yaml": "loss: 0.3\n",
+            },
+            {"eval/a.json": None},
+            base_dvc=(COMMIT_ALL,),
+            shows=("eval/a.json", "eval/b.yaml", "params.yaml"),
+        )
+    ),
+    ok(
+        Case(
+            "cached/output-directory-deleted",
+            {
+                "dvc.yaml": STAGE_CACHED + "      - eval\n",
+                "params.yaml": PARAMS,
+                "eval/a.json": {"acc": 0.5},
+            },
+            {"eval/a.json": None},
+            base_dvc=(COMMIT_ALL,),
+            after={"eval": None},
+            shows=("eval/a.json", "params.yaml"),
+        )
+    ),
+    ok(
+        Case(
             "cached/output-directory-remote-only",
             {
                 "dvc.yaml": STAGE_CACHED + "      - eval\n",
@@ -397,6 +452,15 @@ CASES = [
             base_dvc=(COMMIT_ALL, *PUSH),
             drop_cache=True,
             shows=("eval/a.json", "params.yaml"),
+        )
+    ),
+    ok(
+        Case(
+            "cached/dvc-add-file-declared-as-metrics-deleted",
+            {"dvc.yaml": "metrics: [m.yaml]\n", "m.yaml": "foo: 3\nbar: 10\n"},
+            {"m.yaml": None},
+            base_dvc=(("add", "-q", "m.yaml"),),
+            shows=("m.yaml",),
         )
     ),
     ok(
@@ -787,6 +851,14 @@ CASES = [
             {"dvc.yaml": "metrics: [m.json]\nparams: [params.yaml]\n", "m.json": {"a": 1}},
             no_commits=True,
             base_ref=None,
+        )
+    ),
+    ok(
+        Case(
+            "no-commits/base-named",  # DVC prints {} whatever revision is named
+            {"dvc.yaml": "metrics: [m.json]\nparams: [params.yaml]\n", "m.json": {"a": 1}},
+            no_commits=True,
+            base_ref="main",
         )
     ),
     ok(

@@ -8,8 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops_actions import api, cli, config, dvcproject
+from mlops_actions import cli
+from mlops_actions.config import settings
+from mlops_actions.dvcio import project as dvcproject
 from mlops_actions.errors import ConfigError
+from mlops_actions.flow import steps
 from tests.helpers import DEMO_PARAMS, commit_all, dvc, init_repo, write_breast_cancer, write_params
 
 PREPARE = """\
@@ -77,14 +80,14 @@ def pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_a_dvc_pipeline_needs_no_settings_of_ours(pipeline: Path) -> None:
-    cfg = config.load("params.yaml")
+    cfg = settings.load("params.yaml")
     assert cfg.train.mode == "dvc"
     assert cfg.train.metrics == "eval/metrics.json"
     assert cfg.model.name == "churn-model"
     assert cfg.train.model == "model.pkl"
     assert cfg.plots == ("eval/plots.json",)
     assert cfg.rules == ()
-    assert api.dvc_files(cfg) == ["data/raw.csv.dvc"]  # `dvc add data/raw.csv` wrote it
+    assert steps.dvc_files(cfg) == ["data/raw.csv.dvc"]  # `dvc add data/raw.csv` wrote it
     assert cfg.project is not None
     assert cfg.project.params == {"params.yaml": ("prepare.seed", "train.n_est")}
 
@@ -97,7 +100,7 @@ def test_run_on_a_zero_config_pipeline_reports_and_says_how_to_add_gates(
     metrics = json.loads((pipeline / "eval" / "metrics.json").read_text())
     assert metrics == {"accuracy": 0.9, "rows": 50}
     assert (pipeline / "model.pkl").is_file()
-    report = (config.default_cache_dir(pipeline.resolve()) / "report.md").read_text()
+    report = (settings.default_cache_dir(pipeline.resolve()) / "report.md").read_text()
     assert "`churn-model`" in report
     assert "accuracy" in report
     assert "`mlops.gates`" in report and "`mlops.metrics.primary`" in report
@@ -108,7 +111,7 @@ def test_mlops_settings_refine_what_dvc_yaml_declares(pipeline: Path) -> None:
     params = yaml.safe_load((pipeline / "params.yaml").read_text())
     params["mlops"] = {"model": {"name": "other-name"}, "gates": ["accuracy >= 0.5"]}
     (pipeline / "params.yaml").write_text(yaml.safe_dump(params))
-    cfg = config.load("params.yaml")
+    cfg = settings.load("params.yaml")
     assert (cfg.train.mode, cfg.model.name, cfg.train.model) == (
         "dvc",
         "other-name",
@@ -120,11 +123,11 @@ def test_mlops_settings_refine_what_dvc_yaml_declares(pipeline: Path) -> None:
     with pytest.raises(
         ConfigError, match=r"mlops.model.estimatr: unknown key \(did you mean 'estimator'\?\)"
     ):
-        config.load("params.yaml")
+        settings.load("params.yaml")
     params["mlops"] = {"train": {"mode": "builtin"}}
     (pipeline / "params.yaml").write_text(yaml.safe_dump(params))
     with pytest.raises(ConfigError, match=r"mlops.data.path and mlops.data.target: required"):
-        config.load("params.yaml")
+        settings.load("params.yaml")
 
 
 def test_a_dvc_yaml_in_a_subfolder_names_artifacts_the_gto_way(tmp_path: Path) -> None:
@@ -135,7 +138,7 @@ def test_a_dvc_yaml_in_a_subfolder_names_artifacts_the_gto_way(tmp_path: Path) -
     assert project is not None
     (model,) = project.models
     assert (model.name, model.path) == ("models/churn:clf", "models/churn/out/model.pkl")
-    cfg = config.parse({}, str(tmp_path / "params.yaml"), project)
+    cfg = settings.parse({}, str(tmp_path / "params.yaml"), project)
     assert cfg.model.name == "models/churn:clf"
 
 
@@ -159,7 +162,7 @@ def test_a_dvc_yaml_dvc_refuses_is_one_line_exit_2_nothing_written(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"error: {message}"), err
     assert not (pipeline / "eval").exists()
-    assert not config.default_cache_dir(pipeline.resolve()).exists()
+    assert not settings.default_cache_dir(pipeline.resolve()).exists()
 
 
 @pytest.fixture
@@ -182,8 +185,8 @@ def table_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_the_dvc_file_of_a_table_is_discovered_and_pulled(table_repo: Path) -> None:
     (table_repo / "data" / "x.csv").unlink()  # a fresh clone has only data/x.csv.dvc
-    cfg = config.load("params.yaml")
-    pulled = api.pull(cfg)
+    cfg = settings.load("params.yaml")
+    pulled = steps.pull(cfg)
     assert pulled.dvc_files == ["data/x.csv.dvc"]
     assert "data/x.csv" in pulled.version
     assert (table_repo / "data" / "x.csv").is_file()
@@ -197,9 +200,9 @@ def test_an_explicit_list_missing_the_tables_dvc_file_names_it(table_repo: Path)
         "data": {**DEMO_PARAMS["data"], "path": "data/x.csv", "dvc": ["other.txt.dvc"]},
     }
     write_params(table_repo, params)
-    cfg = config.load("params.yaml")
+    cfg = settings.load("params.yaml")
     with pytest.raises(ConfigError) as info:
-        api.pull(cfg)
+        steps.pull(cfg)
     assert str(info.value) == (
         "params.yaml: mlops.data.dvc: data/x.csv is tracked by data/x.csv.dvc; add it to the list"
     )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops_actions import dvcrepo
+from mlops_actions.dvcio import repo as dvcrepo
 from tests.helpers import dvc, init_repo
 
 
@@ -83,3 +83,34 @@ def test_unreadable_config_counts_as_empty(repo: Path) -> None:
     assert config.remote() == dvcrepo.Remote("store", "/data/100%", Path("/data/100%"))
     (repo / ".dvc" / "config").write_bytes(b"\xff\xfe")
     assert dvcrepo.read_config(repo).sections == {}
+
+
+def test_global_and_system_levels_under_the_repository_files(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DVC_GLOBAL_CONFIG_DIR", str(tmp_path / "global"))
+    monkeypatch.setenv("DVC_SYSTEM_CONFIG_DIR", str(tmp_path / "system"))
+    dvc(repo, "remote", "add", "--system", "-d", "shared", "s3://system/store")
+    dvc(repo, "remote", "add", "--global", "-d", "team", "team-store")  # written as ../repo/..
+    dvc(repo, "cache", "dir", "--global", str(tmp_path / "global-cache"))
+    config = dvcrepo.read_config(repo)
+    assert dvc(repo, "remote", "default").stdout.strip() == "team"
+    assert config.remote() == dvcrepo.Remote(
+        "team", "../repo/team-store", (repo / "team-store").resolve()
+    )
+    assert config.remote("shared") == dvcrepo.Remote("shared", "s3://system/store", None)
+    assert config.cache_dir == dvc_cache_dir(repo) == (tmp_path / "global-cache").resolve()
+    dvc(repo, "remote", "add", "-d", "mine", "s3://repo/store")  # the repository's file wins
+    assert dvcrepo.read_config(repo).remote() == dvcrepo.Remote("mine", "s3://repo/store", None)
+
+
+def test_quoted_values_come_back_without_quotes(repo: Path) -> None:
+    (repo / ".dvc" / "config").write_text(
+        "[core]\n    remote = 'store'\n"
+        '[\'remote "store"\']\n    url = "s3://bucket/with, comma"\n'
+    )
+    assert dvcrepo.read_config(repo).remote() == dvcrepo.Remote(
+        "store", "s3://bucket/with, comma", None
+    )
+    shown = dvc(repo, "remote", "list").stdout.split()
+    assert shown[:2] == ["store", "s3://bucket/with,"]  # dvc prints the url unquoted too

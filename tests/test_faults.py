@@ -48,8 +48,10 @@ from typing import Any
 
 import pytest
 
-from mlops_actions import cli, data, report
-from mlops_actions.github_http import RestClient
+from mlops_actions import cli
+from mlops_actions.dvcio import data
+from mlops_actions.github.http import RestClient
+from mlops_actions.report import markdown
 from tests.fakegithub import Answer, FakeGitHub
 from tests.helpers import commit_all, dvc, git, read_outputs, write_params
 from tests.test_publish import MARKER, _branch, _params, _pr_env, _push_env
@@ -779,7 +781,7 @@ def test_200k_character_report(
         full = _complete_report(project / ".mlops-cache" / "report.md")
         assert len(full) >= 200_000 and "label_02999" in full
         (body,) = _reports(github_server, number)
-        assert len(body) <= report.COMMENT_LIMIT and body.count("```") % 2 == 0
+        assert len(body) <= markdown.COMMENT_LIMIT and body.count("```") % 2 == 0
         assert "the full report is in the job summary" in body and "label_02999" not in body
     summary = (project.parent / "runner" / "summary.md").read_text()
     assert summary.count("label_02999") == 2  # each run appended the whole report

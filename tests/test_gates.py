@@ -8,7 +8,8 @@ from typing import Any, cast
 
 import pytest
 
-from mlops_actions import cli, gates
+from mlops_actions import cli
+from mlops_actions.config import gates
 from tests.helpers import DEMO_PARAMS, commit_all, git, read_outputs, write_params
 
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from mlops_actions import context
 from mlops_actions.errors import GitHubError
-from mlops_actions.github import GitHub, GitHubRequestError, RefExistsError
+from mlops_actions.github import context
+from mlops_actions.github.client import GitHub, GitHubRequestError, RefExistsError
 from tests.conftest_github import client, main_sha
 from tests.fakegithub import Answer, FakeGitHub
 

@@ -11,7 +11,7 @@ import pytest
 
 from mlops_actions import output
 from mlops_actions.errors import GitHubError
-from mlops_actions.github import GitHub, GitHubRequestError
+from mlops_actions.github.client import GitHub, GitHubRequestError
 from tests.conftest_github import client, main_sha
 from tests.fakegithub import Answer, FakeGitHub
 

@@ -14,8 +14,11 @@ from typing import Any
 import jsonschema
 import pytest
 
-from mlops_actions import cli, inert, plots, plots_render, report, results, results_schema
-from mlops_actions.plots import Plot, Series
+from mlops_actions import cli, inert
+from mlops_actions.flow import results, results_schema
+from mlops_actions.report import charts as plots_render
+from mlops_actions.report import markdown, plots
+from mlops_actions.report.plots import Plot, Series
 from tests.fakegithub import FakeGitHub
 from tests.helpers import (
     actions_env,
@@ -424,7 +427,7 @@ def test_a_same_repository_pull_request_publishes_from_its_own_event(
 def test_the_schema_is_json_schema_and_covers_every_report_field() -> None:
     jsonschema.Draft202012Validator.check_schema(results_schema.SCHEMA)
     report_schema = results_schema.SCHEMA["properties"]["report"]["oneOf"][1]
-    fields = {f.name for f in dataclasses.fields(report.ReportInput)}
+    fields = {f.name for f in dataclasses.fields(markdown.ReportInput)}
     assert set(report_schema["properties"]) == fields - set(results.TRUSTED_FIELDS)
 
 
@@ -435,7 +438,7 @@ def test_the_published_schema_file_is_the_one_publish_holds_files_to() -> None:
         / f"results-{results_schema.VERSION}.schema.json"
     )
     assert json.loads(path.read_text(encoding="utf-8")) == results_schema.SCHEMA, (
-        "regenerate it: python -m mlops_actions.results_schema > docs/results-1.schema.json"
+        "regenerate it: python -m mlops_actions.flow.results_schema > docs/results-1.schema.json"
     )
 
 
@@ -458,11 +461,14 @@ def test_what_results_writes_the_json_schema_accepts(
 def test_any_project_s_values_make_a_results_file_publish_accepts(tmp_path: Path) -> None:
     """List params, NaN intervals, a label with a newline: written so the schema takes them,
     shown as the report shows them."""
-    data = report.ReportInput(
+    data = markdown.ReportInput(
         model="sub/folder:churn-model",
         baseline="`main` (abc1234)",
-        metrics=[report.Row("f1", 0.5, float("nan")), report.Row("auc", 0.7, 0.8)],
-        params=[report.Row("train.layers", [64, 32], [128, 64]), report.Row("t", "a", "b" * 900)],
+        metrics=[markdown.Row("f1", 0.5, float("nan")), markdown.Row("auc", 0.7, 0.8)],
+        params=[
+            markdown.Row("train.layers", [64, 32], [128, 64]),
+            markdown.Row("t", "a", "b" * 900),
+        ],
         intervals={"f1": (float("nan"), float("nan")), "auc": (0.75, 0.85)},
         confusion={"labels": ["a\nb", 2], "matrix": [[1, 2], [3, 4]]},
     )
@@ -473,7 +479,7 @@ def test_any_project_s_values_make_a_results_file_publish_accepts(tmp_path: Path
     assert [r.new for r in back.report.params] == ["[128, 64]", "b" * 500]
     assert back.report.intervals == {"auc": (0.75, 0.85)}
     assert back.report.confusion == {"labels": ["a b", "2"], "matrix": [[1, 2], [3, 4]]}
-    rendered = report.render(back.report)  # a list param is text in its cell, not a link
+    rendered = markdown.render(back.report)  # a list param is text in its cell, not a link
     assert "`[64, 32]`" not in rendered and "\\[64, 32\\]" in rendered
 
 
@@ -657,7 +663,7 @@ def test_plots_of_any_project_make_a_results_file_publish_accepts(tmp_path: Path
         new_pairs={"cm.json": pairs, "wide.json": [(str(i), str(i)) for i in range(40)]},
     )
     image = Plot("i.png", {}, "image", ["i.png"], images={"i.png": (None, "0" * 32)})
-    data = report.ReportInput("m", None, [])
+    data = markdown.ReportInput("m", None, [])
     found = results.Results(
         "pull_request", "c" * 40, 3, "default", "mlops/gate", data, [],
         plots=[line, matrix, image], plot_notes=["a\nnote"],

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mlops_actions import cli, data, hashmemo
+from mlops_actions import cli
+from mlops_actions.dvcio import data, hashmemo
 from tests.helpers import git
 
 CSV = Path("data") / "breast_cancer.csv"
@@ -46,7 +47,7 @@ def test_an_unchanged_file_is_hashed_once(
     assert cli.main(["pull"]) == 0
     assert cli.main(["train"]) == 0
     assert len(reads) == 1
-    assert "up to date" in capsys.readouterr().out
+    assert "verified, already in the workspace" in capsys.readouterr().out
 
 
 def test_a_rewritten_file_with_its_old_mtime_is_hashed_again_and_refused(

@@ -13,14 +13,19 @@ from typing import Any
 
 import pytest
 
-from mlops_actions import cli, compare, gates, handoff, inert, modelcard, monitor_report, results
-from mlops_actions.context import Context
-from mlops_actions.drift import DriftResult, FeatureDrift, Thresholds
+from mlops_actions import cli, inert
+from mlops_actions.compare import comparison
+from mlops_actions.config import gates
 from mlops_actions.errors import MlopsError
-from mlops_actions.monitor import Decay, DecayEntry, MonitorResult
-from mlops_actions.plots import Plot, Series
-from mlops_actions.report import ReportInput, Row
-from mlops_actions.results import GateRecord, Results
+from mlops_actions.flow import publishing, results
+from mlops_actions.flow.results import GateRecord, Results
+from mlops_actions.github.context import Context
+from mlops_actions.monitor import issue
+from mlops_actions.monitor.drift import DriftResult, FeatureDrift, Thresholds
+from mlops_actions.monitor.watch import Decay, DecayEntry, MonitorResult
+from mlops_actions.report import modelcard
+from mlops_actions.report.markdown import ReportInput, Row
+from mlops_actions.report.plots import Plot, Series
 from tests.fakegithub import FakeGitHub
 from tests.helpers import actions_env
 from tests.markdown import outside_code, to_html
@@ -207,17 +212,17 @@ def test_the_published_report_and_summary_show_results_as_text(value: str, tmp_p
     are hostile: what a training job of the pull request could write."""
     results.write(tmp_path, _results(value))
     found = results.read(tmp_path)
-    where = handoff.Target("pull_request", "c" * 40, 3, f"{TRUSTED[0]}/actions/runs/1")
+    where = publishing.Target("pull_request", "c" * 40, 3, f"{TRUSTED[0]}/actions/runs/1")
     ctx = Context("pull_request", {}, "octo-org/demo", "c" * 40, "refs/pull/3/merge")
-    gated = handoff.gate_results(found.gates, "mlops/gate")
-    page = to_html(handoff.body(found, where, gated, ctx))
+    gated = publishing.gate_results(found.gates, "mlops/gate")
+    page = to_html(publishing.body(found, where, gated, ctx))
     assert live(page) == []
     assert page.count("<h2>") == 1 and page.count("<h3>") == 6  # no heading of the input's
 
 
 @pytest.mark.parametrize("value", HOSTILE)
 def test_the_gates_table_shows_a_detail_as_text(value: str) -> None:
-    results_ = handoff.gate_results([_gate(_flat(value))], "mlops/gate")
+    results_ = publishing.gate_results([_gate(_flat(value))], "mlops/gate")
     page = to_html(gates.render_markdown(results_))
     assert live(page) == [] and page.count("<td") == 5
 
@@ -242,16 +247,16 @@ def test_a_dataset_column_name_is_text_in_the_drift_issue_and_the_retraining_evi
     """The column names of the monitored data: the drift issue's body (its report, chart and
     history) and the evidence a retraining pull request opens with (monitor_report.render)."""
     result = _monitored(value)
-    history = monitor_report.add_run([], result, "2026-12-05T04:00:00Z")
+    history = issue.add_run([], result, "2026-12-05T04:00:00Z")
     for body in (
-        monitor_report.issue_body(result, history, f"{TRUSTED[0]}/actions/runs/1"),
-        monitor_report.render(result),
-        monitor_report.clean_comment(result, None),
+        issue.issue_body(result, history, f"{TRUSTED[0]}/actions/runs/1"),
+        issue.render(result),
+        issue.clean_comment(result, None),
     ):
         page = to_html(body)
         assert live(page) == []
         assert page.count("<h2>") <= 1
-    table = monitor_report.feature_table(result)
+    table = issue.feature_table(result)
     assert to_html(table).count("<td") == 14  # two rows of seven cells
 
 
@@ -259,7 +264,7 @@ def test_a_dataset_column_name_is_text_in_the_drift_issue_and_the_retraining_evi
 def test_a_no_decay_note_names_a_column_as_text(value: str) -> None:
     result = _monitored(value)
     result = MonitorResult(**{**result.__dict__, "decay": None})
-    assert live(to_html(monitor_report.decay_section(result))) == []
+    assert live(to_html(issue.decay_section(result))) == []
 
 
 @pytest.mark.parametrize("value", HOSTILE)
@@ -280,10 +285,10 @@ def test_the_release_body_shows_the_model_card_as_text(value: str) -> None:
 
 @pytest.mark.parametrize("value", HOSTILE)
 def test_compare_markdown_shows_names_and_values_as_text(value: str) -> None:
-    from mlops_actions.baseline import Baseline
-    from mlops_actions.dvcdiff import Entry
+    from mlops_actions.compare.baseline import Baseline
+    from mlops_actions.dvcio.diff import Entry
 
-    c = compare.Comparison(
+    c = comparison.Comparison(
         Baseline("ref", ref=value, sha="a" * 40, label=f"`{value}` {value}"),
         [Entry("m.json", value, value, f"{value} 2", None, True)],
         [],
@@ -291,7 +296,7 @@ def test_compare_markdown_shows_names_and_values_as_text(value: str) -> None:
         [value],
         None,
     )
-    page = to_html(compare.render_markdown(c))
+    page = to_html(comparison.render_markdown(c))
     assert live(page) == [] and page.count("<td") == 5
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops_actions import dvcrepo
+from mlops_actions.dvcio import repo as dvcrepo
 from tests import userenv
 from tests.helpers import GIT_ENV, commit_all, dvc, init_repo, write_params
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from mlops_actions import report
-from mlops_actions.report import ReportInput, Row
+from mlops_actions.report import markdown
+from mlops_actions.report.markdown import ReportInput, Row
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "tests" / "js" / "mermaid_parse.mjs"
@@ -97,7 +97,7 @@ def _scenarios() -> dict[str, ReportInput]:
 
 @pytest.fixture(scope="module")
 def bodies() -> dict[str, str]:
-    return {name: report.render(data) for name, data in _scenarios().items()}
+    return {name: markdown.render(data) for name, data in _scenarios().items()}
 
 
 def test_the_scenarios_draw_charts(bodies: dict[str, str]) -> None:
@@ -135,8 +135,8 @@ def test_the_parser_does_reject_a_broken_chart() -> None:
 
 def _plot_bodies(tmp: Path) -> dict[str, str]:
     """The Plots sections of the DVC-plots project, of hostile names and of capped plots."""
-    from mlops_actions import plots, plots_render
-    from mlops_actions.plots import Plot, Series
+    from mlops_actions.report import charts, plots
+    from mlops_actions.report.plots import Plot, Series
     from tests import plots_project
     from tests.helpers import commit_all, init_repo
 
@@ -159,9 +159,9 @@ def _plot_bodies(tmp: Path) -> dict[str, str]:
     ]
     capped.append(Plot("flat", {}, "linear", ["flat"], flat, flat))
     bodies = {
-        "dvc-plots": plots_render.render(found, []),
-        "hostile": plots_render.render(odd, []),
-        "capped": plots_render.render(capped, []),
+        "dvc-plots": charts.render(found, []),
+        "hostile": charts.render(odd, []),
+        "capped": charts.render(capped, []),
     }
     return {name: body for name, body in bodies.items() if body is not None}
 

@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 from markdown_it import MarkdownIt
 
-from mlops_actions import config, modelcard, publish
-from mlops_actions.github import GitHub
+from mlops_actions.config import settings
+from mlops_actions.flow import deliver
+from mlops_actions.github.client import GitHub
+from mlops_actions.report import modelcard
 from tests.fakegithub import FakeGitHub
 from tests.helpers import commit_all, init_repo, write_params
 
@@ -156,11 +158,11 @@ def test_a_long_value_is_cut_in_its_cell() -> None:
 
 
 def _release_for(root: Path, card_path: Path, github: GitHub, server: FakeGitHub) -> str:
-    cfg = config.load(root / "params.yaml")
+    cfg = settings.load(root / "params.yaml")
     assert cfg.resolve(cfg.train.card) == card_path
     card_path.parent.mkdir(parents=True, exist_ok=True)
     card_path.write_text(json.dumps(CARD), encoding="utf-8")
-    publish.release(github, cfg, TAG)
+    deliver.release(github, cfg, TAG)
     (release,) = server.releases
     assert release["tag_name"] == TAG and release["name"] == TAG
     body: str = release["body"]
@@ -190,5 +192,5 @@ def test_promote_release_of_a_dvc_project_has_the_card_beside_the_run_cache_outs
     )
     (repo / "params.yaml").write_text("train: {seed: 1}\n", encoding="utf-8")
     commit_all(repo, "project")
-    _release_for(repo, config.default_cache_dir(repo) / "card.json", github, github_server)
+    _release_for(repo, settings.default_cache_dir(repo) / "card.json", github, github_server)
     assert not (repo / "model").exists()

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from mlops_actions import cli, monitor_report
+from mlops_actions import cli
+from mlops_actions.monitor import issue as monitor_report
 from tests.fakegithub import FakeGitHub
 from tests.helpers import actions_env, commit_all, gated_params, git, write_params
 

@@ -12,8 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops_actions import cli, plots, plots_render
-from mlops_actions.plots import Plot, Series
+from mlops_actions import cli
+from mlops_actions.report import charts as plots_render
+from mlops_actions.report import plots
+from mlops_actions.report.plots import Plot, Series
 from mlops_actions.training.builtin import write_plots
 from tests import plots_project
 from tests.fakegithub import FakeGitHub
@@ -304,15 +306,17 @@ def test_a_base_commit_that_cannot_be_read_leaves_this_runs_plots(
 
 @pytest.mark.parametrize("limit", [3_000, 5_000, 8_000])
 def test_a_cut_report_keeps_only_whole_charts(limit: int) -> None:
-    from mlops_actions import report
+    from mlops_actions.report import markdown
 
     lines = [Series("a.json", _curve(100)), Series("b.json", _curve(100, 0.1))]
     many = [Plot(f"p{i}.json", {}, "linear", [f"p{i}.json"], lines, lines) for i in range(8)]
     section = plots_render.render(many, [])
-    data = report.ReportInput("m", "`main` (abc1234)", [report.Row("f1", 0.5, 0.6)], plots=section)
-    body = report.render(data)
+    data = markdown.ReportInput(
+        "m", "`main` (abc1234)", [markdown.Row("f1", 0.5, 0.6)], plots=section
+    )
+    body = markdown.render(data)
     assert len(body) > limit
-    cut = report.fit(body, limit)
+    cut = markdown.fit(body, limit)
     assert len(cut) <= limit and cut.count("```") % 2 == 0
     drawn = re.findall(r"```mermaid\n(.*?)\n```", cut, flags=re.S)
     assert drawn and all(b.count("line [") == 4 for b in drawn if "plotColorPalette" in b)

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from mlops_actions import cli, registry, report, tag
+from mlops_actions import cli, registry, tag
+from mlops_actions.report import markdown
 from tests.fakegithub import Answer, FakeGitHub
 from tests.helpers import GATES, actions_env, commit_all, git, read_outputs, write_params
 from tests.helpers import gated_params as _params
@@ -164,8 +165,8 @@ def test_two_comment_ids_keep_two_comments_and_many_comments_are_paged(
         if "mlops-actions:report" in c["body"]
     ]
     assert sorted(c["body"].splitlines()[0] for c in ours) == [
-        report.marker("nightly"),
-        report.marker("weekly"),
+        markdown.marker("nightly"),
+        markdown.marker("weekly"),
     ]
     pages = github_server.calls("GET", r"/issues/\d+/comments")
     assert any(r.query.get("page") == ["2"] for r in pages)
@@ -224,7 +225,7 @@ def test_report_over_the_comment_limit_is_cut_and_complete_in_the_summary(
     pull = _pr_env(monkeypatch, github_server, project)
     assert cli.main(["report", "--comment", "--summary"]) == 0
     (comment,) = github_server.issue_comments[pull["number"]]
-    assert len(comment["body"]) <= report.COMMENT_LIMIT
+    assert len(comment["body"]) <= markdown.COMMENT_LIMIT
     assert "the full report is in the job summary" in comment["body"]
     summary = (project.parent / "runner" / "summary.md").read_text()
     assert "label_2499" in summary and "label_2499" not in comment["body"]
@@ -266,7 +267,7 @@ def test_promotion_race_through_the_api_takes_the_next_version(
     """Another run published v0.0.1 after this clone was made: we end up as v0.0.2."""
     sha = git(project, "rev-parse", "HEAD")
     other = github_server.tag_objects  # a tag object made by "another run"
-    from mlops_actions.github import GitHub
+    from mlops_actions.github.client import GitHub
 
     gh = GitHub(github_server.url, github_server.token, github_server.repository)
     message = tag.format_message(

@@ -22,10 +22,11 @@ from pathlib import Path
 
 import pytest
 
-from mlops_actions import cli, publish, registry
+from mlops_actions import cli, registry
 from mlops_actions import tag as tags
 from mlops_actions.errors import MlopsError
-from mlops_actions.github import GitHub
+from mlops_actions.flow import deliver
+from mlops_actions.github.client import GitHub
 from mlops_actions.registry import lifecycle
 from mlops_actions.registry.writers import GitTagWriter
 from mlops_actions.tag import TagInfo
@@ -88,10 +89,10 @@ def test_a_later_registration_with_a_release_of_other_bytes_cannot_swap_prod(
     head = git(repo, "rev-parse", "HEAD")
     model = repo / "model" / "model.skops"
     model.write_bytes(APPROVED)
-    publish.create_release(github, f"{NAME}@v0.0.1", head, "approved", model)
+    deliver.create_release(github, f"{NAME}@v0.0.1", head, "approved", model)
     forge(repo, f"{NAME}@v0.0.1#3", 5, theirs())
     model.write_bytes(THEIRS)
-    publish.create_release(github, f"{NAME}@v0.0.1#3", head, "theirs", model)
+    deliver.create_release(github, f"{NAME}@v0.0.1#3", head, "theirs", model)
     shutil.rmtree(repo / ".mlops-cache")  # a clean deploy clone: only the releases
     model.unlink()
 

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from mlops_actions import cli, context, registry
+from mlops_actions import cli, registry
 from mlops_actions import tag as tags
 from mlops_actions.errors import MlopsError
+from mlops_actions.github import context
 from tests.helpers import git, write_params
 from tests.registry_project import (
     NAME,
@@ -88,6 +89,17 @@ def test_a_deregistered_version_number_is_not_reused(repo: Path) -> None:
     fake_train(repo, {"f1": 0.92})  # beats v0.0.1, the latest active version
     result = registry.promote(cfg_of(repo))
     assert (result.version, result.reason) == ("v0.0.3", "f1 0.92 > 0.9")
+
+
+def test_after_every_version_is_deregistered_the_next_is_no_first_version(repo: Path) -> None:
+    fake_train(repo, {"f1": 0.9})
+    registry.promote(cfg_of(repo))
+    git(repo, "tag", "-a", "-m", "bad model", f"{NAME}@v0.0.1!", "HEAD")
+    new_commit(repo, "two")
+    fake_train(repo, {"f1": 0.8})
+    result = registry.promote(cfg_of(repo))
+    assert (result.promoted, result.version) == (True, "v0.0.2")
+    assert result.reason.startswith("no active version to beat (every earlier one is deregistered)")
 
 
 @pytest.mark.parametrize(

@@ -101,6 +101,7 @@ STEPS: list[tuple[list[str], list[str]]] = [
 ]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_our_verbs_write_what_gto_writes_and_gto_reads_them(
     repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

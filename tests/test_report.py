@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from mlops_actions import inert, report
-from mlops_actions.report import DataChange, ReportInput, Row
+from mlops_actions import inert
+from mlops_actions.report import markdown
+from mlops_actions.report.markdown import DataChange, ReportInput, Row
 
 
 def _rows(body: str) -> list[list[str]]:
@@ -45,27 +46,27 @@ def _input(**kw: object) -> ReportInput:
     ],
 )
 def test_direction_aware_verdicts(row: Row, expected: tuple[str, str]) -> None:
-    _, arrow, judgement = report.verdict(row, [], [])
+    _, arrow, judgement = markdown.verdict(row, [], [])
     assert (arrow, judgement) == expected
 
 
 def test_config_overrides_direction() -> None:
     row = Row("error_budget_left", 1.0, 2.0)
-    assert report.verdict(row, [], [])[2] == "worse"
-    assert report.verdict(row, [], ["error_budget_left"])[2] == "better"
-    assert report.verdict(Row("latency", 1.0, 2.0), ["latency"], [])[2] == "worse"
+    assert markdown.verdict(row, [], [])[2] == "worse"
+    assert markdown.verdict(row, [], ["error_budget_left"])[2] == "better"
+    assert markdown.verdict(Row("latency", 1.0, 2.0), ["latency"], [])[2] == "worse"
 
 
 def test_a_change_inside_the_base_interval_is_within_noise() -> None:
     row = Row("roc_auc", 0.9951, 0.9881)  # -0.7% on 143 test rows
-    assert report.verdict(row, [], [], base=(0.985, 0.999))[2] == "within noise"
-    assert report.verdict(row, [], [], base=(0.990, 0.999))[2] == "worse"
-    assert report.verdict(row, [], [], current=(0.980, 0.996))[2] == "within noise"
-    assert report.verdict(row, [], [])[2] == "worse"
+    assert markdown.verdict(row, [], [], base=(0.985, 0.999))[2] == "within noise"
+    assert markdown.verdict(row, [], [], base=(0.990, 0.999))[2] == "worse"
+    assert markdown.verdict(row, [], [], current=(0.980, 0.996))[2] == "within noise"
+    assert markdown.verdict(row, [], [])[2] == "worse"
 
 
 def test_report_has_marker_table_chart_and_sections() -> None:
-    body = report.render(
+    body = markdown.render(
         _input(
             params=[Row("model.params.max_depth", 5, 6)],
             data=[DataChange("data", "a" * 32 + ".dir", "b" * 32 + ".dir", 1, 124_869)],
@@ -97,7 +98,7 @@ def test_report_has_marker_table_chart_and_sections() -> None:
 
 
 def test_no_baseline_says_so_and_shows_current_values() -> None:
-    body = report.render(_input(baseline=None, metrics=[Row("accuracy", None, 0.9)]))
+    body = markdown.render(_input(baseline=None, metrics=[Row("accuracy", None, 0.9)]))
     assert "**no baseline**" in body
     assert _rows(body)[0] == ["metric", "value"]
     assert ["`accuracy`", "0.9"] in _rows(body)
@@ -105,7 +106,7 @@ def test_no_baseline_says_so_and_shows_current_values() -> None:
 
 
 def test_regression_chart_uses_error_metrics() -> None:
-    body = report.render(
+    body = markdown.render(
         _input(metrics=[Row("rmse", 60.0, 55.0), Row("mae", 45.0, 44.0), Row("r2", 0.4, 0.45)])
     )
     titles = [line for line in body.splitlines() if line.startswith("    title ")]
@@ -116,12 +117,12 @@ def test_regression_chart_uses_error_metrics() -> None:
     ]
 
 
-@pytest.mark.parametrize("limit", [2_000, 10_000, report.COMMENT_LIMIT])
+@pytest.mark.parametrize("limit", [2_000, 10_000, markdown.COMMENT_LIMIT])
 def test_large_report_is_cut_at_a_line_with_a_note(limit: int) -> None:
     metrics = [Row(f"per_class.label_{i}.f1", 0.5, 0.5 + i / 1e6) for i in range(3_000)]
-    body = report.render(_input(metrics=metrics))
+    body = markdown.render(_input(metrics=metrics))
     assert len(body) > limit
-    cut = report.fit(body, limit, summary_url="https://github.example/run/1")
+    cut = markdown.fit(body, limit, summary_url="https://github.example/run/1")
     assert len(cut) <= limit
     assert cut.count("```") % 2 == 0
     assert "the full report is in the job summary ([open it](https://github.example/run/1))" in cut
@@ -131,12 +132,12 @@ def test_large_report_is_cut_at_a_line_with_a_note(limit: int) -> None:
 
 
 def test_small_report_is_untouched() -> None:
-    body = report.render(_input())
-    assert report.fit(body) == body
+    body = markdown.render(_input())
+    assert markdown.fit(body) == body
 
 
 def test_one_number_format_and_one_nan_symbol() -> None:
-    body = report.render(
+    body = markdown.render(
         _input(
             metrics=[
                 Row("f1", 0.307705, 0.3077),
@@ -149,12 +150,12 @@ def test_one_number_format_and_one_nan_symbol() -> None:
     assert ["`f1`", "0.3077", "0.3077", "-5e-06 (-0.0%)", "↓ worse"] in rows
     assert rows[3][1] == "NaN" and rows[4][1] == "—"
     assert "nan" not in body
-    precise = report.render(_input(metrics=[Row("f1", 0.307705, 0.3077)], precision=6))
+    precise = markdown.render(_input(metrics=[Row("f1", 0.307705, 0.3077)], precision=6))
     assert ["`f1`", "0.307705", "0.3077", "-5e-06 (-0.0%)", "↓ worse"] in _rows(precise)
 
 
 def test_intervals_are_shown_and_a_changed_test_set_is_a_warning() -> None:
-    body = report.render(
+    body = markdown.render(
         _input(
             metrics=[
                 Row("f1", 0.94, 0.935),
@@ -181,25 +182,25 @@ def test_intervals_are_shown_and_a_changed_test_set_is_a_warning() -> None:
 
 
 def test_first_version_says_there_is_nothing_to_compare() -> None:
-    body = report.render(_input(baseline=None, first_version=True))
+    body = markdown.render(_input(baseline=None, first_version=True))
     assert "**first version**: nothing to compare with yet" in body
     assert "compares" not in body and "```mermaid" not in body
 
 
 @pytest.mark.parametrize("name", ['say "hi"', "tick`s", "<b>x</b>", "line\nbreak", "x" * 61, ""])
 def test_a_name_that_would_break_a_chart_is_left_out_of_it(name: str) -> None:
-    assert report.chart_label(name) is None
-    body = report.render(_input(metrics=[Row(name, 0.5, 0.6), Row("f1", 0.5, 0.6)]))
+    assert markdown.chart_label(name) is None
+    body = markdown.render(_input(metrics=[Row(name, 0.5, 0.6), Row("f1", 0.5, 0.6)]))
     assert body.count("```mermaid") == 1 and 'title "f1:' in body
 
 
 def test_names_are_escaped_in_tables() -> None:
-    body = report.render(_input(metrics=[Row("a|b", 0.5, 0.6), Row("`code`", 0.5, 0.6)]))
+    body = markdown.render(_input(metrics=[Row("a|b", 0.5, 0.6), Row("`code`", 0.5, 0.6)]))
     assert "`a\\|b`" in body and "`` `code` ``" in body  # the name as it is
 
 
 def test_a_confusion_file_whose_matrix_does_not_fit_its_labels_is_named_not_a_crash() -> None:
-    from mlops_actions.report import confusion_table
+    from mlops_actions.report.markdown import confusion_table
 
     assert confusion_table({"labels": [], "matrix": [[1]]}) == (
         "_not shown: the file has 0 labels but not a square matrix of them_"
@@ -209,7 +210,7 @@ def test_a_confusion_file_whose_matrix_does_not_fit_its_labels_is_named_not_a_cr
 
 
 def test_a_mermaid_directive_in_a_name_is_never_a_chart_label() -> None:
-    from mlops_actions.report import chart_label
+    from mlops_actions.report.markdown import chart_label
 
     assert chart_label("%%{init: {'theme':'dark'}}%%") is None
     assert chart_label("loss {x}") is None

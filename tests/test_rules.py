@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from mlops_actions import rules as gates
+from mlops_actions.config import rules as gates
+from mlops_actions.config.rules import Rule
 from mlops_actions.errors import ConfigError
-from mlops_actions.rules import Rule
 
 # --- parsing -----------------------------------------------------------------------------------
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from mlops_actions import cli, config
+from mlops_actions import cli
+from mlops_actions.config import settings
 from tests.fakegithub import FakeGitHub
 from tests.helpers import actions_env, commit_all, gated_params, git, pull_request_env, write_params
 
@@ -104,16 +105,18 @@ def test_the_default_run_cache_is_outside_the_workspace(
     project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     write_params(project, _weak())
-    cfg = config.load("params.yaml")
+    cfg = settings.load("params.yaml")
     assert cfg.cache.dir is None
     assert cfg.cache_dir.is_relative_to(tmp_path / "user-cache" / "mlops-actions")
     assert project.resolve() not in cfg.cache_dir.parents
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("RUNNER_TEMP", str(tmp_path / "runner-temp"))
-    assert config.load("params.yaml").cache_dir.parent == tmp_path / "runner-temp" / "mlops-actions"
+    assert (
+        settings.load("params.yaml").cache_dir.parent == tmp_path / "runner-temp" / "mlops-actions"
+    )
     explicit = copy.deepcopy(_weak(dir="../elsewhere"))
     write_params(project, explicit)
-    assert config.load("params.yaml").cache_dir.resolve() == (project / "../elsewhere").resolve()
+    assert settings.load("params.yaml").cache_dir.resolve() == (project / "../elsewhere").resolve()
 
 
 def test_promote_never_rests_on_a_cache_entry(

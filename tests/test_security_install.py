@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops_actions import data, userenv
+from mlops_actions.dvcio import data
+from mlops_actions.training import userenv
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "user-install.sh"

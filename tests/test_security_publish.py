@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from mlops_actions import cli, results
+from mlops_actions import cli
+from mlops_actions.flow import results
 from tests.fakegithub import FakeGitHub
 from tests.helpers import (
     actions_env,

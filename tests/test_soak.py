@@ -60,6 +60,7 @@ def _inject(server: FakeGitHub, rng: random.Random, method: str, path: str, *fir
     return len(answers)
 
 
+@pytest.mark.slow
 def test_fifty_runs_against_a_flaky_github_leave_one_comment_and_final_statuses(
     pull: dict[str, Any],
     demo_repo: Path,

@@ -244,10 +244,10 @@ def test_planning_reads_the_trials_recorded_as_experiments(
 
 
 def _sweep_id(repo: Path) -> str:
-    from mlops_actions import config
-    from mlops_actions.sweep import spec
+    from mlops_actions.config import settings
+    from mlops_actions.config import sweep as spec
 
-    return spec.from_config(config.load(repo / "params.yaml")).id
+    return spec.from_config(settings.load(repo / "params.yaml")).id
 
 
 @pytest.mark.slow

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from mlops_actions.config.sweep import SweepSpec, parse
 from mlops_actions.errors import ConfigError
 from mlops_actions.sweep import journal, leaderboard, planner
 from mlops_actions.sweep.journal import TrialRecord
-from mlops_actions.sweep.spec import SweepSpec, parse
 
 
 def sweep(**raw: Any) -> SweepSpec:

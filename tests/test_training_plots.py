@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from sklearn import metrics as m
 
-from mlops_actions.plots import BUILTIN_FILES, BUILTIN_PROPS
+from mlops_actions.report.plots import BUILTIN_FILES, BUILTIN_PROPS
 from mlops_actions.training.plotfiles import CURVE_POINTS
 from mlops_actions.training.plotfiles import write_plots as write_files
 from tests.helpers import commit_all, dvc, init_repo

@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-from mlops_actions import api, config, console, context, output, publish
+from mlops_actions import console, output
+from mlops_actions.config import settings
+from mlops_actions.flow import deliver, steps
+from mlops_actions.github import context
 
 
 def main(params: str, *, base: str | None, token: str | None, status: bool | None) -> int:
     """`status` None: post commit statuses inside Actions when a token is present."""
-    cfg = config.load(params, check_metrics=True)
+    cfg = settings.load(params, check_metrics=True)
     ctx = context.load(token=token)
     wanted = status if status is not None else ctx.in_actions and bool(ctx.token)
-    gh = publish.client(ctx) if wanted and cfg.rules else None
+    gh = deliver.client(ctx) if wanted and cfg.rules else None
     if not cfg.rules:
         output.info("no gates in params.yaml; nothing to check")
-        publish.write_outputs(ctx, gates_passed=True, gates=[])
+        deliver.write_outputs(ctx, gates_passed=True, gates=[])
         return 0
-    with publish.GateStatuses(gh, ctx, cfg.gate_options.status_prefix) as statuses:
-        found = api.compare(cfg, ctx, base)
-        run = api.compared_gates(cfg, found, api.current_metrics(cfg), ctx)
+    with deliver.GateStatuses(gh, ctx, cfg.gate_options.status_prefix) as statuses:
+        found = steps.compare(cfg, ctx, base)
+        run = steps.compared_gates(cfg, found, steps.current_metrics(cfg), ctx)
         console.gate_run(run)
-        publish.write_outputs(
+        deliver.write_outputs(
             ctx, gates_passed=run.passed, gates=[r.to_dict() for r in run.results]
         )
         statuses.finish(run.results)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 
-from mlops_actions import console, context, dispatch, git, output, publish
-from mlops_actions.registry import lifecycle
+from mlops_actions import console, git, output
+from mlops_actions.flow import deliver
+from mlops_actions.github import context
+from mlops_actions.registry import dispatch, lifecycle
 from mlops_actions.registry.lifecycle import Change, VerbWriter
 from mlops_actions.registry.state import find_model
 from mlops_actions.registry.writers import GitTagWriter, RestTagWriter
@@ -35,7 +37,7 @@ def main(
         lifecycle.check_stage(stage)
     root = _root()
     ctx = context.load(token=token, cwd=root)
-    gh = publish.client_in_actions(ctx)
+    gh = deliver.client_in_actions(ctx)
     writer: VerbWriter = RestTagWriter(gh, root, name) if gh else GitTagWriter(root)
     push = push or gh is not None
     change = _change(root, verb, name, version, stage, writer, push, ctx.run_url)
@@ -54,7 +56,7 @@ def main(
             run_url=ctx.run_url,
         )
         dispatch.send(gh, dispatch.ASSIGNED, data)
-    publish.write_outputs(
+    deliver.write_outputs(
         ctx,
         tag=change.tag,
         name=change.name,

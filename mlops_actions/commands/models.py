@@ -125,11 +125,13 @@ def to_json(models: dict[str, registry.Model]) -> str:
 
 def get(params: str, ref: str, out: str | None, *, token: str | None) -> int:
     """`models get REF`: the registered model file, verified by its sha256."""
-    from mlops_actions import config, context, publish  # not needed to list the registry
+    from mlops_actions.config import settings
+    from mlops_actions.flow import deliver  # not needed to list the registry
+    from mlops_actions.github import context
 
-    cfg = config.load(params)
+    cfg = settings.load(params)
     ctx = context.load(token=token)
-    gh = publish.client(ctx) if ctx.token and ctx.repository else None
+    gh = deliver.client(ctx) if ctx.token and ctx.repository else None
     result = registry.get(cfg, ref, out, sources=registry.default_sources(cfg, gh))
     where = os.path.relpath(result.path)
     output.info(

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 
-from mlops_actions import config, context, output, publish, registry
-from mlops_actions import monitor as monitoring
+from mlops_actions import output, registry
+from mlops_actions.config import settings
+from mlops_actions.flow import deliver
+from mlops_actions.github import context
 from mlops_actions.metrics import json_safe
+from mlops_actions.monitor import watch as monitoring
 
 
 def text(result: monitoring.MonitorResult) -> str:
@@ -39,9 +42,9 @@ def text(result: monitoring.MonitorResult) -> str:
 
 
 def main(params: str, *, stage: str | None, as_json: bool, token: str | None) -> int:
-    cfg = config.load(params)
+    cfg = settings.load(params)
     ctx = context.load(token=token)
-    gh = publish.client(ctx) if ctx.token and ctx.repository else None
+    gh = deliver.client(ctx) if ctx.token and ctx.repository else None
     result = monitoring.check(cfg, stage, sources=registry.default_sources(cfg, gh))
     if as_json:
         output.info(json.dumps(json_safe(result.to_json()), indent=2, allow_nan=False))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from mlops_actions import api, config, context, git, promotion, publish
+from mlops_actions import git
+from mlops_actions.config import settings
 from mlops_actions.errors import MlopsError
+from mlops_actions.flow import deliver, promotion, steps
+from mlops_actions.github import context
 
 
 def main(
@@ -17,13 +20,13 @@ def main(
 ) -> int:
     """Alone, promote runs the gates against the latest promoted version (the model it has to
     beat); inside Actions it creates the tags through the REST API."""
-    cfg = config.load(params, check_metrics=True)
+    cfg = settings.load(params, check_metrics=True)
     git.require_repository(cfg.root)  # the registry is the repository's tags
     ctx = context.load(token=token)
-    gates = api.promotion_gates(cfg) if cfg.rules else None
+    gates = steps.promotion_gates(cfg) if cfg.rules else None
     if release and not ctx.token:
         raise MlopsError("--release: needs a GitHub token (GITHUB_TOKEN or --token)")
-    gh = publish.client(ctx) if release or (ctx.in_actions and ctx.token) else None
+    gh = deliver.client(ctx) if release or (ctx.in_actions and ctx.token) else None
     promotion.promote(
         cfg,
         ctx,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from mlops_actions import api, config, console
+from mlops_actions import console
+from mlops_actions.config import settings
+from mlops_actions.flow import steps
 
 
 def main(params: str, *, remote: str | None, jobs: int | None) -> int:
-    cfg = config.load(params)
-    console.pulled(api.pull(cfg, remote=remote, jobs=jobs), cfg)
+    cfg = settings.load(params)
+    console.pulled(steps.pull(cfg, remote=remote, jobs=jobs), cfg)
     return 0

@@ -10,10 +10,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mlops_actions import api, config, console, context, output, pull_gates, results
+from mlops_actions import console, output
+from mlops_actions.config import settings
+from mlops_actions.config.gates import DEFAULT_PREFIX
 from mlops_actions.errors import MlopsError
-from mlops_actions.gates import DEFAULT_PREFIX
-from mlops_actions.results import GateRecord, Results
+from mlops_actions.flow import pr_rules, results, steps
+from mlops_actions.flow.results import GateRecord, Results
+from mlops_actions.github import context
+from mlops_actions.tracking import ci as tracking
 
 
 def main(
@@ -28,21 +32,24 @@ def main(
         return Results(ctx.event_name, ctx.status_sha, ctx.pr_number, comment_id, prefix, **rest)
 
     prefix = DEFAULT_PREFIX
+    cfg: settings.Config | None = None
     try:
-        cfg = config.load(params)
+        cfg = settings.load(params)
         prefix = cfg.gate_options.status_prefix
         if error is not None:
             raise MlopsError(error)
-        found = api.compare(cfg, ctx, base)
-        current = api.current_metrics(cfg)
+        found = steps.compare(cfg, ctx, base)
+        current = steps.current_metrics(cfg)
         # With this run's event, as `run` gates: the base branch's settings on a pull request.
-        gated = bool(cfg.rules) or pull_gates.gated_by_base(cfg, ctx)
-        run = api.compared_gates(cfg, found, current, ctx) if gated else api.GateRun([])
+        gated = bool(cfg.rules) or pr_rules.gated_by_base(cfg, ctx)
+        run = steps.compared_gates(cfg, found, current, ctx) if gated else steps.GateRun([])
         console.gate_run(run)
-        data, drawn, plot_notes = api.report_parts(cfg, ctx, found, run)
+        data, drawn, plot_notes = steps.report_parts(cfg, ctx, found, run)
     except MlopsError as exc:
         error = re.sub(r"[\x00-\x1f\x7f]", " ", output.redact(str(exc)))[:400]
         results.write(directory, claimed(prefix, report=None, gates=[], error=error))
+        if tracking.enabled():
+            tracking.write_files(directory, cfg)
         raise
     records = [
         GateRecord(r.text, r.state, r.value, r.baseline, r.threshold, r.detail, r.description)
@@ -56,5 +63,7 @@ def main(
     except MlopsError as exc:  # the publishing job still marks the gate status `error`
         results.write(directory, claimed(prefix, report=None, gates=[], error=str(exc)[:400]))
         raise
+    if tracking.enabled():
+        tracking.write_files(directory, cfg)
     output.info(f"results written to {path}; the publishing job posts them")
     return 0

@@ -20,12 +20,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlops_actions import config, context, git, output, publish
-from mlops_actions.config import Config
+from mlops_actions import git, output
+from mlops_actions.config import settings
+from mlops_actions.config import sweep as spec
+from mlops_actions.config.settings import Config
+from mlops_actions.config.sweep import SweepSpec
 from mlops_actions.errors import ConfigError
-from mlops_actions.sweep import deliver, journal, leaderboard, overlay, planner, spec, trial
+from mlops_actions.flow import deliver as publish
+from mlops_actions.github import context
+from mlops_actions.sweep import deliver, journal, leaderboard, overlay, planner, trial
 from mlops_actions.sweep.journal import TrialRecord
-from mlops_actions.sweep.spec import SweepSpec
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,7 @@ def _records(cfg: Config, sweep: SweepSpec) -> list[TrialRecord]:
 
 
 def _load(params: str) -> tuple[Config, SweepSpec]:
-    cfg = config.load(params)
+    cfg = settings.load(params)
     git.require_repository(cfg.root)
     return cfg, spec.from_config(cfg)
 

@@ -133,14 +133,14 @@ def check_stage(stage: str) -> str:
 def gto_stages(root: str | Path) -> list[str] | None:
     """The stages the repository's `.gto` file allows (`stages:`), None when it names none:
     `gto assign` refuses any other, and so do we."""
-    import yaml
+    from mlops_actions import yaml12
 
     path = Path(root) / ".gto"
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml12.load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml12.YamlError) as exc:
         raise MlopsError(f"{path}: not a readable GTO config ({exc}); fix or remove it") from None
     stages = data.get("stages") if isinstance(data, dict) else None
     if stages is None:

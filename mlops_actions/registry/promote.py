@@ -9,11 +9,13 @@ import json
 import math
 from dataclasses import dataclass
 
-from mlops_actions import dvcstore, git, output
+from mlops_actions import git, output
 from mlops_actions import metrics as metrics_mod
 from mlops_actions import tag as tags
-from mlops_actions.config import Config
-from mlops_actions.data import file_md5
+from mlops_actions.config import gatenames
+from mlops_actions.config.settings import Config
+from mlops_actions.dvcio import store as dvcstore
+from mlops_actions.dvcio.data import file_md5
 from mlops_actions.errors import ConfigError, MetricsError, MlopsError
 from mlops_actions.metrics import lower_is_better
 from mlops_actions.registry.state import Model, ModelVersion, find_model, next_version
@@ -38,7 +40,8 @@ def current_info(cfg: Config, run_url: str | None) -> TagInfo:
     for name, path in ((cfg.train.metrics, metrics_path), (cfg.train.card, card_path)):
         if not path.is_file():
             raise MlopsError(f"{name}: not found; run `mlops-actions train` first")
-    flat = metrics_mod.load(metrics_path, cfg.train.metrics).flat()
+    # Several metrics files: `path:metric` names, and the bare ones no two files share.
+    flat = gatenames.values(cfg, metrics_mod.load(metrics_path, cfg.train.metrics)).values
     values = {k: v for k, v in flat.items() if not (isinstance(v, float) and not math.isfinite(v))}
     try:
         card = json.loads(card_path.read_text(encoding="utf-8"))
@@ -50,15 +53,21 @@ def current_info(cfg: Config, run_url: str | None) -> TagInfo:
             f"{cfg.train.card}: not a model card ({exc}); run `mlops-actions train` again"
         ) from None
     sha, rel = model.get("sha256"), model.get("path")
-    if sha and rel:
-        model_file = cfg.resolve(rel)
-        if not model_file.is_file():
-            raise MlopsError(f"{rel}: not found; run `mlops-actions train` first")
-        if file_hash(model_file) != sha:
-            raise MlopsError(
-                f"{rel}: does not match its model card {cfg.train.card}; "
-                "run `mlops-actions train` again"
-            )
+    if not (sha and rel):  # a version whose model nobody can fetch is no version
+        raise ConfigError(
+            f"{cfg.path}: mlops.train.model: '{cfg.train.model}' was not written by the last "
+            "training, so there is no model to register; set mlops.train.model to the file the "
+            "pipeline writes (or declare it with `type: model` under dvc.yaml's `artifacts:` or "
+            "in artifacts.yaml) and train again"
+        )
+    model_file = cfg.resolve(rel)
+    if not model_file.is_file():
+        raise MlopsError(f"{rel}: not found; run `mlops-actions train` first")
+    if file_hash(model_file) != sha:
+        raise MlopsError(
+            f"{rel}: does not match its model card {cfg.train.card}; "
+            "run `mlops-actions train` again"
+        )
     return TagInfo(
         metrics=values,
         primary=cfg.metrics.primary,
@@ -236,7 +245,11 @@ def promote(
             return _assign_missing_stage(model, existing, stage, head, info, writer, push)
         return _already(name, existing, head, meanwhile=False)
     base = model.latest() if model else None
-    if base is None:
+    if base is None and model and any(v.deregistered for v in model.versions):
+        reason = (
+            f"no active version to beat (every earlier one is deregistered); {primary} {value:.4g}"
+        )
+    elif base is None:
         reason = f"first version; {primary} {value:.4g}"
     else:
         better, reason = _beats(cfg, primary, value, base)

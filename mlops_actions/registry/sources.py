@@ -18,18 +18,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from mlops_actions import dvcrepo, dvcstore, output
+from mlops_actions import output
 from mlops_actions import tag as tags
-from mlops_actions.config import Config
-from mlops_actions.data import file_md5
+from mlops_actions.config.settings import Config
+from mlops_actions.dvcio import repo, store
+from mlops_actions.dvcio.data import file_md5
 from mlops_actions.errors import DataError, MlopsError
-from mlops_actions.github_types import MAX_ASSET_SIZE
+from mlops_actions.github.types import MAX_ASSET_SIZE
 from mlops_actions.registry.state import Model, ModelVersion, find_model
 from mlops_actions.training.cache import ENTRY
 from mlops_actions.util import atomic_path, file_hash
 
 if TYPE_CHECKING:
-    from mlops_actions.github import GitHub
+    from mlops_actions.github.client import GitHub
 
 
 class ModelSource(Protocol):
@@ -112,10 +113,10 @@ class _DvcObjects:
 
     def _objects(self, what: str, md5: str, remote: str | None, fix: str) -> Iterator[Path]:
         if (self.root / ".dvc").is_dir():
-            local = dvcrepo.read_config(self.root).cache_object(md5)
+            local = repo.read_config(self.root).cache_object(md5)
             if local.is_file() and file_md5(local) == md5:
                 yield local
-        found = dvcstore.remote(self.root, remote)
+        found = store.remote(self.root, remote)
         if found is None:
             named = f" '{remote}'" if remote else ""
             self.hint = (
@@ -126,7 +127,7 @@ class _DvcObjects:
         with tempfile.TemporaryDirectory(prefix="mlops-dvc-") as tmp:
             path = Path(tmp) / Path(what).name
             try:
-                fetched = dvcstore.fetch(self.root, md5, path, found)
+                fetched = store.fetch(self.root, md5, path, found)
             except DataError as exc:
                 self.hint = str(exc)
                 return
@@ -150,7 +151,7 @@ class DvcOutputSource(_DvcObjects):
     def candidates(self, version: ModelVersion, sha256: str) -> Iterator[Path]:
         info = version.info
         path = info.model_path if info else None
-        md5 = dvcstore.recorded_md5(self.root, version.commit, path) if path else None
+        md5 = store.recorded_md5(self.root, version.commit, path) if path else None
         if path and md5:
             remote = info.dvc_remote if info else None
             fix = "push it with `dvc push --run-cache` from a clone that has it"

@@ -83,11 +83,11 @@ def declared(cwd: str | Path | None = None) -> tuple[list[str], tuple[str, int, 
     found = git.result("cat-file", "-p", f"HEAD:{INDEX}", cwd=cwd)
     if found.returncode != 0:
         return [], None
-    import yaml  # only for a repo that has the file
+    from mlops_actions import yaml12  # only for a repo that has the file
 
     try:
-        data = yaml.safe_load(found.stdout)
-    except yaml.YAMLError:
+        data = yaml12.load(found.stdout)
+    except yaml12.YamlError:
         return [], None  # GTO refuses a corrupt file; we list what the tags say
     if not isinstance(data, dict):
         return [], None

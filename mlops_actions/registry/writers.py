@@ -20,7 +20,7 @@ from mlops_actions.errors import GitError, GitHubError, MlopsError
 from mlops_actions.tag import BOT
 
 if TYPE_CHECKING:
-    from mlops_actions.github import GitHub
+    from mlops_actions.github.client import GitHub
 
 STAGE_RETRIES = 10
 
@@ -158,7 +158,7 @@ class RestTagWriter:
         return set(self.names)
 
     def write(self, new: Sequence[NewTag], *, push: bool) -> bool:
-        from mlops_actions.github import RefExistsError
+        from mlops_actions.github.client import RefExistsError
 
         version, *rest = new
         if not self._create(version.name, version.message, version.commit):
@@ -180,7 +180,7 @@ class RestTagWriter:
 
     def _create(self, name: str, message: str, commit: str) -> bool:
         """Create tag `name`; False when the ref exists already, pointing elsewhere."""
-        from mlops_actions.github import GitHubRequestError, RefExistsError
+        from mlops_actions.github.client import GitHubRequestError, RefExistsError
 
         tagger = {"name": BOT.name, "email": BOT.email}
         obj = self.gh.create_tag_object(name, message, commit, tagger=tagger)

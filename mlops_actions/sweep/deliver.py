@@ -11,14 +11,14 @@ import tempfile
 from pathlib import Path
 
 from mlops_actions import git, inert, output
-from mlops_actions.config import Config
-from mlops_actions.context import Context
+from mlops_actions.config.settings import Config
+from mlops_actions.config.sweep import SweepSpec
 from mlops_actions.errors import ConfigError
-from mlops_actions.github import GitHub
-from mlops_actions.report import fit
+from mlops_actions.github.client import GitHub
+from mlops_actions.github.context import Context
+from mlops_actions.report.markdown import fit
 from mlops_actions.sweep import journal, overlay
 from mlops_actions.sweep.journal import TrialRecord
-from mlops_actions.sweep.spec import SweepSpec
 
 
 def marker(spec: SweepSpec) -> str:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from mlops_actions import inert
+from mlops_actions.config.sweep import SweepSpec
 from mlops_actions.metrics import finite
-from mlops_actions.report import _name, number
+from mlops_actions.report.markdown import _name, number
 from mlops_actions.sweep.journal import TrialRecord
-from mlops_actions.sweep.spec import SweepSpec
 
 LIMIT = 20  # rows in the leaderboard; the rest are counted
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from mlops_actions import git
+from mlops_actions import git, yaml12
 from mlops_actions.errors import ConfigError, GitError
 
 SKIP = {".git", ".dvc-cache"}
@@ -101,16 +101,14 @@ def apply(project: Path, overrides: Mapping[str, Any], default_file: str) -> lis
                 _set(data, path_keys, value, file)
             path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         elif path.suffix in (".yaml", ".yml"):
-            from ruamel.yaml import YAML
 
-            yaml = YAML()
-            yaml.preserve_quotes = True
-            data = yaml.load(path.read_text(encoding="utf-8")) if path.exists() else None
-            data = {} if data is None else data
-            for path_keys, value in values.items():
-                _set(data, path_keys, value, file)
-            with open(path, "w", encoding="utf-8") as fh:
-                yaml.dump(data, fh)
+            def change(
+                data: Any, values: dict[tuple[str, ...], Any] = values, file: str = file
+            ) -> None:
+                for path_keys, value in values.items():
+                    _set(data, path_keys, value, file)
+
+            yaml12.edit(path, change)
         else:
             raise ConfigError(f"{file}: sweep params can be set in YAML or JSON params files only")
     return sorted(by_file)

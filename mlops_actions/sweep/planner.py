@@ -18,8 +18,8 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from mlops_actions.config.sweep import Choice, Range, SweepSpec
 from mlops_actions.sweep.journal import TrialRecord
-from mlops_actions.sweep.spec import Choice, Range, SweepSpec
 
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution

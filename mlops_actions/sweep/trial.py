@@ -12,13 +12,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from mlops_actions import config, git, output
-from mlops_actions.config import Config
+from mlops_actions import git, output
+from mlops_actions.config import settings
+from mlops_actions.config.settings import Config
+from mlops_actions.config.sweep import Choice, SweepSpec
 from mlops_actions.errors import ConfigError, MlopsError
 from mlops_actions.metrics import finite
 from mlops_actions.sweep import journal, overlay
 from mlops_actions.sweep.journal import TrialRecord
-from mlops_actions.sweep.spec import Choice, SweepSpec
 
 RUN_SCHEMA = "mlops-actions/run/1"
 
@@ -62,7 +63,7 @@ def run(
     event: str = "local",
 ) -> Outcome:
     """Train trial `number` with `params` and record it; never touches the user's files."""
-    from mlops_actions import api
+    from mlops_actions.flow import steps
 
     started = time.perf_counter()
     top = overlay.top_of(cfg.root)
@@ -76,10 +77,10 @@ def run(
             changed = overlay.apply(project, params, params_name)
             for name in changed:
                 files[_in_tree(rel_root, name)] = (project / name).read_bytes()
-            trial_cfg = config.load(project / params_name)
+            trial_cfg = settings.load(project / params_name)
             cache = dataclasses.replace(trial_cfg.cache, dir=str(cfg.cache_dir))
             trial_cfg = dataclasses.replace(trial_cfg, cache=cache)
-            result = api.train(trial_cfg, api.verified_data(trial_cfg), use_cache=True)
+            result = steps.train(trial_cfg, steps.verified_data(trial_cfg), use_cache=True)
             metrics = result.metrics.flat()
             files[_in_tree(rel_root, cfg.train.metrics)] = result.metrics_path.read_bytes()
             for lock in project.rglob("dvc.lock"):

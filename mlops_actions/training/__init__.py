@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from mlops_actions.training.base import Trainer
 
-TRAINERS: dict[str, str] = {
+TRAINERS: dict[str, str] = {  # keyed by config.settings.MODES
     "builtin": "mlops_actions.training.builtin:BuiltinTrainer",
     "command": "mlops_actions.training.command:CommandTrainer",
     "dvc": "mlops_actions.training.dvc:DvcTrainer",

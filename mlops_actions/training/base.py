@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 RESTORED = "restored_from_run_cache"
 
 if TYPE_CHECKING:
-    from mlops_actions.config import Config
+    from mlops_actions.config.settings import Config
     from mlops_actions.metrics import Metrics
 
 
@@ -22,6 +22,7 @@ class Artifacts:
     model: Path | None = None
     confusion: Path | None = None
     plots: tuple[Path, ...] = ()  # plot data files, under the staging directory
+    up_to_date: bool = False  # `dvc repro` found every stage up to date: nothing was trained
 
 
 class Trainer(Protocol):
@@ -46,3 +47,4 @@ class TrainResult:
     model_path: Path | None
     card_path: Path
     seconds: float
+    up_to_date: bool = False  # see Artifacts

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_actions import output
-from mlops_actions.config import Config
+from mlops_actions.config.settings import Config
 from mlops_actions.errors import ConfigError, DataError
 from mlops_actions.training.base import Artifacts
 from mlops_actions.training.common import named_code, package_versions

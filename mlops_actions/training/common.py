@@ -6,7 +6,7 @@ import glob
 from importlib import metadata
 from pathlib import Path
 
-from mlops_actions.config import Config
+from mlops_actions.config.settings import Config
 from mlops_actions.errors import ConfigError
 
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from mlops_actions import dvcrepo, dvcstore, git, userenv
-from mlops_actions.config import Config
-from mlops_actions.data import file_md5, last_line, outputs, run_dvc
-from mlops_actions.dvcproject import DvcProject, tracked_files
+from mlops_actions import git
+from mlops_actions.config.settings import Config
+from mlops_actions.dvcio import repo, store
+from mlops_actions.dvcio.data import file_md5, last_line, outputs, run_dvc
+from mlops_actions.dvcio.project import DvcProject, tracked_files
 from mlops_actions.errors import ConfigError, DataError, TrainingError
+from mlops_actions.training import userenv
 from mlops_actions.training.base import Artifacts
 from mlops_actions.training.command import fresh_metrics, run_command
 from mlops_actions.training.common import named_code, package_versions
@@ -63,7 +65,7 @@ class DvcTrainer:
     def versions(self, cfg: Config) -> dict[str, str]:
         # The stages run with the job's Python and packages; dvc is theirs when they have one.
         found = userenv.package_versions(cfg.root, "dvc", "scikit-learn", "pandas", "numpy")
-        if dvcrepo.ours(dvcrepo.dvc_command()):
+        if repo.ours(repo.dvc_command()):
             found.update(package_versions("dvc"))
         return found
 
@@ -81,13 +83,23 @@ class DvcTrainer:
         chosen = cfg.train.metrics
         started = time.time()
         # --pull: a stage the run cache knows is restored from the remote instead of re-run.
-        pull = ["--pull"] if dvcstore.remote(cfg.root) is not None else []
-        run_command(cfg, [*dvcrepo.dvc_command(), "repro", *pull], "dvc repro")
+        pull = ["--pull"] if store.remote(cfg.root) is not None else []
+        lock = _lock_text(cfg)
+        run_command(cfg, [*repo.dvc_command(), "repro", *pull], "dvc repro")
         metrics = fresh_metrics(cfg, cfg.resolve(chosen), started - 1e9, "dvc repro")
         model = cfg.resolve(cfg.train.model)
         if not metrics.is_file():
             raise TrainingError(f"{chosen}: dvc repro did not produce it")
-        return Artifacts(metrics=metrics, model=model if model.is_file() else None)
+        found = model if model.is_file() else None
+        # dvc.lock as it was: every stage was up to date (or restored as it was recorded)
+        return Artifacts(metrics=metrics, model=found, up_to_date=_lock_text(cfg) == lock)
+
+
+def _lock_text(cfg: Config) -> bytes | None:
+    try:
+        return cfg.resolve(repo.LOCK_FILE).read_bytes()
+    except OSError:
+        return None
 
 
 def _remote_args(remote: str | None, jobs: int | None) -> list[str]:
@@ -99,7 +111,7 @@ def pull_pipeline(cfg: Config, *, remote: str | None = None, jobs: int | None = 
     files record that the remote has, and the remote's run history. False (nothing pulled)
     when the project has no DVC remote. What is missing `dvc repro` recomputes; the data of
     the .dvc files is verified afterwards (`data.pull`)."""
-    if dvcstore.remote(cfg.root, remote) is None:
+    if store.remote(cfg.root, remote) is None:
         return False
     args = ["pull", "--run-cache", "--allow-missing", *_remote_args(remote, jobs)]
     proc = run_dvc(args, cfg.root)
@@ -114,7 +126,7 @@ def pull_pipeline(cfg: Config, *, remote: str | None = None, jobs: int | None = 
 def push_pipeline(cfg: Config, *, remote: str | None = None, jobs: int | None = None) -> None:
     """`dvc push --run-cache`: the outputs of the reproduced pipeline and its run history, so
     a registered version's files can be fetched from any clone."""
-    found = dvcstore.remote(cfg.root, remote)
+    found = store.remote(cfg.root, remote)
     if found is None:
         raise DataError(
             "dvc.yaml: no DVC remote to push the pipeline's outputs to, so a registered "
@@ -137,14 +149,14 @@ def lock_check(cfg: Config) -> str | None:
     head = git.head_sha(cfg.root)
     if head is None:
         return None
-    committed = dvcstore.committed(cfg.root, head, dvcrepo.LOCK_FILE)
-    lock = cfg.root / dvcrepo.LOCK_FILE
+    committed = store.committed(cfg.root, head, repo.LOCK_FILE)
+    lock = cfg.root / repo.LOCK_FILE
     now = lock.read_text(encoding="utf-8") if lock.is_file() else None
-    rerun = dvcrepo.changed_stages(committed, now)
+    rerun = repo.changed_stages(committed, now)
     if rerun:
         return f"the committed dvc.lock was stale: CI re-ran {', '.join(rerun)}; {FIX_LOCK}"
     model = cfg.resolve(cfg.train.model)
-    recorded = dvcrepo.lock_outs(committed).get(cfg.train.model)
+    recorded = repo.lock_outs(committed).get(cfg.train.model)
     if recorded and model.is_file() and file_md5(model) != recorded:
         return (
             f"{cfg.train.model}: does not match its md5 in the committed dvc.lock "

@@ -153,7 +153,7 @@ def write_plots(
     (labels, probabilities, positive scores) as `builtin.predictions` gives them."""
     import pandas as pd
 
-    from mlops_actions.plots import BUILTIN_FILES
+    from mlops_actions.report.plots import BUILTIN_FILES
 
     pred, _, scores = predicted
     written = []

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from mlops_actions import __version__, git, output
-from mlops_actions import data as data_mod
 from mlops_actions import metrics as metrics_mod
-from mlops_actions.config import Config
-from mlops_actions.data import DataVersion
+from mlops_actions.config.settings import Config
+from mlops_actions.dvcio import data as data_mod
+from mlops_actions.dvcio.data import DataVersion
 from mlops_actions.training import get_trainer
 from mlops_actions.training.base import RESTORED, TrainResult
 from mlops_actions.training.cache import RunCache, fingerprint, refuse_tracked
@@ -166,4 +166,5 @@ def train(
         model_path=model_path,
         card_path=cfg.resolve(targets["card"]),
         seconds=seconds,
+        up_to_date=artifacts.up_to_date,
     )

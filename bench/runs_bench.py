@@ -1,0 +1,239 @@
+"""Listing experiments: `mlops-actions runs --json --local` against `dvc exp show -A --json`
+on a DVC project with 1,000 experiments (and ours alone at 10,000), checking both give every
+experiment the same params and metrics; and the time recording adds to a run.
+
+The experiments are made with `git fast-import` (each a commit on the baseline with its own
+params.yaml and metrics.json, at refs/exps/<B[:2]>/<B[2:]>/<name>, as `dvc exp run` makes them).
+
+    .venv/bin/python -m bench.runs_bench [--sizes 1000,10000] [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import BIN, ENV, Result, Row, command, faster, fmt_seconds, git, measure
+
+DVC_YAML = """\
+stages:
+  train:
+    cmd: python train.py
+    deps: [train.py]
+    params: [train]
+    metrics:
+    - metrics.json:
+        cache: false
+"""
+
+
+def _params(i: int) -> str:
+    return f"train:\n  n_est: {10 + i}\n  max_depth: {2 + i % 9}\n  seed: 7\n"
+
+
+def _metrics(i: int) -> str:
+    f1 = 0.8 + (i * 7919 % 1000) / 5000
+    return json.dumps({"f1": round(f1, 6), "loss": round(1 - f1, 6), "rows": {"test": 143}})
+
+
+def build(repo: Path, n: int) -> str:
+    """A DVC project with `n` experiments on its one commit; the baseline sha."""
+    repo.mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "main")
+    subprocess.run([str(BIN / "python"), "-m", "dvc", "init", "-q"], cwd=repo, check=True, env=ENV)
+    (repo / "dvc.yaml").write_text(DVC_YAML)
+    (repo / "train.py").write_text("print('trained')\n")
+    (repo / "params.yaml").write_text(_params(0))
+    (repo / "metrics.json").write_text(_metrics(0))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "baseline")
+    base = git(repo, "rev-parse", "HEAD").strip()
+    chunks = []
+    for i in range(1, n + 1):
+        files = {"params.yaml": _params(i), "metrics.json": _metrics(i)}
+        msg = f"dvc: commit experiment {i}"
+        lines = [
+            f"commit refs/exps/{base[:2]}/{base[2:]}/exp-{i:05d}",
+            f"committer Bench <bench@example.invalid> {1_700_000_000 + i} +0000",
+            f"data {len(msg)}",
+            msg,
+            f"from {base}",
+        ]
+        for path, text in files.items():
+            data = text.encode()
+            lines += [f"M 100644 inline {path}", f"data {len(data)}", text]
+        chunks.append("\n".join(lines) + "\n")
+    subprocess.run(
+        ["git", "fast-import", "--quiet"],
+        cwd=repo,
+        input="".join(chunks).encode(),
+        check=True,
+        env=ENV,
+    )
+    return base
+
+
+def ours(repo: Path) -> tuple[float, dict[str, Any]]:
+    sample = measure([*command("mlops-actions"), "runs", "--json", "--local"], repo)
+    rows = json.loads(sample.stdout)
+    return sample.seconds, {
+        r["name"]: {"params": r["params"], "metrics": r["metrics"]} for r in rows
+    }
+
+
+def theirs(repo: Path) -> tuple[float, dict[str, Any]]:
+    sample = measure([*command("dvc"), "exp", "show", "-A", "--json"], repo)
+    shown = json.loads(sample.stdout)
+    values = {
+        rev["name"]: {"params": rev["data"]["params"], "metrics": rev["data"]["metrics"]}
+        for commit in shown
+        for exp in commit.get("experiments") or []
+        for rev in exp["revs"]
+    }
+    return sample.seconds, values
+
+
+AIM = 50.0
+
+
+def _uncached(repo: Path) -> tuple[float, dict[str, Any]]:
+    """A first listing: without the per-commit cache `runs` keeps in .git/mlops."""
+    shutil.rmtree(repo / ".git" / "mlops", ignore_errors=True)
+    return ours(repo)
+
+
+def _compared(n: int, runs: int, log: Any) -> tuple[list[Row], float, float]:
+    tmp = Path(tempfile.mkdtemp(prefix="runs-bench-"))
+    try:
+        repo = tmp / "repo"
+        started = time.monotonic()
+        build(repo, n)
+        log(f"  runs: {n} experiments built in {time.monotonic() - started:.1f} s (fast-import)")
+        dvc_time, want = theirs(repo)  # one run: dvc takes over a minute here
+        _uncached(repo)  # warm-up (bytecode)
+        cold = [_uncached(repo) for _ in range(runs)]
+        warm = [ours(repo) for _ in range(runs)]
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    rows = []
+    for label, samples in (("first listing", cold), ("repeated (per-commit cache)", warm)):
+        mine = statistics.median(s for s, _ in samples)
+        same = all(got == want for _, got in samples) and len(want) == n
+        log(
+            f"  runs --json at {n:,}, {label}: mlops-actions {mine * 1000:.0f} ms, dvc exp show "
+            f"-A {dvc_time:.1f} s ({dvc_time / mine:.0f}×), same values: {same}"
+        )
+        rows.append(
+            Row(
+                f"`runs --json`, {n:,} experiments, {label}",
+                fmt_seconds(mine),
+                fmt_seconds(dvc_time),
+                faster(dvc_time, mine),
+                f"≥ {AIM:.0f}× faster, same values",
+                same and dvc_time / mine >= AIM,
+                f"ours: median of {runs}; `dvc exp show -A --json`: 1 run; "
+                f"{'same' if same else 'DIFFERENT'} params and metrics for all {n:,}",
+            )
+        )
+    return rows, statistics.median(s for s, _ in cold), dvc_time
+
+
+def _alone(n: int, runs: int, log: Any) -> tuple[Row, float]:
+    tmp = Path(tempfile.mkdtemp(prefix="runs-bench-"))
+    try:
+        repo = tmp / "repo"
+        build(repo, n)
+        ours(repo)
+        times = [ours(repo)[0] for _ in range(runs)]
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    mine = statistics.median(times)
+    log(f"  runs --json at {n:,}: mlops-actions {mine * 1000:.0f} ms")
+    row = Row(
+        f"`runs --json`, {n:,} experiments",
+        fmt_seconds(mine),
+        "—",
+        "—",
+        "under 1 s",
+        mine < 1.0,
+        f"median of {runs}, repeated listing (per-commit cache); `dvc exp show -A` not run "
+        "at this size",
+    )
+    return row, mine
+
+
+def recording(runs: int, log: Any) -> Row:
+    """What `--record` adds to a run: collecting the run's files and writing the experiment
+    (blobs, tree, commit, ref), timed in a fresh process per run."""
+    tmp = Path(tempfile.mkdtemp(prefix="runs-bench-rec-"))
+    try:
+        repo = tmp / "repo"
+        build(repo, 0)
+        script = (
+            "import time, sys; from mlops_actions import config; "
+            "from mlops_actions.tracking import record; cfg = config.load('params.yaml'); "
+            "t = time.perf_counter(); "
+            "record.record_local(cfg, record.local_record(cfg, None)); "
+            "print(time.perf_counter() - t, file=sys.stderr)"
+        )
+        times = []
+        for _ in range(runs + 1):
+            proc = subprocess.run(
+                [str(BIN / "python"), "-c", script],
+                cwd=repo,
+                env=ENV,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            times.append(float(proc.stderr.strip().splitlines()[-1]))
+        mine = statistics.median(times[1:])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    log(f"  recording a run: {mine * 1000:.0f} ms")
+    return Row(
+        "`run --record`: time recording adds",
+        fmt_seconds(mine),
+        "—",
+        "—",
+        "under 1 s",
+        mine < 1.0,
+        f"median of {runs} after a warm-up: the run's files collected, blobs, tree, commit, ref",
+    )
+
+
+def run(sizes: tuple[int, ...] = (1000, 10_000), runs: int = 5, log: Any = print) -> Result:
+    rows, series = [], {}
+    for n in sizes:
+        if n <= 1000:
+            compared, mine, dvc = _compared(n, runs, log)
+            series[f"runs {n}"] = {"ours": mine, "dvc": dvc}
+            rows += compared
+        else:
+            row, mine = _alone(n, runs, log)
+            series[f"runs {n}"] = {"ours": mine}
+            rows.append(row)
+    rows.append(recording(runs, log))
+    return Result(rows=rows, series=series)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000", help="experiment counts")
+    parser.add_argument("--runs", type=int, default=5, help="timed runs of ours (default 5)")
+    args = parser.parse_args(argv)
+    result = run(tuple(int(s) for s in args.sizes.split(",")), args.runs)
+    for row in result.rows:
+        print(row)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Settings: params.yaml's mlops: section and what the project declares, gate rules and their evaluation."""

@@ -1,0 +1,1 @@
+"""The GitHub REST client, its transport and payload types, and the Actions context."""

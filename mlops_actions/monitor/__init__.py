@@ -1,0 +1,1 @@
+"""Monitoring the production model: decay, drift and the drift issue."""

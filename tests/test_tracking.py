@@ -1,0 +1,243 @@
+"""Runs recorded as DVC experiments and listed by `runs`, checked against real git and dvc."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlops_actions import cli
+from tests import tracking_project
+from tests.helpers import dvc, git
+from tests.markdown import to_html
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project with three experiments: two recorded with `train --record` (one pushed to the
+    origin), one a teammate made with plain `dvc exp run` + `dvc exp push`."""
+    base = tmp_path_factory.mktemp("tracking")
+    repo = tracking_project.build(base)
+    mate = base / "mate"
+    git(base, "clone", "-q", str(base / "origin.git"), str(mate))
+    dvc(mate, "remote", "add", "-f", "-d", "store", str(base / "dvc-remote"))
+    dvc(mate, "exp", "run", "-q", "-S", "train.n_est=70", "-n", "mate-70")
+    dvc(mate, "exp", "push", "-q", "origin", "mate-70")
+    for n_est, name in ((80, "ours-80"), (90, "ours-90")):
+        (repo / "params.yaml").write_text(tracking_project.params(n_est))
+        with pytest.MonkeyPatch.context() as mp:
+            mp.chdir(repo)
+            mp.setattr("mlops_actions.tracking.runrecord.local_name", lambda name=name: name)
+            assert cli.main(["train", "--record"]) == 0
+    git(repo, "push", "-q", "origin", "refs/exps/*:refs/exps/*")  # as `dvc exp push` would
+    git(repo, "checkout", "-q", "--", "params.yaml")
+    dvc(repo, "checkout", "-q", "-f")
+    return repo
+
+
+def runs_json(repo: Path, capsys: pytest.CaptureFixture[str], *args: str) -> list[dict[str, Any]]:
+    capsys.readouterr()
+    assert cli.main(["runs", "-C", str(repo), "--json", *args]) == 0
+    return json.loads(capsys.readouterr().out)  # type: ignore[no-any-return]
+
+
+def dvc_exps(repo: Path) -> dict[str, dict[str, Any]]:
+    shown = json.loads(dvc(repo, "exp", "show", "-A", "--json").stdout)
+    return {
+        rev["name"]: rev["data"]
+        for commit in shown
+        for exp in commit.get("experiments") or []
+        for rev in exp["revs"]
+    }
+
+
+def test_dvc_shows_the_recorded_runs_with_the_values_runs_lists(
+    recorded: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dvc(recorded, "exp", "pull", "-q", "origin", "mate-70")
+    ours = {r["name"]: r for r in runs_json(recorded, capsys)}
+    theirs = dvc_exps(recorded)
+    assert set(ours) == set(theirs) == {"mate-70", "ours-80", "ours-90"}
+    for name, data in theirs.items():
+        assert ours[name]["params"] == data["params"], name
+        assert ours[name]["metrics"] == data["metrics"], name
+    assert ours["ours-90"]["metrics"]["eval/extra.json"] == {"data": {"auc": 0.045}}
+    assert ours["ours-80"]["event"] == "local" and ours["ours-80"]["branch"] == "main"
+    assert ours["mate-70"]["event"] is None  # a plain dvc experiment has no run record
+    baseline = git(recorded, "rev-parse", "HEAD")
+    assert {r["baseline"] for r in ours.values()} == {baseline}
+
+
+def test_a_teammates_remote_experiment_is_listed_without_pulling_it(
+    recorded: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fresh = tmp_path / "fresh"
+    git(
+        recorded.parent,
+        "clone",
+        "-q",
+        "--depth=1",
+        f"file://{recorded.parent / 'origin.git'}",
+        str(fresh),
+    )
+    listed = runs_json(fresh, capsys, "--sort", "f1")
+    assert [r["name"] for r in listed] == ["ours-90", "ours-80", "mate-70"]
+    assert [r["where"] for r in listed] == ["remote"] * 3
+    assert git(fresh, "for-each-ref", "refs/exps") == ""  # nothing written where dvc looks
+    # the cached metrics of the teammate's run come from the DVC remote
+    assert listed[2]["metrics"]["eval/extra.json"] == {"data": {"auc": 0.035}}
+
+
+def test_filter_sort_limit_and_formats(recorded: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    got = runs_json(recorded, capsys, "--filter", "f1 >= 0.075 and train.n_est < 90")
+    assert [r["name"] for r in got] == ["ours-80"]
+    got = runs_json(recorded, capsys, "--sort=-loss", "--limit", "2")
+    assert [r["name"] for r in got] == ["ours-90", "ours-80"]
+    capsys.readouterr()
+    assert cli.main(["runs", "-C", str(recorded), "--csv", "--sort", "f1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("name,commit,baseline,branch/PR,event,created,status")
+    assert lines[1].startswith("ours-90,") and len(lines) == 4
+    assert cli.main(["runs", "-C", str(recorded), "--filter", "f1 >= base"]) == 2
+    assert "compares with base" in capsys.readouterr().err
+
+
+def test_dvc_exp_apply_and_branch_work_on_a_recorded_run(recorded: Path, tmp_path: Path) -> None:
+    work = tmp_path / "copy"
+    shutil.copytree(recorded.parent, work)
+    repo = work / "repo"
+    dvc(repo, "remote", "modify", "store", "url", str(work / "dvc-remote"))
+    dvc(repo, "exp", "apply", "ours-90")
+    assert "n_est: 90" in (repo / "params.yaml").read_text()
+    assert (repo / "model.pkl").read_text() == repr({"n_est": 90, "seed": 7})
+    git(repo, "checkout", "-q", "--", ".")
+    dvc(repo, "checkout", "-q", "-f")
+    dvc(repo, "exp", "branch", "ours-80", "from-80")
+    assert "n_est: 80" in git(repo, "show", "from-80:params.yaml")
+
+
+def test_diff_and_show(recorded: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert cli.main(["runs", "-C", str(recorded), "diff", "ours-80", "ours-90", "--json"]) == 0
+    diff = json.loads(capsys.readouterr().out)
+    assert diff["metrics"]["metrics.json"]["f1"] == {
+        "old": 0.08,
+        "new": 0.09,
+        "diff": pytest.approx(0.01),
+    }
+    assert diff["params"]["params.yaml"]["train.n_est"]["diff"] == 10
+    assert cli.main(["runs", "-C", str(recorded), "show", "ours-80"]) == 0
+    shown = capsys.readouterr().out
+    assert "experiment ours-80" in shown and "f1 = 0.08" in shown
+    assert cli.main(["runs", "-C", str(recorded), "show", "nope"]) == 2
+    assert "no experiment named 'nope'" in capsys.readouterr().err
+
+
+def test_prune_deletes_remote_refs_only_without_dry_run(
+    recorded: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    work = tmp_path / "copy"
+    shutil.copytree(recorded.parent, work)
+    repo, origin = work / "repo", work / "origin.git"
+    git(repo, "remote", "set-url", "origin", str(origin))
+    before = git(origin, "for-each-ref", "refs/exps")
+    assert cli.main(["runs", "-C", str(repo), "prune", "--keep", "1", "--dry-run"]) == 0
+    assert "would delete" in capsys.readouterr().out
+    assert git(origin, "for-each-ref", "refs/exps") == before
+    assert cli.main(["runs", "-C", str(repo), "prune", "--keep", "1", "--sort", "f1"]) == 0
+    left = git(origin, "for-each-ref", "--format=%(refname)", "refs/exps")
+    assert left.endswith("/ours-90") and len(left.splitlines()) == 1
+    assert "/ours-80" in git(repo, "for-each-ref", "--format=%(refname)", "refs/exps")  # local kept
+
+
+def test_a_failed_run_is_recorded_as_failed_and_an_existing_name_is_refused(
+    recorded: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    work = tmp_path / "copy"
+    shutil.copytree(recorded.parent, work)
+    repo = work / "repo"
+    monkeypatch.chdir(repo)
+    (repo / "train.py").write_text("raise SystemExit('boom')\n")
+    monkeypatch.setattr("mlops_actions.tracking.runrecord.local_name", lambda: "broken")
+    assert cli.main(["train", "--record"]) == 2
+    listed = {r["name"]: r for r in runs_json(repo, capsys, "--local")}
+    assert listed["broken"]["status"] == "failed"
+    refs = git(repo, "for-each-ref", "refs/exps")
+    assert cli.main(["train", "--record"]) == 2
+    assert "experiment broken already exists" in capsys.readouterr().err
+    assert git(repo, "for-each-ref", "refs/exps") == refs
+
+
+def test_recording_works_in_a_shallow_clone(
+    recorded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shallow = tmp_path / "shallow"
+    git(
+        recorded.parent,
+        "clone",
+        "-q",
+        "--depth=1",
+        f"file://{recorded.parent / 'origin.git'}",
+        str(shallow),
+    )
+    dvc(shallow, "remote", "add", "-f", "-d", "store", str(recorded.parent / "dvc-remote"))
+    dvc(shallow, "pull", "-q")
+    monkeypatch.chdir(shallow)
+    (shallow / "params.yaml").write_text(tracking_project.params(60))
+    assert cli.main(["train", "--record"]) == 0
+    names = dvc_exps(shallow)
+    assert (
+        len(names) == 1
+        and next(iter(names.values()))["params"]["params.yaml"]["data"]["train"]["n_est"] == 60
+    )
+
+
+def test_the_report_places_a_run_among_the_recorded_ones(recorded: Path) -> None:
+    from mlops_actions.report import markdown
+    from mlops_actions.tracking import listing, standing
+
+    runs = listing.gather(recorded, remote="origin")
+    placed = standing.standing(runs, "f1", 0.085, exclude="ours-80")
+    assert placed is not None
+    assert (placed.rank, placed.total, placed.best.name) == (2, 3, "ours-90")
+    assert [p.name for p in placed.top] == ["ours-90", "mate-70"]
+    low = standing.standing(runs, "loss", 0.5)
+    assert low is not None and low.lower_is_better and low.rank == 1
+    text = markdown.standing_section(placed)
+    assert text.startswith("`f1` 0.085: 2nd of 3 runs; best 0.09 in run `ours-90`")
+    forged = standing.Standing(
+        "f1", 0.5, 1, 2, False, standing.Placed("<img src=x>@team", 0.4, 3, None), ()
+    )
+    shown = to_html(markdown.standing_section(forged))
+    assert "<img" not in shown and "<code>&lt;img src=x&gt;@team</code>" in shown
+
+
+def test_a_dvc_remote_without_the_objects_is_one_line(
+    recorded: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    work = tmp_path / "copy"
+    shutil.copytree(recorded.parent, work)
+    repo = work / "repo"
+    dvc(repo, "remote", "modify", "store", "url", str(work / "dvc-remote"))
+    shutil.rmtree(work / "dvc-remote")
+    shutil.rmtree(repo / ".dvc" / "cache")
+    shutil.rmtree(repo / ".git" / "mlops", ignore_errors=True)
+    capsys.readouterr()
+    assert cli.main(["runs", "-C", str(repo), "--json", "--local"]) == 0
+    said = capsys.readouterr()
+    listed = {r["name"]: r for r in json.loads(said.out)}
+    err = said.err
+    assert listed["ours-90"]["metrics"]["metrics.json"]["data"]["f1"] == 0.09  # in git
+    assert "eval/extra.json" not in listed["ours-90"]["metrics"]
+    [problem] = listed["ours-90"]["errors"]
+    assert problem.startswith("eval at ") and "nor on remote 'store'" in problem
+    [line] = [x for x in err.splitlines() if "without some values" in x]
+    assert "nor on remote 'store'" in line

@@ -1,0 +1,224 @@
+"""Recording in Actions: the training job hands the run's files over, the publishing job
+writes the experiment through the git data API (the fake GitHub validates every request and
+keeps the objects in a real bare repository); forks only when the base opts in."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlops_actions import cli
+from tests.fakegithub import Answer, FakeGitHub
+from tests.helpers import actions_env, commit_all, gated_params, git, write_params
+from tests.test_handoff import _pull_request_event, _workflow_run_event
+
+pytestmark = pytest.mark.slow
+
+FORK = "evil/demo"
+
+
+@pytest.fixture
+def pr_head(project: Path, github_server: FakeGitHub, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A pull request's head, trained and committed, on the fake GitHub's repository."""
+    git(project, "checkout", "-q", "-b", "more-trees")
+    write_params(project, gated_params(model__params={"n_estimators": 30, "max_depth": 4}))
+    assert cli.main(["train"]) == 0
+    head = commit_all(project, "more trees")
+    git(project, "push", "-q", str(github_server.bare()), "main", "more-trees")
+    monkeypatch.setenv("MLOPS_RECORD", "true")
+    return head
+
+
+def _train(
+    project: Path, server: FakeGitHub, monkeypatch: pytest.MonkeyPatch, pull: dict[str, Any]
+) -> Path:
+    actions_env(
+        monkeypatch,
+        server,
+        project.parent / "train-runner",
+        "pull_request",
+        _pull_request_event(server, pull),
+        pull["head"]["sha"],
+        f"refs/pull/{pull['number']}/merge",
+    )
+    monkeypatch.delenv("GITHUB_TOKEN")
+    out = project.parent / "results"
+    cli.main(["results", str(out)])
+    return out
+
+
+def _publish(
+    tmp_path: Path,
+    server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    out: Path,
+    event: dict[str, Any] | None = None,
+) -> int:
+    empty = tmp_path / "publish-job"
+    empty.mkdir(exist_ok=True)
+    monkeypatch.chdir(empty)
+    if event is not None:  # a fork's: the workflow_run job
+        actions_env(
+            monkeypatch,
+            server,
+            tmp_path / "publish-runner",
+            "workflow_run",
+            event,
+            server.refs["refs/heads/main"],
+            "refs/heads/main",
+        )
+    else:
+        monkeypatch.setenv("GITHUB_TOKEN", server.token)
+    return cli.main(["publish", str(out)])
+
+
+def _exps(server: FakeGitHub) -> dict[str, str]:
+    listed = git(server.bare(), "for-each-ref", "--format=%(refname) %(objectname)", "refs/exps")
+    return dict(line.split() for line in listed.splitlines())
+
+
+def _listed(
+    server: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> list[dict[str, Any]]:
+    clone = tmp_path / "teammate"
+    git(tmp_path, "clone", "-q", str(server.bare()), str(clone))
+    capsys.readouterr()
+    assert cli.main(["runs", "-C", str(clone), "--json"]) == 0
+    return json.loads(capsys.readouterr().out)  # type: ignore[no-any-return]
+
+
+def test_the_publishing_job_records_a_pull_request_run(
+    project: Path,
+    pr_head: str,
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pull = github_server.add_pull("more-trees", "main", head_sha=pr_head)
+    out = _train(project, github_server, monkeypatch, pull)
+    assert github_server.requests == []  # the training half wrote nothing anywhere
+    assert _publish(tmp_path, github_server, monkeypatch, out) == 0
+    [ref] = _exps(github_server)
+    assert ref == f"refs/exps/{pr_head[:2]}/{pr_head[2:]}/ci-77-1"
+    assert git(github_server.bare(), "rev-parse", f"{ref}^1") == pr_head  # never a merge commit
+    [run] = _listed(github_server, tmp_path, capsys)
+    assert (run["event"], run["pr"], run["status"], run["fork"]) == (
+        "pull_request",
+        pull["number"],
+        "ok",
+        False,
+    )
+    assert run["run_url"].endswith("/actions/runs/77")
+    assert run["branch"] == "more-trees"
+    trained = json.loads((project / "metrics.json").read_text())
+    assert run["metrics"]["metrics.json"]["data"]["accuracy"] == trained["accuracy"]
+    assert run["params"]["params.yaml"]["data"]["mlops"]["model"]["params"]["n_estimators"] == 30
+    assert len(github_server.issue_comments[pull["number"]]) == 1
+
+
+def test_a_forks_run_is_recorded_only_when_the_base_opts_in(
+    project: Path,
+    pr_head: str,
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pull = github_server.add_pull("more-trees", "main", head_sha=pr_head, head_repo=FORK)
+    out = _train(project, github_server, monkeypatch, pull)
+    event = _workflow_run_event(github_server, pr_head, "more-trees", "evil", [])
+    assert _publish(tmp_path, github_server, monkeypatch, out, event) == 0
+    assert _exps(github_server) == {}
+    assert "a fork's pull request; not recorded" in capsys.readouterr().out
+    monkeypatch.setenv("MLOPS_RECORD_FORKS", "true")
+    assert _publish(tmp_path, github_server, monkeypatch, out, event) == 0
+    [run] = _listed(github_server, tmp_path, capsys)
+    assert (run["name"], run["fork"], run["pr"]) == ("ci-991-1", True, pull["number"])
+
+
+def test_a_read_only_token_or_an_existing_ref_is_one_line_and_the_report_still_posts(
+    project: Path,
+    pr_head: str,
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pull = github_server.add_pull("more-trees", "main", head_sha=pr_head)
+    out = _train(project, github_server, monkeypatch, pull)
+    github_server.script("POST", r"/git/blobs$", Answer.forbidden())
+    assert _publish(tmp_path, github_server, monkeypatch, out) == 0
+    said = capsys.readouterr()
+    err = said.out + said.err
+    assert "GitHub refused to write experiment ci-77-1 (403)" in err and "contents: write" in err
+    assert _exps(github_server) == {}
+    assert len(github_server.issue_comments[pull["number"]]) == 1
+    assert _publish(tmp_path, github_server, monkeypatch, out) == 0
+    before = _exps(github_server)
+    assert len(before) == 1
+    assert _publish(tmp_path, github_server, monkeypatch, out) == 0  # a rerun of the same job
+    assert "experiment ci-77-1 already exists" in capsys.readouterr().out
+    assert _exps(github_server) == before
+
+
+def test_a_failed_run_is_recorded_as_failed(
+    project: Path,
+    pr_head: str,
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pull = github_server.add_pull("more-trees", "main", head_sha=pr_head)
+    (project / "metrics.json").unlink()  # what a broken training leaves
+    out = _train(project, github_server, monkeypatch, pull)
+    assert _publish(tmp_path, github_server, monkeypatch, out) == 2
+    [run] = _listed(github_server, tmp_path, capsys)
+    assert run["status"] == "failed" and run["run_url"].endswith("/actions/runs/77")
+
+
+@pytest.mark.parametrize("path", ["../outside", ".git/config", "/etc/passwd", "a//b"])
+def test_a_forged_file_path_records_nothing(
+    project: Path,
+    pr_head: str,
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    path: str,
+) -> None:
+    pull = github_server.add_pull("more-trees", "main", head_sha=pr_head)
+    out = _train(project, github_server, monkeypatch, pull)
+    handed = json.loads((out / "experiment.json").read_text())
+    handed["files"][path] = "eA=="
+    (out / "experiment.json").write_text(json.dumps(handed))
+    assert _publish(tmp_path, github_server, monkeypatch, out) == 0
+    assert "is not a safe relative path" in capsys.readouterr().out
+    assert _exps(github_server) == {} and github_server.calls("POST", r"/git/") == []
+
+
+def test_the_one_job_run_records_its_pull_request_run(
+    project: Path,
+    pr_head: str,
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests.helpers import pull_request_env
+
+    pull = pull_request_env(monkeypatch, github_server, project, branch="more-trees")
+    cli.main(["run"])
+    [(ref, commit)] = _exps(github_server).items()
+    assert ref == f"refs/exps/{pr_head[:2]}/{pr_head[2:]}/ci-77-1"
+    record = json.loads(git(github_server.bare(), "show", f"{commit}:.mlops/run.json"))
+    assert (record["event"], record["pr"], record["status"]) == (
+        "pull_request",
+        pull["number"],
+        "ok",
+    )
+    assert record["model_sha256"] and record["duration"] is not None
+    assert len(github_server.issue_comments[pull["number"]]) == 1
