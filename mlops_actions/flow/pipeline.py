@@ -119,7 +119,7 @@ def _refuse_untrusted_checkout(cfg: Config, ctx: Context) -> None:
     raise MlopsError(
         "pull_request_target with the pull request's code checked out (its head or merge "
         "commit) would run it next to a write token: train on `pull_request` (read-only) and "
-        "publish from a `workflow_run` job instead (README: Security model), or, if you trust "
+        "publish from a `workflow_run` job instead (docs/security.md), or, if you trust "
         "every author, set mlops.gate_options.allow_pull_request_target: true in "
         f"{cfg.path} on the base branch (a pull request's own setting does not count)"
     )
