@@ -732,12 +732,12 @@ def test_training_that_writes_nan_is_a_gate_error_not_a_crash(
         (
             "",
             "params.yaml: no `mlops:` section and no dvc.yaml; add `mlops:` with data and model "
-            "(see the README's params.yaml) or a DVC pipeline",
+            "(see docs/params.md) or a DVC pipeline",
         ),
         (
             "# all commented out\n",
             "params.yaml: no `mlops:` section and no dvc.yaml; add `mlops:` with data and model "
-            "(see the README's params.yaml) or a DVC pipeline",
+            "(see docs/params.md) or a DVC pipeline",
         ),
     ],
     ids=["not-yaml", "empty", "only-comments"],

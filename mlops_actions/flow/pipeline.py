@@ -118,8 +118,9 @@ def refuse_untrusted_checkout(cfg: Config, ctx: Context) -> None:
         return
     raise MlopsError(
         "pull_request_target with the pull request's code checked out (HEAD is not the base "
-        "branch's commit: its head or merge commit, or a later push) would run it next to a write token: train on `pull_request` (read-only) and "
-        "publish from a `workflow_run` job instead (README: Security model), or, if you trust "
+        "branch's commit: its head or merge commit, or a later push) would run it next to a "
+        "write token: train on `pull_request` (read-only) and "
+        "publish from a `workflow_run` job instead (docs/security.md), or, if you trust "
         "every author, set mlops.gate_options.allow_pull_request_target: true in "
         f"{cfg.path} on the base branch (a pull request's own setting does not count)"
     )
