@@ -632,7 +632,7 @@ def test_names_in_plots_stay_text(
             lambda d: next(iter(_plot(d, "confusion")["new_cells"].values()))[0].update(
                 actual=INJECTED
             ),
-            r"\.new_cells\..*\[0\]\.actual: ",
+            r"\.new_cells\[.*\]\[0\]\.actual: ",  # a file name is quoted in brackets
         ),
     ]:
         data = json.loads((out / results.FILE).read_text(encoding="utf-8"))
