@@ -114,10 +114,10 @@ def _complete_report(path: Path) -> str:
     """The report file, checked whole: the marker first, the plots (the confusion tables and
     the note under them) last."""
     body = path.read_text(encoding="utf-8")
-    assert body.startswith(MARKER) and "### Plots" in body, body[:200]
-    assert body.rstrip().endswith(("|", "<sub>in brackets: the change from the base</sub>")), body[
-        -200:
-    ]
+    assert body.startswith(MARKER) and "<summary>Plots</summary>" in body, body[:200]
+    assert body.rstrip().endswith(
+        ("|\n\n</details>", "<sub>in brackets: the change from the base</sub>\n\n</details>")
+    ), body[-200:]
     return body
 
 

@@ -260,8 +260,11 @@ def test_markdown_in_names_and_texts_stays_text(
     body = comment["body"]
     text = re.sub(r"`[^`\n]*`", "", body)  # what is not inside a code span
     assert text.count("<!--") == 1 and body.startswith(MARKER)  # our marker, nothing more
-    assert "</details>" not in text
-    assert [line for line in body.splitlines() if line.startswith("### Gates")] == ["### Gates"]
+    assert "</details> <!--" not in text  # only the report's own sections close
+    assert text.count("</details>") == text.count("<details><summary>")
+    assert [line for line in body.splitlines() if line.startswith("#")] == [
+        "## Model report: `demo-model`"
+    ]  # no heading of the input's
     html = to_html(body)
     assert html.count("<pre") == html.count('<pre lang="mermaid">')  # every fence is a chart's
 
@@ -562,7 +565,7 @@ def test_a_pull_request_s_plots_reach_the_comment_publish_posts(
     assert _publish_half(tmp_path, github_server, monkeypatch, event, out) == 0
 
     [comment] = github_server.issue_comments[pull["number"]]
-    section = comment["body"].split("\n### Plots\n\n", 1)[1]
+    section = comment["body"].split("<details><summary>Plots</summary>\n\n", 1)[1]
     charts = re.findall(r"```mermaid\n(.*?)\n```", section, flags=re.S)
     titles = [re.findall(r'title "(.*)"', c) for c in charts]
     assert titles == [["Receiver operating characteristic (ROC)"], ["Precision-Recall Curve"]]
@@ -574,6 +577,7 @@ def test_a_pull_request_s_plots_reach_the_comment_publish_posts(
     drawn, notes = plots.read(
         project, base, plots.builtin_decls(project, project, set(plots.BUILTIN_FILES.values()))
     )
+    section = section.split("\n\n</details>", 1)[0]
     assert section.rstrip() == (plots_render.render(drawn, notes) or "").rstrip()
 
 
@@ -608,7 +612,8 @@ def test_the_verdict_is_made_by_the_publishing_job_from_the_gates(
     assert _publish_half(tmp_path, github_server, monkeypatch, event, out) == 1
     [comment] = github_server.issue_comments[pull["number"]]
     first = comment["body"].splitlines()[1]
-    assert first == "**❌ gates failed** · gates: 2 passed, 1 failed"
+    assert first.startswith("**❌ accuracy ") and first.endswith("· 1 of 3 gates failed")
+    assert "✓" not in first  # the recorded detail of a passed gate does not say it passed
     assert forged not in comment["body"]
 
 
@@ -664,13 +669,11 @@ def test_names_in_plots_stay_text(
     body = comment["body"]
     text = re.sub(r"`[^`\n]*`", "", body)  # what is not inside a code span
     assert text.count("<!--") == 1 and body.startswith(MARKER)
-    assert [line for line in body.splitlines() if line.startswith("### ")] == [
-        "### Gates",
-        "### Params changed",
-        "### Data",
-        "### Metrics",
-        "### Plots",
-    ]
+    assert [line for line in body.splitlines() if line.startswith("#")] == [
+        "## Model report: `demo-model`"
+    ]  # no heading of the input's
+    summaries = re.findall(r"<details><summary>(.*?)</summary>", body)
+    assert [s.split(" ")[0] for s in summaries] == ["All", "Params", "Data", "Plots"]
     html = to_html(body)
     assert html.count("<pre") == html.count('<pre lang="mermaid">')  # every fence is a chart's
     assert inert.text(one_line) in body  # drawn, as text

@@ -205,7 +205,7 @@ def test_scheduled_runs_keep_one_issue_and_a_clean_run_closes_it(
     (issue,) = _drift_issues(github_server)
     assert issue["state"] == "open" and issue["title"] == "Data drift against demo-model@v0.0.1"
     body = issue["body"]
-    assert "worst_area" in body and "xychart-beta" in body and "| feature |" in body
+    assert "worst\\_area" in body and "xychart-beta" in body and "| feature |" in body
     history = monitor_report.parse_history(body)
     assert [h["alarm"] for h in history] == [True, True]
     assert history[0]["share"] == pytest.approx(1 / 30, abs=1e-4)
@@ -250,7 +250,7 @@ def test_drift_starts_the_retraining_pull_request_with_the_evidence(
     source, body = pull["body"].split("\n\n", 1)  # "Retrained from `abc1234` of `main`."
     assert source.startswith("Retrained from `")
     assert body.startswith("## Data drift: `demo-model@v0.0.1`")
-    assert "mean_radius" in body and "| 🔴 yes |" in body and "## Model report" in body
+    assert "mean\\_radius" in body and "| 🔴 yes |" in body and "## Model report" in body
     assert len(_drift_issues(github_server)) == 1
 
 

@@ -70,10 +70,13 @@ def test_a_metric_name_cannot_forge_a_section_of_the_report(
     commit_all(git_repo, "worse")
     body = _pr_run(monkeypatch, github_server, git_repo)
     rendered = _outside_code(body)
-    assert [line for line in body.splitlines() if line.startswith("### Gates")] == ["### Gates"]
+    assert [line for line in body.splitlines() if line.startswith("#")] == [
+        "## Model report: `m`"
+    ]  # no heading of the input's
     assert "gates passed" not in rendered
     assert rendered.count("<!--") == 1  # our marker, nothing that hides the rest
-    assert body.count("```") % 2 == 0
+    html = to_html(body)
+    assert html.count("<pre") == html.count('<pre lang="mermaid">')  # no fence of the name's
     for block in re.findall(r"```mermaid\n(.*?)```", body, flags=re.S):
         assert "loss" not in block and "<!--" not in block
     assert "did you mean" in body
@@ -140,7 +143,7 @@ def test_the_builtin_runs_own_confusion_matrix_is_shown(
     git(project, "checkout", "-q", "-b", "feature")
     commit_all(project, "a change")
     body = _pr_run(monkeypatch, github_server, project)
-    section = body.split("\n### Plots\n", 1)[1]
+    section = body.split("<details><summary>Plots</summary>\n", 1)[1]
     assert "| this run: actual \\ predicted" in section
     shown = json.loads((project / "confusion_matrix.json").read_text())
     assert f"| {shown['matrix'][0][0]} " in section.split("| this run: actual", 1)[1]

@@ -266,7 +266,7 @@ def _remote_manifest(root: Path, found: repo.Remote, out: Output) -> list[dict[s
 def run_dvc(
     args: list[str], cwd: Path, timeout: float | None = None
 ) -> subprocess.CompletedProcess[str]:
-    from mlops_actions.training import stepfiles
+    from mlops_actions import stepfiles
 
     env = output.child_env({"DVC_NO_ANALYTICS": "1"})
     # The user's own dvc (their environment's, which a pull request's requirements may change)

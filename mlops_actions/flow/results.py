@@ -33,7 +33,7 @@ FILE = "results.json"
 # Fields of the report that the publishing side makes itself: from the trusted event, from the
 # gate records it checks (the gates table, the verdict) and from the plot records (the Plots
 # section, drawn there so every name in it is made inert by this package's code).
-TRUSTED_FIELDS = ("gates_markdown", "verdict", "run_url", "head", "head_url", "plots")
+TRUSTED_FIELDS = ("gates_markdown", "verdict", "failed", "run_url", "head", "head_url", "plots")
 _TEMPLATE = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 
 

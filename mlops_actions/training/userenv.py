@@ -65,7 +65,7 @@ def package_versions(root: Path, *names: str) -> dict[str, str]:
     exe = python(env)
     if exe is None:
         return {}
-    from mlops_actions.training import stepfiles
+    from mlops_actions import stepfiles
 
     try:
         # The user's Python runs their packages' .pth files at start: their code, so it gets
