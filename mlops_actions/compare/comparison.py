@@ -80,16 +80,6 @@ class Comparison:
             return {"metrics": {}, "params": {}}
         return {section: nest(self.rows(section, all)) for section in ("metrics", "params")}
 
-    def errors_json(self) -> dict[str, dict[str, object]]:
-        """Errors in DVC's DiffResult shape: {rev: {path: error}}, or {rev: error}."""
-        out: dict[str, dict[str, object]] = {}
-        for err in self.errors:
-            if err.whole_revision:
-                out[err.rev] = {**err.to_json()}
-            else:
-                out.setdefault(err.rev, {})[err.path] = err.to_json()
-        return out
-
 
 # --- the comparison -------------------------------------------------------------------------
 
