@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parsed = build_parser().parse_args(argv)
-    for name in ("GITHUB_TOKEN", "GH_TOKEN", "INPUT_TOKEN"):
+    for name in output.TOKEN_VARIABLES:
         output.add_secret(os.environ.get(name))
     output.add_secret(getattr(parsed, "token", None))
     try:
@@ -46,7 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 except OSError as exc:
                     raise MlopsError(f"-C {directory}: {exc.strerror}") from None
         handler: Callable[[argparse.Namespace], int] = parsed.handler
-        return handler(parsed)
+        code = handler(parsed)
+        sys.stdout.flush()  # a reader that went away shows here, not as Python exits
+        return code
     except MlopsError as exc:
         output.error(str(exc))
         return exc.exit_code
@@ -54,6 +56,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         output.error("interrupted")
         return 130
     except Exception as exc:
+        if isinstance(exc, BrokenPipeError) and _stdout_closed():
+            # The reader stopped reading (`| head`): stop quietly, as a process SIGPIPE ends
+            # does, with nothing left for Python to flush into the closed pipe (Python's docs).
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 128 + 13  # SIGPIPE
         if os.environ.get("MLOPS_DEBUG"):
             output.error(f"unexpected failure in '{parsed.command}'; the traceback follows")
             sys.stderr.write(output.printable(traceback.format_exc()))
@@ -64,6 +71,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "report it with the output of the same command run with MLOPS_DEBUG=1"
             )
         return EXIT_BUG
+
+
+def _stdout_closed() -> bool:
+    """Whether stdout is a pipe nobody reads any more (not some other pipe, e.g. a child's)."""
+    import select
+
+    try:
+        poll = select.poll()
+        poll.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(event & select.POLLERR for _, event in poll.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll(), no file descriptor
+        return False
 
 
 if __name__ == "__main__":

@@ -30,7 +30,10 @@ def add_parsers(sub: Subparsers, parents: Parents) -> None:
     p = sub.add_parser(
         "train", parents=[common], help="train, or restore the same run from the run cache"
     )
-    _add_training_flags(p, "record the run as a DVC experiment")
+    p.add_argument(
+        "--no-cache", action="store_true", help="train even when the run cache has this run"
+    )
+    p.add_argument("--record", action="store_true", help="record the run as a DVC experiment")
     p.set_defaults(handler=_train)
 
     p = sub.add_parser(
@@ -109,7 +112,18 @@ def add_run(sub: Subparsers, parents: Parents) -> None:
         parents=[parents.common, parents.remote, parents.github, parents.comment],
         help="the whole pipeline for the current event",
     )
-    _add_training_flags(p, "record the run as a DVC experiment (local runs)")
+    p.add_argument(
+        "--no-cache", action="store_true", help="train even when the run cache has this run"
+    )
+    p.add_argument(
+        "--check-checkout",
+        action="store_true",
+        help="only refuse (exit 2) a checkout `run` would refuse to train (pull_request_target "
+        "with the pull request's code), before any of its code runs",
+    )
+    p.add_argument(
+        "--record", action="store_true", help="record the run as a DVC experiment (local runs)"
+    )
     env = os.environ
     p.add_argument(
         "--promote",
@@ -136,13 +150,6 @@ def add_run(sub: Subparsers, parents: Parents) -> None:
         help="create a GitHub release per promoted version (default: off, or $MLOPS_RELEASE)",
     )
     p.set_defaults(handler=_run)
-
-
-def _add_training_flags(p: argparse.ArgumentParser, record: str) -> None:
-    p.add_argument(
-        "--no-cache", action="store_true", help="train even when the run cache has this run"
-    )
-    p.add_argument("--record", action="store_true", help=record)
 
 
 def _pull(args: argparse.Namespace) -> int:
@@ -219,4 +226,6 @@ def _run(args: argparse.Namespace) -> int:
         retrain_token=os.environ.get("MLOPS_RETRAIN_TOKEN") or None,
         record=args.record,
     )
-    return run.main(args.params, token=args.token, options=options)
+    return run.main(
+        args.params, token=args.token, options=options, check_checkout=args.check_checkout
+    )

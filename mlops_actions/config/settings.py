@@ -125,7 +125,7 @@ class GateOptions:
 class MonitorConfig:
     """`monitor:`: drift and decay of production data against a version's training data.
 
-    Defaults (see the README's Monitoring): a feature drifts when its test rejects at the
+    Defaults (see docs/monitoring.md): a feature drifts when its test rejects at the
     Benjamini-Hochberg false discovery rate `fdr` across all features AND its PSI is at least
     `psi` (the test alone flags negligible shifts on large samples, PSI alone is noisy on
     small ones); the data drifts when more than `share` of the features drift.
@@ -454,7 +454,7 @@ def parse(data: Any, file: str = DEFAULT_PARAMS, project: DvcProject | None = No
         if project is None:
             raise ConfigError(
                 f"{file}: no `{SECTION}:` section and no dvc.yaml; add `{SECTION}:` with "
-                "data and model (see the README's params.yaml) or a DVC pipeline"
+                "data and model (see docs/params.md) or a DVC pipeline"
             )
         section = {}
     if not isinstance(section, dict):
@@ -534,7 +534,7 @@ def _load(path: str | Path) -> Config:
         if project is not None:  # a DVC pipeline needs no params file of ours
             return parse({}, file, project)
         raise ConfigError(
-            f"{file}: not found; create it (see the README's params.yaml) or pass --params"
+            f"{file}: not found; create it (see docs/params.md) or pass --params"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{file}: cannot be read: {exc}") from None
