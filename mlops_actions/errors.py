@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-EXIT_OK = 0
-EXIT_GATE_FAILED = 1
 EXIT_ERROR = 2  # usage, config, data or environment: the user can act on it
 EXIT_BUG = 3  # an unexpected failure
 

@@ -108,15 +108,15 @@ def test_unparsable_metrics_file_warns_and_counts_as_missing(
     assert json.loads(out)["metrics"]["metrics.json"]["accuracy"] == {"old": 0.9, "new": None}
     assert "metrics.json at workspace: not valid JSON" in err
     result = comparison.compare(base="main")
-    assert result.errors_json() == {
-        "workspace": {
-            "metrics.json": {
-                "type": "JSONFileCorruptedError",
-                "msg": "metrics.json at workspace: not valid JSON "
-                "(Expecting property name enclosed in double quotes at line 1)",
-            }
-        }
-    }
+    assert [(e.rev, e.path, e.type, str(e)) for e in result.errors] == [
+        (
+            "workspace",
+            "metrics.json",
+            "JSONFileCorruptedError",
+            "metrics.json at workspace: not valid JSON "
+            "(Expecting property name enclosed in double quotes at line 1)",
+        )
+    ]
 
 
 def test_project_in_a_subdirectory(

@@ -129,7 +129,6 @@ def test_pull_request_event(tmp_path: Path) -> None:
     assert ctx.default_branch == "main"
     assert ctx.event["action"] == "synchronize"
     assert ctx.run_url == "https://github.com/octo-org/demo/actions/runs/8812345678"
-    assert (ctx.owner, ctx.repo_name) == ("octo-org", "demo")
 
 
 def test_pull_request_target_from_a_fork(tmp_path: Path) -> None:

@@ -4,26 +4,26 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
+from typing import TYPE_CHECKING
 
-from mlops_actions.tag import BOT
+from mlops_actions.commands.args import (
+    add_comment_author,
+    add_directory,
+    add_params,
+    positive_int,
+)
 
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
+if TYPE_CHECKING:
+    from mlops_actions.commands.args import Subparsers
 
 
 def _issue(text: str) -> int | str:
-    return "auto" if text == "auto" else _positive_int(text)
+    return "auto" if text == "auto" else positive_int(text)
 
 
-def add_parser(sub: Any, common: argparse.ArgumentParser, github: argparse.ArgumentParser) -> None:
+def add_parser(
+    sub: Subparsers, common: argparse.ArgumentParser, github: argparse.ArgumentParser
+) -> None:
     """`sweep plan | trial | gather | run` under the subparsers `sub`."""
     p = sub.add_parser(
         "sweep",
@@ -37,12 +37,8 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, github: argparse.Argum
     v.add_argument("--json", action="store_true", help="print only the matrix JSON")
     v.add_argument("--fetch", action="store_true", help="fetch origin's experiment refs first")
     v = verbs.add_parser("trial", help="train one trial and record it")
-    v.add_argument(
-        "--params-file",
-        default=os.environ.get("MLOPS_PARAMS", "params.yaml"),
-        help="the params file (default: params.yaml, or $MLOPS_PARAMS)",
-    )
-    v.add_argument("-C", dest="directory", metavar="DIR", help="run as if started in DIR")
+    add_params(v, dest="params_file")
+    add_directory(v)
     v.add_argument("--trial", type=int, required=True, metavar="N", help="the trial number")
     v.add_argument(
         "--params", dest="values", required=True, metavar="JSON", help="the trial's params"
@@ -76,16 +72,13 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, github: argparse.Argum
         action="store_true",
         help="at the end, open a pull request that sets the best params",
     )
-    v.add_argument(
-        "--comment-author",
-        default=os.environ.get("MLOPS_COMMENT_AUTHOR") or BOT.name,
-        help="the login the token comments as; only its comments are updated",
-    )
+    add_comment_author(v)
     v = verbs.add_parser("run", parents=[common], help="the whole sweep on this machine")
     v.add_argument(
-        "--jobs", "-j", type=_positive_int, default=1, metavar="N", help="trials at a time"
+        "--jobs", "-j", type=positive_int, default=1, metavar="N", help="trials at a time"
     )
     v.add_argument("--json", action="store_true", help='{"trials": [...], "best": {...}}')
+    p.set_defaults(handler=dispatch)
 
 
 def dispatch(args: argparse.Namespace) -> int:

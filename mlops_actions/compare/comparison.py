@@ -80,16 +80,6 @@ class Comparison:
             return {"metrics": {}, "params": {}}
         return {section: nest(self.rows(section, all)) for section in ("metrics", "params")}
 
-    def errors_json(self) -> dict[str, dict[str, object]]:
-        """Errors in DVC's DiffResult shape: {rev: {path: error}}, or {rev: error}."""
-        out: dict[str, dict[str, object]] = {}
-        for err in self.errors:
-            if err.whole_revision:
-                out[err.rev] = {**err.to_json()}
-            else:
-                out.setdefault(err.rev, {})[err.path] = err.to_json()
-        return out
-
 
 # --- the comparison -------------------------------------------------------------------------
 
@@ -126,108 +116,183 @@ def compare(
     When the baseline revision has no metrics file and `base` was not named, `fallback` may
     supply baseline metrics (the latest promoted model's tag; params are then read at its
     commit); without one the current values are shown alone."""
-    params_path = Path(params_file).absolute()
-    params_dir, params_name = params_path.parent, params_path.name
-    if not params_dir.is_dir():
-        raise GitError(f"{params_file}: its directory does not exist")
-    found = git.result("rev-parse", "--show-toplevel", "HEAD", cwd=params_dir)
-    lines = found.stdout.split("\n")
-    if not lines[0].strip() or not Path(lines[0].strip()).is_dir():
-        raise GitError(f"{params_dir}: not a git repository; compare reads the baseline from git")
-    top = Path(lines[0].strip())
-    params_dir = params_dir.resolve()
-    cwd = Path.cwd().resolve()
-    start = cwd if cwd == top or top in cwd.parents else params_dir
-    no_commits = len(lines) < 2 or len(lines[1].strip()) < 40
-    if no_commits:  # DVC diffs nothing before the first commit, whatever revision is named
-        label = "no main, master or origin/HEAD branch found"
-        baseline = Baseline(
-            "none", label=f"{base}: the repository has no commit yet" if base else label
-        )
-    else:
-        baseline = resolve_baseline(base, pr_base_ref, cwd=params_dir)
-
-    root = dvc_root(start, top)
-    objects = cache.Objects(root)
-    with git.CatFile(root) as blobs:
-
-        def at(where: Path, sha: str, rev: str) -> Commit:
-            return Commit(where, _prefix(where, top), sha, rev, blobs)
-
-        workspace = Workspace(root)
-        commit = at(root, baseline.sha, baseline.name) if baseline.sha else None
-        dvc_mode = bool(workspace.dvc_files()[0]) or bool(commit and commit.dvc_files()[0])
-        if not dvc_mode:  # our own settings name the files, relative to the params file
-            root, workspace = params_dir, Workspace(params_dir)
-            commit = at(root, baseline.sha, baseline.name) if baseline.sha else None
-
-        def metrics_of(source: Workspace | Commit) -> str:
-            """The metrics file the side's own params file names, root-relative."""
-            path = metrics_file(source.read([params_name])[params_name])
-            return (
-                norm(".", os.path.relpath(params_dir / path, root)) if root != params_dir else path
-            )
-
-        metrics_path = metrics_of(Workspace(params_dir))
-        base_metrics = metrics_path
-        if baseline.sha:
-            base_metrics = metrics_of(at(params_dir, baseline.sha, baseline.name))
-        params_arg = params_name if root == params_dir else DEFAULT_PARAMS
-
-        def side(source: Workspace | Commit, metrics: str = metrics_path) -> Snapshot:
-            return read(source, params_arg, metrics, dvc_mode=dvc_mode, objects=objects)
-
+    place = _locate(params_file)
+    baseline = _baseline(place, base, pr_base_ref)
+    dvc_root_dir = dvc_root(place.start, place.top)
+    objects = cache.Objects(dvc_root_dir)
+    with git.CatFile(dvc_root_dir) as blobs:
         try:
-            new = side(workspace)
-            old = side(commit, base_metrics) if commit is not None else Snapshot()
-            if dvc_mode and base_metrics not in old.declared and old.declared:
-                base_metrics = old.declared[0]  # what config derives from dvc.yaml
-            notes: list[str] = []
-            if baseline.kind == "ref" and not old.has_metrics:
-                missing = f"{baseline.label} has no committed metrics file"
-                if not dvc_mode:
-                    missing = f"{baseline.label} has no committed {base_metrics}"
-                supplied = fallback() if fallback is not None and not base else None
-                if supplied is not None:
-                    ref_baseline, baseline = baseline, supplied.baseline
-                    metrics = {
-                        norm(".", p): extract_metrics(d) or {} for p, d in supplied.metrics.items()
-                    }
-                    if baseline.sha and git.commit_sha(baseline.sha, root):
-                        old = side(at(root, baseline.sha, baseline.name))
-                    else:
-                        notes.append(f"params are compared against {ref_baseline.label}")
-                    old.metrics, old.errors = metrics, []
-                    notes.append(f"{missing}; metrics are compared against {baseline.label}")
-                elif base:
-                    notes.append(f"{missing}; showing the current metrics alone")
-                else:
-                    baseline = replace(baseline, kind="none", label=missing)
+            sides = _Sides.open(place, dvc_root_dir, baseline, blobs, objects)
+            new = sides.read(Workspace(sides.root), sides.metrics)
+            base_side = sides.at(place.params_dir, baseline)
+            named_base_metrics = sides.metrics_of(base_side) if base_side else sides.metrics
+            commit = sides.at(sides.root, baseline)
+            old = sides.read(commit, named_base_metrics) if commit is not None else Snapshot()
+            base_metrics = _declared(sides, old, named_base_metrics)
+            baseline, old, notes = _without_base_metrics(
+                sides, baseline, old, base_metrics, bool(base), fallback
+            )
         finally:
             objects.close()
-
-    if dvc_mode and metrics_path not in new.declared and (root / metrics_path).is_file():
-        notes.append(
-            f"{metrics_path} is declared in no dvc.yaml, so DVC does not read it and neither "
-            "does compare; list it under `metrics:` in dvc.yaml to compare it"
-        )
-    # A metrics file missing on one side is one added or removed: no warning, unless the
-    # workspace has none at all.
-    errors = [
-        e
-        for e in [*old.errors, *new.errors]
-        if e.type != "FileNotFoundError" or (e.rev == WORKSPACE and not new.has_metrics)
-    ]
+    notes += _undeclared(sides, new)
     return Comparison(
         baseline,
         diff_files(old.metrics, new.metrics),
         diff_files(old.params, new.params),
-        errors,
+        _errors(old, new),
         notes,
-        root,
-        no_commits,
-        base_metrics if base_metrics != metrics_path else None,
+        sides.root,
+        place.no_commits,
+        base_metrics if base_metrics != sides.metrics else None,
     )
+
+
+@dataclass(frozen=True)
+class _Place:
+    """Where compare runs: the repository's top, the params file, where DVC starts looking."""
+
+    top: Path
+    params_dir: Path
+    params_name: str
+    start: Path
+    no_commits: bool
+
+
+def _locate(params_file: str | Path) -> _Place:
+    params_path = Path(params_file).absolute()
+    if not params_path.parent.is_dir():
+        raise GitError(f"{params_file}: its directory does not exist")
+    found = git.result("rev-parse", "--show-toplevel", "HEAD", cwd=params_path.parent)
+    lines = found.stdout.split("\n")
+    if not lines[0].strip() or not Path(lines[0].strip()).is_dir():
+        raise GitError(
+            f"{params_path.parent}: not a git repository; compare reads the baseline from git"
+        )
+    top = Path(lines[0].strip())
+    params_dir = params_path.parent.resolve()
+    cwd = Path.cwd().resolve()
+    start = cwd if cwd == top or top in cwd.parents else params_dir
+    no_commits = len(lines) < 2 or len(lines[1].strip()) < 40
+    return _Place(top, params_dir, params_path.name, start, no_commits)
+
+
+def _baseline(place: _Place, base: str | None, pr_base_ref: str | None) -> Baseline:
+    if not place.no_commits:
+        return resolve_baseline(base, pr_base_ref, cwd=place.params_dir)
+    # DVC diffs nothing before the first commit, whatever revision is named.
+    if base:
+        return Baseline("none", label=f"{base}: the repository has no commit yet")
+    return Baseline("none", label="no main, master or origin/HEAD branch found")
+
+
+@dataclass(frozen=True)
+class _Sides:
+    """How both sides are read: from the DVC project's root, or (no dvc.yaml on either side)
+    from the params file's directory, where our own settings name the files. `metrics` is the
+    metrics file the workspace's params file names, root-relative."""
+
+    place: _Place
+    root: Path
+    dvc_mode: bool
+    blobs: git.CatFile
+    objects: cache.Objects
+    metrics: str = ""
+
+    @classmethod
+    def open(
+        cls,
+        place: _Place,
+        dvc_root_dir: Path,
+        baseline: Baseline,
+        blobs: git.CatFile,
+        objects: cache.Objects,
+    ) -> _Sides:
+        commit = cls(place, dvc_root_dir, True, blobs, objects).at(dvc_root_dir, baseline)
+        dvc_mode = bool(Workspace(dvc_root_dir).dvc_files()[0]) or bool(
+            commit and commit.dvc_files()[0]
+        )
+        root = dvc_root_dir if dvc_mode else place.params_dir
+        sides = cls(place, root, dvc_mode, blobs, objects)
+        return replace(sides, metrics=sides.metrics_of(Workspace(place.params_dir)))
+
+    def at(self, where: Path, baseline: Baseline) -> Commit | None:
+        if not baseline.sha:
+            return None
+        return Commit(
+            where, _prefix(where, self.place.top), baseline.sha, baseline.name, self.blobs
+        )
+
+    def metrics_of(self, source: Workspace | Commit) -> str:
+        """The metrics file the side's own params file names, root-relative."""
+        name, params_dir = self.place.params_name, self.place.params_dir
+        path = metrics_file(source.read([name])[name])
+        if self.root == params_dir:
+            return path
+        return norm(".", os.path.relpath(params_dir / path, self.root))
+
+    def read(self, source: Workspace | Commit, metrics: str) -> Snapshot:
+        params = self.place.params_name if self.root == self.place.params_dir else DEFAULT_PARAMS
+        return read(source, params, metrics, dvc_mode=self.dvc_mode, objects=self.objects)
+
+
+def _declared(sides: _Sides, old: Snapshot, base_metrics: str) -> str:
+    """The baseline's metrics file: in DVC mode one its dvc.yaml declares (what config derives
+    from dvc.yaml), when the one its params file names is not."""
+    if sides.dvc_mode and base_metrics not in old.declared and old.declared:
+        return old.declared[0]
+    return base_metrics
+
+
+def _without_base_metrics(
+    sides: _Sides,
+    baseline: Baseline,
+    old: Snapshot,
+    base_metrics: str,
+    named: bool,
+    fallback: Fallback | None,
+) -> tuple[Baseline, Snapshot, list[str]]:
+    """A baseline branch without committed metrics: compared against the fallback's metrics
+    (params at its commit when it is here), shown alone when the base was `named`, else no
+    baseline at all."""
+    if baseline.kind != "ref" or old.has_metrics:
+        return baseline, old, []
+    what = "metrics file" if sides.dvc_mode else base_metrics
+    missing = f"{baseline.label} has no committed {what}"
+    supplied = fallback() if fallback is not None and not named else None
+    if supplied is None and named:
+        return baseline, old, [f"{missing}; showing the current metrics alone"]
+    if supplied is None:
+        return replace(baseline, kind="none", label=missing), old, []
+    promoted, notes = supplied.baseline, []
+    commit = sides.at(sides.root, promoted)
+    if commit is not None and git.commit_sha(commit.sha, sides.root):
+        old = sides.read(commit, sides.metrics)
+    else:
+        notes.append(f"params are compared against {baseline.label}")
+    old.metrics = {norm(".", p): extract_metrics(d) or {} for p, d in supplied.metrics.items()}
+    old.errors = []
+    notes.append(f"{missing}; metrics are compared against {promoted.label}")
+    return promoted, old, notes
+
+
+def _undeclared(sides: _Sides, new: Snapshot) -> list[str]:
+    path = sides.metrics
+    if not sides.dvc_mode or path in new.declared or not (sides.root / path).is_file():
+        return []
+    return [
+        f"{path} is declared in no dvc.yaml, so DVC does not read it and neither does compare; "
+        "list it under `metrics:` in dvc.yaml to compare it"
+    ]
+
+
+def _errors(old: Snapshot, new: Snapshot) -> list[FileError]:
+    """A metrics file missing on one side is one added or removed: no warning, unless the
+    workspace has none at all."""
+    return [
+        e
+        for e in [*old.errors, *new.errors]
+        if e.type != "FileNotFoundError" or (e.rev == WORKSPACE and not new.has_metrics)
+    ]
 
 
 # --- rendering ------------------------------------------------------------------------------

@@ -28,21 +28,15 @@ _DIR = b"\0directory"  # a path that is a directory: DVC reads every file under 
 
 @dataclass(frozen=True)
 class FileError:
-    """A file that could not be read; its values count as missing, as in DVC. With
-    `whole_revision`, DVC could not load the pipeline and read nothing at that revision."""
+    """A file that could not be read; its values count as missing, as in DVC."""
 
     rev: str
     path: str
     type: str
     msg: str
-    whole_revision: bool = False
 
     def __str__(self) -> str:
         return f"{self.path} at {self.rev}: {self.msg}"
-
-    def to_json(self) -> dict[str, str]:
-        """DVC's shape for an error (as `dvc metrics show --json` prints it)."""
-        return {"type": self.type, "msg": str(self)}
 
 
 def norm(wdir: str, path: str) -> str:
@@ -241,12 +235,12 @@ def read(
         except ParseError as exc:
             where = exc.path or path
             msg = f"{exc}, so DVC can load no pipeline and reads nothing there"
-            snap.errors.append(FileError(source.rev, where, exc.kind, msg, whole_revision=True))
+            snap.errors.append(FileError(source.rev, where, exc.kind, msg))
             snap.has_metrics = bool(dvc_mode) or reader.raw(metrics_file) is not None
             return snap
         except (AttributeError, TypeError, ValueError, StopIteration, KeyError, IndexError):
             msg = "does not follow DVC's schema, so DVC can load no pipeline and reads nothing"
-            snap.errors.append(FileError(source.rev, path, "ParseError", msg, whole_revision=True))
+            snap.errors.append(FileError(source.rev, path, "ParseError", msg))
             return snap
     if objects is not None:
         reader.index = cache.DataIndex(_index(reader, dvcfiles, declared.lock_outs), objects)

@@ -10,22 +10,17 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import os
 import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from mlops_actions import output
-from mlops_actions.dvcio import failure, repo
+from mlops_actions.dvcio import failure, repo, store
 from mlops_actions.dvcio.hashmemo import HashMemo
 from mlops_actions.dvcio.repo import DvcConfig
 from mlops_actions.errors import ConfigError, DataError
-
-# DVC's message, whole (monitoring, retraining and DVC mode call it by this name).
-last_line = failure.dvc_message
 
 _CHUNK = 1 << 20
 _TEXT_CHARS = bytes(range(32, 127)) + b"\n\r\t\f\b"
@@ -124,18 +119,6 @@ def file_md5(path: Path, legacy: bool = False) -> str:
     return digest.hexdigest()
 
 
-def _manifest(config: DvcConfig, out: Output) -> list[dict[str, Any]] | None:
-    obj = config.cache_object(out.md5, out.legacy)
-    try:
-        raw = obj.read_bytes()
-    except FileNotFoundError:
-        return None
-    if hashlib.md5(raw).hexdigest() != out.md5[: -len(".dir")]:
-        return None
-    entries = json.loads(raw)
-    return entries if isinstance(entries, list) else None
-
-
 @dataclass(frozen=True)
 class Problem:
     path: Path
@@ -161,7 +144,7 @@ def verify(
             detail = f"md5 {actual} but {out.dvc_file} records {out.md5}"
             return [Problem(out.path, False, detail, out.md5, out.legacy, actual)], 1, 0
         return [], 1, out.path.stat().st_size
-    entries = _manifest(config or repo.read_config(root), out)
+    entries = (config or repo.read_config(root)).listing(out.md5, out.legacy)
     if entries is None:
         return [Problem(out.path, True, "directory listing not in the DVC cache")], 0, 0
     problems, files, size = [], 0, 0
@@ -201,68 +184,6 @@ def _verify_all(
     return problems, files, size
 
 
-def unpushed(
-    root: Path,
-    outs: list[Output],
-    config: DvcConfig,
-    remote: str | None = None,
-    *,
-    deep: bool = False,
-) -> tuple[str, ...]:
-    """The paths (relative to `root`) whose data the DVC remote `remote` (else the default
-    one) lacks; () when the remote is not configured or cannot be asked.
-
-    An output's own object is asked first (a file, or a directory's listing: a changed
-    directory has a new one, and `dvc push` sends it last). The files of a directory whose
-    listing the remote lacks are then asked to name them; `deep` asks every directory's files
-    (the listing from the cache, else from the remote), to find one a remote lost.
-    """
-    from mlops_actions.dvcio import store
-
-    found = config.remote(remote)
-    if found is None:
-        return ()
-    pushed = [o for o in outs if o.pushed]
-    lacks = store.lacking(root, found, [(o.md5, o.legacy) for o in pushed])
-    if lacks is None:
-        return ()
-    paths: list[str] = []
-    for out in pushed:
-        rel = os.path.relpath(out.path, root)
-        if not out.is_dir or (out.md5 not in lacks and not deep):
-            paths += [rel] if out.md5 in lacks else []
-            continue
-        listing = _manifest(config, out) or (_remote_manifest(root, found, out) if deep else [])
-        files = [
-            (os.path.join(rel, e["relpath"]), e["md5"])
-            for e in listing
-            if isinstance(e.get("md5"), str) and isinstance(e.get("relpath"), str)
-        ]
-        missing = store.lacking(root, found, [(md5, out.legacy) for _, md5 in files]) or set()
-        named = [path for path, md5 in files if md5 in missing]
-        # A directory's files say more than its listing does.
-        paths += named or ([rel] if out.md5 in lacks else [])
-    return tuple(paths)
-
-
-def _remote_manifest(root: Path, found: repo.Remote, out: Output) -> list[dict[str, Any]]:
-    """A directory's listing as the remote holds it (a fresh clone's cache has none); [] when
-    the remote lacks it or cannot be read."""
-    import tempfile
-
-    from mlops_actions.dvcio import store
-
-    with tempfile.TemporaryDirectory() as tmp:
-        dest = Path(tmp) / "listing"
-        try:
-            if not store.fetch(root, out.md5, dest, found, legacy=out.legacy):
-                return []
-            entries = json.loads(dest.read_bytes())
-        except (DataError, OSError, ValueError):
-            return []
-    return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
-
-
 def run_dvc(
     args: list[str], cwd: Path, timeout: float | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -297,7 +218,7 @@ def pull(
     if not problems and not force:
         # Up to date here; a fresh clone (CI) would fail on data that was never pushed.
         name = remote or config.get("core", "remote")
-        lacks = unpushed(root, outs, config, remote) if name else ()
+        lacks = store.unpushed(root, outs, config, remote) if name else ()
         return PullResult(outs, False, files, size, name, lacks)
     changed = [p for p in problems if not p.missing]
     # A file whose content is another version DVC already caches (after `git checkout` of an
@@ -317,7 +238,7 @@ def pull(
             raise DataError(f"{', '.join(dvc_files)}: the DVC remote is unreachable: {absent}")
         text = proc.stderr if "ERROR:" in proc.stderr else proc.stderr + proc.stdout
         name = remote or config.get("core", "remote")
-        ask = functools.partial(unpushed, root, outs, config, remote, deep=True)
+        ask = functools.partial(store.unpushed, root, outs, config, remote, deep=True)
         raise DataError(failure.pull_failure(text, dvc_files, ask, name))
     problems, files, size = _verify_all(root, outs, config)
     if problems:
@@ -428,7 +349,7 @@ def recorded(root: Path, dvc_files: list[str], path: Path) -> bool:
             if out.path == target:
                 return True
         elif out.path in target.parents:
-            entries = _manifest(config, out) or []
+            entries = config.listing(out.md5, out.legacy) or []
             rel = target.relative_to(out.path).as_posix()
             if any(e.get("relpath") == rel for e in entries):
                 return True

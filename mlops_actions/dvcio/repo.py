@@ -10,6 +10,8 @@ as empty here; dvc itself reports a broken config when a command of it runs.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -66,6 +68,18 @@ class DvcConfig:
         cache's top level for outputs recorded without `hash: md5` (DVC 2)."""
         base = self.cache_dir if legacy else self.cache_dir / "files" / "md5"
         return base / md5[:2] / md5[2:]
+
+    def listing(self, md5: str, legacy: bool = False) -> list[dict[str, Any]] | None:
+        """The cached listing of the directory output `md5` (a `.dir` hash); None when the
+        cache lacks it or holds a corrupt copy."""
+        try:
+            raw = self.cache_object(md5, legacy).read_bytes()
+        except FileNotFoundError:
+            return None
+        if hashlib.md5(raw).hexdigest() != md5.removesuffix(".dir"):
+            return None
+        entries = json.loads(raw)
+        return entries if isinstance(entries, list) else None
 
     def remote(self, name: str | None = None) -> Remote | None:
         """The remote `name`, else the default one (`core.remote`); None when it is not set or

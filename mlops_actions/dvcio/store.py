@@ -8,16 +8,21 @@ ssh, …) through DVC's object database for it, with the credentials DVC would u
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlops_actions.dvcio import repo as dvcrepo
-from mlops_actions.dvcio.repo import Remote
+from mlops_actions.dvcio.repo import DvcConfig, Remote
 from mlops_actions.errors import DataError
 from mlops_actions.util import atomic_path
+
+if TYPE_CHECKING:
+    from mlops_actions.dvcio.data import Output
 
 
 def remote(root: Path, name: str | None = None) -> Remote | None:
@@ -130,3 +135,61 @@ def recorded_md5(root: Path, commit: str, rel: str) -> str | None:
         md5 = outs[0].get("md5")
         return md5 if isinstance(md5, str) and not md5.endswith(".dir") else None
     return None
+
+
+def unpushed(
+    root: Path,
+    outs: list[Output],
+    config: DvcConfig,
+    remote: str | None = None,
+    *,
+    deep: bool = False,
+) -> tuple[str, ...]:
+    """The paths (relative to `root`) whose data the DVC remote `remote` (else the default
+    one) lacks; () when the remote is not configured or cannot be asked.
+
+    An output's own object is asked first (a file, or a directory's listing: a changed
+    directory has a new one, and `dvc push` sends it last). The files of a directory whose
+    listing the remote lacks are then asked to name them; `deep` asks every directory's files
+    (the listing from the cache, else from the remote), to find one a remote lost.
+    """
+    found = config.remote(remote)
+    if found is None:
+        return ()
+    pushed = [o for o in outs if o.pushed]
+    lacks = lacking(root, found, [(o.md5, o.legacy) for o in pushed])
+    if lacks is None:
+        return ()
+    paths: list[str] = []
+    for out in pushed:
+        rel = os.path.relpath(out.path, root)
+        if not out.is_dir or (out.md5 not in lacks and not deep):
+            paths += [rel] if out.md5 in lacks else []
+            continue
+        listing = config.listing(out.md5, out.legacy) or (
+            _remote_listing(root, found, out) if deep else []
+        )
+        files = [
+            (os.path.join(rel, e["relpath"]), e["md5"])
+            for e in listing
+            if isinstance(e.get("md5"), str) and isinstance(e.get("relpath"), str)
+        ]
+        missing = lacking(root, found, [(md5, out.legacy) for _, md5 in files]) or set()
+        named = [path for path, md5 in files if md5 in missing]
+        # A directory's files say more than its listing does.
+        paths += named or ([rel] if out.md5 in lacks else [])
+    return tuple(paths)
+
+
+def _remote_listing(root: Path, found: Remote, out: Output) -> list[dict[str, Any]]:
+    """A directory's listing as the remote holds it (a fresh clone's cache has none); [] when
+    the remote lacks it or cannot be read."""
+    with tempfile.TemporaryDirectory() as tmp:
+        dest = Path(tmp) / "listing"
+        try:
+            if not fetch(root, out.md5, dest, found, legacy=out.legacy):
+                return []
+            entries = json.loads(dest.read_bytes())
+        except (DataError, OSError, ValueError):
+            return []
+    return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from mlops_actions import console, git, inert, output, yaml12
 from mlops_actions.config.settings import Config
-from mlops_actions.dvcio import data
+from mlops_actions.dvcio import data, failure
 from mlops_actions.errors import DataError, MlopsError
 from mlops_actions.flow import deliver, steps
 from mlops_actions.flow.steps import RunOptions
@@ -41,9 +41,8 @@ def refresh(cfg: Config, files: list[str]) -> list[str]:
     if imports:
         proc = data.run_dvc(["update", *imports], cfg.root)
         if proc.returncode != 0:
-            raise DataError(
-                f"{', '.join(imports)}: dvc update failed: {data.last_line(proc.stderr + proc.stdout)}"
-            )
+            why = failure.dvc_message(proc.stderr + proc.stdout)
+            raise DataError(f"{', '.join(imports)}: dvc update failed: {why}")
     return [f for f in files if _hashes(cfg, f) != before[f]]
 
 
@@ -126,8 +125,9 @@ def _push_data(cfg: Config, changed: list[str], options: RunOptions) -> None:
     args = ["push", *changed] + (["--remote", options.remote] if options.remote else [])
     proc = data.run_dvc(args, cfg.root)
     if proc.returncode != 0:
+        why = failure.dvc_message(proc.stderr + proc.stdout)
         output.warning(
-            f"dvc push of the new data failed ({data.last_line(proc.stderr + proc.stdout)}); "
+            f"dvc push of the new data failed ({why}); "
             "the pull request's checks may not find it on the remote"
         )
 

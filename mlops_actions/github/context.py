@@ -101,14 +101,6 @@ class Context:
                 return self.ref[len(prefix) :]
         return self.ref
 
-    @property
-    def owner(self) -> str | None:
-        return self.repository.split("/", 1)[0] if self.repository else None
-
-    @property
-    def repo_name(self) -> str | None:
-        return self.repository.split("/", 1)[1] if self.repository else None
-
 
 def load(
     environ: Mapping[str, str] = os.environ,

@@ -25,7 +25,7 @@ from mlops_actions import git, output, registry
 from mlops_actions.config import gates
 from mlops_actions.config.rules import Rule, parse_rule
 from mlops_actions.config.settings import Config, MonitorConfig
-from mlops_actions.dvcio import data, repo
+from mlops_actions.dvcio import data, failure, repo
 from mlops_actions.errors import ConfigError, DataError, MlopsError
 from mlops_actions.metrics import lower_is_better
 from mlops_actions.monitor import drift
@@ -243,7 +243,7 @@ def fetch_reference(cfg: Config, v: ModelVersion, into: Path) -> Path:
     out = into / f"reference{Path(_table(cfg)).suffix}"
     proc = data.run_dvc(["get", "--rev", v.commit, str(top), rel, "-o", str(out)], cfg.root)
     if proc.returncode != 0 or not out.is_file():
-        why = data.last_line(proc.stderr + proc.stdout)
+        why = failure.dvc_message(proc.stderr + proc.stdout)
         raise DataError(
             f"{_label(v)}: its training data {_table(cfg)} (md5 {recorded}) cannot be "
             f"fetched at {v.commit[:7]}: {why}"
@@ -380,7 +380,7 @@ def refresh(cfg: Config) -> str | None:
     args = ["update", name] if _deps(dvc_file) else ["pull", name]
     proc = data.run_dvc(args, cfg.root)
     if proc.returncode != 0:
-        why = data.last_line(proc.stderr + proc.stdout)
+        why = failure.dvc_message(proc.stderr + proc.stdout)
         raise DataError(f"{name}: dvc {args[0]} failed: {why}")
     return name
 

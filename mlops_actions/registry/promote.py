@@ -203,26 +203,74 @@ def promote(
     Tags are never moved: when a push finds the version taken by a concurrent run, our local
     tags are dropped, the remote tags fetched and the next free version tried.
     """
+    bump, stage = _checked_options(cfg, bump, stage)
+    primary = _primary(cfg)
+    info = info or current_info(cfg, run_url)
+    value = _value(cfg, primary, info)
+    if gates_passed is False:
+        return PromoteResult(False, "the gates failed")
+    head = _head(cfg)
+    writer = writer or GitTagWriter(cfg.root)
+    if push:
+        writer.refresh()
+    model = find_model(cfg.model_name, cwd=cfg.root)
+    existing = model.at_commit(head) if model else None
+    if model and existing:
+        if stage and existing.active and stage not in existing.stages:
+            # A run that registered this version but could not assign its stage: finish it.
+            return _assign_missing_stage(model, existing, stage, head, info, writer, push)
+        return _already(cfg.model_name, existing, head, meanwhile=False)
+    better, reason = _verdict(cfg, primary, value, model)
+    if not better:
+        return PromoteResult(False, reason)
+    info = durable(cfg, info, head, release=release)
+    attempt = _Attempt(cfg.model_name, head, info, writer, push)
+    for _ in range(max_attempts):
+        result = attempt.tag(bump, stage, reason, model)
+        if result is not None:
+            return result
+        model = find_model(cfg.model_name, cwd=cfg.root)
+        existing = model.at_commit(head) if model else None
+        if model and existing:
+            return _already(cfg.model_name, existing, head, meanwhile=True)
+    raise MlopsError(
+        f"could not push a new version of {cfg.model_name} in {max_attempts} attempts: other "
+        "runs kept taking the version numbers; nothing was tagged, re-run the job"
+    )
+
+
+def _checked_options(cfg: Config, bump: str | None, stage: str | None) -> tuple[str, str | None]:
+    """`bump` and `stage`, else params.yaml's `promote:` ones, checked."""
     bump, stage = bump or cfg.promote.bump, stage or cfg.promote.stage
     if bump not in tags.BUMPS:
         raise MlopsError(f"--bump: '{bump}' is not one of patch, minor, major")
     if stage is not None and not tags.is_stage(stage):
         raise MlopsError(f"--stage: '{stage}' is not a valid stage name (e.g. prod, staging)")
-    primary = cfg.metrics.primary
-    if not primary:
+    return bump, stage
+
+
+def _primary(cfg: Config) -> str:
+    """The metric versions are compared on."""
+    if not cfg.metrics.primary:
         raise ConfigError(
             f"{cfg.path}: mlops.metrics.primary: not set; promote compares models on it "
             "(e.g. mlops: {metrics: {primary: f1}})"
         )
-    info = info or current_info(cfg, run_url)
+    return cfg.metrics.primary
+
+
+def _value(cfg: Config, primary: str, info: TagInfo) -> float:
     value = _number(info.metrics.get(primary))
     if value is None:
         have = ", ".join(sorted(info.metrics)) or "none"
         raise MetricsError(
             f"{cfg.train.metrics}: no numeric '{primary}' (mlops.metrics.primary); it has: {have}"
         )
-    if gates_passed is False:
-        return PromoteResult(False, "the gates failed")
+    return value
+
+
+def _head(cfg: Config) -> str:
+    """The commit to tag: HEAD of a clone that can see the registry's history."""
     head = git.head_sha(cfg.root)
     if head is None:
         raise MlopsError(f"{cfg.root}: not a git repository with a commit; promote tags HEAD")
@@ -233,49 +281,45 @@ def promote(
             f"{cfg.root}: a shallow clone cannot see the registry's history; in GitHub Actions "
             "set `fetch-depth: 0` on actions/checkout"
         )
-    name = cfg.model_name
-    writer = writer or GitTagWriter(cfg.root)
-    if push:
-        writer.refresh()
-    model = find_model(name, cwd=cfg.root)
-    existing = model.at_commit(head) if model else None
-    if model and existing:
-        if stage and existing.active and stage not in existing.stages:
-            # A run that registered this version but could not assign its stage: finish it.
-            return _assign_missing_stage(model, existing, stage, head, info, writer, push)
-        return _already(name, existing, head, meanwhile=False)
+    return head
+
+
+def _verdict(cfg: Config, primary: str, value: float, model: Model | None) -> tuple[bool, str]:
+    """Whether this run is a new version, and why: it beats the latest, or there is none."""
     base = model.latest() if model else None
-    if base is None and model and any(v.deregistered for v in model.versions):
-        reason = (
-            f"no active version to beat (every earlier one is deregistered); {primary} {value:.4g}"
-        )
-    elif base is None:
-        reason = f"first version; {primary} {value:.4g}"
-    else:
-        better, reason = _beats(cfg, primary, value, base)
-        if not better:
-            return PromoteResult(False, reason)
-    info = durable(cfg, info, head, release=release)
-    for _ in range(max_attempts):
-        version = next_version(
-            bump, [*(model.taken if model else ()), *writer.published_versions()]
-        )
-        new = [
-            NewTag(
-                tags.registration(name, version),
-                head,
-                tags.format_message(tags.registration_subject(name, version), info),
-            )
-        ]
+    if base is not None:
+        return _beats(cfg, primary, value, base)
+    if model and any(v.deregistered for v in model.versions):
+        why = "no active version to beat (every earlier one is deregistered)"
+        return True, f"{why}; {primary} {value:.4g}"
+    return True, f"first version; {primary} {value:.4g}"
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """One try at tagging `head` as the next free version (and its stage)."""
+
+    name: str
+    head: str
+    info: TagInfo
+    writer: TagWriter
+    push: bool
+
+    def tag(
+        self, bump: str, stage: str | None, reason: str, model: Model | None
+    ) -> PromoteResult | None:
+        """The result, or None (the writer refreshed) when another run took the version."""
+        name, head, info = self.name, self.head, self.info
+        taken = [*(model.taken if model else ()), *self.writer.published_versions()]
+        version = next_version(bump, taken)
+        subject = tags.registration_subject(name, version)
+        new = [NewTag(tags.registration(name, version), head, tags.format_message(subject, info))]
         if stage:
             counter = (model.max_counter if model else 0) + 1
             subject = tags.assignment_subject(name, stage, version)
-            new.append(
-                NewTag(
-                    tags.assignment(name, stage, counter), head, tags.format_message(subject, info)
-                )
-            )
-        if writer.write(new, push=push):
+            assignment = tags.assignment(name, stage, counter)
+            new.append(NewTag(assignment, head, tags.format_message(subject, info)))
+        if self.writer.write(new, push=self.push):
             stage_tag = new[1].name if stage else None
             return PromoteResult(
                 True,
@@ -284,17 +328,10 @@ def promote(
                 new[0].name,
                 stage_tag,
                 stage,
-                push,
+                self.push,
                 commit=head,
                 sha256=info.model_sha256,
             )
         output.info(f"{new[0].name} was pushed by another run meanwhile; trying the next version")
-        writer.refresh()
-        model = find_model(name, cwd=cfg.root)
-        existing = model.at_commit(head) if model else None
-        if model and existing:
-            return _already(name, existing, head, meanwhile=True)
-    raise MlopsError(
-        f"could not push a new version of {name} in {max_attempts} attempts: other runs kept "
-        "taking the version numbers; nothing was tagged, re-run the job"
-    )
+        self.writer.refresh()
+        return None

@@ -25,8 +25,9 @@ from typing import NamedTuple
 
 from mlops_actions import git
 from mlops_actions import tag as tags
-from mlops_actions.registry.events import Artifact, Event, TagRecord, Version, index, semver_key
+from mlops_actions.registry.events import Event, TagRecord
 from mlops_actions.registry.events import history as gto_history
+from mlops_actions.registry.index import Artifact, Version, index, semver_key
 from mlops_actions.registry.shapes import ModelJson, VersionJson
 from mlops_actions.tag import SemVer, TagInfo
 

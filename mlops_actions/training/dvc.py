@@ -13,8 +13,8 @@ from pathlib import Path
 
 from mlops_actions import git
 from mlops_actions.config.settings import Config
-from mlops_actions.dvcio import repo, store
-from mlops_actions.dvcio.data import file_md5, last_line, outputs, run_dvc
+from mlops_actions.dvcio import failure, repo, store
+from mlops_actions.dvcio.data import file_md5, outputs, run_dvc
 from mlops_actions.dvcio.project import DvcProject, tracked_files
 from mlops_actions.errors import ConfigError, DataError, TrainingError
 from mlops_actions.training import userenv
@@ -116,8 +116,9 @@ def pull_pipeline(cfg: Config, *, remote: str | None = None, jobs: int | None = 
     args = ["pull", "--run-cache", "--allow-missing", *_remote_args(remote, jobs)]
     proc = run_dvc(args, cfg.root)
     if proc.returncode != 0:
+        why = failure.dvc_message(proc.stderr + proc.stdout)
         raise DataError(
-            f"dvc.yaml: dvc pull --run-cache failed: {last_line(proc.stderr + proc.stdout)}; "
+            f"dvc.yaml: dvc pull --run-cache failed: {why}; "
             "check the DVC remote's URL and credentials"
         )
     return True
@@ -134,9 +135,10 @@ def push_pipeline(cfg: Config, *, remote: str | None = None, jobs: int | None = 
         )
     proc = run_dvc(["push", "--run-cache", *_remote_args(remote, jobs)], cfg.root)
     if proc.returncode != 0:
+        why = failure.dvc_message(proc.stderr + proc.stdout)
         raise DataError(
-            f"dvc push --run-cache to '{found.name}' failed: "
-            f"{last_line(proc.stderr + proc.stdout)}; the job needs write access to the remote"
+            f"dvc push --run-cache to '{found.name}' failed: {why}; "
+            "the job needs write access to the remote"
         )
 
 

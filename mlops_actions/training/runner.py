@@ -16,7 +16,7 @@ from mlops_actions.config.settings import Config
 from mlops_actions.dvcio import data as data_mod
 from mlops_actions.dvcio.data import DataVersion
 from mlops_actions.training import get_trainer
-from mlops_actions.training.base import RESTORED, TrainResult
+from mlops_actions.training.base import RESTORED, Artifacts, Trainer, TrainResult
 from mlops_actions.training.cache import RunCache, fingerprint, refuse_tracked
 from mlops_actions.util import atomic_path, file_hash, read_json, write_json
 
@@ -71,43 +71,17 @@ def train(
     started = time.perf_counter()
     trainer = get_trainer(cfg.train.mode)
     versions = trainer.versions(cfg)
-    params = cfg.training_params() if cfg.train.mode == "builtin" else cfg.raw
-    hashes = data.hashes()
-    if cfg.train.mode == "builtin" and cfg.data.path is not None and cfg.data.path not in data:
-        # A table DVC does not record (added to a tracked directory without `dvc add`, or
-        # outside DVC) needs its own hash: otherwise a changed file could hit the cache.
-        table = cfg.resolve(cfg.data.path)
-        if table.is_file() and not data_mod.recorded(cfg.root, data.dvc_files, table):
-            hashes[f"table:{cfg.data.path}"] = file_hash(table)
-    key = fingerprint(hashes, params, trainer.code_files(cfg), cfg.root, versions, cfg.train.mode)
+    key = _key(cfg, trainer, data, versions)
     cache = RunCache(cfg.cache_dir)
     enabled = use_cache and cfg.cache.enabled
     if enabled:
         refuse_tracked(cache.dir, cfg.root, f"{cfg.path}: mlops.cache.dir")
-
     hit = cache.lookup(key) if enabled and restore else None
     if hit is not None and not all(_inside(cfg, target) for _, target in hit.values()):
         output.warning(f"run cache entry {key[:12]} restores outside the project; training")
         hit = None
     if hit is not None:
-        for src, target in hit.values():
-            _install(src, cfg.resolve(target))
-        if "card" in hit:  # tells `promote` this model was not trained in this job
-            card_path = cfg.resolve(hit["card"][1])
-            write_json(card_path, {**read_json(card_path), RESTORED: True})
-        metrics_path = cfg.resolve(hit["metrics"][1])
-        model_path = cfg.resolve(hit["model"][1]) if "model" in hit else None
-        return TrainResult(
-            mode=cfg.train.mode,
-            cache_hit=True,
-            fingerprint=key,
-            metrics=metrics_mod.load(metrics_path, hit["metrics"][1]),
-            metrics_path=metrics_path,
-            model_path=model_path,
-            card_path=cfg.resolve(hit["card"][1]),
-            seconds=time.perf_counter() - started,
-        )
-
+        return _restored(cfg, hit, key, started)
     targets = {
         "metrics": cfg.train.metrics,
         "model": cfg.train.model,
@@ -118,33 +92,10 @@ def train(
         staging = Path(tmp)
         artifacts = trainer.train(cfg, staging)
         seconds = time.perf_counter() - started
-        files: dict[str, tuple[Path, str]] = {}
-        for role, path in (
-            ("metrics", artifacts.metrics),
-            ("model", artifacts.model),
-            ("confusion", artifacts.confusion),
-        ):
-            if path is None:
-                continue
-            in_staging = staging in path.parents
-            target = targets[role] if in_staging else os.path.relpath(path, cfg.root)
-            files[role] = (path, target)
-        for plot in artifacts.plots:  # staged at the path they take in the project
-            files[f"plot-{plot.stem}"] = (plot, plot.relative_to(staging).as_posix())
+        files = _staged(cfg, artifacts, staging, targets)
         metrics = metrics_mod.load(artifacts.metrics, files["metrics"][1])
-        model_src = artifacts.model
-        card = model_card(cfg, data, key, versions, metrics.json(), model_src, seconds)
-        if model_src is not None:
-            card["model"]["path"] = files["model"][1]
-        # The confusion matrix this run wrote, if any: the report shows no other as this run's.
-        confusion = files.get("confusion")
-        card["confusion_matrix"] = (
-            {"path": confusion[1], "sha256": file_hash(confusion[0])} if confusion else None
-        )
-        # Likewise the plot files: the report draws only those this run wrote.
-        card["plots"] = {
-            target: file_hash(src) for role, (src, target) in files.items() if role[:5] == "plot-"
-        }
+        card = model_card(cfg, data, key, versions, metrics.json(), artifacts.model, seconds)
+        _describe_outputs(card, files)
         write_json(staging / "card.json", card)
         files["card"] = (staging / "card.json", targets["card"])
         # Install the workspace files only once every one of them exists.
@@ -153,8 +104,6 @@ def train(
                 _install(src, cfg.resolve(target))
         if enabled:
             cache.store(key, files)
-    metrics_path = cfg.resolve(files["metrics"][1])
-    model_path = cfg.resolve(files["model"][1]) if "model" in files else None
     if not enabled:
         output.info("run cache disabled")
     return TrainResult(
@@ -162,9 +111,77 @@ def train(
         cache_hit=False,
         fingerprint=key,
         metrics=metrics,
-        metrics_path=metrics_path,
-        model_path=model_path,
+        metrics_path=cfg.resolve(files["metrics"][1]),
+        model_path=cfg.resolve(files["model"][1]) if "model" in files else None,
         card_path=cfg.resolve(targets["card"]),
         seconds=seconds,
         up_to_date=artifacts.up_to_date,
     )
+
+
+def _key(cfg: Config, trainer: Trainer, data: DataVersion, versions: dict[str, str]) -> str:
+    """The run-cache key: the data's hashes, the params, the code and the library versions."""
+    params = cfg.training_params() if cfg.train.mode == "builtin" else cfg.raw
+    hashes = data.hashes()
+    if cfg.train.mode == "builtin" and cfg.data.path is not None and cfg.data.path not in data:
+        # A table DVC does not record (added to a tracked directory without `dvc add`, or
+        # outside DVC) needs its own hash: otherwise a changed file could hit the cache.
+        table = cfg.resolve(cfg.data.path)
+        if table.is_file() and not data_mod.recorded(cfg.root, data.dvc_files, table):
+            hashes[f"table:{cfg.data.path}"] = file_hash(table)
+    return fingerprint(hashes, params, trainer.code_files(cfg), cfg.root, versions, cfg.train.mode)
+
+
+def _restored(
+    cfg: Config, hit: dict[str, tuple[Path, str]], key: str, started: float
+) -> TrainResult:
+    """Install a run cache hit's files in the workspace."""
+    for src, target in hit.values():
+        _install(src, cfg.resolve(target))
+    if "card" in hit:  # tells `promote` this model was not trained in this job
+        card_path = cfg.resolve(hit["card"][1])
+        write_json(card_path, {**read_json(card_path), RESTORED: True})
+    metrics_path = cfg.resolve(hit["metrics"][1])
+    return TrainResult(
+        mode=cfg.train.mode,
+        cache_hit=True,
+        fingerprint=key,
+        metrics=metrics_mod.load(metrics_path, hit["metrics"][1]),
+        metrics_path=metrics_path,
+        model_path=cfg.resolve(hit["model"][1]) if "model" in hit else None,
+        card_path=cfg.resolve(hit["card"][1]),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _staged(
+    cfg: Config, artifacts: Artifacts, staging: Path, targets: dict[str, str]
+) -> dict[str, tuple[Path, str]]:
+    """Role -> (the file the trainer wrote, where it goes in the project)."""
+    files: dict[str, tuple[Path, str]] = {}
+    for role, path in (
+        ("metrics", artifacts.metrics),
+        ("model", artifacts.model),
+        ("confusion", artifacts.confusion),
+    ):
+        if path is None:
+            continue
+        in_staging = staging in path.parents
+        target = targets[role] if in_staging else os.path.relpath(path, cfg.root)
+        files[role] = (path, target)
+    for plot in artifacts.plots:  # staged at the path they take in the project
+        files[f"plot-{plot.stem}"] = (plot, plot.relative_to(staging).as_posix())
+    return files
+
+
+def _describe_outputs(card: dict[str, Any], files: dict[str, tuple[Path, str]]) -> None:
+    """The model card names the files this run wrote: the report shows no others as its."""
+    if "model" in files:
+        card["model"]["path"] = files["model"][1]
+    confusion = files.get("confusion")
+    card["confusion_matrix"] = (
+        {"path": confusion[1], "sha256": file_hash(confusion[0])} if confusion else None
+    )
+    card["plots"] = {
+        target: file_hash(src) for role, (src, target) in files.items() if role[:5] == "plot-"
+    }
