@@ -14,7 +14,6 @@ import pytest
 import yaml
 
 from mlops_actions import cli
-from mlops_actions.commands import runs
 from mlops_actions.sweep import journal
 from mlops_actions.tracking.runrecord import RunRecord, SweepTrial
 from tests.helpers import commit_all, gated_params, git, init_repo, write_params
@@ -114,12 +113,9 @@ def test_sweep_run_sets_the_users_own_params_and_leaves_the_workspace_alone(
     best_name = result["best"]["experiment"]
     assert sweeps[best_name]["params"] == {"train.scale": 3}
     assert sweeps[best_name]["metric"] == "score"
-    assert runs.main("list", [], runs.Query(local_only=True, fmt="json", sweep="0" * 10)) == 0
-    assert json.loads(capsys.readouterr().out) == []
-    assert (
-        runs.main("list", [], runs.Query(local_only=True, fmt="json", sweep=result["sweep"])) == 0
-    )
-    assert len(json.loads(capsys.readouterr().out)) == 3
+    assert _json(capsys, "runs", "--json", "--local", "--sweep", "0" * 10) == (0, [])
+    code, selected = _json(capsys, "runs", "--json", "--local", "--sweep", result["sweep"])
+    assert code == 0 and len(selected) == 3
 
 
 @pytest.mark.slow

@@ -33,6 +33,7 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument("--baseline", metavar="SHA", help="experiments of this baseline commit")
     p.add_argument("--branch", metavar="NAME", help="experiments of this branch")
     p.add_argument("--pr", type=positive_int, metavar="N", help="experiments of pull request N")
+    p.add_argument("--sweep", metavar="ID", help="the trials of this sweep")
     p.add_argument("--keep", type=int, metavar="N", help="prune: keep the newest (or --sort) N")
     p.add_argument("--older-than", metavar="DAYS", help="prune: only runs older than this")
     p.add_argument("--dry-run", action="store_true", help="prune: say what would be deleted")
@@ -53,6 +54,7 @@ def dispatch(args: argparse.Namespace) -> int:
         baseline=args.baseline,
         branch=args.branch,
         pr=args.pr,
+        sweep=args.sweep,
     )
     return runs.main(
         verb, rest, query, keep=args.keep, older_than=args.older_than, dry_run=args.dry_run
