@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-test
 RUNTIME := $(VENV)/.installed
 OPENAPI := node_modules/@octokit/openapi/generated/api.github.com.json
 
-.PHONY: demo test test-fast lint typecheck unit unit-fast docs bench clean constraints
+.PHONY: demo test test-fast lint typecheck unit unit-fast docs bench clean constraints browser
 
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
@@ -25,6 +25,21 @@ $(OPENAPI): package.json
 	npm install --no-audit --no-fund --silent
 	touch $(OPENAPI)
 
+# The browser test renders every report in headless Chromium: Debian's package, through apt
+# when it is missing (CHROMIUM names another build). Without root or apt the test is skipped.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-color-emoji; } \
+		|| echo "make: apt-get could not install chromium: the browser test will be skipped"; \
+	elif command -v apt-get >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+		{ sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-color-emoji; } \
+		|| echo "make: apt-get could not install chromium: the browser test will be skipped"; \
+	else \
+		echo "make: $(CHROMIUM) is missing and apt-get cannot install it here: the browser test (tests/test_browser.py) will be skipped"; \
+	fi
+
 demo: $(RUNTIME)
 	$(BIN)/mlops-actions run
 	@printf '\nwrote: metrics.json, confusion_matrix.json, model/model.skops, model/card.json, and the report (path above; the run cache is beside it, outside the workspace)\n'
@@ -37,8 +52,8 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) $(OPENAPI)
-	$(BIN)/pytest -n 2 -q
+unit: $(STAMP) $(OPENAPI) browser
+	CHROMIUM=$(CHROMIUM) $(BIN)/pytest -n 2 -q
 
 test: lint typecheck unit
 

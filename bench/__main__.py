@@ -141,7 +141,9 @@ METHOD = """\
 - One command: `make bench` (or `.venv/bin/python -m bench`). Every row is measured against its
   peer **in the same run**, on the same files, after one untimed warm-up of each side; the timed
   runs of the two sides alternate, so a change in the machine's load hits both alike. The figures
-  are **medians**; the number of runs is in each row's notes.
+  are **medians**; the number of runs is in each row's notes. A full run takes about fifteen
+  minutes, most of it pip in the install row (`--only install` runs that row alone); it is not
+  part of `make test`.
 - Every command runs as a fresh process, as a user runs it, started by a small launcher that
   times it and reads its **peak memory** (peak resident set size, from `wait4`; the largest
   process in its tree) when it exits. Python bytecode caches are on for every side, as in a

@@ -214,6 +214,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-cache", action="store_true", help="train even when the run cache has this run"
     )
     p.add_argument(
+        "--check-checkout",
+        action="store_true",
+        help="only refuse (exit 2) a checkout `run` would refuse to train (pull_request_target "
+        "with the pull request's code), before any of its code runs",
+    )
+    p.add_argument(
         "--record", action="store_true", help="record the run as a DVC experiment (local runs)"
     )
     # The action passes its inputs as MLOPS_* variables: they are these flags' defaults.
@@ -381,7 +387,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         retrain_token=os.environ.get("MLOPS_RETRAIN_TOKEN") or None,
         record=args.record,
     )
-    return run.main(args.params, token=args.token, options=options)
+    return run.main(
+        args.params, token=args.token, options=options, check_checkout=args.check_checkout
+    )
 
 
 def _runs(args: argparse.Namespace) -> int:
@@ -407,7 +415,7 @@ def _runs(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    for name in ("GITHUB_TOKEN", "GH_TOKEN", "INPUT_TOKEN"):
+    for name in output.TOKEN_VARIABLES:
         output.add_secret(os.environ.get(name))
     output.add_secret(getattr(args, "token", None))
     try:
@@ -417,7 +425,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     os.chdir(directory)
                 except OSError as exc:
                     raise MlopsError(f"-C {directory}: {exc.strerror}") from None
-        return _dispatch(args)
+        code = _dispatch(args)
+        sys.stdout.flush()  # a reader that went away shows here, not as Python exits
+        return code
     except MlopsError as exc:
         output.error(str(exc))
         return exc.exit_code
@@ -425,6 +435,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         output.error("interrupted")
         return 130
     except Exception as exc:
+        if isinstance(exc, BrokenPipeError) and _stdout_closed():
+            # The reader stopped reading (`| head`): stop quietly, as a process SIGPIPE ends
+            # does, with nothing left for Python to flush into the closed pipe (Python's docs).
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 128 + 13  # SIGPIPE
         if os.environ.get("MLOPS_DEBUG"):
             output.error(f"unexpected failure in '{args.command}'; the traceback follows")
             sys.stderr.write(output.printable(traceback.format_exc()))
@@ -435,6 +450,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "report it with the output of the same command run with MLOPS_DEBUG=1"
             )
         return EXIT_BUG
+
+
+def _stdout_closed() -> bool:
+    """Whether stdout is a pipe nobody reads any more (not some other pipe, e.g. a child's)."""
+    import select
+
+    try:
+        poll = select.poll()
+        poll.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(event & select.POLLERR for _, event in poll.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll(), no file descriptor
+        return False
 
 
 if __name__ == "__main__":

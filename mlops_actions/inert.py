@@ -157,14 +157,21 @@ def terminal(value: object) -> str:
 _ZWSP = "\u200b"
 # A line the runner would read as a workflow command: `::name::` after blanks, and the old
 # `##[name]` form anywhere in a line.
-_COMMAND_LINE = re.compile(r"(^|[\r\n])([ \t\f\v]*):(?=:)")
+_COMMAND_LINE = re.compile(r"(^|\n)([ \t]*):(?=:)")
+
+
+# Control characters but tab and newline: an escape sequence (a colour, a cursor move, an OSC 8
+# link) or a carriage return would draw over what the log or the terminal shows.
+_TERMINAL_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def log(value: str) -> str:
     """Text for the runner's log, where untrusted parts (a metric name, a git message, a DVC
     error) could be read as a workflow command: a zero-width space goes between the colons of
     a line starting with `::` (`::stop-commands::`, `::set-output`, `::error`) and inside `##[`,
-    so it reads the same and is never a command."""
+    so it reads the same and is never a command; other control characters than tab and
+    newline become spaces."""
+    value = _TERMINAL_CONTROL.sub(" ", value)
     if "::" in value:  # the scan costs ~10 ms on a big JSON document that holds none
         value = _COMMAND_LINE.sub(lambda m: f"{m.group(1)}{m.group(2)}:{_ZWSP}", value)
     return value.replace("##[", f"#{_ZWSP}#[")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,7 +86,11 @@ def is_number(value: Any) -> bool:
 
 
 def finite(value: Any) -> bool:
-    return is_number(value) and math.isfinite(value)
+    """A number that is a finite float: NaN, the infinities and an integer beyond a float's
+    range (JSON allows 1e400 as an integer's digits) are not."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return abs(value) <= sys.float_info.max
+    return isinstance(value, float) and math.isfinite(value)
 
 
 def scalars(data: dict[str, Any]) -> dict[str, Any]:
@@ -192,3 +197,22 @@ def with_declared(
         except MetricsError:
             continue  # compare reports an unreadable file; a gate on it finds no value
     return found
+
+
+# One number format for every report, table and headline.
+DIGITS = 4
+NAN = "NaN"
+MISSING = "—"
+
+
+def number(value: float, digits: int = DIGITS) -> str:
+    """One number format for the whole report: integers as they are, other numbers to `digits`
+    significant digits (0.3077, 55.12, 1.235e+05), NaN and infinities spelled one way."""
+    if not math.isfinite(value):
+        return NAN if math.isnan(value) else ("∞" if value > 0 else "\u2212∞")
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value)).replace("-", "\u2212")
+    text = f"{value:.{digits}g}"
+    if "e" in text and 1e-4 <= abs(value) < 10**digits:  # pragma: no cover - %g avoids these
+        text = f"{value:.{digits}f}"
+    return text.replace("-", "\u2212")

@@ -68,7 +68,16 @@ def error(message: str, title: str | None = None) -> None:
     print(f"error: {message}", file=sys.stderr, flush=True)
 
 
-TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN", "INPUT_TOKEN", "MLOPS_RETRAIN_TOKEN")
+TOKEN_VARIABLES = (
+    "GITHUB_TOKEN",
+    "GH_TOKEN",
+    "INPUT_TOKEN",
+    "MLOPS_RETRAIN_TOKEN",
+    "MLOPS_PR_TOKEN",
+    # A job with `id-token: write`: what mints an OIDC token for the job's cloud roles.
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "ACTIONS_RUNTIME_TOKEN",
+)
 
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:

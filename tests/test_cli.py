@@ -10,7 +10,7 @@ import pytest
 
 from mlops_actions import __version__, cli
 
-HEAVY = ("pandas", "sklearn", "numpy", "dvc", "scipy", "requests", "optuna")
+HEAVY = ("pandas", "sklearn", "numpy", "dvc", "scipy", "requests", "optuna", "jsonschema")
 
 
 @pytest.mark.parametrize(
@@ -56,6 +56,36 @@ def test_directory_option(
     assert (demo_repo / "metrics.json").is_file()
     assert cli.main(["train", "-C", str(tmp_path / "nowhere")]) == 2
     assert "-C " in capsys.readouterr().err
+
+
+def test_a_reader_that_stops_reading_ends_the_command_quietly(tmp_path: Path) -> None:
+    """`mlops-actions runs --json | head -0`: no "bug" line, the exit status of a process that
+    SIGPIPE ended (what `set -o pipefail` reports for any well-behaved tool)."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before anything is written
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "mlops_actions", "runs", "--local", "--json"],
+            cwd=tmp_path,
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        os.close(write)
+    assert (proc.returncode, proc.stderr) == (141, "")
+
+
+def test_a_broken_pipe_to_another_process_is_still_a_bug(
+    demo_repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def boom(*args: object, **kwargs: object) -> None:
+        raise BrokenPipeError(32, "Broken pipe")  # e.g. a child that died mid-conversation
+
+    monkeypatch.setattr("mlops_actions.flow.steps.pull", boom)
+    assert cli.main(["run"]) == 3
+    assert "BrokenPipeError" in capsys.readouterr().err
 
 
 def test_unexpected_failure_masks_the_token(

@@ -92,10 +92,16 @@ def _markdown_as_the_site_renders_it() -> markdown.Markdown:
     )
 
 
-def test_the_readmes_mermaid_diagrams_reach_mermaid_js_whole() -> None:
+def test_every_mermaid_diagram_reaches_mermaid_js_whole() -> None:
     """Material runs mermaid.js on <pre class="mermaid">: the diagram's text, not highlighted."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    diagrams = re.findall(r"^```mermaid\n(.*?)^```$", text, re.M | re.S)
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))]
+    diagrams = [
+        diagram
+        for page in pages
+        for diagram in re.findall(
+            r"^```mermaid\n(.*?)^```$", page.read_text(encoding="utf-8"), re.M | re.S
+        )
+    ]
     assert diagrams
     md = _markdown_as_the_site_renders_it()
     for diagram in diagrams:
@@ -104,6 +110,31 @@ def test_the_readmes_mermaid_diagrams_reach_mermaid_js_whole() -> None:
         assert "<span" not in html
         first = diagram.splitlines()[0].strip()
         assert first in html
+
+
+def test_the_readmes_workflow_is_the_tested_example_itself() -> None:
+    """GitHub shows the README without includes, so its one workflow is a copy of
+    examples/reusable.yml (which the workflow tests run): the copy must not drift."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Use it in GitHub Actions\n", 1)[1].split("\n## ", 1)[0]
+    block = re.findall(r"^```yaml\n(.*?)^```$", section, re.M | re.S)[0]
+    assert block == (ROOT / "examples" / "reusable.yml").read_text(encoding="utf-8")
+
+
+def test_the_readme_stays_short_and_links_every_page() -> None:
+    """The README is the front door (at most 300 lines); the reference is the site, and every
+    page of its nav is linked from the README's table, by a link GitHub can follow."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 300
+    assert "make test" in text
+    pages = _nav_pages(load_config(str(ROOT / "mkdocs.yml"))["nav"])
+    linked = set(re.findall(r"\]\((docs/[\w-]+\.md)\)", text))
+    for page in pages:
+        if page == "benchmarks.md":  # BENCHMARKS.md itself, at the root
+            assert "](BENCHMARKS.md)" in text
+        else:
+            assert f"docs/{page}" in linked, page
+            assert (ROOT / "docs" / page).is_file(), page
 
 
 def test_headings_get_permalinks_and_admonitions_render() -> None:

@@ -252,10 +252,10 @@ def test_a_pr_changing_a_user_param_shows_mains_values_and_none_of_our_settings(
     assert ci_run(monkeypatch, github_server, ci, "pull_request") == 0, capsys.readouterr().err
     [comment] = next(iter(github_server.issue_comments.values()))
     body = comment["body"]
-    params = body.split("### Params changed", 1)[1].split("###", 1)[0]
+    params = body.split("<summary>Params changed", 1)[1].split("</details>", 1)[0]
     assert "train.n_est" in params and "50" in params and "120" in params
     assert "mlops" not in params
-    metrics = body.split("### Metrics", 1)[1]
+    metrics = body.split("<summary>All ", 1)[1]  # every metric, in its closed section
     assert "roc_auc.test" in metrics
     row = next(line for line in metrics.splitlines() if "`roc_auc.test`" in line)
-    assert "—" not in row.split("|")[2]  # main's value was read, not missing
+    assert "—" not in row.split("|")[3]  # main's value was read, not missing

@@ -114,10 +114,10 @@ def _complete_report(path: Path) -> str:
     """The report file, checked whole: the marker first, the plots (the confusion tables and
     the note under them) last."""
     body = path.read_text(encoding="utf-8")
-    assert body.startswith(MARKER) and "### Plots" in body, body[:200]
-    assert body.rstrip().endswith(("|", "<sub>in brackets: the change from the base</sub>")), body[
-        -200:
-    ]
+    assert body.startswith(MARKER) and "<summary>Plots</summary>" in body, body[:200]
+    assert body.rstrip().endswith(
+        ("|\n\n</details>", "<sub>in brackets: the change from the base</sub>\n\n</details>")
+    ), body[-200:]
     return body
 
 
@@ -732,12 +732,12 @@ def test_training_that_writes_nan_is_a_gate_error_not_a_crash(
         (
             "",
             "params.yaml: no `mlops:` section and no dvc.yaml; add `mlops:` with data and model "
-            "(see the README's params.yaml) or a DVC pipeline",
+            "(see docs/params.md) or a DVC pipeline",
         ),
         (
             "# all commented out\n",
             "params.yaml: no `mlops:` section and no dvc.yaml; add `mlops:` with data and model "
-            "(see the README's params.yaml) or a DVC pipeline",
+            "(see docs/params.md) or a DVC pipeline",
         ),
     ],
     ids=["not-yaml", "empty", "only-comments"],

@@ -248,10 +248,13 @@ def test_render_markdown() -> None:
     results = gates.evaluate(rules, {"accuracy": 0.95, "f1": 0.8, "auc": 0.9}, None)
     markdown = gates.render_markdown(results)
     lines = markdown.splitlines()
-    assert lines[0] == "**⚠️ gates could not be evaluated** · gates: 1 passed, 1 error, 2 skipped"
-    assert lines[2].replace(" ", "") == "||Gate|Value|Base|Result|"
+    # The headline names the gate that decided, and how many there were of each.
+    assert lines[0] == (
+        "**⚠️ a\\|b: metric not found** · 1 of 4 gates could not be evaluated · 2 skipped"
+    )
+    assert lines[2].replace(" ", "") == "|gate|result|"  # the result second: a phone shows it
     body = "\n".join(lines[4:])
-    assert "✅" in lines[4] and "`accuracy >= 0.9`" in lines[4] and "0.95" in lines[4]
+    assert "✅ 0.950 ≥ 0.900" in lines[4] and "`accuracy >= 0.9`" in lines[4]
     assert "⏭" in lines[5] and "no base metrics, skipped" in lines[5]
     assert "⚠️" in lines[6] and "`'a\\|b' > 0`" in lines[6]
     assert body.count("\n") == 3
@@ -260,6 +263,24 @@ def test_render_markdown() -> None:
     results = gates.evaluate(rules[:2], {"accuracy": 0.85, "f1": 0.8}, {"f1": 0.9})
     assert "❌" in gates.render_markdown(results)
     assert gates.summary(results) == "gates: 2 failed"
+    assert gates.headline(results) == "**❌ accuracy 0.850 &lt; 0.900** · 2 of 2 gates failed"
+    assert gates.failed_metrics(results) == ["accuracy", "f1"]
+
+
+def test_the_headline_names_the_failed_gate_with_its_base_or_says_all_passed() -> None:
+    rules = gates.parse_rules(
+        ["accuracy >= 0.90", "f1 >= base - 0.02", "roc_auc >= 0.95", "rows.test >= 100"],
+        "params.yaml",
+    )
+    current = {"accuracy": 0.93, "f1": 0.902, "roc_auc": 0.97, "rows.test": 143}
+    results = gates.evaluate(rules, current, {"f1": 0.94})
+    assert gates.headline(results) == (
+        "**❌ f1 0.902 &lt; 0.920** (base 0.940 − 0.020) · 1 of 4 gates failed"
+    )
+    assert gates.failed_metrics(results) == ["f1"]
+    passed = gates.evaluate(rules, {**current, "f1": 0.95}, {"f1": 0.94})
+    assert gates.headline(passed) == "**✅ 4 of 4 gates passed**"
+    assert gates.headline([]) is None
 
 
 def test_summary() -> None:
@@ -467,5 +488,5 @@ def test_a_missing_metric_in_the_report_lists_the_metrics_there() -> None:
     assert present.hint == ""
     row = gates.render_markdown([missing]).splitlines()[-1]
     assert row.endswith(
-        "| `metric not found (did you mean 'rmse'?); metrics.json has: rmse, mae, r2` |"
+        "| ⚠️ `metric not found (did you mean 'rmse'?); metrics.json has: rmse, mae, r2` |"
     )

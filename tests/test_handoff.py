@@ -260,8 +260,11 @@ def test_markdown_in_names_and_texts_stays_text(
     body = comment["body"]
     text = re.sub(r"`[^`\n]*`", "", body)  # what is not inside a code span
     assert text.count("<!--") == 1 and body.startswith(MARKER)  # our marker, nothing more
-    assert "</details>" not in text
-    assert [line for line in body.splitlines() if line.startswith("### Gates")] == ["### Gates"]
+    assert "</details> <!--" not in text  # only the report's own sections close
+    assert text.count("</details>") == text.count("<details><summary>")
+    assert [line for line in body.splitlines() if line.startswith("#")] == [
+        "## Model report: `demo-model`"
+    ]  # no heading of the input's
     html = to_html(body)
     assert html.count("<pre") == html.count('<pre lang="mermaid">')  # every fence is a chart's
 
@@ -274,7 +277,7 @@ def test_markdown_in_names_and_texts_stays_text(
         (lambda d: d["report"]["metrics"][0].update(new="x" * 600), "longer than 500"),
         (lambda d: d["gates"]["results"][0].update(state="passed"), "expected one of"),
         (lambda d: d["gates"]["results"][0].update(value="0.99"), "expected number or null"),
-        (lambda d: d["gates"]["results"][0].update(value=10**400), "expected number or null"),
+        (lambda d: d["gates"]["results"][0].update(value=10**400), "value: 1000000"),
         (lambda d: _plot(d, "confusion")["new_cells"].update(x=[{}]), "'actual' is missing"),
         (lambda d: d["event"].update(pr=True), "expected integer or null, got boolean"),
         (lambda d: d.update(schema="https://example.com/v2"), "schema: expected"),
@@ -425,21 +428,51 @@ def test_a_same_repository_pull_request_publishes_from_its_own_event(
 
 
 def test_the_schema_is_json_schema_and_covers_every_report_field() -> None:
-    jsonschema.Draft202012Validator.check_schema(results_schema.SCHEMA)
-    report_schema = results_schema.SCHEMA["properties"]["report"]["oneOf"][1]
+    jsonschema.Draft202012Validator.check_schema(results_schema.schema())
+    report_schema = results_schema.schema()["properties"]["report"]["oneOf"][1]
     fields = {f.name for f in dataclasses.fields(markdown.ReportInput)}
     assert set(report_schema["properties"]) == fields - set(results.TRUSTED_FIELDS)
 
 
 def test_the_published_schema_file_is_the_one_publish_holds_files_to() -> None:
-    path = (
-        Path(__file__).resolve().parents[1]
-        / "docs"
-        / f"results-{results_schema.VERSION}.schema.json"
+    published = Path(__file__).resolve().parents[1] / "docs" / results_schema.FILE
+    shipped = Path(results_schema.__file__).with_name(results_schema.FILE)
+    assert published.resolve() == shipped.resolve()  # one file, not a copy
+    assert json.loads(published.read_text(encoding="utf-8")) == results_schema.schema()
+    assert results_schema.schema()["$id"] == results_schema.ID
+
+
+def test_the_schema_bounds_the_plots_as_the_charts_draw_them() -> None:
+    plot = results_schema.schema()["properties"]["plots"]["properties"]["plots"]["items"]
+    line = plot["properties"]["new"]
+    assert line["maxItems"] == plots_render.SERIES
+    assert line["items"]["properties"]["points"]["maxItems"] == plots_render.POINTS
+    cells = plot["properties"]["new_cells"]
+    assert cells["maxProperties"] == plot["properties"]["images"]["maxProperties"]
+    assert cells["maxProperties"] == plots_render.FILES
+    assert cells["additionalProperties"]["maxItems"] == plots_render.CLASSES**2
+
+
+def test_an_integer_written_as_a_float_is_read_as_an_integer(tmp_path: Path) -> None:
+    """JSON Schema counts 3.0 as the integer 3: the records hold ints all the same."""
+    found = results.Results(
+        "pull_request",
+        "c" * 40,
+        3,
+        "default",
+        "mlops/gate",
+        markdown.ReportInput("m", None, []),
+        [],
     )
-    assert json.loads(path.read_text(encoding="utf-8")) == results_schema.SCHEMA, (
-        "regenerate it: python -m mlops_actions.flow.results_schema > docs/results-1.schema.json"
-    )
+    path = results.write(tmp_path, found)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["event"]["pr"] = 3.0
+    data["report"].update(precision=3.0, model_size=2048.0)
+    path.write_text(json.dumps(data), encoding="utf-8")
+    back = results.read(tmp_path)
+    assert back.report is not None
+    assert (back.pr, back.report.precision, back.report.model_size) == (3, 3, 2048)
+    assert all(type(v) is int for v in (back.pr, back.report.precision))
 
 
 def test_what_results_writes_the_json_schema_accepts(
@@ -451,11 +484,13 @@ def test_what_results_writes_the_json_schema_accepts(
     pull, _ = fork_pull
     out = _train_half(project, github_server, monkeypatch, pull)
     data = json.loads((out / results.FILE).read_text(encoding="utf-8"))
-    jsonschema.validate(data, results_schema.SCHEMA)
+    jsonschema.validate(data, results_schema.schema())
     results_schema.validate(data)
     bad = {**data, "extra": 1}
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(bad, results_schema.SCHEMA)
+        jsonschema.validate(bad, results_schema.schema())
+    with pytest.raises(results_schema.SchemaError, match="unknown key 'extra'"):
+        results_schema.validate(bad)
 
 
 def test_any_project_s_values_make_a_results_file_publish_accepts(tmp_path: Path) -> None:
@@ -530,7 +565,7 @@ def test_a_pull_request_s_plots_reach_the_comment_publish_posts(
     assert _publish_half(tmp_path, github_server, monkeypatch, event, out) == 0
 
     [comment] = github_server.issue_comments[pull["number"]]
-    section = comment["body"].split("\n### Plots\n\n", 1)[1]
+    section = comment["body"].split("<details><summary>Plots</summary>\n\n", 1)[1]
     charts = re.findall(r"```mermaid\n(.*?)\n```", section, flags=re.S)
     titles = [re.findall(r'title "(.*)"', c) for c in charts]
     assert titles == [["Receiver operating characteristic (ROC)"], ["Precision-Recall Curve"]]
@@ -542,6 +577,7 @@ def test_a_pull_request_s_plots_reach_the_comment_publish_posts(
     drawn, notes = plots.read(
         project, base, plots.builtin_decls(project, project, set(plots.BUILTIN_FILES.values()))
     )
+    section = section.split("\n\n</details>", 1)[0]
     assert section.rstrip() == (plots_render.render(drawn, notes) or "").rstrip()
 
 
@@ -576,7 +612,8 @@ def test_the_verdict_is_made_by_the_publishing_job_from_the_gates(
     assert _publish_half(tmp_path, github_server, monkeypatch, event, out) == 1
     [comment] = github_server.issue_comments[pull["number"]]
     first = comment["body"].splitlines()[1]
-    assert first == "**❌ gates failed** · gates: 2 passed, 1 failed"
+    assert first.startswith("**❌ accuracy ") and first.endswith("· 1 of 3 gates failed")
+    assert "✓" not in first  # the recorded detail of a passed gate does not say it passed
     assert forged not in comment["body"]
 
 
@@ -600,7 +637,7 @@ def test_names_in_plots_stay_text(
             lambda d: next(iter(_plot(d, "confusion")["new_cells"].values()))[0].update(
                 actual=INJECTED
             ),
-            r"\.new_cells\..*\[0\]\.actual: ",
+            r"\.new_cells\[.*\]\[0\]\.actual: ",  # a file name is quoted in brackets
         ),
     ]:
         data = json.loads((out / results.FILE).read_text(encoding="utf-8"))
@@ -632,13 +669,11 @@ def test_names_in_plots_stay_text(
     body = comment["body"]
     text = re.sub(r"`[^`\n]*`", "", body)  # what is not inside a code span
     assert text.count("<!--") == 1 and body.startswith(MARKER)
-    assert [line for line in body.splitlines() if line.startswith("### ")] == [
-        "### Gates",
-        "### Params changed",
-        "### Data",
-        "### Metrics",
-        "### Plots",
-    ]
+    assert [line for line in body.splitlines() if line.startswith("#")] == [
+        "## Model report: `demo-model`"
+    ]  # no heading of the input's
+    summaries = re.findall(r"<details><summary>(.*?)</summary>", body)
+    assert [s.split(" ")[0] for s in summaries] == ["All", "Params", "Data", "Plots"]
     html = to_html(body)
     assert html.count("<pre") == html.count('<pre lang="mermaid">')  # every fence is a chart's
     assert inert.text(one_line) in body  # drawn, as text

@@ -205,7 +205,7 @@ def test_scheduled_runs_keep_one_issue_and_a_clean_run_closes_it(
     (issue,) = _drift_issues(github_server)
     assert issue["state"] == "open" and issue["title"] == "Data drift against demo-model@v0.0.1"
     body = issue["body"]
-    assert "worst_area" in body and "xychart-beta" in body and "| feature |" in body
+    assert "worst\\_area" in body and "xychart-beta" in body and "| feature |" in body
     history = monitor_report.parse_history(body)
     assert [h["alarm"] for h in history] == [True, True]
     assert history[0]["share"] == pytest.approx(1 / 30, abs=1e-4)
@@ -250,7 +250,7 @@ def test_drift_starts_the_retraining_pull_request_with_the_evidence(
     source, body = pull["body"].split("\n\n", 1)  # "Retrained from `abc1234` of `main`."
     assert source.startswith("Retrained from `")
     assert body.startswith("## Data drift: `demo-model@v0.0.1`")
-    assert "mean_radius" in body and "| 🔴 yes |" in body and "## Model report" in body
+    assert "mean\\_radius" in body and "| 🔴 yes |" in body and "## Model report" in body
     assert len(_drift_issues(github_server)) == 1
 
 
@@ -262,3 +262,20 @@ def test_a_bad_decay_rule_is_one_line_naming_the_key(
     write_params(project, params)
     err = _one_line_error(capsys)
     assert "params.yaml: mlops.monitor.decay[0]: 'f1 => base'" in err
+
+
+def test_a_drift_history_edited_in_the_issue_is_read_within_bounds() -> None:
+    """The history rides in the issue's body, which its editors can change: a share that is
+    no fraction (an integer beyond a float, infinity, a boolean) is dropped, not a crash."""
+    body = monitor_report.history_block([])
+    entries = (
+        '[{"date":"2025-01-01T00:00","version":"v0.0.1","share":0.5,"alarm":false},'
+        '{"date":"x","share":1' + "0" * 400 + '},{"date":"y","share":1e999},'
+        '{"date":"z","share":true},{"date":"' + "d" * 500 + '","share":0.25}]'
+    )
+    body = body.replace("[]", entries)
+    history = monitor_report.parse_history(body)
+    assert [h["share"] for h in history] == [0.5, 0.25]
+    assert len(history[1]["date"]) == 40
+    chart = monitor_report.history_chart(history)
+    assert "line [50.0, 25.0]" in chart

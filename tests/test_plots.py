@@ -74,9 +74,9 @@ def test_dvclive_plots_render_as_line_charts_and_tables(
     }
     roc = drawn["Receiver operating characteristic (ROC)"]
     assert 'x-axis "False Positive Rate" 0 --> 1' in roc
-    assert len(lines_of(roc)) == 2 and all(
-        len(line) == plots_render.POINTS for line in lines_of(roc)
-    )
+    assert 'y-axis "True Positive Rate" 0 --> 1' in roc  # a rate's axis is all of 0–1
+    # A power-of-two step: Mermaid, adding it up in floats, reaches every point, 1 too.
+    assert [len(line) for line in lines_of(roc)] == [33, 33]
     assert len(lines_of(drawn["Train and test loss"])) == 4  # two files, base and this run
     assert "`train.csv` base: light blue" in section  # which line is which
     # The confusion template: base and this run, the change in each cell.
@@ -158,7 +158,7 @@ def test_a_chart_is_both_sides_interpolated_onto_one_grid(
     path = "dvclive/plots/sklearn/roc.json"
     new = json.loads((repo / path).read_text())["roc"]
     old = json.loads(git(repo, "show", f"{sha}:{path}"))["roc"]
-    grid = np.linspace(0, 1, plots_render.POINTS)
+    grid = np.arange(33) / 32
     block = charts(section)["Receiver operating characteristic (ROC)"]
     drawn = lines_of(block)
     for line, points in zip(drawn, (old, new), strict=True):
@@ -181,7 +181,7 @@ def test_long_curves_many_series_and_many_plots_stay_within_the_limits() -> None
     drawn = body.count("```mermaid")
     assert 0 < drawn <= plots_render.PLOTS  # the plot cap or the size budget, whichever first
     assert f"{40 - drawn} more plots not drawn, to keep the comment within" in body
-    assert all(len(line) == plots_render.POINTS for line in lines_of(body))
+    assert all(len(line) == 33 for line in lines_of(body))  # x from 0 to 1 by 1/32
 
 
 def test_names_from_a_pull_request_are_escaped(tmp_path: Path) -> None:
@@ -247,16 +247,19 @@ def test_pr_report_starts_with_the_verdict_and_shows_the_builtin_plots(
 
     (comment,) = github_server.issue_comments[pull["number"]]
     body = comment["body"]
-    assert body.startswith(f"{MARKER}\n**✅ gates passed** · gates: 3 passed\n\n## Model report")
+    # The verdict, said once, with the primary metric's change.
+    first = body.splitlines()[1]
+    assert first.startswith("**✅ 3 of 3 gates passed** · `f1` ")
+    assert body.count("gates passed") == 1
     summary = (project.parent / "runner" / "summary.md").read_text()
-    assert summary.lstrip().startswith(f"{MARKER}\n**✅ gates passed** · gates: 3 passed")
-    assert body.count("✅ gates passed") == 1  # not repeated in the Gates section
-    assert "### Plots" in body
+    assert summary.lstrip().startswith(f"{MARKER}\n{first}\n")
+    assert "<details><summary>Plots</summary>" in body  # closed in the comment
+    assert "<details open><summary>Plots</summary>" in summary  # open in the job summary
     drawn = charts(body)
     assert {"Receiver operating characteristic (ROC)", "Precision-Recall Curve"} <= set(drawn)
     assert all(len(lines_of(b)) == 2 for b in drawn.values() if "ROC" in b)  # base, this run
     assert "| base: actual \\ predicted" in body and "| this run: actual \\ predicted" in body
-    assert "### Confusion matrix (this run)" not in body  # the Plots section has both sides
+    assert "Confusion matrix (this run)" not in body  # the Plots section has both sides
 
 
 def test_a_long_curve_is_drawn_from_evenly_spaced_rows_and_counts_stay_exact(
@@ -285,7 +288,7 @@ def test_a_long_curve_is_drawn_from_evenly_spaced_rows_and_counts_stay_exact(
     body = plots_render.render([found["curve.json"]], [])
     assert body is not None
     (line,) = lines_of(body)
-    grid = np.linspace(0, 1, plots_render.POINTS)
+    grid = np.arange(33) / 32
     assert np.allclose(line, np.sqrt(grid), atol=2e-3)
     expected = sorted((r["a"], r["p"]) for r in pairs)
     for plot_id in ("cm.json", "cm_nested.json"):

@@ -80,7 +80,7 @@ def test_pr_run_posts_one_comment_and_statuses_on_the_head_sha(
     (comment,) = github_server.issue_comments[pull["number"]]
     body = comment["body"]
     assert body.startswith(MARKER)
-    assert "compared with `main`" in body and "### Gates" in body and "```mermaid" in body
+    assert "compared with `main`" in body and "| gate " in body and "```mermaid" in body
     assert "model.params.max_depth" in body  # the param this PR changed
     assert "[workflow run: model card and artifacts](" in body and "/actions/runs/77" in body
 

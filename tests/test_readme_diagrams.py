@@ -1,5 +1,6 @@
-"""The README's Mermaid diagrams parse with the real Mermaid parser at the version GitHub renders
-and at the newest, and the lifecycle diagram shows every tag the registry writes."""
+"""The Mermaid diagrams of the README and the docs pages parse with the real Mermaid parser at the
+version GitHub renders and at the newest, and the lifecycle diagram shows every tag the registry
+writes."""
 
 from __future__ import annotations
 
@@ -11,19 +12,24 @@ import pytest
 from tests.test_mermaid import PACKAGES, blocks, parse
 
 ROOT = Path(__file__).resolve().parent.parent
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+# Every Markdown file a reader sees: the README, the site's pages, BENCHMARKS.md (a page too).
+MARKDOWN = [ROOT / "README.md", ROOT / "BENCHMARKS.md", *sorted((ROOT / "docs").glob("**/*.md"))]
+
+
+def diagrams() -> list[str]:
+    return [d for path in MARKDOWN for d in blocks(path.read_text(encoding="utf-8"))]
 
 
 def lifecycle() -> str:
-    [diagram] = [d for d in blocks(README) if d.startswith("stateDiagram-v2")]
+    [diagram] = [d for d in diagrams() if d.startswith("stateDiagram-v2")]
     return diagram
 
 
 @pytest.mark.parametrize("package", PACKAGES)
-def test_every_readme_diagram_parses(package: str) -> None:
-    diagrams = blocks(README)
-    assert diagrams, "the README draws its diagrams in ```mermaid blocks"
-    parsed = parse(diagrams, package)
+def test_every_diagram_of_the_readme_and_the_docs_parses(package: str) -> None:
+    found = diagrams()
+    assert found, "the docs draw their diagrams in ```mermaid blocks"
+    parsed = parse(found, package)
     results = parsed["results"]
     assert all(r["ok"] for r in results), results  # type: ignore[union-attr,index]
 

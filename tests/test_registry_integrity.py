@@ -241,3 +241,23 @@ def test_assign_records_the_first_registrations_bytes_not_a_later_tags(repo: Pat
     recorded = tags.parse_message(git(repo, "tag", "-l", "--format=%(contents)", change.tag))
     assert recorded is not None and recorded.model_sha256 == sha(APPROVED)
     assert recorded.metrics == {"f1": 0.9}
+
+
+def test_models_prints_a_tags_metric_as_one_printable_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A tag's metric name and value are the tagger's text: no line break (a row of its own,
+    a workflow command) and no terminal escape reaches the table."""
+    project = project_in(tmp_path, monkeypatch)
+    fake_train(project, {"f1": 0.9}, model=APPROVED)
+    hostile = "f1\n::error::forged\x1b]8;;https://evil.example\x1b\\"
+    forge(
+        project,
+        f"{NAME}@v0.0.1",
+        0,
+        theirs(primary=hostile, metrics={hostile: "0.9\n::warning::x"}, model_sha256=sha(APPROVED)),
+    )
+    assert cli.main(["models"]) == 0
+    printed = capsys.readouterr().out
+    assert "\x1b" not in printed
+    assert len(printed.splitlines()) == 3, printed  # the header, its rule, the version

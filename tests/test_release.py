@@ -173,6 +173,7 @@ def test_the_readme_install_commands_install_a_working_cli(tmp_path: Path) -> No
     assert check.returncode == 0, check.stdout + check.stderr
     names = zipfile.ZipFile(wheel).namelist()
     assert "mlops_actions/__init__.py" in names and "mlops_actions/cli.py" in names
+    assert "mlops_actions/flow/results-1.schema.json" in names  # what publish validates against
     assert not any(n.startswith(("tests/", "bench/")) for n in names)
     venv = work / ".venv"
     pip = subprocess.run(

@@ -70,10 +70,13 @@ def test_a_metric_name_cannot_forge_a_section_of_the_report(
     commit_all(git_repo, "worse")
     body = _pr_run(monkeypatch, github_server, git_repo)
     rendered = _outside_code(body)
-    assert [line for line in body.splitlines() if line.startswith("### Gates")] == ["### Gates"]
+    assert [line for line in body.splitlines() if line.startswith("#")] == [
+        "## Model report: `m`"
+    ]  # no heading of the input's
     assert "gates passed" not in rendered
     assert rendered.count("<!--") == 1  # our marker, nothing that hides the rest
-    assert body.count("```") % 2 == 0
+    html = to_html(body)
+    assert html.count("<pre") == html.count('<pre lang="mermaid">')  # no fence of the name's
     for block in re.findall(r"```mermaid\n(.*?)```", body, flags=re.S):
         assert "loss" not in block and "<!--" not in block
     assert "did you mean" in body
@@ -140,7 +143,7 @@ def test_the_builtin_runs_own_confusion_matrix_is_shown(
     git(project, "checkout", "-q", "-b", "feature")
     commit_all(project, "a change")
     body = _pr_run(monkeypatch, github_server, project)
-    section = body.split("\n### Plots\n", 1)[1]
+    section = body.split("<details><summary>Plots</summary>\n", 1)[1]
     assert "| this run: actual \\ predicted" in section
     shown = json.loads((project / "confusion_matrix.json").read_text())
     assert f"| {shown['matrix'][0][0]} " in section.split("| this run: actual", 1)[1]
@@ -184,3 +187,19 @@ def test_compare_markdown_keeps_a_hostile_name_in_its_cell(
     rows = [line for line in out.splitlines() if line.startswith("|")]
     assert any("loss\\]" in row and "0.1" in row for row in rows)
     assert [line for line in out.splitlines() if line.startswith("### ")] == []
+
+
+def test_a_metric_name_printed_to_stdout_carries_no_terminal_control(
+    git_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`train` prints the metrics table: a name with an escape sequence (an OSC 8 link, a
+    colour, a cursor move) or a carriage return could draw over what the log shows."""
+    hostile = "acc\x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\\x1b[2K\rgates passed\x9b31m"
+    _command_project(git_repo, {"accuracy": 0.9, hostile: 1})
+    commit_all(git_repo, "main")
+    capsys.readouterr()
+    assert cli.main(["train"]) == 0
+    captured = capsys.readouterr()
+    both = captured.out + captured.err
+    assert "click" in both  # shown, readable
+    assert not any(c in both for c in "\x1b\r\x9b")

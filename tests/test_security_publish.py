@@ -129,7 +129,9 @@ def test_a_pull_request_that_changes_the_rules_is_gated_by_the_base_s_by_default
     assert "own rules would say" in body
 
 
-def _target_run(project: Path, server: FakeGitHub, monkeypatch: pytest.MonkeyPatch) -> int:
+def _target_run(
+    project: Path, server: FakeGitHub, monkeypatch: pytest.MonkeyPatch, *flags: str
+) -> int:
     """`run` on pull_request_target for the pull request whose code is checked out."""
     head = git(project, "rev-parse", "HEAD^2" if _is_merge(project) else "HEAD")
     pull = server.add_pull("feature", "main", head_sha=head, head_repo="evil/demo")
@@ -142,7 +144,7 @@ def _target_run(project: Path, server: FakeGitHub, monkeypatch: pytest.MonkeyPat
     main = git(project, "rev-parse", "main")
     runner = project.parent / "runner"
     actions_env(monkeypatch, server, runner, "pull_request_target", event, main, "refs/heads/main")
-    return cli.main(["run"])
+    return cli.main(["run", *flags])
 
 
 def _is_merge(project: Path) -> bool:
@@ -227,3 +229,107 @@ def test_training_code_cannot_set_the_environment_of_the_next_steps(
     err = capsys.readouterr()
     warned = err.out + err.err
     assert "GITHUB_ENV" in warned and "GITHUB_PATH" in warned and "ignored" in warned
+
+
+def test_training_code_sees_none_of_the_tokens_and_none_is_printed(
+    git_repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The sweep's pull request token and the job's OIDC request token are tokens too: the
+    training's environment has none of them, and none reaches our output."""
+    tokens = {
+        name: f"tok3n-{name.lower()}-value"
+        for name in (
+            "GITHUB_TOKEN",
+            "GH_TOKEN",
+            "INPUT_TOKEN",
+            "MLOPS_RETRAIN_TOKEN",
+            "MLOPS_PR_TOKEN",
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        )
+    }
+    for name, value in tokens.items():
+        monkeypatch.setenv(name, value)
+    (git_repo / "train.py").write_text(
+        "import json, os, pathlib\n"
+        "print(sorted(os.environ.items()))\n"
+        "pathlib.Path('seen.json').write_text(json.dumps(dict(os.environ)))\n"
+        "pathlib.Path('metrics.json').write_text(json.dumps({'accuracy': 0.9}))\n"
+    )
+    write_params(
+        git_repo, {"train": {"mode": "command", "command": f"'{sys.executable}' train.py"}}
+    )
+    assert cli.main(["train"]) == 0
+    seen = json.loads((git_repo / "seen.json").read_text())
+    assert not set(tokens) & set(seen)
+    printed = capsys.readouterr()
+    assert not any(v in printed.out + printed.err for v in tokens.values())
+
+
+def test_a_head_pushed_after_the_event_is_pull_request_code_too(
+    project: Path,
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The event names the head it was sent for; `refs/pull/N/head` (or `/merge`) is fetched
+    later, after the author force-pushed a commit that has neither that head nor its merge as
+    a parent. Only the base's own commit is not the pull request's code."""
+    git(project, "checkout", "-q", "-b", "feature")
+    commit_all(project, "the head the event names")
+    named = git(project, "rev-parse", "HEAD")
+    git(project, "reset", "-q", "--hard", "main")
+    (project / "train.py").write_text("# pushed after the event\n")
+    commit_all(project, "force-pushed after the event")
+    pull = github_server.add_pull("feature", "main", head_sha=named, head_repo="evil/demo")
+    event = {
+        "action": "synchronize",
+        "number": pull["number"],
+        "pull_request": pull,
+        "repository": {"full_name": github_server.repository, "default_branch": "main"},
+    }
+    main = git(project, "rev-parse", "main")
+    runner = project.parent / "runner"
+    actions_env(
+        monkeypatch, github_server, runner, "pull_request_target", event, main, "refs/heads/main"
+    )
+    assert cli.main(["run"]) == 2
+    assert "pull_request_target with the pull request's code" in capsys.readouterr().err
+    assert github_server.calls("POST") == []
+
+
+def test_the_guard_runs_before_the_install_command_runs_the_checkouts_code(
+    project: Path,
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The action's `install` (a setup.py, a Makefile of the pull request) runs before `run`,
+    with the checkout's credentials at hand: on pull_request_target its step asks the guard
+    first, which refuses the pull request's code and lets the base's own commit through."""
+    import yaml
+
+    action = yaml.safe_load((Path(__file__).resolve().parents[1] / "action.yml").read_text())
+    [step] = [s for s in action["runs"]["steps"] if "MLOPS_INSTALL" in s.get("env", {})]
+    script = step["run"]
+    assert script.index("mlops-actions run --check-checkout") < script.index("user-install.sh")
+
+    git(project, "checkout", "-q", "-b", "feature")
+    commit_all(project, "a change")
+    assert _target_run(project, github_server, monkeypatch, "--check-checkout") == 2
+    assert "pull_request_target with the pull request's code" in capsys.readouterr().err
+    git(project, "checkout", "-q", "main")
+    pull = github_server.add_pull("feature", "main", head_sha=git(project, "rev-parse", "feature"))
+    event = {
+        "action": "synchronize",
+        "number": pull["number"],
+        "pull_request": pull,
+        "repository": {"full_name": github_server.repository, "default_branch": "main"},
+    }
+    main = git(project, "rev-parse", "main")
+    runner = project.parent / "runner2"
+    actions_env(
+        monkeypatch, github_server, runner, "pull_request_target", event, main, "refs/heads/main"
+    )
+    assert cli.main(["run", "--check-checkout"]) == 0
+    assert "trained" not in capsys.readouterr().out  # only the check
+    assert github_server.calls("POST") == []

@@ -14,7 +14,9 @@ import pytest
 import yaml
 
 from mlops_actions import cli
+from mlops_actions.commands import runs
 from mlops_actions.sweep import journal
+from mlops_actions.tracking.runrecord import RunRecord, SweepTrial
 from tests.helpers import commit_all, gated_params, git, init_repo, write_params
 
 DEPTH = "mlops.model.params.max_depth"
@@ -103,6 +105,21 @@ def test_sweep_run_sets_the_users_own_params_and_leaves_the_workspace_alone(
     # the budget is spent: a second run plans nothing and trains nothing
     code, out = _cli(capsys, "sweep", "plan", "--json")
     assert code == 0 and json.loads(out) == {"include": []}
+    # experiment tracking lists the trials as runs, with their sweep
+    code, listed = _json(capsys, "runs", "--json", "--local")
+    assert code == 0
+    sweeps = {r["name"]: r["sweep"] for r in listed}
+    assert len(sweeps) == 3 and {s["id"] for s in sweeps.values()} == {result["sweep"]}
+    assert sorted(s["trial"] for s in sweeps.values()) == [0, 1, 2]
+    best_name = result["best"]["experiment"]
+    assert sweeps[best_name]["params"] == {"train.scale": 3}
+    assert sweeps[best_name]["metric"] == "score"
+    assert runs.main("list", [], runs.Query(local_only=True, fmt="json", sweep="0" * 10)) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert (
+        runs.main("list", [], runs.Query(local_only=True, fmt="json", sweep=result["sweep"])) == 0
+    )
+    assert len(json.loads(capsys.readouterr().out)) == 3
 
 
 @pytest.mark.slow
@@ -226,10 +243,7 @@ def test_planning_reads_the_trials_recorded_as_experiments(
     code, planned = _json(capsys, "sweep", "plan", "--json")
     first = planned["include"][0]
     metrics = json.dumps({"f1": 0.5}).encode()
-    run = {
-        "status": "ok",
-        "sweep": {"id": _sweep_id(work), "trial": first["trial"], "params": first["params"]},
-    }
+    run = RunRecord("local", sweep=SweepTrial(_sweep_id(work), first["trial"], first["params"]))
     ref = journal.record(work, "elsewhere", {"metrics.json": metrics}, run)
     git(work, "push", "-q", "origin", f"{ref}:{ref}")
     git(work, "update-ref", "-d", ref)

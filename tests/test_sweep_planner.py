@@ -9,7 +9,7 @@ import pytest
 
 from mlops_actions.config.sweep import SweepSpec, parse
 from mlops_actions.errors import ConfigError
-from mlops_actions.sweep import leaderboard, planner
+from mlops_actions.sweep import journal, leaderboard, planner
 from mlops_actions.sweep.journal import TrialRecord
 
 
@@ -213,3 +213,16 @@ def test_no_metric_and_no_primary_is_an_error_and_a_stepped_float_range_grids() 
     spec = sweep(sampler="grid", params={"lr": {"low": 0.1, "high": 0.3, "step": 0.1}})
     values = sorted(r.params["lr"] for r in run_sweep(spec, lambda p: 1.0))
     assert all(math.isclose(v, w) for v, w in zip(values, [0.1, 0.2, 0.3], strict=True))
+
+
+def test_a_trial_whose_numbers_are_beyond_a_float_fails_and_the_leaderboard_still_renders() -> None:
+    """A trial's record and metrics are its job's output: JSON allows 1e400 written as an
+    integer, which no float holds. The trial fails; gathering and the leaderboard go on."""
+    spec = sweep(params={"a": [1, 2]}, metric="f1")
+    huge = 10**400
+    record = {"sweep": {"trial": 0, "params": {"a": huge}, "id": spec.id}, "status": "ok"}
+    trial = journal._trial("a" * 40, "refs/exps/aa/bb/exp-0", record, {"f1": huge}, "f1")
+    assert trial is not None and trial.state == "failed" and trial.value is None
+    ok = TrialRecord(spec.id, 1, {"a": huge}, 0.5, "complete", name="exp-1")
+    board = leaderboard.markdown(spec, [trial, ok])
+    assert "| 1 | 1 | **0.5** | out of range | `exp-1` |" in board, board

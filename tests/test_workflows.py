@@ -380,4 +380,9 @@ def test_every_training_job_runs_where_runs_on_says_and_installs_after_the_pull(
         for step in steps:
             if "MLOPS_INSTALL" in step.get("env", {}):
                 assert step["env"]["MLOPS_INSTALL"] == "${{ inputs.install }}"
-                assert step["run"] == 'eval "$MLOPS_INSTALL"'
+                assert "${{" not in step["run"]
+                assert (
+                    step["run"]
+                    .rstrip()
+                    .endswith('bash "$MLOPS_ACTION_SRC/scripts/user-install.sh"')
+                )

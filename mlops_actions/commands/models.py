@@ -37,7 +37,8 @@ def table(models: dict[str, registry.Model]) -> str:
                 version = f"{v.commit[:7]} (not registered)"
             date = v.date[:16].replace("T", " ")
             rows.append((name, version, ", ".join(v.stages), v.commit[:7], date, _metric(v)))
-    return _columns(rows)
+    # A metric's name and value come from a tag message, anyone's text: one printable line.
+    return _columns([tuple(inert.terminal(c) for c in row) for row in rows])
 
 
 def problems(models: dict[str, registry.Model]) -> list[str]:

@@ -10,7 +10,12 @@ from mlops_actions.github import context
 __all__ = ["RunOptions", "main"]
 
 
-def main(params: str, *, token: str | None, options: RunOptions) -> int:
+def main(
+    params: str, *, token: str | None, options: RunOptions, check_checkout: bool = False
+) -> int:
     cfg = settings.load(params)
     ctx = context.load(token=token)
+    if check_checkout:  # before the action's `install` runs any of the checkout's code
+        pipeline.refuse_untrusted_checkout(cfg, ctx)
+        return 0
     return pipeline.run(cfg, ctx, deliver.client_in_actions(ctx), options)

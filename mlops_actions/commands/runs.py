@@ -26,6 +26,7 @@ class Query:
     baseline: str | None = None
     branch: str | None = None
     pr: int | None = None
+    sweep: str | None = None  # the trials of this sweep only
 
 
 def _gather(query: Query) -> list[listing.Run]:
@@ -73,7 +74,9 @@ def _list(query: Query) -> int:
             f"{len(broken)} experiment(s) show without some values, e.g. {broken[0].name}: "
             f"{broken[0].errors[0]}"
         )
-    runs = view.select(runs, baseline=query.baseline, branch=query.branch, pr=query.pr)
+    runs = view.select(
+        runs, baseline=query.baseline, branch=query.branch, pr=query.pr, sweep=query.sweep
+    )
     if query.filter:
         rules = view.parse_filter(query.filter)
         runs = [r for r in runs if view.matches(r, rules)]
@@ -98,6 +101,8 @@ def _show(run: listing.Run) -> str:
     if rec is not None:
         lines += [f"event      {rec.event}" + (f" (PR #{rec.pr})" if rec.pr else "")]
         lines += [f"run        {rec.run_url}"] if rec.run_url else []
+        if rec.sweep:
+            lines += [f"sweep      {rec.sweep.id} trial {rec.sweep.trial}"]
         lines += [f"model      sha256 {rec.model_sha256}"] if rec.model_sha256 else []
         lines += [f"error      {rec.error}"] if rec.error else []
     for section in ("metrics", "params"):
@@ -162,7 +167,9 @@ def _prune(query: Query, keep: int | None, older_than: str | None, dry_run: bool
             "runs prune: no git remote to prune; add one with `git remote add origin URL`"
         )
     runs = listing.gather(start, remote=remote, local=False)
-    runs = view.select(runs, baseline=query.baseline, branch=query.branch, pr=query.pr)
+    runs = view.select(
+        runs, baseline=query.baseline, branch=query.branch, pr=query.pr, sweep=query.sweep
+    )
     ordered = view.sort(runs, query.sort) if query.sort else runs  # newest first by default
     doomed = ordered[keep:] if keep is not None else list(ordered)
     if older_than is not None:

@@ -269,10 +269,36 @@ def verdict(results: Sequence[GateResult]) -> str:
 
 
 def headline(results: Sequence[GateResult]) -> str | None:
-    """The report's first line: the gates' outcome and their counts; None without gates."""
+    """The report's first line, Markdown: the verdict and the gate that decided it, e.g.
+    '**❌ f1 0.902 < 0.920** (base 0.940 − 0.020) · 1 of 4 gates failed'; when every gate
+    passed, '**✅ 4 of 4 gates passed**'. None without gates. Gate descriptions hold metric
+    names from the project: they go through the inert module."""
     if not results:
         return None
-    return f"**{verdict(results)}** · {summary(results)}"
+    state = overall(results)
+    total = len(results)
+    if state == PASS:
+        skipped = sum(r.state == SKIPPED for r in results)
+        passed = total - skipped
+        more = f" · {skipped} skipped" if skipped else ""
+        return f"**{MARKS[PASS]} {passed} of {total} gates passed**{more}"
+    worst = [r for r in results if r.state == state]
+    first = worst[0]
+    what = "failed" if state == FAIL else "could not be evaluated"
+    decided, _, why = first.description.removesuffix(" ✓").partition(" (")
+    rest = f" ({inert.text(why)}" if why else ""
+    skipped = sum(r.state == SKIPPED for r in results)
+    more = f" · {skipped} skipped" if skipped else ""
+    return (
+        f"**{MARKS[state]} {inert.text(decided)}**{rest} · {len(worst)} of {total} gates {what}"
+        f"{more}"
+    )
+
+
+def failed_metrics(results: Sequence[GateResult]) -> list[str]:
+    """The metrics whose gate failed or could not be evaluated: never 'noise' in a report."""
+    names = [r.rule.metric for r in results if r.state in (FAIL, ERROR)]
+    return list(dict.fromkeys(names))
 
 
 # The report's Gates section for a project without rules.
@@ -283,28 +309,18 @@ NO_GATES = (
 
 
 def render_markdown(results: Sequence[GateResult], *, with_headline: bool = True) -> str:
-    """A Markdown table for the PR report; empty when there are no rules. The Base column is
-    empty for an absolute rule: the base value does not enter it."""
+    """A Markdown table for the PR report, the result second so a phone shows it; empty when
+    there are no rules."""
     if not results:
         return ""
     from tabulate import tabulate
 
-    rows = [
-        [
-            MARKS[r.state],
-            inert.code(r.text, table=True),
-            format_number(r.value),
-            format_number(r.baseline) if r.rule.relative else "",
-            inert.code(f"{r.detail}; {r.hint}", table=True) if r.hint else inert.cell(r.detail),
-        ]
-        for r in results
-    ]
-    table = tabulate(
-        rows,
-        headers=["", "Gate", "Value", "Base", "Result"],
-        tablefmt="github",
-        disable_numparse=True,
-    )
+    def result(r: GateResult) -> str:
+        detail = inert.code(f"{r.detail}; {r.hint}", table=True) if r.hint else inert.cell(r.detail)
+        return f"{MARKS[r.state]} {detail}"
+
+    rows = [[inert.code(r.text, table=True), result(r)] for r in results]
+    table = tabulate(rows, headers=["gate", "result"], tablefmt="github", disable_numparse=True)
     return f"{headline(results)}\n\n{table}\n" if with_headline else f"{table}\n"
 
 
@@ -314,7 +330,7 @@ def render_markdown(results: Sequence[GateResult], *, with_headline: bool = True
 def format_number(value: float | None, digits: int = 4) -> str:
     """For tables, as the report writes numbers: integers as integers, others to 4 significant
     digits, NaN as 'NaN', '—' for none."""
-    from mlops_actions.report.markdown import MISSING, number
+    from mlops_actions.metrics import MISSING, number
 
     return MISSING if value is None else number(value, digits)
 

@@ -108,7 +108,7 @@ class GateOptions:
 class MonitorConfig:
     """`monitor:`: drift and decay of production data against a version's training data.
 
-    Defaults (see the README's Monitoring): a feature drifts when its test rejects at the
+    Defaults (see docs/monitoring.md): a feature drifts when its test rejects at the
     Benjamini-Hochberg false discovery rate `fdr` across all features AND its PSI is at least
     `psi` (the test alone flags negligible shifts on large samples, PSI alone is noisy on
     small ones); the data drifts when more than `share` of the features drift.

@@ -101,7 +101,7 @@ def _load(path: str | Path) -> Config:
         if project is not None:  # a DVC pipeline needs no params file of ours
             return parse({}, file, project)
         raise ConfigError(
-            f"{file}: not found; create it (see the README's params.yaml) or pass --params"
+            f"{file}: not found; create it (see docs/params.md) or pass --params"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{file}: cannot be read: {exc}") from None
@@ -137,7 +137,7 @@ def parse(data: Any, file: str = DEFAULT_PARAMS, project: DvcProject | None = No
         if project is None:
             raise ConfigError(
                 f"{file}: no `{SECTION}:` section and no dvc.yaml; add `{SECTION}:` with "
-                "data and model (see the README's params.yaml) or a DVC pipeline"
+                "data and model (see docs/params.md) or a DVC pipeline"
             )
         section = {}
     if not isinstance(section, dict):

@@ -258,8 +258,7 @@ def from_config(cfg: Config) -> SweepSpec:
     """The sweep of a loaded config, or a ConfigError saying how to declare one."""
     if cfg.sweep is None:
         raise ConfigError(
-            f"{cfg.path}: mlops.sweep: not set; declare the params to search (see the README's "
-            "Sweeps)"
+            f"{cfg.path}: mlops.sweep: not set; declare the params to search (see docs/sweeps.md)"
         )
     m = cfg.metrics
     return parse(

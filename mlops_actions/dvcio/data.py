@@ -266,16 +266,21 @@ def _remote_manifest(root: Path, found: repo.Remote, out: Output) -> list[dict[s
 def run_dvc(
     args: list[str], cwd: Path, timeout: float | None = None
 ) -> subprocess.CompletedProcess[str]:
+    from mlops_actions import stepfiles
+
     env = output.child_env({"DVC_NO_ANALYTICS": "1"})
-    return subprocess.run(
-        [*repo.dvc_command(), *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-        check=False,
-    )
+    # The user's own dvc (their environment's, which a pull request's requirements may change)
+    # is their code: it gets scratch step files, as the training does.
+    with stepfiles.scratch(env, "dvc"):
+        return subprocess.run(
+            [*repo.dvc_command(), *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
+            check=False,
+        )
 
 
 def pull(

@@ -186,7 +186,7 @@ def deliver_report(
         if delivery.path:
             raise MlopsError(f"-o {target}: cannot write the report ({exc.strerror})") from None
         output.warning(f"{target}: cannot write the report file ({exc.strerror})")
-    if delivery.summary and not context.append_summary(ctx, body):
+    if delivery.summary and not context.append_summary(ctx, markdown.opened(body)):
         output.info("no job summary outside GitHub Actions (GITHUB_STEP_SUMMARY is not set)")
     if delivery.comment:
         if gh is None:
@@ -195,7 +195,7 @@ def deliver_report(
             )
         posted = post_comment(gh, ctx, body, delivery.comment_id, delivery.pr, delivery.author)
         if posted.fallback and not delivery.summary:
-            context.append_summary(ctx, body)
+            context.append_summary(ctx, markdown.opened(body))
 
 
 OutputValue = str | int | float | bool | None | Sequence[object] | Mapping[str, object]

@@ -46,7 +46,7 @@ def run(cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions) -> in
     """The exit code is the gates': 0 pass, 1 fail, 2 could not be evaluated."""
     if ctx.event_name in ("schedule", "workflow_dispatch"):
         return scheduled(cfg, ctx, gh, options)
-    _refuse_untrusted_checkout(cfg, ctx)
+    refuse_untrusted_checkout(cfg, ctx)
     gated = bool(cfg.rules) or pr_rules.gated_by_base(cfg, ctx)
     with deliver.GateStatuses(gh if gated else None, ctx, cfg.gate_options.status_prefix) as s:
         try:
@@ -107,7 +107,7 @@ def _record(
         tracking.record_quietly(cfg, trained, error=error)
 
 
-def _refuse_untrusted_checkout(cfg: Config, ctx: Context) -> None:
+def refuse_untrusted_checkout(cfg: Config, ctx: Context) -> None:
     """pull_request_target hands a write token to the workflow; training the pull request's
     head, or its merge commit, there runs its code (any fork's) next to that token. The opt-out
     counts only as the BASE branch's params.yaml sets it: a pull request cannot switch the guard
@@ -118,18 +118,21 @@ def _refuse_untrusted_checkout(cfg: Config, ctx: Context) -> None:
     if settings is not None and settings.allow_pull_request_target:
         return
     raise MlopsError(
-        "pull_request_target with the pull request's code checked out (its head or merge "
-        "commit) would run it next to a write token: train on `pull_request` (read-only) and "
-        "publish from a `workflow_run` job instead (README: Security model), or, if you trust "
+        "pull_request_target with the pull request's code checked out (HEAD is not the base "
+        "branch's commit: its head or merge commit, or a later push) would run it next to a "
+        "write token: train on `pull_request` (read-only) and "
+        "publish from a `workflow_run` job instead (docs/security.md), or, if you trust "
         "every author, set mlops.gate_options.allow_pull_request_target: true in "
         f"{cfg.path} on the base branch (a pull request's own setting does not count)"
     )
 
 
 def _pull_request_code(cfg: Config, ctx: Context) -> bool:
-    """The checkout is the pull request's head, or a merge of it (refs/pull/N/merge): HEAD is
-    the head, the event's merge commit, or a commit with the head as a parent (read from the
-    commit object, so a depth-1 clone counts too)."""
+    """The checkout may be the pull request's code: HEAD is its head, the event's merge commit,
+    a commit with the head as a parent (read from the commit object, so a depth-1 clone counts
+    too), or any commit but the base's own (the event's GITHUB_SHA or the pull request's
+    base): `refs/pull/N/head` and `/merge` are fetched after the event was sent, so a head
+    force-pushed in between is none of the others."""
     head = git.head_sha(cfg.root)
     if head is None or ctx.pr_head_sha is None:
         return False
@@ -140,9 +143,10 @@ def _pull_request_code(cfg: Config, ctx: Context) -> bool:
     try:
         raw = git.run("cat-file", "commit", head, cwd=cfg.root)
     except MlopsError:
-        return False
-    header = raw.split("\n\n", 1)[0].splitlines()
-    return f"parent {ctx.pr_head_sha}" in header
+        raw = ""
+    if f"parent {ctx.pr_head_sha}" in raw.split("\n\n", 1)[0].splitlines():
+        return True
+    return head not in {ctx.sha, ctx.pr_base_sha} - {None}
 
 
 def scheduled(cfg: Config, ctx: Context, gh: GitHub | None, options: RunOptions) -> int:

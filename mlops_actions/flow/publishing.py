@@ -207,6 +207,7 @@ def body(found: Results, where: Target, results: list[GateResult], ctx: Context)
         if results
         else gates.NO_GATES,
         verdict=gates.headline(results),
+        failed=gates.failed_metrics(results),
         plots=charts.render(found.plots, found.plot_notes, where.run_url),
         run_url=where.run_url,
         head=where.sha,
@@ -261,7 +262,7 @@ def publish_results(
 def _deliver(
     ctx: Context, gh: GitHub | None, text: str, delivery: deliver.Delivery, where: Target
 ) -> None:
-    if not context.append_summary(ctx, text):
+    if not context.append_summary(ctx, markdown.opened(text)):
         output.info("no job summary outside GitHub Actions (GITHUB_STEP_SUMMARY is not set)")
     if delivery.comment and gh is not None:
         posted = deliver.post_comment(gh, ctx, text, delivery.comment_id, where.pr, delivery.author)

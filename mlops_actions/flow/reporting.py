@@ -125,6 +125,7 @@ def _input(
         metrics=rows,
         gates_markdown=_gates_markdown(cfg, run),
         verdict=_verdict(cfg, run),
+        failed=gates.failed_metrics(run.results) if run is not None else [],
         run_url=ctx.run_url,
         lower=cfg.metrics.lower_is_better,
         higher=cfg.metrics.higher_is_better,

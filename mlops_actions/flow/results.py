@@ -4,7 +4,7 @@ The training job runs the pull request's code and holds no write token; it write
 `results.json` (the report's inputs, the gate results, the plots cut to what their charts and
 tables draw, the commit and pull request it claims) into a directory that the workflow uploads
 as an artifact. The publishing job, which never runs that code, reads the file back as
-untrusted data: held to `results_schema.SCHEMA`, and every text of it shown through the inert
+untrusted data: held to the schema (`results_schema`), and every text of it shown through the inert
 module.
 """
 
@@ -22,7 +22,6 @@ from typing import Any
 
 from mlops_actions.errors import MlopsError
 from mlops_actions.flow import results_schema
-from mlops_actions.flow.results_schema import SchemaError
 from mlops_actions.metrics import finite, json_safe
 from mlops_actions.report import charts
 from mlops_actions.report.markdown import DataChange, ReportInput, Row
@@ -34,7 +33,7 @@ FILE = "results.json"
 # Fields of the report that the publishing side makes itself: from the trusted event, from the
 # gate records it checks (the gates table, the verdict) and from the plot records (the Plots
 # section, drawn there so every name in it is made inert by this package's code).
-TRUSTED_FIELDS = ("gates_markdown", "verdict", "run_url", "head", "head_url", "plots")
+TRUSTED_FIELDS = ("gates_markdown", "verdict", "failed", "run_url", "head", "head_url", "plots")
 _TEMPLATE = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 
 
@@ -94,19 +93,19 @@ def to_json(results: Results) -> dict[str, Any]:
     }
 
 
-def _line(value: str, limit: int = results_schema.MAX_TEXT) -> str:
-    """A text as the schema holds it: one line, at most `limit` characters."""
-    return re.sub(r"[\x00-\x1f\x7f]", " ", value)[:limit]
+def _line(value: str, limit: int | None = None) -> str:
+    """A text as the schema holds it: one line, at most `limit` characters (a free text's)."""
+    return re.sub(r"[\x00-\x1f\x7f]", " ", value)[: limit or results_schema.max_text()]
 
 
 def _plots(plots: list[Plot], notes: list[str]) -> dict[str, Any]:
     """The plots cut to what the section draws of them, in the schema's terms."""
-    notes = list(notes)
-    if len(plots) > results_schema.MAX_PLOTS:
-        notes.append(f"{len(plots) - results_schema.MAX_PLOTS} more plots not reported")
+    notes, most = list(notes), results_schema.max_plots()
+    if len(plots) > most:
+        notes.append(f"{len(plots) - most} more plots not reported")
     return {
-        "plots": [_plot(charts.drawable(p)) for p in plots[: results_schema.MAX_PLOTS]],
-        "notes": [_line(n) for n in notes[: results_schema.MAX_NOTES]],
+        "plots": [_plot(charts.drawable(p)) for p in plots[:most]],
+        "notes": [_line(n) for n in notes[: results_schema.max_notes()]],
     }
 
 
@@ -153,7 +152,7 @@ def _plot(plot: Plot) -> dict[str, Any]:
         "images": {
             _line(k, 300): {"old": old, "new": new} for k, (old, new) in plot.images.items()
         },
-        "errors": [_line(e) for e in plot.errors[: results_schema.MAX_NOTES]],
+        "errors": [_line(e) for e in plot.errors[: results_schema.max_notes()]],
     }
 
 
@@ -162,7 +161,7 @@ def _value(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float)):
         return value
     text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return text[: results_schema.MAX_TEXT]
+    return text[: results_schema.max_text()]
 
 
 def _confusion(found: Any) -> dict[str, Any] | None:
@@ -224,13 +223,18 @@ def read(directory: str | os.PathLike[str]) -> Results:
         raise MlopsError(f"{path}: nested too deeply for a results file; refusing it") from None
     try:
         results_schema.validate(data)
-    except SchemaError as exc:
+    except results_schema.SchemaError as exc:
         raise MlopsError(f"{path}: {exc}; refusing the results") from None
     return from_json(data)
 
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+def _int(value: float | None) -> int | None:
+    """An integer of the schema as Python's: JSON Schema counts 3.0 as the integer 3."""
+    return None if value is None else int(value)
 
 
 def from_json(data: dict[str, Any]) -> Results:
@@ -240,7 +244,7 @@ def from_json(data: dict[str, Any]) -> Results:
     return Results(
         event_name=event["name"],
         sha=event["sha"],
-        pr=event["pr"],
+        pr=_int(event["pr"]),
         comment_id=data["comment_id"],
         status_prefix=data["status_prefix"],
         report=_report(report) if report is not None else None,
@@ -267,7 +271,7 @@ def _plot_of(data: dict[str, Any]) -> Plot:
         for file, cells in found.items():
             counts: Counter[tuple[str, str]] = Counter()
             for cell in cells:
-                counts[(cell["actual"], cell["predicted"])] += cell["count"]
+                counts[(cell["actual"], cell["predicted"])] += int(cell["count"])
             out[file] = counts
         return out
 
@@ -291,7 +295,12 @@ def _report(data: dict[str, Any]) -> ReportInput:
     fields = dict(data)
     fields["metrics"] = [Row(**row) for row in data["metrics"]]
     fields["params"] = [Row(**row) for row in data["params"]]
-    fields["data"] = [DataChange(**change) for change in data["data"]]
+    fields["data"] = [
+        DataChange(**{**change, "nfiles": _int(change["nfiles"]), "size": _int(change["size"])})
+        for change in data["data"]
+    ]
+    for key in ("precision", "model_size"):
+        fields[key] = _int(data[key])
     for key in ("intervals", "base_intervals"):
         fields[key] = {name: (float(lo), float(hi)) for name, (lo, hi) in data[key].items()}
     return ReportInput(**fields)

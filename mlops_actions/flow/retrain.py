@@ -102,10 +102,10 @@ def run(
         files_changed = list(dict.fromkeys([*changed, *also]))
         pr_body = f"{evidence}\n\n{body}" if evidence is not None else body
         url = open_pull_request(cfg, ctx, gh, options, files_changed, pr_body)
-        context.append_summary(ctx, f"Retrained on new data: {url}\n\n{body}")
+        context.append_summary(ctx, f"Retrained on new data: {url}\n\n{markdown.opened(body)}")
     else:
         output.info("the retrained model does not pass the gates; no pull request")
-        context.append_summary(ctx, body)
+        context.append_summary(ctx, markdown.opened(body))
     return gates.code
 
 

@@ -14,7 +14,7 @@ from mlops_actions.monitor.watch import MonitorResult
 
 LABEL = "mlops-drift"
 HISTORY_LIMIT = 30
-CHART_FEATURES = 20
+CHART_FEATURES = 10
 _HISTORY = re.compile(r"<!-- mlops-actions:drift-history\n(.*?)\n-->", re.S)
 
 
@@ -32,7 +32,8 @@ def issue_marker(model: str) -> str:
 def _num(value: float) -> str:
     if value == 0:
         return "0"
-    return f"{value:.3g}" if abs(value) >= 1e-3 else f"{value:.2e}"
+    text = f"{value:.3g}" if abs(value) >= 1e-3 else f"{value:.2e}"
+    return text.replace("-", "\u2212")  # one minus sign, as the model report
 
 
 def mermaid_label(name: str, limit: int = 24) -> str:
@@ -40,26 +41,51 @@ def mermaid_label(name: str, limit: int = 24) -> str:
     return inert.mermaid(name, limit=limit)
 
 
+# Series colours with at least 3:1 contrast on GitHub's light and dark canvas.
+BAR = "#0969da"
+LIMIT_LINE = "#cf222e"
+
+
+def _init(colours: tuple[str, ...], **chart: object) -> str:
+    """The Mermaid directive that sets a chart's series colours (and its layout)."""
+    found: dict[str, object] = {
+        "themeVariables": {"xyChart": {"plotColorPalette": ", ".join(colours)}}
+    }
+    if chart:
+        found["xyChart"] = chart
+    return f"%%{{init: {json.dumps(found)}}}%%"
+
+
+BAR_WIDTH = 16  # characters of the longest bar
+
+
+def _bar(value: float, top: float) -> str:
+    """A Unicode bar, eighths of a character: as long on a phone as on a desktop."""
+    eighths = round(value / top * BAR_WIDTH * 8) if top > 0 else 0
+    full, rest = divmod(eighths, 8)
+    return "█" * full + ("▏▎▍▌▋▊▉"[rest - 1] if rest else "") or "▏"
+
+
 def drift_chart(result: MonitorResult) -> str | None:
-    """Bars: the PSI of the features with the largest; a line: the PSI threshold."""
+    """The features that drift most, as a table with a bar column (from 0, one row each, so no
+    name overlaps another on any screen); every feature is in the table under it."""
     ranked = sorted(result.drift.features, key=lambda f: -f.psi)[:CHART_FEATURES]
     if not ranked:
         return None
     limit = result.drift.thresholds.psi
-    top = max([f.psi for f in ranked] + [limit]) * 1.1 or 1.0
-    labels = ", ".join(mermaid_label(f.name) for f in ranked)
-    return "\n".join(
-        [
-            "```mermaid",
-            "xychart-beta",
-            f'    title "PSI per feature (line: threshold {_num(limit)})"',
-            f"    x-axis [{labels}]",
-            f'    y-axis "PSI" 0 --> {top:.3g}',
-            f"    bar [{', '.join(f'{f.psi:.4f}' for f in ranked)}]",
-            f"    line [{', '.join(f'{limit:.4f}' for _ in ranked)}]",
-            "```",
-        ]
-    )
+    top = max([f.psi for f in ranked] + [limit])
+    more = len(result.drift.features) - len(ranked)
+    shown = f"top {len(ranked)} of {len(result.drift.features)}" if more > 0 else "every feature"
+    rows = [
+        f"| feature ({shown}) | PSI | bar, from 0 |",
+        "| --- | ---: | --- |",
+    ]
+    for f in ranked:
+        mark = " 🔴" if f.drifted else ""
+        rows.append(f"| {inert.cell(f.name)} | {_num(f.psi)}{mark} | {_bar(f.psi, top)} |")
+    threshold = _bar(limit, top)
+    rows.append(f"| _drift threshold_ | {_num(limit)} | {threshold} |")
+    return "\n".join(rows)
 
 
 def feature_table(result: MonitorResult) -> str:
@@ -91,11 +117,18 @@ def decay_section(result: MonitorResult) -> str:
         "| --- | ---: | ---: | ---: |",
     ]
     rows += [
-        f"| {inert.cell(e.metric)} | {_num(e.recorded)} | {_num(e.current)} | {e.change:+.4f} |"
+        f"| {inert.cell(e.metric)} | {_num(e.recorded)} | {_num(e.current)} | {'+' if e.change > 0 else ''}{_num(e.change)} |"
         for e in found.entries
     ]
     if found.gates:
-        rows += ["", gates.render_markdown(found.gates)]
+        state = gates.overall(found.gates)
+        said = {gates.PASS: "hold", gates.FAIL: "fail", gates.ERROR: "could not be evaluated"}
+        rows += [
+            "",
+            f"The decay rules {said[state]}:",
+            "",
+            gates.render_markdown(found.gates, with_headline=False),
+        ]
     return "\n".join(rows)
 
 
@@ -152,12 +185,14 @@ def parse_history(body: str | None) -> list[HistoryEntry]:
         return []
     out: list[HistoryEntry] = []
     for item in loaded if isinstance(loaded, list) else []:
-        if isinstance(item, dict) and isinstance(item.get("share"), (int, float)):
+        # The issue's body is editable text: a share is a fraction, a date and version short.
+        share = item.get("share") if isinstance(item, dict) else None
+        if isinstance(share, (int, float)) and not isinstance(share, bool) and 0 <= share <= 1:
             out.append(
                 HistoryEntry(
-                    date=str(item.get("date", "")),
-                    version=str(item.get("version", "")),
-                    share=float(item["share"]),
+                    date=str(item.get("date", ""))[:40],
+                    version=str(item.get("version", ""))[:100],
+                    share=float(share),
                     alarm=bool(item.get("alarm")),
                 )
             )
@@ -171,20 +206,45 @@ def add_run(history: list[HistoryEntry], result: MonitorResult, date: str) -> li
     return [*history, entry][-HISTORY_LIMIT:]
 
 
-def history_chart(history: list[HistoryEntry]) -> str:
-    labels = ", ".join(mermaid_label(h["date"][5:16].replace("T", " ")) for h in history)
-    shares = ", ".join(f"{h['share'] * 100:.1f}" for h in history)
+def _when(date: str) -> str:
+    """'2026-12-05T04:07:31Z' as '12-05 04:07'."""
+    return date[5:16].replace("T", " ")
+
+
+def history_chart(history: list[HistoryEntry], alarm_share: float = 0.0) -> str:
+    """The share of drifted features per run (runs numbered, dates in the table under it), on
+    an axis scaled to the shares, with the alarm's share as a second line."""
+    if len(history) < 2:
+        return ""
+    shares = [h["share"] * 100 for h in history]
+    top = max([*shares, alarm_share * 100]) * 1.25 or 1.0
+    first, last = _when(history[0]["date"]), _when(history[-1]["date"])
     return "\n".join(
         [
             "```mermaid",
+            _init((BAR, LIMIT_LINE), height=320),
             "xychart-beta",
-            '    title "Share of drifted features, last runs (%)"',
-            f"    x-axis [{labels}]",
-            '    y-axis "drifted features (%)" 0 --> 100',
-            f"    line [{shares}]",
+            '    title "Drifted features per run (%)"',
+            f'    x-axis "run (1 = {first}, {len(history)} = {last})" 1 --> {len(history)}',
+            f'    y-axis "drifted features (%)" 0 --> {top:.3g}',
+            f"    line [{', '.join(f'{v:.1f}' for v in shares)}]",
+            f"    line [{', '.join(f'{alarm_share * 100:.1f}' for _ in shares)}]",
             "```",
+            "",
+            f"<sub>blue line: drifted features · red line: the alarm goes off above "
+            f"{alarm_share:.0%}</sub>",
         ]
     )
+
+
+def history_table(history: list[HistoryEntry]) -> str:
+    rows = ["| run | date (UTC) | version | drifted | alarm |", "| ---: | --- | --- | ---: | --- |"]
+    for i, h in enumerate(history, 1):
+        rows.append(
+            f"| {i} | {inert.cell(_when(h['date']))} | {inert.code(h['version'], table=True)} | "
+            f"{h['share']:.1%} | {'🔴' if h['alarm'] else 'no'} |"
+        )
+    return "\n".join(rows)
 
 
 def history_block(history: list[HistoryEntry]) -> str:
@@ -199,13 +259,19 @@ def issue_title(result: MonitorResult) -> str:
 
 
 def issue_body(result: MonitorResult, history: list[HistoryEntry], run_url: str | None) -> str:
+    chart = history_chart(history, result.drift.thresholds.share)
     return "\n".join(
         [
             issue_marker(result.model),
             render(result, run_url),
             "### History",
             "",
-            history_chart(history),
+            *([chart, ""] if chart else []),
+            "<details><summary>Every run</summary>",
+            "",
+            history_table(history),
+            "",
+            "</details>",
             "",
             history_block(history),
             "",

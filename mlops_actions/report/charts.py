@@ -12,30 +12,42 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from collections.abc import Mapping
+from typing import Any
 
 from mlops_actions import inert
 from mlops_actions.report.markdown import number
 from mlops_actions.report.plots import Pair, Pairs, Plot, Series
 
-POINTS = 30
+POINTS = 40
 SERIES = 4
 PLOTS = 12
 CLASSES = 12
 FILES = 10  # confusion files or images of one plot a results file carries
 BUDGET = 24_000
-# Base lines light, this run's dark, one hue per series.
+# This run's lines dark, the base's light, one hue per series; every colour has at least 3:1
+# contrast on GitHub's light (#ffffff) and dark (#0d1117) canvas.
 _HUES = (
-    ("#9ecae1", "#08519c"),
-    ("#fdae6b", "#a63603"),
-    ("#a1d99b", "#006d2c"),
-    ("#bcbddc", "#54278f"),
+    ("#218bff", "#0969da"),
+    ("#e16f24", "#bc4c00"),
+    ("#2da44e", "#1a7f37"),
+    ("#a371f7", "#8250df"),
 )
+_ONE = (("#bc4c00", "orange"), ("#0969da", "blue"))  # one series: base, this run
 _NAMES = (
     ("light blue", "dark blue"),
     ("light orange", "dark orange"),
     ("light green", "dark green"),
     ("light purple", "dark purple"),
 )
+
+
+def _exact(value: float) -> str:
+    """A grid end as Mermaid reads it, every digit of it (a power-of-two step is exact)."""
+    from decimal import Decimal
+
+    out = format(Decimal(value), "f")
+    out = out.rstrip("0").rstrip(".") if "." in out else out
+    return "0" if out in ("-0", "") else out
 
 
 def _plain(value: float) -> str:
@@ -48,13 +60,51 @@ def _plain(value: float) -> str:
 # --- x/y curves -----------------------------------------------------------------------------
 
 
-def _grid(lines: list[Series]) -> list[float] | None:
-    xs = [x for line in lines for x, _ in line.points]
-    if not xs or min(xs) == max(xs):
+def x_grid(lines: list[Series]) -> list[float] | None:
+    """At most `POINTS` evenly spaced x values for the chart: the step a power of two (0.25,
+    1, 4…) and both ends multiples of it, so Mermaid, which steps a numeric x axis by adding
+    floats, lands on every point, the last one too. An x across most of [0, 1] (ROC,
+    precision-recall) spans all of it."""
+    import math
+
+    import numpy as np
+
+    xs = _values(lines)[:, 0]
+    if not xs.size or xs.min() == xs.max():
         return None
-    low, high = min(xs), max(xs)
-    step = (high - low) / (POINTS - 1)
-    return [low + step * i for i in range(POINTS)]
+    low, high = float(xs.min()), float(xs.max())
+    if low >= 0 and high <= 1 and high - low >= 0.5:
+        low, high = 0.0, 1.0
+    step = 2.0 ** math.ceil(math.log2((high - low) / (POINTS - 2)))  # + 2 ends rounded out
+    if bool(np.all(xs == np.round(xs))):
+        step = max(step, 1.0)  # epochs, steps: every one of them a point
+    first, last = math.floor(low / step), math.ceil(high / step)
+    return [(first + i) * step for i in range(last - first + 1)]
+
+
+def _unit(lines: list[Series], grid: list[float]) -> bool:
+    """Whether a chart's x and y are rates (ROC, precision-recall): both axes then span 0–1."""
+    values = _values(lines)
+    inside = bool(values.size) and bool(((values >= 0) & (values <= 1)).all())
+    return inside and grid[0] == 0 and grid[-1] == 1
+
+
+def _values(lines: list[Series]) -> Any:
+    """Every (x, y) of `lines` as one (n, 2) array."""
+    import numpy as np
+
+    found = [_array(line) for line in lines]
+    return np.concatenate(found) if found else np.zeros((0, 2))
+
+
+def _array(line: Series) -> Any:
+    """A line's points as an (n, 2) array (fromiter: a list of tuples converts slowly)."""
+    import itertools
+
+    import numpy as np
+
+    flat = itertools.chain.from_iterable(line.points)
+    return np.fromiter(flat, dtype=float, count=2 * len(line.points)).reshape(-1, 2)
 
 
 def resample(line: Series, grid: list[float]) -> list[float]:
@@ -62,9 +112,9 @@ def resample(line: Series, grid: list[float]) -> list[float]:
     sorted by x, in file order among equal x."""
     import numpy as np
 
-    pts = sorted(line.points, key=lambda p: p[0])
-    xs = np.array([p[0] for p in pts])
-    ys = np.array([p[1] for p in pts])
+    pts = _array(line)
+    order = np.argsort(pts[:, 0], kind="stable")
+    xs, ys = pts[order, 0], pts[order, 1]
     return [float(v) for v in np.interp(np.array(grid), xs, ys)]
 
 
@@ -78,7 +128,7 @@ def line_chart(plot: Plot) -> tuple[str, list[str]]:
         names = names[:SERIES]
     base = [s for s in base if s.name in names]
     new = [s for s in new if s.name in names]
-    grid = _grid([*base, *new])
+    grid = x_grid([*base, *new])
     if grid is None:
         return "", ["not drawn: fewer than two distinct x values"]
     drawn: list[tuple[str, list[float]]] = []
@@ -90,12 +140,17 @@ def line_chart(plot: Plot) -> tuple[str, list[str]]:
             if found is None:
                 continue
             drawn.append((side, resample(found, grid)))
+            if len(names) == 1:  # two hues tell base from this run best
+                palette.append(_ONE[which][0])
+                legend.append(f"{side}: {_ONE[which][1]}")
+                continue
             palette.append(_HUES[i][which])
-            series = f"{inert.code(name)} " if len(names) > 1 else ""
-            legend.append(f"{series}{side}: {_NAMES[i][which]}")
+            legend.append(f"{inert.code(name)} {side}: {_NAMES[i][which]}")
     values = [v for _, ys in drawn for v in ys]
     low, high = min(values), max(values)
-    if low == high:
+    if _unit([*base, *new], grid):
+        low, high = 0.0, 1.0
+    elif low == high:
         low, high = low - (abs(low) * 0.05 or 1.0), high + (abs(high) * 0.05 or 1.0)
     title = inert.mermaid(plot.title, default="plot")
     x_label = inert.mermaid(plot.x_label or "x", default="x")
@@ -106,13 +161,12 @@ def line_chart(plot: Plot) -> tuple[str, list[str]]:
         f"%%{{init: {init}}}%%",
         "xychart-beta",
         f"    title {title}",
-        f"    x-axis {x_label} {_plain(grid[0])} --> {_plain(grid[-1])}",
+        f"    x-axis {x_label} {_exact(grid[0])} --> {_exact(grid[-1])}",
         f"    y-axis {y_label} {_plain(low)} --> {_plain(high)}",
         *(f"    line [{', '.join(_plain(v) for v in ys)}]" for _, ys in drawn),
         "```",
     ]
-    notes.insert(0, " · ".join(legend))
-    notes.append(f"{POINTS} points on a shared x grid, interpolated linearly")
+    notes.insert(0, "lines: " + " · ".join(legend))
     return "\n".join(block), notes
 
 
@@ -202,7 +256,7 @@ def drawable(plot: Plot) -> Plot:
         if len(names) > SERIES:
             errors.insert(0, f"showing {SERIES} of {len(names)} series")
             names = names[:SERIES]
-        grid = _grid([s for s in [*base, *new] if s.name in names])
+        grid = x_grid([s for s in [*base, *new] if s.name in names])
 
         def cut(lines: list[Series] | None) -> list[Series] | None:
             if lines is None:
@@ -275,13 +329,10 @@ def _images(plot: Plot, run_url: str | None) -> list[str]:
 
 
 def _heading(plot: Plot) -> str:
+    """One shape for every plot: its title in bold, its file when the title is not it, the sides."""
     sides = "base and this run" if _both(plot) else "this run" if _has_new(plot) else "base only"
-    head = (
-        f"**{inert.text(plot.title)}** · {inert.code(plot.id)}"
-        if plot.title != plot.id
-        else inert.code(plot.id)
-    )
-    return f"{head} · {sides}"
+    named = f" · {inert.code(plot.id)}" if plot.title != plot.id else ""
+    return f"**{inert.text(plot.title)}**{named} · {sides}"
 
 
 def _has_new(plot: Plot) -> bool:

@@ -1,13 +1,13 @@
 """The sweep's journal is the experiments themselves: each trial is a DVC experiment ref
 `refs/exps/<B[:2]>/<B[2:]>/<name>` whose commit (first parent: the baseline B that was trained)
-holds the params and metrics files as the trial left them, plus the run record RECORD with
-`sweep: {id, trial, params}` and `status: ok | failed`. Nothing else is stored: any job that
-can read the refs can rebuild the study.
+holds the params and metrics files as the trial left them, plus experiment tracking's run
+record (tracking.runrecord, at RECORD) whose `sweep` names the sweep, the trial and its params,
+and whose `status` is ok or failed. Nothing else is stored: any job that can read the refs can
+rebuild the study, and `mlops-actions runs` lists the trials like any other run.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections.abc import Mapping
@@ -19,8 +19,10 @@ from mlops_actions import git
 from mlops_actions.errors import GitError
 from mlops_actions.metrics import finite, flatten, parse
 from mlops_actions.tag import BOT
+from mlops_actions.tracking import runrecord
+from mlops_actions.tracking.runrecord import RunRecord
 
-RECORD = ".mlops/run.json"  # the run record in an experiment's tree
+RECORD = runrecord.RECORD_PATH  # the run record in an experiment's tree
 EXPS = "refs/exps/"
 State = Literal["complete", "failed", "running"]
 
@@ -46,24 +48,21 @@ def exp_ref(baseline: str, name: str) -> str:
 
 
 def _trial(
-    commit: str, ref: str, record: dict[str, Any], metrics: dict[str, Any] | None, metric: str
+    commit: str, ref: str, record: RunRecord, metrics: dict[str, Any] | None, metric: str
 ) -> TrialRecord | None:
-    sweep = record.get("sweep")
-    if not isinstance(sweep, dict):
-        return None
-    number, params, sid = sweep.get("trial"), sweep.get("params"), sweep.get("id")
-    if not isinstance(number, int) or not isinstance(params, dict) or not isinstance(sid, str):
+    sweep = record.sweep
+    if sweep is None:
         return None
     flat = flatten(metrics) if metrics else {}
     value = flat.get(metric)
-    ok = record.get("status") == "ok" and finite(value)
-    error = record.get("error") if isinstance(record.get("error"), str) else None
-    if record.get("status") == "ok" and not ok:
+    ok = record.status == "ok" and finite(value)
+    error = record.error
+    if record.status == "ok" and not ok:
         error = f"metric '{metric}' missing or not a finite number"
     return TrialRecord(
-        sweep_id=sid,
-        number=number,
-        params=params,
+        sweep_id=sweep.id,
+        number=sweep.trial,
+        params=sweep.params,
         value=float(value) if ok and value is not None else None,
         state="complete" if ok else "failed",
         name=ref.rsplit("/", 1)[-1],
@@ -83,16 +82,12 @@ def read(root: Path, sweep_id: str, metric: str, metrics_file: str) -> list[Tria
         return []
     with git.CatFile(root) as cat:
         records = cat.read([f"{sha}:{RECORD}" for sha, _ in refs])
-        found: list[tuple[str, str, dict[str, Any]]] = []
+        found: list[tuple[str, str, RunRecord]] = []
         for (sha, ref), obj in zip(refs, records, strict=True):
             if obj is None or obj.type != "blob":
                 continue
-            try:
-                data = json.loads(obj.data)
-            except ValueError:
-                continue
-            sweep = data.get("sweep") if isinstance(data, dict) else None
-            if isinstance(sweep, dict) and sweep.get("id") == sweep_id:
+            data = runrecord.parse(obj.data)
+            if data is not None and data.sweep is not None and data.sweep.id == sweep_id:
                 found.append((sha, ref, data))
         blobs = cat.read([f"{sha}:{metrics_file}" for sha, _, _ in found])
     trials: dict[int, TrialRecord] = {}
@@ -117,14 +112,14 @@ def record(
     root: Path,
     name: str,
     files: Mapping[str, bytes],
-    run: dict[str, Any],
+    run: RunRecord,
 ) -> str:
     """Write experiment `name` of HEAD: HEAD's tree plus `files` (paths from the repository's
     top) plus the run record `run` at RECORD; the ref is created only after its commit exists,
     and never over an existing one. Returns the ref."""
     head = git.run("rev-parse", "HEAD", cwd=root)
     ref = exp_ref(head, name)
-    blobs = {**files, RECORD: (json.dumps(run, indent=2, sort_keys=True) + "\n").encode()}
+    blobs = {**files, RECORD: run.encode()}
     commit = commit_files(root, blobs, f"mlops-actions: {name}")
     git.run("update-ref", ref, commit, "0" * 40, cwd=root)
     return ref

@@ -7,7 +7,8 @@ from typing import Any
 
 from mlops_actions import inert
 from mlops_actions.config.sweep import SweepSpec
-from mlops_actions.report.markdown import _name, number
+from mlops_actions.metrics import finite
+from mlops_actions.report.verdicts import name_cell, number
 from mlops_actions.sweep.journal import TrialRecord
 
 LIMIT = 20  # rows in the leaderboard; the rest are counted
@@ -32,7 +33,9 @@ def _value(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, (int, float)):
-        return number(value)
+        # A trial's params are its job's output: an integer beyond a float's range is shown,
+        # not formatted (nor turned into 400 digits).
+        return number(value) if finite(value) else "out of range"
     return "null" if value is None else inert.cell(str(value))
 
 
@@ -50,14 +53,14 @@ def markdown(spec: SweepSpec, records: list[TrialRecord], limit: int = LIMIT) ->
     names = sorted(spec.params)
     goal = "lowest" if spec.minimize else "highest"
     lines = [
-        f"### Sweep `{spec.id}`: {_name(spec.metric)}, {goal} wins",
+        f"### Sweep `{spec.id}`: {name_cell(spec.metric)}, {goal} wins",
         "",
         f"{spec.sampler} sampler, seed {spec.seed}: {inert.cell(status_line(spec, records))}.",
         "",
     ]
     if not records:
         return "\n".join([*lines, "No trial recorded yet."]) + "\n"
-    header = ["#", "trial", _name(spec.metric), *(_name(n) for n in names), "experiment"]
+    header = ["#", "trial", name_cell(spec.metric), *(name_cell(n) for n in names), "experiment"]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     rows = ranked(records, spec.minimize)
     for rank, r in enumerate(rows[:limit], 1):
@@ -67,7 +70,7 @@ def markdown(spec: SweepSpec, records: list[TrialRecord], limit: int = LIMIT) ->
             str(r.number),
             f"**{value}**" if rank == 1 and r.state == "complete" else value,
             *(_value(r.params.get(n)) for n in names),
-            _name(r.name) if r.name else "—",
+            name_cell(r.name) if r.name else "—",
         ]
         lines.append("| " + " | ".join(cells) + " |")
     if len(rows) > limit:

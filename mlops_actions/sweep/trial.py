@@ -8,7 +8,6 @@ import os
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +19,8 @@ from mlops_actions.errors import ConfigError, MlopsError
 from mlops_actions.metrics import finite
 from mlops_actions.sweep import journal, overlay
 from mlops_actions.sweep.journal import TrialRecord
-
-RUN_SCHEMA = "mlops-actions/run/1"
+from mlops_actions.tracking import runrecord
+from mlops_actions.tracking.runrecord import RunRecord, SweepTrial
 
 
 @dataclass(frozen=True)
@@ -93,18 +92,16 @@ def run(
     if error is None and not finite(value):
         error = f"metric '{spec.metric}' is not a finite number in {cfg.train.metrics}"
     status = "failed" if error else "ok"
-    run = {
-        # the run record experiment tracking writes (its schema), plus `sweep`
-        "schema": RUN_SCHEMA,
-        "event": event,
-        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "model": cfg.model.name,
-        "status": status,
-        "error": error,
-        "run_url": run_url,
-        "duration": round(seconds, 3),
-        "sweep": {"id": spec.id, "trial": number, "params": params, "metric": spec.metric},
-    }
+    run = RunRecord(
+        event=event,
+        created=runrecord.now(),
+        model=cfg.model.name,
+        status=status,
+        error=error,
+        run_url=run_url,
+        duration=round(seconds, 3),
+        sweep=SweepTrial(spec.id, number, params, spec.metric),
+    )
     ref = _record(cfg.root, f"sweep-{spec.id}-{number}", files, run)
     if error:
         output.warning(f"trial {number} failed: {error}")
@@ -123,7 +120,7 @@ def run(
     return Outcome(record, ref, seconds)
 
 
-def _record(root: Path, stem: str, files: dict[str, bytes], run: dict[str, Any]) -> str:
+def _record(root: Path, stem: str, files: dict[str, bytes], run: RunRecord) -> str:
     for _ in range(3):  # a name taken by another attempt: draw again
         try:
             return journal.record(root, f"{stem}-{secrets.token_hex(3)}", files, run)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,10 @@ class Run:
         return self.record.pr if self.record else None
 
     @property
+    def sweep_id(self) -> str | None:
+        return self.record.sweep.id if self.record and self.record.sweep else None
+
+    @property
     def status(self) -> str:
         return self.record.status if self.record else "ok"
 
@@ -73,6 +77,7 @@ class Run:
             "created": self.created,
             "run_url": rec.run_url if rec else None,
             "model_sha256": rec.model_sha256 if rec else None,
+            "sweep": asdict(rec.sweep) if rec and rec.sweep else None,
             "where": self.where,
             "params": self.params,
             "metrics": self.metrics,

@@ -11,7 +11,7 @@ from typing import Any
 
 from mlops_actions import __version__, git
 
-VERSION = f"{__version__}/1"
+VERSION = f"{__version__}/2"  # /2: run records keep their sweep
 
 
 def _path(top: Path) -> Path:

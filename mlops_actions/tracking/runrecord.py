@@ -23,6 +23,16 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
 
 
 @dataclass(frozen=True)
+class SweepTrial:
+    """The trial of a hyper-parameter sweep that a run was: what the planner replays."""
+
+    id: str
+    trial: int
+    params: dict[str, Any]  # the values the trial set, as its params files got them
+    metric: str | None = None  # the metric the sweep optimises
+
+
+@dataclass(frozen=True)
 class RunRecord:
     """What a run was: the facts `runs` lists beside the params and metrics."""
 
@@ -40,6 +50,7 @@ class RunRecord:
     error: str | None = None
     created: str = ""
     model: str | None = None
+    sweep: SweepTrial | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"schema": SCHEMA, **asdict(self)}
@@ -98,7 +109,21 @@ def parse(data: bytes | None) -> RunRecord | None:
         error=_text(raw.get("error"), 400),
         created=_text(raw.get("created"), 40) or "",
         model=_text(raw.get("model"), 100),
+        sweep=_sweep(raw.get("sweep")),
     )
+
+
+def _sweep(value: Any) -> SweepTrial | None:
+    """The sweep part of an untrusted record; None unless id, trial and params are sound.
+    The params stay as written: the planner replays them into the study."""
+    if not isinstance(value, dict):
+        return None
+    sid, trial, params = _text(value.get("id")), _int(value.get("trial")), value.get("params")
+    if not sid or trial is None or not isinstance(params, dict):
+        return None
+    if not all(isinstance(k, str) for k in params):
+        return None
+    return SweepTrial(sid, trial, params, _text(value.get("metric")))
 
 
 def _url(value: Any) -> str | None:

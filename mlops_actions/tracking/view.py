@@ -93,6 +93,7 @@ def select(
     baseline: str | None = None,
     branch: str | None = None,
     pr: int | None = None,
+    sweep: str | None = None,
 ) -> list[Run]:
     out = runs
     if baseline:
@@ -101,6 +102,8 @@ def select(
         out = [r for r in out if (r.record and r.record.branch == branch) or r.branch == branch]
     if pr is not None:
         out = [r for r in out if r.pr == pr]
+    if sweep:  # the trials of one sweep (its id, or the start of it)
+        out = [r for r in out if r.sweep_id and r.sweep_id.startswith(sweep)]
     return out
 
 

@@ -22,6 +22,7 @@ flattened metrics.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,6 +44,35 @@ def _interval(values: np.ndarray, point: float | None = None) -> list[float] | N
     if point is not None:  # never an interval that leaves out the estimate itself
         low, high = min(low, point), max(high, point)
     return [round(float(low), 6), round(float(high), 6)]
+
+
+MOVE_CLASSES = 20  # beyond this many classes one prediction moves a macro score by very little
+
+
+def one_prediction_changed(matrix: np.ndarray) -> np.ndarray:
+    """(moves, k, k): the confusion matrix with one test example predicted as another class,
+    for every cell that has an example and every other class."""
+    k = matrix.shape[0]
+    moves = []
+    for actual in range(k):
+        for predicted in range(k):
+            if matrix[actual, predicted] <= 0:
+                continue
+            for other in range(k):
+                if other != predicted:
+                    moved = matrix.copy()
+                    moved[actual, predicted] -= 1
+                    moved[actual, other] += 1
+                    moves.append(moved)
+    return np.array(moves) if moves else np.zeros((0, k, k))
+
+
+def _down(value: float) -> float:
+    return math.floor(value * 1e6) / 1e6
+
+
+def _up(value: float) -> float:
+    return math.ceil(value * 1e6) / 1e6
 
 
 def _draw(rng: np.random.Generator, counts: np.ndarray, resamples: int) -> np.ndarray:
@@ -142,10 +172,19 @@ def classification_intervals(
     np.add.at(matrix, (t, p), 1)
     positive = 1 if k == 2 else None
     found = confusion_scores(confusion_resamples(matrix, rng, resamples), positive)
+    moved = confusion_scores(one_prediction_changed(matrix), positive) if k <= MOVE_CLASSES else {}
     result: dict[str, list[float]] = {}
     for name, values in found.items():
         interval = _interval(values, point.get(name))
         if interval is not None and point.get(name) is not None:
+            near = moved.get(name)
+            if near is not None and near.size and np.isfinite(near).all():
+                # One test example predicted otherwise is never significant: a precision of
+                # 1 with no false positive in any resample is not 1 ± 0.
+                interval = [
+                    min(interval[0], _down(float(near.min()))),
+                    max(interval[1], _up(float(near.max()))),
+                ]
             result[name] = interval
     if scores is not None and k == 2 and point.get("roc_auc") is not None:
         cells, _ = _score_cells(t == 1, np.asarray(scores, dtype=float))

@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 
 from mlops_actions import metrics as metrics_mod
-from mlops_actions import output
+from mlops_actions import output, stepfiles
 from mlops_actions.config.settings import Config
 from mlops_actions.errors import ConfigError, TrainingError
-from mlops_actions.training import stepfiles, userenv
+from mlops_actions.training import userenv
 from mlops_actions.training.base import Artifacts, NoPipeline
 from mlops_actions.training.common import named_code
 

@@ -65,16 +65,21 @@ def package_versions(root: Path, *names: str) -> dict[str, str]:
     exe = python(env)
     if exe is None:
         return {}
+    from mlops_actions import stepfiles
+
     try:
-        proc = subprocess.run(
-            [exe, "-c", _QUERY, *(n.lower() for n in names)],
-            cwd=root,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        # The user's Python runs their packages' .pth files at start: their code, so it gets
+        # scratch step files, as the training does.
+        with stepfiles.scratch(env, "the job's Python"):
+            proc = subprocess.run(
+                [exe, "-c", _QUERY, *(n.lower() for n in names)],
+                cwd=root,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
         found = json.loads(proc.stdout) if proc.returncode == 0 else None
     except (OSError, subprocess.TimeoutExpired, ValueError):
         found = None

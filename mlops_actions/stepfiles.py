@@ -7,7 +7,7 @@ hold a write token. So the training command and `dvc repro` see scratch files un
 and the real files are put back to what they held before, byte for byte, when the code is done
 (in case it found them on its own, in the runner's temp directory). Whatever it wrote is
 ignored and named in a warning. A process the code leaves running in the background after it
-returns is beyond this: the README's Security model says so.
+returns is beyond this: docs/security.md says so.
 """
 
 from __future__ import annotations
@@ -72,5 +72,5 @@ def scratch(env: MutableMapping[str, str], label: str) -> Iterator[None]:
                 output.warning(
                     f"{label} wrote to {', '.join(changed)}; ignored: code that training runs "
                     "cannot set the environment, PATH, outputs or summary of this job's steps "
-                    "(README: Security model)"
+                    "(docs/security.md)"
                 )
