@@ -177,7 +177,7 @@ def recording(runs: int, log: Any) -> Row:
         repo = tmp / "repo"
         build(repo, 0)
         script = (
-            "import time, sys; from mlops_actions import config; "
+            "import time, sys; from mlops_actions.config import settings as config; "
             "from mlops_actions.tracking import record; cfg = config.load('params.yaml'); "
             "t = time.perf_counter(); "
             "record.record_local(cfg, record.local_record(cfg, None)); "

@@ -671,7 +671,9 @@ def test_metrics_file_faults(
         assert states["mlops/gate: accuracy >= 0.85"] == "error"
         assert cli.main(["report", "--comment"]) == 0
         (body,) = _reports(github_server, number)
-        assert re.search(r"\| `accuracy` +\| +0\.9\d+( ± [\d.]+)? \| +(NaN|∞) \|", body), body
+        # the verdict second (a phone shows it), then base and this run
+        row = r"\| `accuracy` +\| ❌\sfailed +\| +0\.9\d+( ± [\d.]+)? \| +(NaN|∞) \|"
+        assert re.search(row, body), body
     else:
         assert line == gate_says
         assert cli.main(["report", "--comment"]) == 2
@@ -817,7 +819,7 @@ def test_non_ascii_names(
     assert cli.main(["report", "--comment"]) == 0
     (body,) = _reports(github_server, number)
     for name in ("précision", "精度", "损失"):
-        assert re.search(rf"\| `{name}` +\|.*[↑↓] better", body), name
+        assert re.search(rf"\| `{name}` +\|.*[↑↓]\sbetter", body), name
     assert cli.main(["gate", "--status"]) == 0
     assert _states(github_server, head) == {
         "mlops/gate": "success",

@@ -88,7 +88,7 @@ def test_the_memo_is_shared_by_pull_and_a_fresh_process(demo_repo: Path) -> None
     memo = hashmemo.HashMemo.load(demo_repo)
     assert len(memo.entries) == 1
     script = (
-        "import sys; from pathlib import Path; from mlops_actions import data\n"
+        "import sys; from pathlib import Path; from mlops_actions.dvcio import data\n"
         "calls = []\nreal = data.file_md5\n"
         "data.file_md5 = lambda p, legacy=False: calls.append(p) or real(p, legacy)\n"
         "data.check(Path('.').resolve(), ['data.dvc'])\nprint(len(calls))\n"

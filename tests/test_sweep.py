@@ -180,7 +180,7 @@ def test_a_failed_trial_is_recorded_as_failed_and_never_wins(
     assert gathered["done"] is False
     code, out = _cli(capsys, "sweep", "gather")
     rows = [line for line in out.splitlines() if line.startswith("| ")]
-    assert rows[1].startswith("| 1 | 0 | **-4** | 1 |") and rows[2].startswith("| — | 2 | failed")
+    assert rows[1].startswith("| 1 | 0 | **\u22124** | 1 |") and rows[2].startswith("| — | 2 | failed")
     # the next wave is the one trial nobody recorded
     code, out = _cli(capsys, "sweep", "plan", "--json")
     assert json.loads(out) == {"include": [{"trial": 1, "params": {"train.scale": 3}}]}

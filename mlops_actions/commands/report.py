@@ -20,7 +20,8 @@ def main(params: str, *, base: str | None, token: str | None, delivery: Delivery
     gates = gating.compared_gates(cfg, found, current, ctx) if cfg.rules else None
     body = reporting.report_body(cfg, ctx, found, gates, comment_id=delivery.comment_id)
     gh = deliver.client(ctx) if delivery.comment and ctx.token else None
-    deliver.deliver_report(cfg, ctx, gh, body, delivery)
-    if not (delivery.comment or delivery.summary or delivery.path):
+    on_stdout = not (delivery.comment or delivery.summary or delivery.path)
+    deliver.deliver_report(cfg, ctx, gh, body, delivery, body_on_stdout=on_stdout)
+    if on_stdout:
         output.info(body)
     return 0

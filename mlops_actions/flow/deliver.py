@@ -170,18 +170,25 @@ class Delivery:
 
 
 def deliver_report(
-    cfg: Config, ctx: Context, gh: GitHub | None, body: str, delivery: Delivery
+    cfg: Config,
+    ctx: Context,
+    gh: GitHub | None,
+    body: str,
+    delivery: Delivery,
+    *,
+    body_on_stdout: bool = False,
 ) -> None:
     """Write the report file and its output; append the job summary; post the sticky comment.
 
-    The summary comes first, so a GitHub failure while commenting never loses the report.
+    The summary comes first, so a GitHub failure while commenting never loses the report. With
+    `body_on_stdout` (`report > file`) the line naming the report file goes to stderr.
     """
     named = cfg.cache.dir  # as written when set (relative to params.yaml), else outside
     target = delivery.path or (f"{named}/report.md" if named else str(cfg.cache_dir / "report.md"))
     try:
         write_text(cfg.resolve(target), body)
         write_outputs(ctx, report_path=str(cfg.resolve(target)))
-        output.status(f"report written to {target}")
+        (output.status if body_on_stdout else output.info)(f"report written to {target}")
     except OSError as exc:
         if delivery.path:
             raise MlopsError(f"-o {target}: cannot write the report ({exc.strerror})") from None
