@@ -13,7 +13,8 @@ from mlops_actions.dvcio import failure
 
 if TYPE_CHECKING:
     from mlops_actions.config.settings import Config
-    from mlops_actions.flow.steps import GateRun, Pulled
+    from mlops_actions.flow.gating import GateRun
+    from mlops_actions.flow.steps import Pulled
     from mlops_actions.metrics import Metrics
     from mlops_actions.registry import PromoteResult
     from mlops_actions.registry.lifecycle import Change

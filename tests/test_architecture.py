@@ -106,6 +106,10 @@ def test_the_cycle_finder_finds_a_cycle_hidden_inside_a_function() -> None:
     ("module", "forbidden"),
     [
         ("mlops_actions.flow.steps", "mlops_actions.flow.pipeline"),
+        ("mlops_actions.flow.steps", "mlops_actions.flow.gating"),
+        ("mlops_actions.flow.gating", "mlops_actions.flow.pipeline"),
+        ("mlops_actions.flow.gating", "mlops_actions.flow.reporting"),
+        ("mlops_actions.flow.reporting", "mlops_actions.flow.pipeline"),
         ("mlops_actions.flow.retrain", "mlops_actions.flow.pipeline"),
         ("mlops_actions.flow.pipeline", "mlops_actions.commands.gate"),
     ],
@@ -129,7 +133,53 @@ def test_no_module_is_over_600_lines() -> None:
 def test_every_training_mode_has_a_trainer_and_no_more() -> None:
     """config names the modes (so it never imports the trainers); training.TRAINERS holds one
     trainer for each of them."""
+    from mlops_actions.config.modes import NEEDS
     from mlops_actions.config.settings import MODES
     from mlops_actions.training import TRAINERS
 
     assert list(TRAINERS) == list(MODES)
+    assert list(NEEDS) == list(MODES)
+
+
+def test_config_never_imports_a_trainer() -> None:
+    graph = import_graph()
+    reached = {
+        (module, target)
+        for module, targets in graph.items()
+        if module.startswith("mlops_actions.config")
+        for target in targets
+        if target.startswith("mlops_actions.training")
+    }
+    assert reached == set()
+
+
+def _mode_comparisons(tree: ast.AST) -> list[int]:
+    """Lines comparing a `mode` with a mode name, e.g. `cfg.train.mode == "dvc"`."""
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Compare):
+            continue
+        sides = [node.left, *node.comparators]
+        named = any(ast.unparse(side).split(".")[-1] == "mode" for side in sides)
+        literal = any(
+            isinstance(side, ast.Constant) and isinstance(side.value, str) for side in sides
+        )
+        if named and literal:
+            found.append(node.lineno)
+    return found
+
+
+def test_what_differs_by_mode_is_asked_of_the_trainer() -> None:
+    """Outside training/, nothing compares a mode with a mode name: the trainer answers."""
+    found = {
+        f"{path.relative_to(PACKAGE)}:{line}"
+        for path in PACKAGE.rglob("*.py")
+        if "training" not in path.relative_to(PACKAGE).parts
+        for line in _mode_comparisons(ast.parse(path.read_text(encoding="utf-8")))
+    }
+    assert found == set()
+
+
+def test_the_mode_finder_finds_a_branch() -> None:
+    code = 'if cfg.train.mode != "builtin" or "dvc" == mode:\n    pass\n'
+    assert _mode_comparisons(ast.parse(code)) == [1, 1]

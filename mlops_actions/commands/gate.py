@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mlops_actions import console, output
 from mlops_actions.config import settings
-from mlops_actions.flow import deliver, steps
+from mlops_actions.flow import deliver, gating, steps
 from mlops_actions.github import context
 
 
@@ -19,8 +19,8 @@ def main(params: str, *, base: str | None, token: str | None, status: bool | Non
         deliver.write_outputs(ctx, gates_passed=True, gates=[])
         return 0
     with deliver.GateStatuses(gh, ctx, cfg.gate_options.status_prefix) as statuses:
-        found = steps.compare(cfg, ctx, base)
-        run = steps.compared_gates(cfg, found, steps.current_metrics(cfg), ctx)
+        found = gating.compare(cfg, ctx, base)
+        run = gating.compared_gates(cfg, found, steps.current_metrics(cfg), ctx)
         console.gate_run(run)
         deliver.write_outputs(
             ctx, gates_passed=run.passed, gates=[r.to_dict() for r in run.results]

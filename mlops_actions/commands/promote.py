@@ -5,7 +5,7 @@ from __future__ import annotations
 from mlops_actions import git
 from mlops_actions.config import settings
 from mlops_actions.errors import MlopsError
-from mlops_actions.flow import deliver, promotion, steps
+from mlops_actions.flow import deliver, gating, promotion
 from mlops_actions.github import context
 
 
@@ -23,7 +23,7 @@ def main(
     cfg = settings.load(params, check_metrics=True)
     git.require_repository(cfg.root)  # the registry is the repository's tags
     ctx = context.load(token=token)
-    gates = steps.promotion_gates(cfg) if cfg.rules else None
+    gates = gating.promotion_gates(cfg) if cfg.rules else None
     if release and not ctx.token:
         raise MlopsError("--release: needs a GitHub token (GITHUB_TOKEN or --token)")
     gh = deliver.client(ctx) if release or (ctx.in_actions and ctx.token) else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mlops_actions import output
 from mlops_actions.config import settings
-from mlops_actions.flow import deliver, steps
+from mlops_actions.flow import deliver, gating, reporting, steps
 from mlops_actions.flow.deliver import Delivery
 from mlops_actions.github import context
 
@@ -14,11 +14,11 @@ __all__ = ["Delivery", "main"]
 def main(params: str, *, base: str | None, token: str | None, delivery: Delivery) -> int:
     cfg = settings.load(params, check_metrics=True)
     ctx = context.load(token=token)
-    found = steps.compare(cfg, ctx, base)
+    found = gating.compare(cfg, ctx, base)
     current = steps.current_metrics(cfg)
     deliver.write_outputs(ctx, metrics=current.json())
-    gates = steps.compared_gates(cfg, found, current, ctx) if cfg.rules else None
-    body = steps.report_body(cfg, ctx, found, gates, comment_id=delivery.comment_id)
+    gates = gating.compared_gates(cfg, found, current, ctx) if cfg.rules else None
+    body = reporting.report_body(cfg, ctx, found, gates, comment_id=delivery.comment_id)
     gh = deliver.client(ctx) if delivery.comment and ctx.token else None
     on_stdout = not (delivery.comment or delivery.summary or delivery.path)
     deliver.deliver_report(cfg, ctx, gh, body, delivery, body_on_stdout=on_stdout)

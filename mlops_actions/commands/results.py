@@ -14,7 +14,7 @@ from mlops_actions import console, output
 from mlops_actions.config import settings
 from mlops_actions.config.gates import DEFAULT_PREFIX
 from mlops_actions.errors import MlopsError
-from mlops_actions.flow import pr_rules, results, steps
+from mlops_actions.flow import gating, pr_rules, reporting, results, steps
 from mlops_actions.flow.results import GateRecord, Results
 from mlops_actions.github import context
 from mlops_actions.tracking import ci as tracking
@@ -38,13 +38,13 @@ def main(
         prefix = cfg.gate_options.status_prefix
         if error is not None:
             raise MlopsError(error)
-        found = steps.compare(cfg, ctx, base)
+        found = gating.compare(cfg, ctx, base)
         current = steps.current_metrics(cfg)
         # With this run's event, as `run` gates: the base branch's settings on a pull request.
         gated = bool(cfg.rules) or pr_rules.gated_by_base(cfg, ctx)
-        run = steps.compared_gates(cfg, found, current, ctx) if gated else steps.GateRun([])
+        run = gating.compared_gates(cfg, found, current, ctx) if gated else gating.GateRun([])
         console.gate_run(run)
-        data, drawn, plot_notes = steps.report_parts(cfg, ctx, found, run)
+        data, drawn, plot_notes = reporting.report_parts(cfg, ctx, found, run)
     except MlopsError as exc:
         error = re.sub(r"[\x00-\x1f\x7f]", " ", output.redact(str(exc)))[:400]
         results.write(directory, claimed(prefix, report=None, gates=[], error=error))

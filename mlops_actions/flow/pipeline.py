@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 from mlops_actions import console, git, inert, output, registry
 from mlops_actions.config.settings import Config
 from mlops_actions.errors import MlopsError
-from mlops_actions.flow import deliver, pr_rules, promotion, retrain, steps
-from mlops_actions.flow.steps import GateRun, RunOptions
+from mlops_actions.flow import deliver, gating, pr_rules, promotion, reporting, retrain, steps
+from mlops_actions.flow.gating import GateRun
+from mlops_actions.flow.steps import RunOptions
 from mlops_actions.github import context
 from mlops_actions.github.context import Context
 from mlops_actions.monitor import issue as monitor_report
@@ -207,21 +208,21 @@ def evaluate(cfg: Config, ctx: Context, options: RunOptions) -> Evaluated:
     console.trained(trained, cfg)
     console.metrics_table(trained.metrics)
     stale = steps.lock_problem(cfg)
-    base = steps.latest_tag(cfg) if ctx.event_name == "push" else None
+    base = gating.latest_tag(cfg) if ctx.event_name == "push" else None
     try:
-        found = steps.compare(cfg, ctx, base)
+        found = gating.compare(cfg, ctx, base)
     except MlopsError as exc:
         if ctx.is_pull_request:
             raise
         output.warning(f"no comparison: {exc}")
-        gates = steps.evaluate_gates(cfg, trained.metrics, None, "no comparison")
+        gates = gating.evaluate_gates(cfg, trained.metrics, None, "no comparison")
         console.gate_run(gates)
-        body = steps.standalone_body(cfg, ctx, trained.metrics, gates, options.comment_id)
+        body = reporting.standalone_body(cfg, ctx, trained.metrics, gates, options.comment_id)
         return Evaluated(trained, gates, body, stale)
     if ctx.event_name == "push":
-        gates = steps.promotion_gates(cfg, trained.metrics)
+        gates = gating.promotion_gates(cfg, trained.metrics)
     else:
-        gates = steps.compared_gates(cfg, found, trained.metrics, ctx)
+        gates = gating.compared_gates(cfg, found, trained.metrics, ctx)
     console.gate_run(gates)
-    body = steps.report_body(cfg, ctx, found, gates, trained, options.comment_id, stale)
+    body = reporting.report_body(cfg, ctx, found, gates, trained, options.comment_id, stale)
     return Evaluated(trained, gates, body, stale)

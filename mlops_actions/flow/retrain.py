@@ -12,7 +12,7 @@ from mlops_actions import console, git, inert, output, yaml12
 from mlops_actions.config.settings import Config
 from mlops_actions.dvcio import data, failure
 from mlops_actions.errors import DataError, MlopsError
-from mlops_actions.flow import deliver, steps
+from mlops_actions.flow import deliver, gating, reporting, steps
 from mlops_actions.flow.steps import RunOptions
 from mlops_actions.github import context
 from mlops_actions.github.context import Context
@@ -83,10 +83,10 @@ def run(
     trained = steps.train(cfg, pulled.version, use_cache=options.use_cache)
     console.trained(trained, cfg)
     console.metrics_table(trained.metrics)
-    gates = steps.promotion_gates(cfg, trained.metrics)
+    gates = gating.promotion_gates(cfg, trained.metrics)
     console.gate_run(gates)
-    found = steps.compare(cfg, ctx, steps.latest_tag(cfg))
-    body = steps.report_body(cfg, ctx, found, gates, trained, f"retrain-{options.comment_id}")
+    found = gating.compare(cfg, ctx, gating.latest_tag(cfg))
+    body = reporting.report_body(cfg, ctx, found, gates, trained, f"retrain-{options.comment_id}")
     deliver.deliver_report(cfg, ctx, None, body, deliver.Delivery())
     deliver.write_outputs(
         ctx,

@@ -162,10 +162,11 @@ class DvcRemoteSource(_DvcObjects):
     """A model file promote stored in the DVC remote by its md5 (`TagInfo.model_store`)."""
 
     label = "DVC remote"
+    stored_as = "dvc-remote"  # the TagInfo.model_store of such a model (tag.STORES)
 
     def candidates(self, version: ModelVersion, sha256: str) -> Iterator[Path]:
         info = version.info
-        if info and info.model_store == "dvc-remote" and info.model_md5 and info.model_path:
+        if info and info.model_store == self.stored_as and info.model_md5 and info.model_path:
             fix = (
                 f"copy it there from a clone whose run cache has it, as "
                 f"files/md5/{info.model_md5[:2]}/{info.model_md5[2:]}"

@@ -80,8 +80,9 @@ def _push_outputs(cfg: Config) -> None:
     """`dvc push` of the run's outputs, so `dvc exp pull` + `dvc exp apply` gets the model."""
     from mlops_actions.dvcio import store
     from mlops_actions.dvcio.data import run_dvc
+    from mlops_actions.training import get_trainer
 
-    if cfg.train.mode != "dvc" or store.remote(cfg.root) is None:
+    if not get_trainer(cfg.train.mode).outputs_in_dvc or store.remote(cfg.root) is None:
         return
     proc = run_dvc(["push", "--quiet"], cfg.root)
     if proc.returncode != 0:

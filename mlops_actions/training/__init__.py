@@ -1,7 +1,9 @@
 """Training modes as plug-ins: `TRAINERS` maps a `train.mode` to the class that trains.
 
-A trainer module is loaded only when its mode runs, so the CLI starts without scikit-learn,
-and `config` can check a mode against `TRAINERS` without importing any trainer.
+Whatever differs by mode is a method of its trainer (`base.Trainer`): callers ask
+`get_trainer(cfg.train.mode)`, never compare mode names. A trainer module is loaded only when
+its mode is asked for, so the CLI starts without scikit-learn; `config` names the modes
+(`config.settings.MODES`) and never imports a trainer.
 """
 
 from __future__ import annotations
@@ -10,7 +12,15 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from mlops_actions.training import builtin, command, dvc
     from mlops_actions.training.base import Trainer
+
+    # mypy checks here that every trainer implements the whole protocol.
+    _IMPLEMENTED: tuple[type[Trainer], ...] = (
+        builtin.BuiltinTrainer,
+        command.CommandTrainer,
+        dvc.DvcTrainer,
+    )
 
 TRAINERS: dict[str, str] = {  # keyed by config.settings.MODES
     "builtin": "mlops_actions.training.builtin:BuiltinTrainer",

@@ -8,16 +8,20 @@ import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlops_actions import output
 from mlops_actions.config.settings import Config
 from mlops_actions.errors import ConfigError, DataError
-from mlops_actions.training.base import Artifacts
+from mlops_actions.training.base import Artifacts, NoPipeline
 from mlops_actions.training.common import named_code, package_versions
-from mlops_actions.training.plotfiles import write_plots
+from mlops_actions.training.plotfiles import this_runs_plots, write_plots
 from mlops_actions.training.saver import ModelSaver
 from mlops_actions.util import atomic_path, close_names, did_you_mean, write_json
+
+if TYPE_CHECKING:
+    from mlops_actions.dvcio.data import DataVersion
+    from mlops_actions.dvcio.dvcyaml import PlotDecl
 
 
 def project_importable(cfg: Config) -> None:
@@ -265,8 +269,23 @@ def _distribution_versions(top_level: str) -> dict[str, str]:
     return found
 
 
-class BuiltinTrainer:
+class BuiltinTrainer(NoPipeline):
     mode = "builtin"
+    run_settings = ("data", "model", "train")  # as `Config.training_params` keys its run
+
+    def untracked_data(self, cfg: Config) -> DataVersion:
+        """The table as it is in the workspace (kept in git), versioned by its own md5."""
+        from mlops_actions.dvcio import data
+
+        assert cfg.data.path is not None  # config requires it in builtin mode
+        return data.untracked(cfg.root, cfg.data.path, f"{cfg.path}: mlops.data.path")
+
+    def plot_decls(self, cfg: Config, root: Path) -> list[PlotDecl]:
+        """Its ROC, precision-recall and confusion files, as dvclive writes them: no dvc.yaml
+        declares them, and only the files the last run wrote (its model card says) count."""
+        from mlops_actions.report import plots
+
+        return plots.builtin_decls(root, cfg.root, this_runs_plots(cfg))
 
     def code_files(self, cfg: Config) -> list[Path]:
         # An estimator defined in the project (e.g. models.custom.Clf) is code too.

@@ -13,7 +13,7 @@ from mlops_actions import output, stepfiles
 from mlops_actions.config.settings import Config
 from mlops_actions.errors import ConfigError, TrainingError
 from mlops_actions.training import userenv
-from mlops_actions.training.base import Artifacts
+from mlops_actions.training.base import Artifacts, NoPipeline
 from mlops_actions.training.common import named_code
 
 _SIGNALS = {2, 6, 9, 11, 15}  # SIGINT, SIGABRT, SIGKILL, SIGSEGV, SIGTERM
@@ -67,7 +67,7 @@ def fresh_metrics(cfg: Config, path: Path, started: float, label: str) -> Path:
     return path
 
 
-class CommandTrainer:
+class CommandTrainer(NoPipeline):
     mode = "command"
 
     def code_files(self, cfg: Config) -> list[Path]:

@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlops_actions import git
 from mlops_actions.config.settings import Config
 from mlops_actions.dvcio import failure, repo, store
-from mlops_actions.dvcio.data import file_md5, outputs, run_dvc
+from mlops_actions.dvcio.data import DataVersion, file_md5, outputs, run_dvc
 from mlops_actions.dvcio.project import DvcProject, tracked_files
 from mlops_actions.errors import ConfigError, DataError, TrainingError
 from mlops_actions.training import userenv
 from mlops_actions.training.base import Artifacts
 from mlops_actions.training.command import fresh_metrics, run_command
 from mlops_actions.training.common import named_code, package_versions
+
+if TYPE_CHECKING:
+    from mlops_actions.dvcio.dvcyaml import PlotDecl
 
 
 def project(cfg: Config) -> DvcProject:
@@ -40,7 +44,28 @@ def dvc_files(cfg: Config) -> list[str]:
 
 
 class DvcTrainer:
+    """`dvc repro`: its outputs, lock and run history are DVC's, so it pulls and pushes them,
+    and its dvc.lock must describe what a registered commit holds."""
+
     mode = "dvc"
+    run_settings: tuple[str, ...] = ()  # the pipeline's own params, in DVC's params diff
+    outputs_in_dvc = True
+
+    def untracked_data(self, cfg: Config) -> DataVersion:
+        """No .dvc file: the pipeline's own inputs are `dvc repro`'s to check."""
+        return DataVersion(())
+
+    def pull_outputs(self, cfg: Config, *, remote: str | None, jobs: int | None) -> None:
+        pull_pipeline(cfg, remote=remote, jobs=jobs)
+
+    def push_outputs(self, cfg: Config, *, remote: str | None, jobs: int | None) -> None:
+        push_pipeline(cfg, remote=remote, jobs=jobs)
+
+    def lock_problem(self, cfg: Config) -> str | None:
+        return lock_check(cfg)
+
+    def plot_decls(self, cfg: Config, root: Path) -> list[PlotDecl]:
+        return []  # dvc.yaml declares the pipeline's plots
 
     def code_files(self, cfg: Config) -> list[Path]:
         declared = project(cfg)

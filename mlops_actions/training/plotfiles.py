@@ -24,10 +24,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlops_actions.util import atomic_path
+from mlops_actions.util import atomic_path, file_hash, read_json
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from mlops_actions.config.settings import Config
 
 CURVE_POINTS = 1000  # at most, per curve
 _CHUNK = 1 << 16  # confusion rows per write
@@ -167,3 +169,19 @@ def write_plots(
             write_curve(path, content)
             written.append(path)
     return written
+
+
+def this_runs_plots(cfg: Config) -> set[str]:
+    """The plot files the last run wrote and the workspace still holds unchanged, as its model
+    card records them (project-relative path → sha256)."""
+    recorded = read_json(cfg.resolve(cfg.train.card)).get("plots")
+    if not isinstance(recorded, dict):
+        return set()
+    kept = set()
+    for path, sha in recorded.items():
+        try:
+            if isinstance(path, str) and file_hash(cfg.resolve(path)) == sha:
+                kept.add(path)
+        except OSError:
+            continue
+    return kept
