@@ -85,7 +85,7 @@ def _list(query: Query) -> int:
     if query.limit is not None:
         runs = runs[: query.limit]
     text = view.render(runs, query.fmt)  # names and values come from anyone's refs
-    print(output.printable_json(text) if query.fmt == "json" else _inert(text))
+    print(output.printable_json(text) if query.fmt == "json" else output.printable(text))
     return 0
 
 
@@ -109,7 +109,7 @@ def _show(run: listing.Run) -> str:
         for key, val in run.flat(section).items():
             lines.append(f"{section[:-1] if section == 'params' else 'metric'}  {key} = {val}")
     lines += [f"warning    {e}" for e in run.errors]
-    return _inert("\n".join(lines))
+    return output.printable("\n".join(lines))
 
 
 def _diff(query: Query, a: str, b: str) -> int:
@@ -132,15 +132,10 @@ def _diff(query: Query, a: str, b: str) -> int:
     if query.fmt == "json":
         print(output.printable_json(comparison.render_json(found, indent=2)))
     elif query.fmt == "md":
-        print(_inert(comparison.render_markdown(found)))
+        print(output.printable(comparison.render_markdown(found)))
     else:
-        print(_inert(comparison.render_text(found)))
+        print(output.printable(comparison.render_text(found)))
     return 0
-
-
-def _inert(text: str) -> str:
-    """No terminal control sequence from an experiment's names or values, no workflow command."""
-    return output.printable(re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "?", text))
 
 
 _DURATION = re.compile(r"(\d+)([dhw]?)")
