@@ -11,6 +11,7 @@ from mlops_actions.config.sweep import SweepSpec, parse
 from mlops_actions.errors import ConfigError
 from mlops_actions.sweep import journal, leaderboard, planner
 from mlops_actions.sweep.journal import TrialRecord
+from mlops_actions.tracking import runrecord
 
 
 def sweep(**raw: Any) -> SweepSpec:
@@ -220,7 +221,9 @@ def test_a_trial_whose_numbers_are_beyond_a_float_fails_and_the_leaderboard_stil
     integer, which no float holds. The trial fails; gathering and the leaderboard go on."""
     spec = sweep(params={"a": [1, 2]}, metric="f1")
     huge = 10**400
-    record = {"sweep": {"trial": 0, "params": {"a": huge}, "id": spec.id}, "status": "ok"}
+    record = runrecord.RunRecord(
+        event="workflow_dispatch", sweep=runrecord.SweepTrial(spec.id, 0, {"a": huge})
+    )
     trial = journal._trial("a" * 40, "refs/exps/aa/bb/exp-0", record, {"f1": huge}, "f1")
     assert trial is not None and trial.state == "failed" and trial.value is None
     ok = TrialRecord(spec.id, 1, {"a": huge}, 0.5, "complete", name="exp-1")
