@@ -1,12 +1,14 @@
 """The model registry: GTO-format git tags (their grammar is in `mlops_actions.tag`).
 
-- `events`: GTO's reading of the tags, rule for rule (event order, stages, latest);
+- `events` / `index`: GTO's reading of the tags, rule for rule (event records and history order /
+  artifacts, versions, stages, latest);
 - `state`: the tags read as models, versions and stages (`models`, `find_model`, `history`);
 - `shapes`: the JSON `models --json` and `models --history --json` print;
 - `promote`: what a tag records about the workspace's model, and `promote`;
 - `lifecycle`: the verbs after promotion (`assign`, `unassign`, `deregister`, `deprecate`);
 - `writers`: where the tags are written (`GitTagWriter`, `RestTagWriter`);
-- `sources`: where a registered model file is found, and `get`.
+- `sources`: where a registered model file is found, and `get`;
+- `dispatch`: the repository_dispatch events after a registration or an assignment.
 """
 
 from __future__ import annotations

@@ -1,1 +1,2 @@
-"""What a reviewer reads: the Markdown report, plots, the model card and the one module that makes untrusted text inert."""
+"""What a reviewer reads: the Markdown report, its verdicts, plots and charts, and the model card.
+Every untrusted text in them goes through the top-level `inert` module."""

@@ -2,5 +2,5 @@
 DVC experiments (`planner`, `journal`), each trial is one training run on a copy of the
 workspace (`trial`, `overlay`), and `leaderboard` ranks what came back.
 
-`spec` holds `mlops.sweep` of params.yaml; config validates the section through it.
+`config.sweep` holds `mlops.sweep` of params.yaml, validated when the settings are loaded.
 """
