@@ -143,7 +143,8 @@ def run_plots(test_rows: int = 100_000, runs: int = 5, log: Any = print) -> Resu
         confusion_rows = len(json.loads(files["confusion_matrix"].read_text()))
         stats = median_of(lambda: measure(cmd, repo), runs)
         body = (repo / "report.md").read_text(encoding="utf-8")
-    section = body.partition("### Plots")[2].partition("\n### ")[0]  # not the metric charts
+    # the closed Plots section only (not the metric tables above it)
+    section = body.partition("<details><summary>Plots</summary>")[2].partition("</details>")[0]
     charts = section.count("```mermaid")
     tables = section.count("actual \\ predicted")
     log(
