@@ -45,7 +45,8 @@ def _recorded_repo(base: Path, trials: int) -> Path:
     """A repository whose HEAD declares PLAN_SWEEP and holds `trials` recorded trials of it."""
     from mlops_actions.config import settings
     from mlops_actions.config import sweep as spec
-    from mlops_actions.sweep.journal import RECORD, exp_ref
+    from mlops_actions.sweep.journal import RECORD
+    from mlops_actions.tracking.runrecord import ref as exp_ref
 
     repo = base / "planned"
     repo.mkdir()

@@ -19,7 +19,7 @@ from mlops_actions import git
 from mlops_actions.errors import GitError
 from mlops_actions.metrics import finite, flatten, parse
 from mlops_actions.tag import BOT
-from mlops_actions.tracking import runrecord
+from mlops_actions.tracking import localgit, runrecord
 from mlops_actions.tracking.runrecord import RunRecord
 
 RECORD = runrecord.RECORD_PATH  # the run record in an experiment's tree
@@ -40,11 +40,6 @@ class TrialRecord:
     commit: str = ""
     metrics: dict[str, Any] = field(default_factory=dict, compare=False)
     error: str | None = None
-
-
-def exp_ref(baseline: str, name: str) -> str:
-    """Where DVC keeps experiment `name` of baseline commit `baseline`."""
-    return f"{EXPS}{baseline[:2]}/{baseline[2:]}/{name}"
 
 
 def _trial(
@@ -118,11 +113,9 @@ def record(
     top) plus the run record `run` at RECORD; the ref is created only after its commit exists,
     and never over an existing one. Returns the ref."""
     head = git.run("rev-parse", "HEAD", cwd=root)
-    ref = exp_ref(head, name)
-    blobs = {**files, RECORD: run.encode()}
-    commit = commit_files(root, blobs, f"mlops-actions: {name}")
-    git.run("update-ref", ref, commit, "0" * 40, cwd=root)
-    return ref
+    top = Path(git.run("rev-parse", "--show-toplevel", cwd=root))
+    localgit.write(top, head, name, dict(files), run)
+    return runrecord.ref(head, name)
 
 
 def commit_files(root: Path, files: Mapping[str, bytes], message: str) -> str:
