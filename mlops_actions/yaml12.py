@@ -4,11 +4,18 @@ The one YAML reader of the package: params files, metrics files, dvc.yaml, dvc.l
 GTO's artifacts.yaml and .gto. YAML 1.2 means `3e-1` is the float 0.3 and `yes` is a string,
 where a YAML 1.1 reader (PyYAML) says the string '3e-1' and True. ruamel.yaml is imported on the
 first read, so commands that read no YAML (`--help`) never load it.
+
+A text read again (the dvc.yaml most experiments share, a params file both the pipeline and
+the params reader read) is parsed once: the parsed documents of the last texts read are kept,
+and every caller gets its own deep copy, free to change it.
 """
 
 from __future__ import annotations
 
+import copy
+import datetime
 import os
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,13 +37,48 @@ class YamlError(ValueError):
 
 
 _loader: Any = None
+_parsed: OrderedDict[str | bytes, Any] = OrderedDict()  # text -> document, newest last
+_KEEP = 256  # texts kept: enough for one listing's shared files, small in a long process
+_KEEP_CHARS = 1 << 20  # a bigger text is parsed every time
 
 
 def load(text: str | bytes | None) -> Any:
     """The document in `text` (None for an empty one), or YamlError."""
-    global _loader
     if text is None:
         return None
+    if text in _parsed:
+        _parsed.move_to_end(text)
+        return _copy(_parsed[text], text)
+    document = _parse(text)
+    if len(text) <= _KEEP_CHARS:
+        _parsed[text] = document
+        if len(_parsed) > _KEEP:
+            _parsed.popitem(last=False)
+        return _copy(document, text)
+    return document
+
+
+_ATOMS = (str, int, float, bool, type(None), bytes, datetime.date)  # immutable (datetime too)
+
+
+def _copy(document: Any, text: str | bytes) -> Any:
+    """A copy sharing nothing mutable; a document with anchors (shared or recursive nodes)
+    through `copy.deepcopy`, which keeps them shared."""
+    if "&" in text if isinstance(text, str) else b"&" in text:
+        return copy.deepcopy(document)
+    return _tree(document)
+
+
+def _tree(node: Any) -> Any:
+    if type(node) is dict:
+        return {k: _tree(v) for k, v in node.items()}
+    if type(node) is list:
+        return [_tree(v) for v in node]
+    return node if isinstance(node, _ATOMS) else copy.deepcopy(node)  # a set, an omap
+
+
+def _parse(text: str | bytes) -> Any:
+    global _loader
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError
 
