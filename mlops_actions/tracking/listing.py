@@ -272,47 +272,38 @@ def read_runs(top: Path, root: Path, prefix: str, refs: dict[str, tuple[str, str
     saved = rowcache.load(top)
     try:
         with git.CatFile(top) as cat:
-            items = [(r, v) for r, v in sorted(refs.items()) if runrecord.split_ref(r)]
+            items = [(r, v, s) for r, v in sorted(refs.items()) if (s := runrecord.split_ref(r))]
+            # a commit in the row cache was read before: its object is not needed again
+            todo = list(dict.fromkeys(sha for _, (sha, _), _ in items if sha not in saved))
             commits = {
                 sha: _commit(obj.data)
-                for (_, (sha, _)), obj in zip(
-                    items, read_many(cat, [v[0] for _, v in items]), strict=True
-                )
+                for sha, obj in zip(todo, read_many(cat, todo), strict=True)
                 if obj is not None and obj.type == "commit"
             }
-            todo = [c for c in commits if c not in saved]
+            todo = list(commits)
             trees, blobs = TreeMemo(cat), Blobs(cat)
             trees.load(commits[c].tree for c in todo)
-            files = {}
+            files, records = {}, {}
             for sha in todo:
                 tree = trees.subtree(commits[sha].tree, prefix) if prefix else commits[sha].tree
                 files[sha] = trees.files(tree) if tree else {}
-                record = (
-                    trees.files(commits[sha].tree).get(runrecord.RECORD_PATH)
-                    if prefix
-                    else files[sha].get(runrecord.RECORD_PATH)
-                )
-                if record:
-                    files[sha] = {**files[sha], "\0record": record}
+                whole = trees.files(commits[sha].tree) if prefix else files[sha]
+                records[sha] = whole.get(runrecord.RECORD_PATH)
             blobs.prefetch(
-                s
-                for f in files.values()
-                for p, s in f.items()
-                if p.endswith(_AHEAD) or p == "\0record"
+                [s for f in files.values() for p, s in f.items() if p.endswith(_AHEAD)]
+                + [s for s in records.values() if s]
             )
-            for refname, (sha, where) in items:
-                if sha not in commits:
-                    continue
-                baseline, name = runrecord.split_ref(refname) or ("", "")
+            for _, (sha, where), (baseline, name) in items:
                 if sha in saved:
                     run = _restore(saved[sha], name, sha, baseline)
+                elif sha not in commits:
+                    continue
                 else:
-                    mine = files[sha]
-                    rec_sha = mine.pop("\0record", None)
+                    rec_sha = records[sha]
                     rec = runrecord.parse(blobs.get(rec_sha) if rec_sha else None)
                     created = (rec.created if rec else "") or stamp(commits[sha].time)
                     run = Run(name, sha, baseline, created, record=rec)
-                    _values(run, TreeSource(sha, mine, blobs), objects)
+                    _values(run, TreeSource(sha, files[sha], blobs), objects)
                 run.where, run.branch = where, branches.get(baseline)
                 runs.append(run)
     finally:
