@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -161,11 +161,24 @@ class Snapshot:
 
 
 class _Reader:
-    """A side's files: git or the disk first, then DVC's cache through the data index."""
+    """A side's files: git or the disk first, then DVC's cache through the data index, made
+    (dvc.lock and `.dvc` files read) only when a path is not in git or on the disk."""
 
     def __init__(self, source: Source, contents: dict[str, bytes | None]) -> None:
         self.source, self.contents = source, contents
-        self.index: cache.DataIndex | None = None
+        self.make_index: Callable[[], cache.DataIndex] | None = None
+        self._index: cache.DataIndex | None = None
+
+    @property
+    def index(self) -> cache.DataIndex | None:
+        if self._index is None and self.make_index is not None:
+            self._index = self.make_index()
+        return self._index
+
+    @property
+    def missing(self) -> list[cache.Missing]:
+        """Outputs the index looked for and found in no cache (none when it was not made)."""
+        return self._index.missing if self._index is not None else []
 
     def raw(self, path: str) -> bytes | None:
         if path not in self.contents:
@@ -180,23 +193,27 @@ class _Reader:
 
     def expand(self, paths: Iterable[str]) -> list[str]:
         """Files DVC reads for these paths: a directory (in git, on disk or DVC-tracked) is
-        every file under it."""
+        every file under it; a file in git or on the disk is itself."""
         out: list[str] = []
         for path in paths:
-            tracked_dir = self.index is not None and self.index.isdir(path)
-            if self.raw(path) is _DIR or tracked_dir:
-                under = set(self.source.files_under(path)) if self.raw(path) is _DIR else set()
-                if self.index is not None:
-                    under.update(self.index.files_under(path))
+            raw = self.raw(path)
+            if raw is not None and raw is not _DIR:
+                out.append(path)
+                continue
+            index = self.index
+            if raw is _DIR or (index is not None and index.isdir(path)):
+                under = set(self.source.files_under(path)) if raw is _DIR else set()
+                if index is not None:
+                    under.update(index.files_under(path))
                 out += sorted(under) if under else [path]
             else:
                 out.append(path)
         return list(dict.fromkeys(out))
 
 
-def _index(reader: _Reader, dvcfiles: list[str], lock_outs: dict[str, Any]) -> dict[str, Any]:
+def _index(reader: _Reader, dvcfiles: list[str], declared: dvcyaml.Declared) -> dict[str, Any]:
     """Outputs of dvc.lock files and `.dvc` files: root-relative path -> entry."""
-    outs = dict(lock_outs)
+    outs = dict(declared.outs())
     for path in dvcfiles:
         content = reader.raw(path)
         try:
@@ -243,7 +260,7 @@ def read(
             snap.errors.append(FileError(source.rev, path, "ParseError", msg))
             return snap
     if objects is not None:
-        reader.index = cache.DataIndex(_index(reader, dvcfiles, declared.lock_outs), objects)
+        reader.make_index = lambda: cache.DataIndex(_index(reader, dvcfiles, declared), objects)
     if dvc_mode:
         metrics = declared.metrics
         params = dict(declared.params)
@@ -280,9 +297,8 @@ def read(
     for path, values in declared.tracked.items():  # vars files DVC shows as params
         if path not in read_params and dvc_mode:
             snap.params[path] = values
-    if reader.index is not None:
-        for gone in reader.index.missing:
-            snap.errors.append(FileError(source.rev, gone.path, "ObjectMissing", gone.hint()))
+    for gone in reader.missing:
+        snap.errors.append(FileError(source.rev, gone.path, "ObjectMissing", gone.hint()))
     return snap
 
 
@@ -322,7 +338,7 @@ def plot_source(source: Source, objects: cache.Objects | None = None) -> PlotSou
             declared.plots.clear()
             break
     if objects is not None:
-        reader.index = cache.DataIndex(_index(reader, dvcfiles, declared.lock_outs), objects)
+        reader.make_index = lambda: cache.DataIndex(_index(reader, dvcfiles, declared), objects)
     return plots
 
 

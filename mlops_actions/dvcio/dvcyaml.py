@@ -88,11 +88,19 @@ class Declared:
     tracked: dict[str, dict[str, Any]] = field(default_factory=dict)  # vars file -> {key: v}
     lock_outs: dict[str, dict[str, Any]] = field(default_factory=dict)  # out path -> lock entry
     plots: list[PlotDecl] = field(default_factory=list)
+    unread_locks: list[Callable[[], None]] = field(default_factory=list)
 
     def add_params(self, path: str, keys: list[str]) -> None:
         if path in self.params and not self.params[path]:
             return
         self.params[path] = [] if not keys else [*self.params.get(path, []), *keys]
+
+    def outs(self) -> dict[str, dict[str, Any]]:
+        """`lock_outs`, the dvc.lock files read first: only a side that reads an output from
+        DVC's cache needs them (dvc.lock is read on demand, as it differs in every commit)."""
+        while self.unread_locks:
+            self.unread_locks.pop(0)()
+        return self.lock_outs
 
 
 class _Context:
@@ -313,13 +321,7 @@ def load(path: str, text: bytes, lock_text: bytes | None, read: Reader, into: De
     into.plots += found.plots
     for file, values in found.tracked.items():
         into.tracked.setdefault(file, {}).update(values)
-    lock: Any = {}
-    if lock_text is not None:
-        try:
-            lock = parse_file(posixpath.join(here, "dvc.lock"), lock_text) or {}
-        except ParseError:
-            lock = {}
-    lock_stages = lock.get("stages") if isinstance(lock, dict) else None
+    stages: list[tuple[str, str, set[str]]] = []  # (name, wdir, outputs with cache: false)
     for stage in found.stages:
         resolved, wdir = stage.body, stage.wdir
         for item in resolved.get("metrics") or []:
@@ -336,14 +338,30 @@ def load(path: str, text: bytes, lock_text: bytes | None, read: Reader, into: De
             elif isinstance(item, dict):
                 for file, keys in item.items():
                     into.add_params(_join(wdir, str(file)), [str(k) for k in keys or []])
-        locked = lock_stages.get(stage.name) if isinstance(lock_stages, dict) else None
-        uncached = _uncached(resolved)
-        if isinstance(locked, dict):
-            for out in locked.get("outs") or []:
-                if isinstance(out, dict) and "path" in out:
-                    # dvc.lock does not say `cache: false`; dvc.yaml does
-                    flag = {"cache": False} if str(out["path"]) in uncached else {}
-                    into.lock_outs[_join(wdir, str(out["path"]))] = {**out, **flag}
+        stages.append((stage.name, wdir, _uncached(resolved)))
+    if lock_text is not None:
+        lock_path = posixpath.join(here, "dvc.lock")
+        into.unread_locks.append(lambda: _lock_outs(lock_path, lock_text, stages, into.lock_outs))
+
+
+def _lock_outs(
+    path: str, text: bytes, stages: list[tuple[str, str, set[str]]], into: dict[str, Any]
+) -> None:
+    """The outputs dvc.lock records for these stages (root-relative path -> entry); an
+    unreadable dvc.lock records none."""
+    try:
+        lock = parse_file(path, text) or {}
+    except ParseError:
+        return
+    lock_stages = lock.get("stages") if isinstance(lock, dict) else None
+    for name, wdir, uncached in stages:
+        locked = lock_stages.get(name) if isinstance(lock_stages, dict) else None
+        outs = locked.get("outs") if isinstance(locked, dict) else None
+        for out in outs if isinstance(outs, list) else []:
+            if isinstance(out, dict) and "path" in out:
+                # dvc.lock does not say `cache: false`; dvc.yaml does
+                flag = {"cache": False} if str(out["path"]) in uncached else {}
+                into[_join(wdir, str(out["path"]))] = {**out, **flag}
 
 
 def _uncached(stage: dict[str, Any]) -> set[str]:
