@@ -3,7 +3,8 @@ on a DVC project with 1,000 experiments (and ours alone at 10,000), checking bot
 experiment the same params and metrics; and the time recording adds to a run.
 
 The experiments are made with `git fast-import` (each a commit on the baseline with its own
-params.yaml and metrics.json, at refs/exps/<B[:2]>/<B[2:]>/<name>, as `dvc exp run` makes them).
+params.yaml, metrics.json and dvc.lock, at refs/exps/<B[:2]>/<B[2:]>/<name>, as `dvc exp run`
+makes them).
 
     .venv/bin/python -m bench.runs_bench [--sizes 1000,10000] [--runs 5]
 """
@@ -11,12 +12,15 @@ params.yaml and metrics.json, at refs/exps/<B[:2]>/<B[2:]>/<name>, as `dvc exp r
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import shutil
 import statistics
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,21 +47,44 @@ def _metrics(i: int) -> str:
     return json.dumps({"f1": round(f1, 6), "loss": round(1 - f1, 6), "rows": {"test": 143}})
 
 
+TRAIN_PY = "print('trained')\n"
+
+
+def _lock(i: int) -> str:
+    """dvc.lock as `dvc exp run` leaves it: the stage's deps, params and outs with their md5."""
+
+    def entry(path: str, text: str) -> str:
+        md5 = hashlib.md5(text.encode()).hexdigest()
+        return f"    - path: {path}\n      hash: md5\n      md5: {md5}\n      size: {len(text)}\n"
+
+    keys = sorted(line.strip() for line in _params(i).splitlines()[1:])  # dvc.lock sorts them
+    params = "".join(f"          {key}\n" for key in keys)
+    return (
+        "schema: '2.0'\nstages:\n  train:\n    cmd: python train.py\n    deps:\n"
+        + entry("train.py", TRAIN_PY)
+        + "    params:\n      params.yaml:\n        train:\n"
+        + params
+        + "    outs:\n"
+        + entry("metrics.json", _metrics(i))
+    )
+
+
 def build(repo: Path, n: int) -> str:
     """A DVC project with `n` experiments on its one commit; the baseline sha."""
     repo.mkdir(parents=True)
     git(repo, "init", "-q", "-b", "main")
     subprocess.run([str(BIN / "python"), "-m", "dvc", "init", "-q"], cwd=repo, check=True, env=ENV)
     (repo / "dvc.yaml").write_text(DVC_YAML)
-    (repo / "train.py").write_text("print('trained')\n")
+    (repo / "train.py").write_text(TRAIN_PY)
     (repo / "params.yaml").write_text(_params(0))
     (repo / "metrics.json").write_text(_metrics(0))
+    (repo / "dvc.lock").write_text(_lock(0))
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "baseline")
     base = git(repo, "rev-parse", "HEAD").strip()
     chunks = []
     for i in range(1, n + 1):
-        files = {"params.yaml": _params(i), "metrics.json": _metrics(i)}
+        files = {"params.yaml": _params(i), "metrics.json": _metrics(i), "dvc.lock": _lock(i)}
         msg = f"dvc: commit experiment {i}"
         lines = [
             f"commit refs/exps/{base[:2]}/{base[2:]}/exp-{i:05d}",
@@ -80,15 +107,21 @@ def build(repo: Path, n: int) -> str:
     return base
 
 
-def ours(repo: Path) -> tuple[float, dict[str, Any]]:
+@dataclass(frozen=True)
+class Listed:
+    seconds: float
+    cpu: float  # user + system seconds, git's included
+    values: dict[str, Any]  # name -> {"params": ..., "metrics": ...}
+
+
+def ours(repo: Path) -> Listed:
     sample = measure([*command("mlops-actions"), "runs", "--json", "--local"], repo)
     rows = json.loads(sample.stdout)
-    return sample.seconds, {
-        r["name"]: {"params": r["params"], "metrics": r["metrics"]} for r in rows
-    }
+    values = {r["name"]: {"params": r["params"], "metrics": r["metrics"]} for r in rows}
+    return Listed(sample.seconds, sample.cpu, values)
 
 
-def theirs(repo: Path) -> tuple[float, dict[str, Any]]:
+def theirs(repo: Path) -> Listed:
     sample = measure([*command("dvc"), "exp", "show", "-A", "--json"], repo)
     shown = json.loads(sample.stdout)
     values = {
@@ -97,16 +130,20 @@ def theirs(repo: Path) -> tuple[float, dict[str, Any]]:
         for exp in commit.get("experiments") or []
         for rev in exp["revs"]
     }
-    return sample.seconds, values
+    return Listed(sample.seconds, sample.cpu, values)
 
 
 AIM = 50.0
 
 
-def _uncached(repo: Path) -> tuple[float, dict[str, Any]]:
+def _uncached(repo: Path) -> Listed:
     """A first listing: without the per-commit cache `runs` keeps in .git/mlops."""
     shutil.rmtree(repo / ".git" / "mlops", ignore_errors=True)
     return ours(repo)
+
+
+def _load() -> str:
+    return f"{os.getloadavg()[0]:.1f}"
 
 
 def _compared(n: int, runs: int, log: Any) -> tuple[list[Row], float, float]:
@@ -116,33 +153,39 @@ def _compared(n: int, runs: int, log: Any) -> tuple[list[Row], float, float]:
         started = time.monotonic()
         build(repo, n)
         log(f"  runs: {n} experiments built in {time.monotonic() - started:.1f} s (fast-import)")
-        dvc_time, want = theirs(repo)  # one run: dvc takes over a minute here
+        load = _load()
+        dvc = theirs(repo)  # one run: dvc takes over a minute here
         _uncached(repo)  # warm-up (bytecode)
         cold = [_uncached(repo) for _ in range(runs)]
         warm = [ours(repo) for _ in range(runs)]
+        load = f"{load}–{_load()}"
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     rows = []
     for label, samples in (("first listing", cold), ("repeated (per-commit cache)", warm)):
-        mine = statistics.median(s for s, _ in samples)
-        same = all(got == want for _, got in samples) and len(want) == n
+        mine = statistics.median(s.seconds for s in samples)
+        cpu = statistics.median(s.cpu for s in samples)
+        same = all(s.values == dvc.values for s in samples) and len(dvc.values) == n
         log(
-            f"  runs --json at {n:,}, {label}: mlops-actions {mine * 1000:.0f} ms, dvc exp show "
-            f"-A {dvc_time:.1f} s ({dvc_time / mine:.0f}×), same values: {same}"
+            f"  runs --json at {n:,}, {label}: mlops-actions {mine * 1000:.0f} ms "
+            f"({cpu:.2f} s CPU), dvc exp show -A {dvc.seconds:.1f} s ({dvc.cpu:.1f} s CPU; "
+            f"{dvc.seconds / mine:.0f}×), same values: {same}; load average {load}"
         )
         rows.append(
             Row(
                 f"`runs --json`, {n:,} experiments, {label}",
                 fmt_seconds(mine),
-                fmt_seconds(dvc_time),
-                faster(dvc_time, mine),
+                fmt_seconds(dvc.seconds),
+                faster(dvc.seconds, mine),
                 f"≥ {AIM:.0f}× faster, same values",
-                same and dvc_time / mine >= AIM,
-                f"ours: median of {runs}; `dvc exp show -A --json`: 1 run; "
-                f"{'same' if same else 'DIFFERENT'} params and metrics for all {n:,}",
+                same and dvc.seconds / mine >= AIM,
+                f"ours: median of {runs}, {cpu:.2f} s of CPU; `dvc exp show -A --json`: 1 run, "
+                f"{dvc.cpu:.1f} s of CPU ({dvc.cpu / cpu:.0f}× ours); "
+                f"{'same' if same else 'DIFFERENT'} params and metrics for all {n:,}; "
+                f"load average {load} on {os.cpu_count()} cores",
             )
         )
-    return rows, statistics.median(s for s, _ in cold), dvc_time
+    return rows, statistics.median(s.seconds for s in cold), dvc.seconds
 
 
 def _alone(n: int, runs: int, log: Any) -> tuple[Row, float]:
@@ -150,12 +193,19 @@ def _alone(n: int, runs: int, log: Any) -> tuple[Row, float]:
     try:
         repo = tmp / "repo"
         build(repo, n)
-        ours(repo)
-        times = [ours(repo)[0] for _ in range(runs)]
+        load = _load()
+        _uncached(repo)  # warm-up (bytecode)
+        first = _uncached(repo)
+        warm = [ours(repo) for _ in range(runs)]
+        load = f"{load}–{_load()}"
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    mine = statistics.median(times)
-    log(f"  runs --json at {n:,}: mlops-actions {mine * 1000:.0f} ms")
+    mine = statistics.median(s.seconds for s in warm)
+    cpu = statistics.median(s.cpu for s in warm)
+    log(
+        f"  runs --json at {n:,}: mlops-actions {mine * 1000:.0f} ms ({cpu:.2f} s CPU); first "
+        f"listing {first.seconds:.1f} s ({first.cpu:.1f} s CPU); load average {load}"
+    )
     row = Row(
         f"`runs --json`, {n:,} experiments",
         fmt_seconds(mine),
@@ -163,8 +213,9 @@ def _alone(n: int, runs: int, log: Any) -> tuple[Row, float]:
         "—",
         "under 1 s",
         mine < 1.0,
-        f"median of {runs}, repeated listing (per-commit cache); `dvc exp show -A` not run "
-        "at this size",
+        f"median of {runs}, repeated listing (per-commit cache), {cpu:.2f} s of CPU; first "
+        f"listing {fmt_seconds(first.seconds)} ({first.cpu:.1f} s of CPU); load average {load} "
+        f"on {os.cpu_count()} cores; `dvc exp show -A` not run at this size",
     )
     return row, mine
 
