@@ -19,7 +19,7 @@ CORPUS = [
     "octal: 0o17\nold_octal: 017\nleading_zero: 09\nhex: 0x1F\nbinary: 0b101\nsep: 1_000",
     "inf: .inf\nninf: -.Inf\nnan: .NaN\nnull1: ~\nnull2: null\nnull3: Null\nempty:",
     "sexagesimal: 1:20\ntime: 12:30:00\nday: 2001-12-14\nplus: +1\nzero: -0\nfloat0: 0.",
-    "quoted: '1'\ndouble: \"1e3\"\nescapes: \"tab\\there \\u00e9\"\nfolded: >-\n  a\n  b\nlit: |\n  x\n",
+    'quoted: \'1\'\ndouble: "1e3"\nescapes: "tab\\there \\u00e9"\nfolded: >-\n  a\n  b\nlit: |\n  x\n',
     "train:\n  layers: [64, 32]\n  opt: {name: adam, lr: 1e-3}\n  grid:\n  - {depth: 3}\n  - 4\n",
     "anchored: &base {lr: 0.1, seed: 7}\ncopy: *base\nmerged:\n  <<: *base\n  seed: 8\n",
     "- 1\n- two\n- 3.0",
