@@ -7,7 +7,11 @@ first read, so commands that read no YAML (`--help`) never load it.
 
 A text read again (the dvc.yaml most experiments share, a params file both the pipeline and
 the params reader read) is parsed once: the parsed documents of the last texts read are kept,
-and every caller gets its own deep copy, free to change it.
+and every caller gets its own deep copy, free to change it. A text that is only a block mapping
+of plain words and numbers (most params files) skips ruamel's pure-Python scanner: its lines are
+split here and each key and value goes through ruamel's YAML 1.2 resolver and constructor, so
+the values are ruamel's (`runs` reads one such file per experiment; tests/test_yaml12.py holds
+both ways to DVC's own reader).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import copy
 import datetime
 import os
+import re
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -77,20 +82,91 @@ def _tree(node: Any) -> Any:
     return node if isinstance(node, _ATOMS) else copy.deepcopy(node)  # a set, an omap
 
 
+# A line of a block mapping of plain words and numbers: `key:` or `key: value`, a comment after.
+_LINE = re.compile(
+    r"( *)([A-Za-z_][A-Za-z0-9_.-]*):"
+    r"(?: ((?:[A-Za-z0-9_+]|\.(?!\.)|-[0-9.])[A-Za-z0-9_.+-]*))?(?: +#[ -~]*)?"
+)
+_BLANK = re.compile(r" *(?:#[ -~]*)?")  # comments in printable ASCII: no other line breaks
+_NOT_PLAIN = object()
+_scalars: Any = None  # ruamel's YAML 1.2 resolver and safe constructor
+
+
+def _plain_mapping(text: str) -> Any:
+    """The document when `text` is only a block mapping of plain words and numbers, nested by
+    indentation (`train:` / `  lr: 3e-1`: a params file as most are written), else _NOT_PLAIN.
+    Only the layout is read here: ruamel's resolver and constructor make every key and value,
+    so `3e-1`, `yes` and `0o17` are what ruamel makes of them. Anything else (quotes, flow
+    collections, lists, anchors, tags, tabs, a key twice) is left to ruamel's parser."""
+    global _scalars
+    if "\t" in text or "\r" in text:
+        return _NOT_PLAIN
+    if _scalars is None:
+        from ruamel.yaml import YAML
+
+        helper = YAML(typ="safe", pure=True)
+        _scalars = (helper.resolver, helper.constructor)
+    resolver, constructor = _scalars
+    from ruamel.yaml.nodes import ScalarNode
+
+    def scalar(raw: str) -> Any:
+        tag = resolver.resolve(ScalarNode, raw, (True, False))
+        return constructor.construct_non_recursive_object(ScalarNode(tag, raw))
+
+    root: dict[str, Any] = {}
+    levels: list[tuple[int, dict[str, Any]]] = [(0, root)]  # open mappings: (indent, mapping)
+    opened: tuple[int, dict[str, Any], str] | None = None  # a `key:` line just read
+    for line in text.split("\n"):
+        if _BLANK.fullmatch(line):
+            continue
+        found = _LINE.fullmatch(line)
+        if found is None:
+            return _NOT_PLAIN
+        indent, key, raw = len(found[1]), found[2], found[3]
+        if opened is not None:
+            if indent > opened[0]:
+                child: dict[str, Any] = {}
+                opened[1][opened[2]] = child
+                levels.append((indent, child))
+            else:
+                opened[1][opened[2]] = None
+            opened = None
+        while levels[-1][0] > indent:
+            levels.pop()
+        mapping = levels[-1][1]
+        if levels[-1][0] != indent or key in mapping or type(scalar(key)) is not str:
+            return _NOT_PLAIN
+        if raw is None:
+            mapping[key] = None
+            opened = (indent, mapping, key)
+        else:
+            mapping[key] = scalar(raw)
+    return root or _NOT_PLAIN
+
+
 def _parse(text: str | bytes) -> Any:
-    global _loader
+    global _loader, _scalars
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError
 
+    if isinstance(text, str):
+        try:
+            document = _plain_mapping(text)
+        except Exception:  # a value ruamel cannot construct: its parser says why
+            _scalars, document = None, _NOT_PLAIN
+        if document is not _NOT_PLAIN:
+            return document
     if _loader is None:
         _loader = YAML(typ="safe")
     try:
         return _loader.load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
-        raise YamlError(str(exc.problem or "invalid YAML"), line, column) from None
-    except Exception as exc:  # ruamel raises a few types outside its YAMLError tree
+    except Exception as exc:
+        _loader = None  # ruamel's loader keeps a failed document's state: the next gets a new one
+        if isinstance(exc, MarkedYAMLError):
+            mark = exc.problem_mark
+            line, column = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
+            raise YamlError(str(exc.problem or "invalid YAML"), line, column) from None
+        # ruamel raises a few types outside its YAMLError tree
         raise YamlError(str(exc) or type(exc).__name__) from None
 
 

@@ -4,6 +4,7 @@ same text did to its copy."""
 
 from __future__ import annotations
 
+import random
 from datetime import date
 from typing import Any
 
@@ -96,3 +97,61 @@ def test_anchors_stay_shared_within_a_document_not_across_reads() -> None:
     assert second["base"] is not first["base"]
     first["base"]["lr"] = 2
     assert second["other"] == {"lr": 1}
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+KEYS = _words("lr train n_est a.b key-1 _x on Yes true null NULL e x_")
+PLAIN = _words(  # words and numbers as params files hold them
+    "3e-1 1e3 -2.5E-3 .5 5. 0o17 017 09 0x1F 0b101 1_000 1__0 +1 -0 -.5 .inf -.Inf .NaN on off "
+    "yes no y n True FALSE tRUE null Null abc 1.0.0 2001-12-14 2001-13-45 0x 0o 1e e1 _ . +"
+)
+OTHER = [*_words("~ 12:30 - .. ... -- --- a#b 1:20 @x !x &x *x 'q' \"q\" [1] |"), "{a: 1}"]
+
+
+def _random_document(rng: random.Random) -> str:
+    """A block mapping as params files are written, with a random flaw now and then: odd
+    indentation, a key twice, tabs, trailing spaces, comments, blank lines, sequences."""
+    lines, depth, step = [], 0, rng.choice([2, 2, 4, 1, 3])
+    for _ in range(rng.randint(1, 9)):
+        pad = " " * (depth * step + (rng.random() < 0.02))
+        key = rng.choice(KEYS) if rng.random() < 0.2 else f"p{rng.randint(0, 99)}"
+        roll = rng.random()
+        if roll < 0.25 and depth < 3:
+            lines.append(f"{pad}{key}:")
+            depth += rng.random() < 0.8  # else a key with no value (null)
+            continue
+        if roll < 0.27:
+            lines.append(f"{pad}- {rng.choice(PLAIN)}")
+        else:
+            sep = rng.choice([" "] * 12 + ["  ", "\t"])
+            value = rng.choice(PLAIN if rng.random() < 0.95 else OTHER)
+            lines.append(f"{pad}{key}:{sep}{value}")
+        if rng.random() < 0.1:
+            lines[-1] += rng.choice([" # note", "  #x", " ", "#c"])
+        if rng.random() < 0.1:
+            lines.append(rng.choice(["", "   ", "# comment", "  # é"]))
+        if depth and rng.random() < 0.3:
+            depth -= rng.randint(1, depth)
+    return "\n".join(lines) + rng.choice(["\n", ""])
+
+
+def test_random_params_files_read_as_dvc_reads_them() -> None:
+    from dvc.utils.serialize import parse_yaml
+
+    rng = random.Random(25)
+    outcomes = {"value": 0, "error": 0}
+    for _ in range(2000):
+        text = _random_document(rng)
+        try:
+            want = _typed(parse_yaml(text, "params.yaml"))
+        except Exception:  # DVC's reader fails on it (a date with month 13: a ValueError)
+            with pytest.raises(yaml12.YamlError):
+                yaml12.load(text)
+            outcomes["error"] += 1
+            continue
+        assert _typed(yaml12.load(text) or {}) == want, text
+        outcomes["value"] += 1
+    assert min(outcomes.values()) > 200, outcomes  # both kinds, many of each
