@@ -90,6 +90,7 @@ _LINE = re.compile(
 _BLANK = re.compile(r" *(?:#[ -~]*)?")  # comments in printable ASCII: no other line breaks
 _NOT_PLAIN = object()
 _scalars: Any = None  # ruamel's YAML 1.2 resolver and safe constructor
+_made: dict[str, Any] = {}  # plain scalar -> the value ruamel makes of it
 
 
 def _plain_mapping(text: str) -> Any:
@@ -109,9 +110,13 @@ def _plain_mapping(text: str) -> Any:
     resolver, constructor = _scalars
     from ruamel.yaml.nodes import ScalarNode
 
-    def scalar(raw: str) -> Any:
-        tag = resolver.resolve(ScalarNode, raw, (True, False))
-        return constructor.construct_non_recursive_object(ScalarNode(tag, raw))
+    def scalar(raw: str) -> Any:  # the values made are immutable: kept by their text
+        if raw not in _made:
+            tag = resolver.resolve(ScalarNode, raw, (True, False))
+            if len(_made) > _KEEP * 64:
+                _made.clear()
+            _made[raw] = constructor.construct_non_recursive_object(ScalarNode(tag, raw))
+        return _made[raw]
 
     root: dict[str, Any] = {}
     levels: list[tuple[int, dict[str, Any]]] = [(0, root)]  # open mappings: (indent, mapping)
