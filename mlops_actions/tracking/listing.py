@@ -92,6 +92,7 @@ class TreeSource(revision.Source):
     def __init__(self, commit: str, files: dict[str, str], blobs: Blobs) -> None:
         self.rev, self.files, self.blobs = commit, files, blobs
         self._dirs: set[str] | None = None
+        self._dvc: tuple[list[str], list[str]] | None = None
 
     def _is_dir(self, path: str) -> bool:
         if self._dirs is None:
@@ -120,7 +121,9 @@ class TreeSource(revision.Source):
         return [n for n in self.files if n.startswith(f"{path}/")]
 
     def dvc_files(self) -> tuple[list[str], list[str]]:
-        return revision._dvc_files(self.files)
+        if self._dvc is None:
+            self._dvc = revision._dvc_files(self.files)
+        return self._dvc
 
 
 def read_many(cat: git.CatFile, specs: list[str]) -> list[git.GitObject | None]:
