@@ -187,6 +187,12 @@ METHOD = """\
   (`MLOPS_INSTALLER=pip`). Cold: empty caches, everything downloaded from the package index (uv
   itself by `pip install uv`). Warm: uv's cache and wheel as actions/cache restores them, pip's
   own cache for pip; the venv is made anew every run. This checkout's .venv is off PATH.
+- `runs`: a DVC project whose one commit has N experiments at `refs/exps/…` (written with
+  `git fast-import`), each a commit with its own params.yaml, metrics.json (`cache: false`) and
+  dvc.lock, as `dvc exp run` leaves them. The peer is `dvc exp show -A --json` (one run); every
+  experiment's params and metrics must be the same in both. A first listing runs with no row
+  cache of ours (`.git/mlops` removed before each run); a repeated one uses it. The notes give
+  both sides' CPU time and the load average, as the machine may be shared.
 - `sweep plan`: a repository holding 1,000 recorded trials of one TPE sweep as DVC experiment
   refs (written with `git fast-import`); the whole command plans the next wave of 8.
 - `sweep trial` overhead: `sweep trial` of a config on the demo project against
