@@ -222,3 +222,74 @@ def test_the_one_job_run_records_its_pull_request_run(
     )
     assert record["model_sha256"] and record["duration"] is not None
     assert len(github_server.issue_comments[pull["number"]]) == 1
+
+
+def _seed(project: Path, server: FakeGitHub, f1: float) -> None:
+    """Runs recorded on the origin (the fake GitHub's repository) by our recorder, around the
+    pull request's `f1`: two better (one with a name nobody should render), one worse, a failed
+    one and another model's (both better, both left out)."""
+    from mlops_actions.tracking import localgit, runrecord
+
+    git(project, "remote", "add", "origin", str(server.bare()))
+    base = git(project, "rev-parse", "main")
+    metrics = json.loads(git(project, "show", "main:metrics.json"))
+    runs = [
+        ("ci-41-1", 0.02, 41, "demo-model", "ok"),
+        ("hostile", 0.01, 43, None, "ok"),
+        ("ci-42-1", -0.05, 42, None, "ok"),
+        ("ci-50-1", 0.5, 50, None, "failed"),
+        ("ci-51-1", 0.4, 51, "other-model", "ok"),
+    ]
+    for name, delta, pr, model, status in runs:
+        files = {"metrics.json": json.dumps({**metrics, "f1": round(f1 + delta, 4)}).encode()}
+        url = f"{server.host_url}/{server.repository}/actions/runs/{pr}"
+        record = runrecord.RunRecord(
+            "pull_request", status, pr, run_url=url, model=model, created=runrecord.now()
+        )
+        localgit.write(project, base, name, files, record)
+    hostile = f"refs/exps/{base[:2]}/{base[2:]}/hostile"
+    git(project, "update-ref", f"{hostile[: -len('hostile')]}<img>@team", hostile)
+    git(project, "update-ref", "-d", hostile)
+    git(project, "push", "-q", "origin", "refs/exps/*:refs/exps/*")
+    for ref in _exps(server):
+        git(project, "update-ref", "-d", ref)  # a fresh clone has none of them
+
+
+def test_the_report_places_the_run_among_the_recorded_runs_of_its_model(
+    project: Path,
+    pr_head: str,
+    github_server: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    from tests.helpers import pull_request_env
+    from tests.markdown import to_html
+
+    f1 = json.loads((project / "metrics.json").read_text())["f1"]
+    _seed(project, github_server, f1)
+    best = f"best {round(f1 + 0.02, 4):.4g} in run `ci-41-1` (PR #41)"
+    # Two jobs: the training job reads the refs, the publishing job posts the line.
+    pull = github_server.add_pull("more-trees", "main", head_sha=pr_head)
+    out = _train(project, github_server, monkeypatch, pull)
+    assert _publish(tmp_path, github_server, monkeypatch, out) == 0
+    [comment] = github_server.issue_comments[pull["number"]]
+    body = comment["body"]
+    assert f"`f1` {f1:.4g}: 3rd of 4 runs; {best}" in body
+    top = body[body.index("<details><summary>Top 3 recorded runs") :]
+    top = top[: top.index("</details>")]
+    assert [line.split(" | ")[1] for line in top.splitlines() if line.startswith("| ")][1:] == [
+        "`ci-41-1` (PR #41)",
+        "`<img>@team` (PR #43)",
+        "`ci-42-1` (PR #42)",
+    ]
+    shown = to_html(body)
+    assert "<img" not in shown and "<code>&lt;img&gt;@team</code>" in shown
+    summary = (project.parent / "train-runner" / "summary.md").read_text()
+    assert "3rd of 4 runs" in summary and "<details open><summary>Top 3" in summary
+    # One job, a later run: the run the publishing job recorded (ci-77-1) counts too.
+    monkeypatch.chdir(project)
+    pull = pull_request_env(monkeypatch, github_server, project, branch="more-trees")
+    monkeypatch.setenv("GITHUB_RUN_ID", "78")
+    cli.main(["run"])
+    [comment] = github_server.issue_comments[pull["number"]]
+    assert f"`f1` {f1:.4g}: 3rd of 5 runs; {best}" in comment["body"]

@@ -44,7 +44,9 @@ def main(
         gated = bool(cfg.rules) or pr_rules.gated_by_base(cfg, ctx)
         run = gating.compared_gates(cfg, found, current, ctx) if gated else gating.GateRun([])
         console.gate_run(run)
-        data, drawn, plot_notes = reporting.report_parts(cfg, ctx, found, run)
+        # The standing is read here, where the clone is: the publishing job has none.
+        ranked = tracking.enabled()
+        data, drawn, plot_notes = reporting.report_parts(cfg, ctx, found, run, ranked=ranked)
     except MlopsError as exc:
         error = re.sub(r"[\x00-\x1f\x7f]", " ", output.redact(str(exc)))[:400]
         results.write(directory, claimed(prefix, report=None, gates=[], error=error))
