@@ -201,7 +201,7 @@ def test_recording_works_in_a_shallow_clone(
 
 
 def test_the_report_places_a_run_among_the_recorded_ones(recorded: Path) -> None:
-    from mlops_actions.report import markdown
+    from mlops_actions.report import standing as shown_as
     from mlops_actions.tracking import listing, standing
 
     runs = listing.gather(recorded, remote="origin")
@@ -211,13 +211,48 @@ def test_the_report_places_a_run_among_the_recorded_ones(recorded: Path) -> None
     assert [p.name for p in placed.top] == ["ours-90", "mate-70"]
     low = standing.standing(runs, "loss", 0.5)
     assert low is not None and low.lower_is_better and low.rank == 1
-    text = markdown.standing_section(placed)
-    assert text.startswith("`f1` 0.085: 2nd of 3 runs; best 0.09 in run `ours-90`")
-    forged = standing.Standing(
-        "f1", 0.5, 1, 2, False, standing.Placed("<img src=x>@team", 0.4, 3, None), ()
+    text = shown_as.line(placed)
+    assert text == "`f1` 0.085: 2nd of 3 runs; best 0.09 in run `ours-90`"
+    hostile = standing.Placed("<img src=x>@team", 0.4, 3, None)
+    forged = standing.Standing("f1", 0.5, 1, 2, False, hostile, (hostile,))
+    shown = to_html(shown_as.line(forged) + "\n\n" + shown_as.table(forged))
+    assert "<img" not in shown and shown.count("<code>&lt;img src=x&gt;@team</code>") == 2
+
+
+def test_a_local_run_and_report_rank_the_run_among_the_recorded_ones(
+    recorded: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`run --record` and `report` with recording on, among a teammate's plain `dvc exp run`
+    and our recorded runs (local and on the origin)."""
+    work = tmp_path / "copy"
+    shutil.copytree(recorded.parent, work)
+    repo = work / "repo"
+    dvc(repo, "remote", "modify", "store", "url", str(work / "dvc-remote"))
+    git(repo, "remote", "set-url", "origin", str(work / "origin.git"))
+    monkeypatch.chdir(repo)
+    ours = "mlops:\n  cache: {dir: .mlops-cache}\n  metrics:\n    primary: f1\n"
+    (repo / "params.yaml").write_text(tracking_project.params(85) + ours)
+    assert cli.main(["run", "--record"]) == 0
+    text = (repo / ".mlops-cache" / "report.md").read_text()
+    assert "`f1` 0.085: 2nd of 4 runs; best 0.09 in run `ours-90`\n" in text
+    assert "<details><summary>Top 3 recorded runs</summary>" in text
+    # f1 as a loss: the lowest is the best. The run just recorded is this one: counted once.
+    (repo / "params.yaml").write_text(
+        tracking_project.params(85) + ours + "    lower_is_better: [f1]\n"
     )
-    shown = to_html(markdown.standing_section(forged))
-    assert "<img" not in shown and "<code>&lt;img src=x&gt;@team</code>" in shown
+    monkeypatch.setenv("MLOPS_RECORD", "true")
+    assert cli.main(["report", "-o", "report.md"]) == 0
+    text = (repo / "report.md").read_text()
+    assert "`f1` 0.085: 3rd of 4 runs; best 0.07 in run `mate-70`\n" in text
+    # An unreachable origin: one warning, the report without the line.
+    git(repo, "remote", "set-url", "origin", str(work / "gone.git"))
+    capsys.readouterr()
+    assert cli.main(["report", "-o", "report.md"]) == 0
+    assert "standing: the recorded runs could not be listed" in capsys.readouterr().err
+    assert " runs; best " not in (repo / "report.md").read_text()
 
 
 def test_a_dvc_remote_without_the_objects_is_one_line(
