@@ -211,12 +211,18 @@ def test_the_report_places_a_run_among_the_recorded_ones(recorded: Path) -> None
     assert [p.name for p in placed.top] == ["ours-90", "mate-70"]
     low = standing.standing(runs, "loss", 0.5)
     assert low is not None and low.lower_is_better and low.rank == 1
-    text = shown_as.line(placed)
-    assert text == "`f1` 0.085: 2nd of 3 runs; best 0.09 in run `ours-90`"
+    text = shown_as.summary(placed)
+    assert (
+        text == "<code>f1</code> 0.085: 2nd of 3 recorded runs; best 0.09 in <code>ours-90</code>"
+    )
     hostile = standing.Placed("<img src=x>@team", 0.4, 3, None)
-    forged = standing.Standing("f1", 0.5, 1, 2, False, hostile, (hostile,))
-    shown = to_html(shown_as.line(forged) + "\n\n" + shown_as.table(forged))
-    assert "<img" not in shown and shown.count("<code>&lt;img src=x&gt;@team</code>") == 2
+    forged = standing.Standing("<b>f1</b>", 0.5, 1, 2, False, hostile, (hostile,))
+    section = f"<details><summary>{shown_as.summary(forged)}</summary>\n\n{shown_as.table(forged)}"
+    shown = to_html(section + "\n\n</details>\n")
+    assert "<img" not in shown and "<b>" not in shown
+    assert "<code>&lt;img src=x&gt;@\u2060team</code> (PR" in shown  # the summary: HTML
+    assert "<td><code>&lt;img src=x&gt;@team</code></td>" in shown  # a code span
+    assert "(PR #\u20603)" in shown and "<td>#\u20603</td>" in shown  # text, not a reference
 
 
 def test_a_local_run_and_report_rank_the_run_among_the_recorded_ones(
@@ -237,8 +243,14 @@ def test_a_local_run_and_report_rank_the_run_among_the_recorded_ones(
     (repo / "params.yaml").write_text(tracking_project.params(85) + ours)
     assert cli.main(["run", "--record"]) == 0
     text = (repo / ".mlops-cache" / "report.md").read_text()
-    assert "`f1` 0.085: 2nd of 4 runs; best 0.09 in run `ours-90`\n" in text
-    assert "<details><summary>Top 3 recorded runs</summary>" in text
+    line = "<code>f1</code> 0.085: 2nd of 4 recorded runs; best 0.09 in <code>ours-90</code>"
+    assert f"<details><summary>{line}</summary>" in text
+    top = text[text.index(line) : text.index("</details>")]
+    assert [row.split(" | ")[1] for row in top.splitlines()[4:-1]] == [
+        "`ours-90`",
+        "`ours-80`",
+        "`mate-70`",
+    ]
     # f1 as a loss: the lowest is the best. The run just recorded is this one: counted once.
     (repo / "params.yaml").write_text(
         tracking_project.params(85) + ours + "    lower_is_better: [f1]\n"
@@ -246,13 +258,13 @@ def test_a_local_run_and_report_rank_the_run_among_the_recorded_ones(
     monkeypatch.setenv("MLOPS_RECORD", "true")
     assert cli.main(["report", "-o", "report.md"]) == 0
     text = (repo / "report.md").read_text()
-    assert "`f1` 0.085: 3rd of 4 runs; best 0.07 in run `mate-70`\n" in text
+    assert "0.085: 3rd of 4 recorded runs; best 0.07 in <code>mate-70</code>" in text
     # An unreachable origin: one warning, the report without the line.
     git(repo, "remote", "set-url", "origin", str(work / "gone.git"))
     capsys.readouterr()
     assert cli.main(["report", "-o", "report.md"]) == 0
     assert "standing: the recorded runs could not be listed" in capsys.readouterr().err
-    assert " runs; best " not in (repo / "report.md").read_text()
+    assert " recorded runs; best " not in (repo / "report.md").read_text()
 
 
 def test_a_dvc_remote_without_the_objects_is_one_line(

@@ -117,7 +117,8 @@ def test_the_publishing_job_records_a_pull_request_run(
     trained = json.loads((project / "metrics.json").read_text())
     assert run["metrics"]["metrics.json"]["data"]["accuracy"] == trained["accuracy"]
     assert run["params"]["params.yaml"]["data"]["mlops"]["model"]["params"]["n_estimators"] == 30
-    assert len(github_server.issue_comments[pull["number"]]) == 1
+    [comment] = github_server.issue_comments[pull["number"]]
+    assert "recorded runs;" not in comment["body"]  # none recorded before this one
 
 
 def test_a_forks_run_is_recorded_only_when_the_base_opts_in(
@@ -267,29 +268,30 @@ def test_the_report_places_the_run_among_the_recorded_runs_of_its_model(
 
     f1 = json.loads((project / "metrics.json").read_text())["f1"]
     _seed(project, github_server, f1)
-    best = f"best {round(f1 + 0.02, 4):.4g} in run `ci-41-1` (PR #41)"
+    best = f"best {round(f1 + 0.02, 4):.4g} in <code>ci-41-1</code> (PR #\u206041)"
     # Two jobs: the training job reads the refs, the publishing job posts the line.
     pull = github_server.add_pull("more-trees", "main", head_sha=pr_head)
     out = _train(project, github_server, monkeypatch, pull)
     assert _publish(tmp_path, github_server, monkeypatch, out) == 0
     [comment] = github_server.issue_comments[pull["number"]]
     body = comment["body"]
-    assert f"`f1` {f1:.4g}: 3rd of 4 runs; {best}" in body
-    top = body[body.index("<details><summary>Top 3 recorded runs") :]
+    line = f"<code>f1</code> {f1:.4g}: 3rd of 4 recorded runs; {best}"
+    assert f"<details><summary>{line}</summary>" in body
+    top = body[body.index(line) :]
     top = top[: top.index("</details>")]
-    assert [line.split(" | ")[1] for line in top.splitlines() if line.startswith("| ")][1:] == [
-        "`ci-41-1` (PR #41)",
-        "`<img>@team` (PR #43)",
-        "`ci-42-1` (PR #42)",
+    assert [row.split(" | ")[1:3] for row in top.splitlines()[4:-1]] == [
+        ["`ci-41-1`", "#\u206041"],
+        ["`<img>@team`", "#\u206043"],
+        ["`ci-42-1`", "#\u206042"],
     ]
     shown = to_html(body)
-    assert "<img" not in shown and "<code>&lt;img&gt;@team</code>" in shown
+    assert "<img" not in shown and "<td><code>&lt;img&gt;@team</code></td>" in shown
     summary = (project.parent / "train-runner" / "summary.md").read_text()
-    assert "3rd of 4 runs" in summary and "<details open><summary>Top 3" in summary
+    assert f"<details open><summary>{line}</summary>" in summary
     # One job, a later run: the run the publishing job recorded (ci-77-1) counts too.
     monkeypatch.chdir(project)
     pull = pull_request_env(monkeypatch, github_server, project, branch="more-trees")
     monkeypatch.setenv("GITHUB_RUN_ID", "78")
     cli.main(["run"])
     [comment] = github_server.issue_comments[pull["number"]]
-    assert f"`f1` {f1:.4g}: 3rd of 5 runs; {best}" in comment["body"]
+    assert f"<code>f1</code> {f1:.4g}: 3rd of 5 recorded runs; {best}" in comment["body"]

@@ -298,8 +298,6 @@ def render(data: ReportInput, comment_id: str = "default") -> str:
     parts += [f"## Model report: {inert.code(data.model)}", "", facts(data)]
     if data.note:
         parts += ["", "> [!WARNING]", f"> {inert.text(data.note)}"]
-    if data.standing:
-        parts += ["", ranked.line(data.standing)]
     counted, warning = row_counts(data)
     if warning:
         parts += ["", warning]
@@ -309,6 +307,8 @@ def render(data: ReportInput, comment_id: str = "default") -> str:
     key = key_rows(data, rows) if data.baseline is not None else []
     if key:
         parts += ["", changed_table(data, key)]
+    if data.standing:  # one closed line: the run among the recorded runs, the top five in it
+        parts += details(ranked.summary(data.standing), ranked.table(data.standing))
     noise = sum(j.judgement == "noise" for j in rows)
     # The parts that can grow past the comment limit last, so a cut report keeps the above.
     if data.metrics:
@@ -332,8 +332,6 @@ def render(data: ReportInput, comment_id: str = "default") -> str:
         parts += details("Data", "\n".join(lines))
     if data.confusion:
         parts += details("Confusion matrix (this run)", confusion_table(data.confusion))
-    if data.standing:
-        parts += details(ranked.summary(data.standing), ranked.table(data.standing))
     if data.plots:
         parts += details("Plots", data.plots)
     return "\n".join(parts).rstrip() + "\n"

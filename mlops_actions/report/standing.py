@@ -1,7 +1,7 @@
 """Where a run stands among the recorded runs of the same model, as the report shows it: one
-line ("`f1` 0.951: 3rd of 214 runs; best 0.962 in run `ci-…-1` (PR #41)") and the top five
-in a closed section. Experiment names and the metric name are untrusted (a teammate's ref, a
-results file): every one goes through the inert module."""
+closed section whose summary is the line ("f1 0.951: 3rd of 214 recorded runs; best 0.962 in
+ci-…-1 (PR #41)") and whose body is the top five. Experiment names and the metric name are
+untrusted (a teammate's ref, a results file): every one goes through the inert module."""
 
 from __future__ import annotations
 
@@ -39,24 +39,29 @@ def ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
-def _run(p: Placed, table: bool = False) -> str:
-    name = inert.code(p.name, table=table, limit=100)
-    return name + (f" (PR #{int(p.pr)})" if p.pr else "")
-
-
-def line(s: Standing) -> str:
-    """'`f1` 0.951: 3rd of 214 runs; best 0.962 in run `ci-…-1` (PR #41)'."""
-    return (
-        f"{inert.code(s.metric, limit=100)} {number(s.value)}: {ordinal(s.rank)} of {s.total} "
-        f"runs; best {number(s.best.value)} in run {_run(s.best)}"
-    )
+def _name(name: str, limit: int = 60) -> str:
+    return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
 def summary(s: Standing) -> str:
-    return f"Top {len(s.top)} recorded runs"
+    """The line, as the summary of the closed top-five section (an HTML block: the names
+    inert as HTML): '<code>f1</code> 0.951: 3rd of 214 recorded runs; best 0.962 in
+    <code>ci-…-1</code> (PR #41)'. A pull request's number is text, never a reference: a
+    report does not mention the best run's pull request on every post."""
+    pr = f" ({inert.html(f'PR #{s.best.pr}')})" if s.best.pr else ""
+    return (
+        f"<code>{inert.html(_name(s.metric))}</code> {number(s.value)}: {ordinal(s.rank)} of "
+        f"{s.total} recorded runs; best {number(s.best.value)} in "
+        f"<code>{inert.html(_name(s.best.name))}</code>{pr}"
+    )
 
 
 def table(s: Standing) -> str:
-    """The top five: rank, run (and pull request), value."""
-    rows = [f"| {i} | {_run(p, True)} | {number(p.value)} |" for i, p in enumerate(s.top, 1)]
-    return "\n".join(["| # | run | value |", "|---|---|---:|", *rows])
+    """The top five: rank, run, pull request, value."""
+    rows = [
+        f"| {i} | {inert.code(_name(p.name, 100), table=True)} | "
+        f"{inert.cell(f'#{p.pr}') if p.pr else '—'} | {number(p.value)} |"
+        for i, p in enumerate(s.top, 1)
+    ]
+    metric = inert.code(_name(s.metric), table=True)
+    return "\n".join([f"| # | run | PR | {metric} |", "|---:|---|---|---:|", *rows])
