@@ -73,7 +73,7 @@ def of_report(
         top = listing.top_of(start)
         runs = listing.gather(start, remote=listing.default_remote(top))
     except (MlopsError, OSError, ValueError) as exc:
-        output.warning(f"standing: the recorded runs could not be listed ({exc}); not shown")
+        output.warning(f"the report leaves out the run's standing: experiments not listed: {exc}")
         return None
     head = data.head
 
