@@ -47,17 +47,6 @@ def report_body(
     return markdown.render(data, comment_id)
 
 
-def report_input(
-    cfg: Config,
-    ctx: Context,
-    found: compare_mod.Comparison,
-    run: GateRun | None,
-    trained: TrainResult | None = None,
-    note: str | None = None,
-) -> markdown.ReportInput:
-    return report_parts(cfg, ctx, found, run, trained, note)[0]
-
-
 def report_parts(
     cfg: Config,
     ctx: Context,

@@ -1,6 +1,6 @@
-"""Where a run stands among the recorded runs of the same model, for the report:
-"f1 0.951: 3rd of 214 runs; best 0.962 in run ci-…-1 (PR #41)" and the top five
-(report.standing renders it)."""
+"""Where a run stands among the recorded runs of the same model, for the report: "f1 0.951:
+3rd of 214 recorded runs; best 0.962 in ci-…-1 (PR #41)" and the top five, from the
+experiments `runs` lists (report.standing renders it)."""
 
 from __future__ import annotations
 
