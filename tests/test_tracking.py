@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from mlops_actions import cli
 from tests import tracking_project
@@ -69,6 +71,8 @@ def test_dvc_shows_the_recorded_runs_with_the_values_runs_lists(
     assert ours["ours-90"]["metrics"]["eval/extra.json"] == {"data": {"auc": 0.045}}
     assert ours["ours-80"]["event"] == "local" and ours["ours-80"]["branch"] == "main"
     assert ours["mate-70"]["event"] is None  # a plain dvc experiment has no run record
+    model = repr({"n_est": 80, "seed": 7}).encode()  # model.pkl as train.py wrote it
+    assert ours["ours-80"]["model_sha256"] == hashlib.sha256(model).hexdigest()
     baseline = git(recorded, "rev-parse", "HEAD")
     assert {r["baseline"] for r in ours.values()} == {baseline}
 
@@ -292,3 +296,17 @@ def test_a_dvc_remote_without_the_objects_is_one_line(
     assert problem.startswith("eval at ") and "nor on remote 'store'" in problem
     [line] = [x for x in err.splitlines() if "without some values" in x]
     assert "nor on remote 'store'" in line
+
+
+def test_a_local_record_names_the_model_and_the_data_it_trained_on(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo project (data.dvc, built-in training), trained again with --record: a run
+    cache hit, whose record still names the model file and the data version."""
+    monkeypatch.setattr("mlops_actions.tracking.runrecord.local_name", lambda: "here")
+    assert cli.main(["train", "--record"]) == 0
+    [ref] = git(project, "for-each-ref", "--format=%(refname)", "refs/exps").splitlines()
+    record = json.loads(git(project, "show", f"{ref}:.mlops/run.json"))
+    model = hashlib.sha256((project / "model" / "model.skops").read_bytes()).hexdigest()
+    [out] = yaml.safe_load((project / "data.dvc").read_text())["outs"]
+    assert (record["model_sha256"], record["data"]) == (model, {out["path"]: out["md5"]})

@@ -77,6 +77,8 @@ class Run:
             "created": self.created,
             "run_url": rec.run_url if rec else None,
             "model_sha256": rec.model_sha256 if rec else None,
+            "data": rec.data if rec else {},
+            "outputs": rec.outputs if rec else None,
             "sweep": asdict(rec.sweep) if rec and rec.sweep else None,
             "where": self.where,
             "params": self.params,
