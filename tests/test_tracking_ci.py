@@ -125,6 +125,7 @@ def test_the_publishing_job_records_a_pull_request_run(
     assert run["run_url"].endswith("/actions/runs/77")
     assert run["branch"] == "more-trees"
     assert (run["model_sha256"], run["data"]) == _trained(project)
+    assert run["model"] == "demo-model"  # the standing ranks it among this model's runs only
     assert run["outputs"] is None  # built-in training: no DVC-tracked outputs to push
     trained = json.loads((project / "metrics.json").read_text())
     assert run["metrics"]["metrics.json"]["data"]["accuracy"] == trained["accuracy"]

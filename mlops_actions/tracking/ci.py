@@ -79,6 +79,7 @@ def write_files(directory: str, cfg: Config | None, *, trained: bool, fork: bool
         "files": {p: base64.b64encode(d).decode() for p, d in files.items()},
         "runner": runrecord._text(_runner()),
         "duration": found.seconds,
+        "model": cfg.model.name if cfg is not None else None,
         "model_sha256": found.model_sha256,
         "data": found.data,
         "outputs": outputs,
@@ -139,7 +140,7 @@ def read_files(directory: str) -> tuple[dict[str, bytes], dict[str, Any]]:
         except ValueError:
             decoded[name] = None
     files = snapshot.checked(decoded, str(path))
-    facts = {k: raw.get(k) for k in ("runner", "duration", "model_sha256", "outputs")}
+    facts = {k: raw.get(k) for k in ("runner", "duration", "model", "model_sha256", "outputs")}
     return files, {**facts, "data": raw.get("data") or {}}
 
 
@@ -187,6 +188,7 @@ def record_published(
             runner=runrecord._text(facts.get("runner")),
             duration=facts.get("duration"),
             data=facts.get("data") or {},
+            model=runrecord._text(facts.get("model"), 100),
             model_sha256=facts.get("model_sha256"),
             # A fork's run has no credentials: whatever it claims, it pushed nothing of ours.
             outputs="not-pushed" if fork and outputs else outputs,

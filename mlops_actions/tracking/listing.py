@@ -76,6 +76,7 @@ class Run:
             "fork": rec.fork if rec else False,
             "created": self.created,
             "run_url": rec.run_url if rec else None,
+            "model": rec.model if rec else None,
             "model_sha256": rec.model_sha256 if rec else None,
             "data": rec.data if rec else {},
             "outputs": rec.outputs if rec else None,
