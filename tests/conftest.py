@@ -11,6 +11,12 @@ from tests.conftest_github import *  # noqa: F403
 from tests.helpers import build_demo_repo, commit_all, gated_params, init_repo, write_params
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked slow run first, in their usual order: with `-n 2` the long ones share the two
+    workers from the start instead of one worker finishing the suite alone on a long test."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """Each test starts outside Actions, with no token and no registered secrets, and a user

@@ -4,6 +4,7 @@ trainer's plots), a regression, a DVC project's plots, the drift issue, and the 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,7 @@ from mlops_actions.monitor.watch import Decay, DecayEntry, MonitorResult
 from mlops_actions.report import charts, markdown
 from mlops_actions.report.markdown import DataChange, ReportInput, Row
 from mlops_actions.report.plots import Plot, Series
+from mlops_actions.report.standing import Placed, Standing
 
 DEMO_RULES = ["accuracy >= 0.90", "f1 >= base - 0.02", "roc_auc >= 0.95", "rows.test >= 100"]
 BASE = {
@@ -269,6 +271,15 @@ def drift_issue() -> str:
     return issue.issue_body(result, history, "https://github.com/o/r/actions/runs/9")
 
 
+def standing() -> Standing:
+    """A passing run third of 214 recorded runs (recording on)."""
+    top = tuple(
+        Placed(f"ci-1{i}482931-1", v, 40 + i, None)
+        for i, v in enumerate([0.9612, 0.9558, 0.9505, 0.9481, 0.9477])
+    )
+    return Standing("f1", 0.9505, 3, 214, False, top[0], top)
+
+
 def shapes() -> dict[str, str]:
     """Each report's Markdown, by name."""
     failing = markdown.render(_classifier(FAILING, builtin_plots()))
@@ -285,7 +296,9 @@ def shapes() -> dict[str, str]:
     )
     dvc = markdown.render(_classifier(PASSING, dvc_plots()))
     return {
-        "passing-pr": markdown.render(_classifier(PASSING, builtin_plots())),
+        "passing-pr": markdown.render(
+            dataclasses.replace(_classifier(PASSING, builtin_plots()), standing=standing())
+        ),
         "failing-pr": failing,
         "regression": regression,
         "dvc-plots": dvc,

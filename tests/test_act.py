@@ -246,6 +246,7 @@ def test_pull_request_gets_one_sticky_report_and_gate_statuses_on_its_head(
     write_params(repo, params)
     head = commit_all(repo, "More trees")
     git(repo, "push", "-q", "origin", "more-trees")
+    git(repo, "push", "-q", str(server.bare()), "main", "more-trees")  # what GitHub holds
     pull = server.add_pull("more-trees", head_sha=head, title="More trees")
     # What actions/checkout checks out for a pull request: its merge into the base branch.
     git(repo, "checkout", "-q", "--detach", main)
@@ -276,14 +277,21 @@ def test_pull_request_gets_one_sticky_report_and_gate_statuses_on_its_head(
     assert (posted[0]["context"], posted[0]["state"]) == (OVERALL, "pending")  # before training
     final = {s["context"]: s["state"] for s in posted}
     assert final == {OVERALL: "success", **dict.fromkeys(RULES, "success")}
+    # The run is recorded as a DVC experiment on the PR's head, through the git data API.
+    [recorded] = git(server.bare(), "for-each-ref", "--format=%(refname)", "refs/exps").split()
+    assert recorded.startswith(f"refs/exps/{head[:2]}/{head[2:]}/")
+    assert git(server.bare(), "rev-parse", f"{recorded}^1") == head
 
-    # A re-run of the same event: its second attempt, whose report links to that attempt.
+    # A re-run of the same event: its second attempt, whose report links to that attempt. The
+    # checkout's origin is GitHub's repository, where the first attempt's experiment now is.
+    git(repo, "remote", "set-url", "origin", str(server.bare()))
     project.act("pull_request", event, "GITHUB_RUN_ATTEMPT=2")
 
     [again] = server.issue_comments[pull["number"]]
     assert again["id"] == comment["id"]
     assert again["body"].count(MARKER) == 1
     assert re.search(r"/actions/runs/\d+/attempts/2\)", again["body"])
+    assert "of 2 recorded runs" in again["body"]  # ranked with the first attempt's experiment
     assert len(server.calls("POST", r"/issues/\d+/comments$")) == 1
     assert len(server.calls("PATCH", r"/issues/comments/\d+$")) == 1
 

@@ -11,13 +11,15 @@ Stand-ins, as in test_act.py (act runs on the host, offline):
   from the workspace) become `mlops-actions/mlops-actions/...@v0` in the copied workflows, and
   act's --local-repository serves that from a copy of this repository (act does not know `$/`).
   A job without actions/checkout has an empty workspace, as on GitHub.
-- actions/upload-artifact and actions/download-artifact are stubs that copy files into and out of
-  one store directory (per artifact name), and log the run id and whether a token was given;
+- actions/upload-artifact and actions/download-artifact are stubs that copy files (the existing
+  ones of the paths, one a line) into and out of one store directory (per artifact name), and
+  log the run id and whether a token was given;
   actions/setup-python and actions/cache are stubs that fail if they ever run.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -73,12 +75,26 @@ FORK_CALLER = {
     "permissions": {},
     "jobs": {
         "publish": {
-            "permissions": {"actions": "read", "pull-requests": "write", "statuses": "write"},
+            "permissions": {
+                "actions": "read",
+                "contents": "read",
+                "pull-requests": "write",
+                "statuses": "write",
+            },
             "uses": "./.github/workflows/reusable-publish.yml",
             "with": {"python-version": ""},
         }
     },
 }
+
+
+def _opting_in(caller: dict[str, Any]) -> dict[str, Any]:
+    """The base repository records its forks' runs: record-forks, and contents: write."""
+    job = caller["jobs"]["publish"]
+    job = {**job, "permissions": {**job["permissions"], "contents": "write"}}
+    job["with"] = {**job["with"], "record-forks": True}
+    return {**caller, "jobs": {"publish": job}}
+
 
 # The pull request's training code: scores from params.yaml, a model file, and a search for the
 # token and the remote's credential in every environment it can read (of this test's processes).
@@ -109,8 +125,12 @@ runs:
   using: composite
   steps:
     - shell: bash
-      env: {{NAME: "${{{{ inputs.name }}}}", FILE: "${{{{ inputs.path }}}}"}}
-      run: mkdir -p "{store}/$NAME" && cp "$FILE" "{store}/$NAME/"
+      env: {{NAME: "${{{{ inputs.name }}}}", FILES: "${{{{ inputs.path }}}}"}}
+      run: |
+        mkdir -p "{store}/$NAME"
+        while IFS= read -r file; do
+          if [ -f "$file" ]; then cp "$file" "{store}/$NAME/"; fi
+        done <<< "$FILES"
 """
 DOWNLOAD = """name: download-artifact stand-in
 inputs: {{name: {{}}, path: {{}}, run-id: {{default: ""}}, github-token: {{default: ""}}}}
@@ -175,6 +195,16 @@ class Project:
             assert proc.returncode != 0 and "🏁  Job failed" in out, out[-8000:]
         assert "must be skipped" not in out
         return out
+
+    def experiment(self, baseline: str) -> dict[str, Any]:
+        """The run record of the one experiment on `baseline` that the publishing job wrote
+        through the fake GitHub's git data API; checks that its first parent is `baseline`."""
+        [ref] = [r for r in self.server.refs if r.startswith(f"refs/exps/{baseline[:2]}/")]
+        assert ref.startswith(f"refs/exps/{baseline[:2]}/{baseline[2:]}/ci-")
+        commit = self.server.refs[ref]
+        assert git(self.repo, "rev-parse", f"{commit}^1") == baseline
+        record: dict[str, Any] = json.loads(git(self.repo, "show", f"{commit}:.mlops/run.json"))
+        return record
 
     def stubs(self) -> dict[str, Path]:
         stubs: dict[str, Path] = {f"{SOURCE}@v0": self.source}
@@ -311,6 +341,18 @@ def test_a_pull_request_trains_read_only_and_publishes_from_the_artifact(project
     assert set(server.statuses) == {head}
     assert _final(server, head) == {OVERALL: "success", **dict.fromkeys(RULES, "success")}
     assert (project.store / "downloads.log").read_text() == "run-id= token=\n"  # this run's
+    # The publishing job recorded the run, with what the training job measured.
+    record = project.experiment(head)
+    assert (record["event"], record["pr"], record["fork"]) == (
+        "pull_request",
+        pull["number"],
+        False,
+    )
+    assert record["model_sha256"] == hashlib.sha256(b"0.92").hexdigest()  # model/model.bin
+    # and the run's files came over in the artifact: the metrics this run measured (the
+    # pull request's head commit holds those of main's training).
+    commit = server.refs[next(r for r in server.refs if r.startswith("refs/exps/"))]
+    assert json.loads(git(project.repo, "show", f"{commit}:metrics.json"))["f1"] == 0.92
 
 
 def test_a_fork_pull_request_gets_its_report_from_the_workflow_run(project: Project) -> None:
@@ -348,6 +390,22 @@ def test_a_fork_pull_request_gets_its_report_from_the_workflow_run(project: Proj
     assert "gates failed" in comment["body"]
     assert _final(server, head) == {OVERALL: "failure", RULES[0]: "failure", RULES[1]: "failure"}
     assert project.snooped == [[]]  # the publishing half ran no training
+    # The base did not opt in: one notice, no experiment.
+    assert out.count("a fork's pull request; not recorded") == 1
+    assert not any(r.startswith("refs/exps/") for r in server.refs)
+
+    # The base opts in (its own workflow_run workflow): the same run is recorded, on the
+    # fork's head, marked as from a fork.
+    (project.repo / ".github" / "workflows" / "ml-publish.yml").write_text(
+        yaml.safe_dump(_opting_in(FORK_CALLER), sort_keys=False), encoding="utf-8"
+    )
+    project.act("workflow_run", run, ".github/workflows/ml-publish.yml", ok=False)
+    record = project.experiment(head)
+    assert (record["event"], record["pr"], record["fork"]) == ("pull_request", pull["number"], True)
+    assert record["model_sha256"] == hashlib.sha256(b"0.7").hexdigest()
+    assert record["run_url"].endswith("/actions/runs/7001")
+    assert len(server.issue_comments[pull["number"]]) == 1  # the same sticky comment
+    assert project.snooped == [[]]
 
 
 def test_a_push_to_main_publishes_statuses_and_promotes(project: Project) -> None:

@@ -26,6 +26,7 @@ from mlops_actions.monitor.watch import Decay, DecayEntry, MonitorResult
 from mlops_actions.report import modelcard
 from mlops_actions.report.markdown import ReportInput, Row
 from mlops_actions.report.plots import Plot, Series
+from mlops_actions.report.standing import Placed, Standing
 from tests.fakegithub import FakeGitHub
 from tests.helpers import actions_env
 from tests.markdown import outside_code, to_html
@@ -180,6 +181,9 @@ def _results(value: str) -> Results:
         note=one,
         primary=one,
         mode="builtin",
+        standing=Standing(
+            one, 0.6, 2, 3, False, Placed(one, 0.7, 12, None), (Placed(one, 0.7, 12, None),)
+        ),
     )
     plot = Plot(
         id=one,
@@ -208,8 +212,8 @@ def _results(value: str) -> Results:
 @pytest.mark.parametrize("value", HOSTILE)
 def test_the_published_report_and_summary_show_results_as_text(value: str, tmp_path: Path) -> None:
     """The sticky comment and the job summary (one body) from a results file whose gate detail,
-    model, metric and param names and values, baseline, note, confusion labels and plot names
-    are hostile: what a training job of the pull request could write."""
+    model, metric and param names and values, baseline, note, confusion labels, plot names and
+    recorded runs' names are hostile: what a training job of the pull request could write."""
     results.write(tmp_path, _results(value))
     found = results.read(tmp_path)
     where = publishing.Target("pull_request", "c" * 40, 3, f"{TRUSTED[0]}/actions/runs/1")
@@ -218,7 +222,7 @@ def test_the_published_report_and_summary_show_results_as_text(value: str, tmp_p
     page = to_html(publishing.body(found, where, gated, ctx))
     assert live(page) == []
     # no heading of the input's: the title is the one heading; the sections are <details>
-    assert page.count("<h2>") == 1 and page.count("<h3>") == 0 and page.count("<summary>") == 5
+    assert page.count("<h2>") == 1 and page.count("<h3>") == 0 and page.count("<summary>") == 6
 
 
 @pytest.mark.parametrize("value", HOSTILE)

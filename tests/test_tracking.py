@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from mlops_actions import cli
 from tests import tracking_project
@@ -69,6 +71,8 @@ def test_dvc_shows_the_recorded_runs_with_the_values_runs_lists(
     assert ours["ours-90"]["metrics"]["eval/extra.json"] == {"data": {"auc": 0.045}}
     assert ours["ours-80"]["event"] == "local" and ours["ours-80"]["branch"] == "main"
     assert ours["mate-70"]["event"] is None  # a plain dvc experiment has no run record
+    model = repr({"n_est": 80, "seed": 7}).encode()  # model.pkl as train.py wrote it
+    assert ours["ours-80"]["model_sha256"] == hashlib.sha256(model).hexdigest()
     baseline = git(recorded, "rev-parse", "HEAD")
     assert {r["baseline"] for r in ours.values()} == {baseline}
 
@@ -201,7 +205,7 @@ def test_recording_works_in_a_shallow_clone(
 
 
 def test_the_report_places_a_run_among_the_recorded_ones(recorded: Path) -> None:
-    from mlops_actions.report import markdown
+    from mlops_actions.report import standing as shown_as
     from mlops_actions.tracking import listing, standing
 
     runs = listing.gather(recorded, remote="origin")
@@ -211,13 +215,64 @@ def test_the_report_places_a_run_among_the_recorded_ones(recorded: Path) -> None
     assert [p.name for p in placed.top] == ["ours-90", "mate-70"]
     low = standing.standing(runs, "loss", 0.5)
     assert low is not None and low.lower_is_better and low.rank == 1
-    text = markdown.standing_section(placed)
-    assert text.startswith("`f1` 0.085: 2nd of 3 runs; best 0.09 in run `ours-90`")
-    forged = standing.Standing(
-        "f1", 0.5, 1, 2, False, standing.Placed("<img src=x>@team", 0.4, 3, None), ()
+    text = shown_as.summary(placed)
+    assert (
+        text == "<code>f1</code> 0.085: 2nd of 3 recorded runs; best 0.09 in <code>ours-90</code>"
     )
-    shown = to_html(markdown.standing_section(forged))
-    assert "<img" not in shown and "<code>&lt;img src=x&gt;@team</code>" in shown
+    hostile = standing.Placed("<img src=x>@team", 0.4, 3, None)
+    forged = standing.Standing("<b>f1</b>", 0.5, 1, 2, False, hostile, (hostile,))
+    section = f"<details><summary>{shown_as.summary(forged)}</summary>\n\n{shown_as.table(forged)}"
+    shown = to_html(section + "\n\n</details>\n")
+    assert "<img" not in shown and "<b>" not in shown
+    assert "<code>&lt;img src=x&gt;@\u2060team</code> (PR" in shown  # the summary: HTML
+    assert "<td><code>&lt;img src=x&gt;@team</code></td>" in shown  # a code span
+    assert "(PR #\u20603)" in shown and "<td>#\u20603</td>" in shown  # text, not a reference
+
+
+def test_a_local_run_and_report_rank_the_run_among_the_recorded_ones(
+    recorded: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`run --record` and `report` with recording on, among a teammate's plain `dvc exp run`
+    and our recorded runs (local and on the origin)."""
+    work = tmp_path / "copy"
+    shutil.copytree(recorded.parent, work)
+    repo = work / "repo"
+    dvc(repo, "remote", "modify", "store", "url", str(work / "dvc-remote"))
+    git(repo, "remote", "set-url", "origin", str(work / "origin.git"))
+    monkeypatch.chdir(repo)
+    ours = "mlops:\n  cache: {dir: .mlops-cache}\n  metrics:\n    primary: f1\n"
+    (repo / "params.yaml").write_text(tracking_project.params(85) + ours)
+    assert cli.main(["run", "--record"]) == 0
+    text = (repo / ".mlops-cache" / "report.md").read_text()
+    line = "<code>f1</code> 0.085: 2nd of 4 recorded runs; best 0.09 in <code>ours-90</code>"
+    assert f"<details><summary>{line}</summary>" in text
+    top = text[text.index(line) : text.index("</details>")]
+    assert [row.split(" | ")[1] for row in top.splitlines()[4:-1]] == [
+        "`ours-90`",
+        "`ours-80`",
+        "`mate-70`",
+    ]
+    # f1 as a loss: the lowest is the best. The run just recorded is this one: counted once.
+    (repo / "params.yaml").write_text(
+        tracking_project.params(85) + ours + "    lower_is_better: [f1]\n"
+    )
+    monkeypatch.setenv("MLOPS_RECORD", "true")
+    assert cli.main(["report", "-o", "report.md"]) == 0
+    text = (repo / "report.md").read_text()
+    assert "0.085: 3rd of 4 recorded runs; best 0.07 in <code>mate-70</code>" in text
+    # An unreachable origin: one warning, the report without the line.
+    git(repo, "remote", "set-url", "origin", str(work / "gone.git"))
+    capsys.readouterr()
+    assert cli.main(["report", "-o", "report.md"]) == 0
+    [warned] = [line for line in capsys.readouterr().err.splitlines() if "standing" in line]
+    assert (
+        warned.startswith("warning: the report leaves out the run's standing: ")
+        and "ls-remote origin" in warned
+    )
+    assert " recorded runs; best " not in (repo / "report.md").read_text()
 
 
 def test_a_dvc_remote_without_the_objects_is_one_line(
@@ -241,3 +296,17 @@ def test_a_dvc_remote_without_the_objects_is_one_line(
     assert problem.startswith("eval at ") and "nor on remote 'store'" in problem
     [line] = [x for x in err.splitlines() if "without some values" in x]
     assert "nor on remote 'store'" in line
+
+
+def test_a_local_record_names_the_model_and_the_data_it_trained_on(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo project (data.dvc, built-in training), trained again with --record: a run
+    cache hit, whose record still names the model file and the data version."""
+    monkeypatch.setattr("mlops_actions.tracking.runrecord.local_name", lambda: "here")
+    assert cli.main(["train", "--record"]) == 0
+    [ref] = git(project, "for-each-ref", "--format=%(refname)", "refs/exps").splitlines()
+    record = json.loads(git(project, "show", f"{ref}:.mlops/run.json"))
+    model = hashlib.sha256((project / "model" / "model.skops").read_bytes()).hexdigest()
+    [out] = yaml.safe_load((project / "data.dvc").read_text())["outs"]
+    assert (record["model_sha256"], record["data"]) == (model, {out["path"]: out["md5"]})

@@ -142,7 +142,13 @@ def test_the_publishing_job_never_checks_out_or_runs_the_pull_requests_code(
     [step] = spec["steps"]  # one step: the publish action
     assert step["uses"] == "$/.github/actions/publish"
     # contents: read for the base branch's rules, or write for the run's experiment ref, written
-    # through the git data API: still no checkout and no code of the project.
+    # through the git data API: still no checkout and no code of the project. The fork
+    # publisher holds what its caller grants (write only to record forks): the example's.
+    if workflow.endswith("reusable-publish.yml"):
+        assert "permissions" not in spec and "permissions" not in _load(workflow)
+        spec = _load("examples/fork-pull-requests.yml")["jobs"]["publish"]
+        assert spec["permissions"]["contents"] == "read"
+        assert spec["with"]["record-forks"] is False
     allowed = {"actions": {"read"}, "contents": {"read", "write"}}
     allowed |= {"pull-requests": {"write"}, "statuses": {"write"}}
     assert all(v in allowed.get(k, set()) for k, v in spec["permissions"].items())
@@ -163,8 +169,20 @@ def test_a_forks_results_are_published_from_workflow_run_with_the_runs_own_artif
     assert "head_repository.full_name != github.repository" in job["if"]
     assert job["steps"][0]["with"]["run-id"] == "${{ github.event.workflow_run.id }}"
     # and the reusable workflow's own publish job leaves forks to it
-    same_repo = _load(".github/workflows/reusable.yml")["jobs"]["publish"]["if"]
-    assert "github.event.pull_request.head.repo.full_name == github.repository" in same_repo
+    same_repo = _load(".github/workflows/reusable.yml")["jobs"]["publish"]
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in same_repo["if"]
+    # Recording a fork's run is the base's choice alone: only this workflow_run workflow, which
+    # GitHub always takes from the default branch, turns it on, and it is off unless asked.
+    inputs = _load(".github/workflows/reusable-publish.yml")[True]["workflow_call"]["inputs"]
+    assert inputs["record-forks"] == {**inputs["record-forks"], "type": "boolean", "default": False}
+    assert job["steps"][0]["with"]["record-forks"] == "${{ inputs.record-forks }}"
+    assert "record-forks" not in same_repo["steps"][0]["with"]
+    [publish] = [
+        s
+        for s in _load(".github/actions/publish/action.yml")["runs"]["steps"]
+        if s.get("id") == "publish"
+    ]
+    assert publish["env"]["MLOPS_RECORD_FORKS"] == "${{ inputs.record-forks }}"
 
 
 # ---- the approval workflow and the registry examples ---------------------------------------

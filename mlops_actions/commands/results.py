@@ -33,6 +33,7 @@ def main(
 
     prefix = DEFAULT_PREFIX
     cfg: settings.Config | None = None
+    trained = error is None  # else the workspace's model card is an earlier run's
     try:
         cfg = settings.load(params)
         prefix = cfg.gate_options.status_prefix
@@ -44,12 +45,14 @@ def main(
         gated = bool(cfg.rules) or pr_rules.gated_by_base(cfg, ctx)
         run = gating.compared_gates(cfg, found, current, ctx) if gated else gating.GateRun([])
         console.gate_run(run)
-        data, drawn, plot_notes = reporting.report_parts(cfg, ctx, found, run)
+        # The standing is read here, where the clone is: the publishing job has none.
+        ranked = tracking.enabled()
+        data, drawn, plot_notes = reporting.report_parts(cfg, ctx, found, run, ranked=ranked)
     except MlopsError as exc:
         error = re.sub(r"[\x00-\x1f\x7f]", " ", output.redact(str(exc)))[:400]
         results.write(directory, claimed(prefix, report=None, gates=[], error=error))
         if tracking.enabled():
-            tracking.write_files(directory, cfg)
+            tracking.write_files(directory, cfg, trained=trained, fork=ctx.is_fork)
         raise
     records = [
         GateRecord(r.text, r.state, r.value, r.baseline, r.threshold, r.detail, r.description)
@@ -64,6 +67,6 @@ def main(
         results.write(directory, claimed(prefix, report=None, gates=[], error=str(exc)[:400]))
         raise
     if tracking.enabled():
-        tracking.write_files(directory, cfg)
+        tracking.write_files(directory, cfg, trained=trained, fork=ctx.is_fork)
     output.info(f"results written to {path}; the publishing job posts them")
     return 0

@@ -103,7 +103,12 @@ def _show(run: listing.Run) -> str:
         lines += [f"run        {rec.run_url}"] if rec.run_url else []
         if rec.sweep:
             lines += [f"sweep      {rec.sweep.id} trial {rec.sweep.trial}"]
+        lines += ["fork       yes (a fork's pull request)"] if rec.fork else []
         lines += [f"model      sha256 {rec.model_sha256}"] if rec.model_sha256 else []
+        lines += [f"data       {path} md5 {md5}" for path, md5 in rec.data.items()]
+        if rec.outputs:
+            where = "on the DVC remote" if rec.outputs == "pushed" else "not on the DVC remote"
+            lines += [f"outputs    {where}"]
         lines += [f"error      {rec.error}"] if rec.error else []
     for section in ("metrics", "params"):
         for key, val in run.flat(section).items():

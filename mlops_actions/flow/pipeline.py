@@ -107,6 +107,11 @@ def _record(
         tracking.record_quietly(cfg, trained, error=error)
 
 
+def recording(ctx: Context, options: RunOptions) -> bool:
+    """Whether this run is recorded (and its report ranks it among the recorded runs)."""
+    return tracking_ci.enabled() if ctx.in_actions else options.record
+
+
 def refuse_untrusted_checkout(cfg: Config, ctx: Context) -> None:
     """pull_request_target hands a write token to the workflow; training the pull request's
     head, or its merge commit, there runs its code (any fork's) next to that token. The opt-out
@@ -217,12 +222,17 @@ def evaluate(cfg: Config, ctx: Context, options: RunOptions) -> Evaluated:
         output.warning(f"no comparison: {exc}")
         gates = gating.evaluate_gates(cfg, trained.metrics, None, "no comparison")
         console.gate_run(gates)
-        body = reporting.standalone_body(cfg, ctx, trained.metrics, gates, options.comment_id)
+        body = reporting.standalone_body(
+            cfg, ctx, trained.metrics, gates, options.comment_id, ranked=recording(ctx, options)
+        )
         return Evaluated(trained, gates, body, stale)
     if ctx.event_name == "push":
         gates = gating.promotion_gates(cfg, trained.metrics)
     else:
         gates = gating.compared_gates(cfg, found, trained.metrics, ctx)
     console.gate_run(gates)
-    body = reporting.report_body(cfg, ctx, found, gates, trained, options.comment_id, stale)
+    ranked = recording(ctx, options)
+    body = reporting.report_body(
+        cfg, ctx, found, gates, trained, options.comment_id, stale, ranked=ranked
+    )
     return Evaluated(trained, gates, body, stale)

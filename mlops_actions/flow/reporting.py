@@ -29,6 +29,7 @@ from mlops_actions.util import file_hash, read_json
 
 if TYPE_CHECKING:
     from mlops_actions.report.plots import Plot
+    from mlops_actions.report.standing import Standing
 
 
 def report_body(
@@ -39,19 +40,11 @@ def report_body(
     trained: TrainResult | None = None,
     comment_id: str = "default",
     note: str | None = None,
+    *,
+    ranked: bool = False,
 ) -> str:
-    return markdown.render(report_input(cfg, ctx, found, run, trained, note), comment_id)
-
-
-def report_input(
-    cfg: Config,
-    ctx: Context,
-    found: compare_mod.Comparison,
-    run: GateRun | None,
-    trained: TrainResult | None = None,
-    note: str | None = None,
-) -> markdown.ReportInput:
-    return report_parts(cfg, ctx, found, run, trained, note)[0]
+    data = report_parts(cfg, ctx, found, run, trained, note, ranked=ranked)[0]
+    return markdown.render(data, comment_id)
 
 
 def report_parts(
@@ -61,9 +54,12 @@ def report_parts(
     run: GateRun | None,
     trained: TrainResult | None = None,
     note: str | None = None,
+    *,
+    ranked: bool = False,
 ) -> tuple[markdown.ReportInput, list[Plot], list[str]]:
     """The report's inputs, and the plots and notes its Plots section is drawn from (a results
-    file carries those, for the publishing job to draw)."""
+    file carries those, for the publishing job to draw). `ranked` (recording is on): with the
+    run's standing among the recorded runs."""
     from mlops_actions.report import charts
 
     base = found.baseline
@@ -96,17 +92,39 @@ def report_parts(
         first_version=first,
         note="; ".join(n for n in (note, run.rules_note if run else None) if n) or None,
     )
+    if ranked:
+        data = dataclasses.replace(data, standing=standing_of(cfg, ctx, data))
     return data, drawn, plot_notes
 
 
+def standing_of(cfg: Config, ctx: Context, data: markdown.ReportInput) -> Standing | None:
+    """Where this run stands among the recorded runs of its model (tracking.standing). Outside
+    Actions a run recorded before the report (`train --record`, then `report`) is this one
+    when it is on the same commit with the same model file."""
+    from mlops_actions.tracking import standing
+    from mlops_actions.tracking.record import file_sha256
+
+    own = standing.ci_names(ctx.run_url) if ctx.in_actions else set()
+    sha = None if ctx.in_actions else file_sha256(cfg.resolve(cfg.train.model))
+    return standing.of_report(cfg.root, data, model=cfg.model.name, own=own, model_sha256=sha)
+
+
 def standalone_body(
-    cfg: Config, ctx: Context, current: Metrics, run: GateRun, comment_id: str = "default"
+    cfg: Config,
+    ctx: Context,
+    current: Metrics,
+    run: GateRun,
+    comment_id: str = "default",
+    *,
+    ranked: bool = False,
 ) -> str:
     """The report when nothing can be compared (e.g. outside a git repository): this run's
     values alone, and the gates."""
     rows = [markdown.Row(k, None, v, current.path) for k, v in current.flat().items()]
     facts = _facts(cfg, ctx)
     data = _input(cfg, ctx, facts, rows, run, metrics.intervals(current.values))
+    if ranked:
+        data = dataclasses.replace(data, standing=standing_of(cfg, ctx, data))
     return markdown.render(data, comment_id)
 
 

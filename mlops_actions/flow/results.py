@@ -26,6 +26,7 @@ from mlops_actions.metrics import finite, json_safe
 from mlops_actions.report import charts
 from mlops_actions.report.markdown import DataChange, ReportInput, Row
 from mlops_actions.report.plots import Pairs, Plot, Series
+from mlops_actions.report.standing import Placed, Standing
 from mlops_actions.util import write_text
 
 FILE = "results.json"
@@ -78,6 +79,8 @@ def to_json(results: Results) -> dict[str, Any]:
                 {**row, "old": _value(row["old"]), "new": _value(row["new"])} for row in report[key]
             ]
         report["confusion"] = _confusion(report["confusion"])
+        if report["standing"] is not None:
+            report["standing"]["top"] = list(report["standing"]["top"])
     return {
         "schema": results_schema.ID,
         "event": {"name": results.event_name, "sha": results.sha, "pr": results.pr},
@@ -303,4 +306,24 @@ def _report(data: dict[str, Any]) -> ReportInput:
         fields[key] = _int(data[key])
     for key in ("intervals", "base_intervals"):
         fields[key] = {name: (float(lo), float(hi)) for name, (lo, hi) in data[key].items()}
+    fields["standing"] = _standing(data.get("standing"))
     return ReportInput(**fields)
+
+
+def _standing(data: dict[str, Any] | None) -> Standing | None:
+    """The run's standing as the training job read it (the names still untrusted)."""
+    if data is None:
+        return None
+
+    def placed(p: dict[str, Any]) -> Placed:
+        return Placed(p["name"], float(p["value"]), _int(p["pr"]), p["run_url"])
+
+    return Standing(
+        data["metric"],
+        float(data["value"]),
+        int(data["rank"]),
+        int(data["total"]),
+        data["lower_is_better"],
+        placed(data["best"]),
+        tuple(placed(p) for p in data["top"]),
+    )

@@ -8,6 +8,7 @@ from typing import Any
 
 from mlops_actions import inert
 from mlops_actions.metrics import finite
+from mlops_actions.report import standing as ranked
 from mlops_actions.report.sections import DataChange as DataChange
 from mlops_actions.report.sections import confusion_table as confusion_table
 from mlops_actions.report.sections import data_lines, duration, params_table, size
@@ -64,6 +65,7 @@ class ReportInput:
     verdict: str | None = None  # gates.headline: "**❌ f1 0.902 < 0.920** (base …) · 1 of 4 …"
     failed: list[str] = field(default_factory=list)  # metrics whose gate failed (gates)
     plots: str | None = None  # the Plots section's Markdown (plots_render)
+    standing: ranked.Standing | None = None  # among the recorded runs of the model (tracking)
 
 
 def marker(comment_id: str) -> str:
@@ -296,7 +298,6 @@ def render(data: ReportInput, comment_id: str = "default") -> str:
     parts += [f"## Model report: {inert.code(data.model)}", "", facts(data)]
     if data.note:
         parts += ["", "> [!WARNING]", f"> {inert.text(data.note)}"]
-    # Experiment tracking adds its line ("f1 0.951: 3rd of 214 runs …") here, under the facts.
     counted, warning = row_counts(data)
     if warning:
         parts += ["", warning]
@@ -306,6 +307,8 @@ def render(data: ReportInput, comment_id: str = "default") -> str:
     key = key_rows(data, rows) if data.baseline is not None else []
     if key:
         parts += ["", changed_table(data, key)]
+    if data.standing:  # one closed line: the run among the recorded runs, the top five in it
+        parts += details(ranked.summary(data.standing), ranked.table(data.standing))
     noise = sum(j.judgement == "noise" for j in rows)
     # The parts that can grow past the comment limit last, so a cut report keeps the above.
     if data.metrics:
@@ -331,30 +334,7 @@ def render(data: ReportInput, comment_id: str = "default") -> str:
         parts += details("Confusion matrix (this run)", confusion_table(data.confusion))
     if data.plots:
         parts += details("Plots", data.plots)
-    # Experiment tracking adds its top-five runs here, as one more closed section.
     return "\n".join(parts).rstrip() + "\n"
-
-
-def ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
-def standing_section(s: Any) -> str:
-    """The run among the recorded runs (tracking.standing.Standing): one line and the top five
-    in <details>. Experiment names, links and the metric name are untrusted: escaped here."""
-
-    def run(p: Any, table: bool = False) -> str:
-        name = inert.code(p.name, table=table)
-        return name + (f" (PR #{int(p.pr)})" if p.pr else "")
-
-    line = (
-        f"{inert.code(s.metric)} {number(s.value)}: {ordinal(s.rank)} of {s.total} runs; "
-        f"best {number(s.best.value)} in run {run(s.best)}"
-    )
-    rows = [f"| {i} | {run(p, True)} | {number(p.value)} |" for i, p in enumerate(s.top, 1)]
-    table = "\n".join(["| # | run | value |", "|---|---|---|", *rows])
-    return f"{line}\n\n<details><summary>Top {len(s.top)} recorded runs</summary>\n\n{table}\n\n</details>"
 
 
 def fit(body: str, limit: int = COMMENT_LIMIT, summary_url: str | None = None) -> str:

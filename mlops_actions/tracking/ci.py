@@ -1,15 +1,17 @@
 """Recording in GitHub Actions.
 
 Two-job shape: the training job (PR code, read-only token) writes `experiment.json` beside
-results.json — the run's files (params, metrics, plots, dvc.lock) and what it measured — and
-pushes the run's DVC outputs to the DVC remote. The publishing job, which never runs that
-code, records the experiment through the git data API: the trained commit, the event, the pull
-request, the run and the fork flag come from its own trusted event; the file's content is
-untrusted data, validated (paths, sizes, types) and never executed.
+results.json — the run's files (params, metrics, plots, dvc.lock) and what its model card says
+it trained (the model's sha256, the data version, the seconds) — and pushes the run's DVC
+outputs to the DVC remote (a fork's run has no credentials: it does not try). The publishing
+job, which never runs that code, records the experiment through the git data API: the trained
+commit, the event, the pull request, the run and the fork flag come from its own trusted
+event; the file is untrusted data, held to experiment-1.schema.json (beside this module) and
+never executed.
 One-job shape (`run` in Actions): the same record, written by the job that trained.
-Recording is on with MLOPS_RECORD=true; a fork's pull request only with MLOPS_RECORD_FORKS=true
-(the base repository's workflow says so). Every problem is one warning line: the report is
-posted regardless.
+Recording is on with MLOPS_RECORD=true; a fork's pull request only with MLOPS_RECORD_FORKS=true,
+which only the base repository's workflow sets (the publish action's `record-forks`). Every
+problem is one line: the report is posted regardless.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from mlops_actions.config.settings import Config
 from mlops_actions.errors import MlopsError
 from mlops_actions.github import context
 from mlops_actions.github.context import Context
-from mlops_actions.tracking import apiwriter, runrecord, snapshot
+from mlops_actions.tracking import apiwriter, record, runrecord, snapshot
 
 if TYPE_CHECKING:
     from mlops_actions.flow.publishing import Target
@@ -37,6 +39,8 @@ if TYPE_CHECKING:
 
 FILE = "experiment.json"
 MAX_BYTES = 12 * 1024 * 1024
+SCHEMA_FILE = "experiment-1.schema.json"  # beside this module
+SCHEMA_ID = "https://mlops-actions.github.io/schemas/experiment-1.json"
 
 
 def enabled() -> bool:
@@ -55,20 +59,30 @@ def _runner() -> str:
 # --- the training job ------------------------------------------------------------------------
 
 
-def write_files(directory: str, cfg: Config | None, trained: TrainResult | None = None) -> None:
+def write_files(directory: str, cfg: Config | None, *, trained: bool, fork: bool) -> None:
     """experiment.json for the publishing job (with what the run has, even after a failure),
-    and the run's DVC outputs pushed to the remote."""
+    and the run's DVC outputs pushed to the remote. `trained`: the training step succeeded, so
+    the model card in the workspace is this run's. `fork`: a fork's pull request, whose run
+    holds no credentials: its outputs are not pushed, and the record says so."""
     files: dict[str, bytes] = {}
+    found, outputs = record.Measured(), None
     if cfg is not None:
         try:
             files = snapshot.collect(cfg)
         except (MlopsError, OSError) as exc:
             output.warning(f"experiment: the run's files could not be collected: {exc}")
-        _push_outputs(cfg)
+        if trained:
+            found = record.measured(cfg.resolve(cfg.train.card))
+        outputs = _push_outputs(cfg, fork=fork)
     data = {
+        "schema": SCHEMA_ID,
         "files": {p: base64.b64encode(d).decode() for p, d in files.items()},
-        "runner": _runner(),
-        "duration": round(trained.seconds, 3) if trained else None,
+        "runner": runrecord._text(_runner()),
+        "duration": found.seconds,
+        "model": cfg.model.name if cfg is not None else None,
+        "model_sha256": found.model_sha256,
+        "data": found.data,
+        "outputs": outputs,
     }
     path = Path(directory) / FILE
     from mlops_actions.util import write_json
@@ -76,22 +90,36 @@ def write_files(directory: str, cfg: Config | None, trained: TrainResult | None 
     write_json(path, data)
 
 
-def _push_outputs(cfg: Config) -> None:
-    """`dvc push` of the run's outputs, so `dvc exp pull` + `dvc exp apply` gets the model."""
+def _push_outputs(cfg: Config, *, fork: bool = False) -> str | None:
+    """`dvc push` of the run's outputs, so `dvc exp pull` + `dvc exp apply` gets the model.
+    Where they are: "pushed", "not-pushed", or None when the run has no DVC-tracked outputs."""
     from mlops_actions.dvcio import store
     from mlops_actions.dvcio.data import run_dvc
     from mlops_actions.training import get_trainer
 
-    if not get_trainer(cfg.train.mode).outputs_in_dvc or store.remote(cfg.root) is None:
-        return
+    if not get_trainer(cfg.train.mode).outputs_in_dvc:
+        return None
+    if fork:
+        output.info(
+            "experiment: a fork's pull request has no credentials for the DVC remote; the "
+            "run's outputs are not pushed (the record says so)"
+        )
+        return "not-pushed"
+    if store.remote(cfg.root) is None:
+        return "not-pushed"
     proc = run_dvc(["push", "--quiet"], cfg.root)
     if proc.returncode != 0:
         last = (proc.stderr + proc.stdout).strip().splitlines()[-1:] or ["failed"]
         output.warning(f"experiment: dvc push of the run's outputs failed: {last[0][:200]}")
+        return "not-pushed"
+    return "pushed"
 
 
 def read_files(directory: str) -> tuple[dict[str, bytes], dict[str, Any]]:
-    """The training job's files and measurements, validated (untrusted)."""
+    """The training job's files and measurements, held to experiment-1.schema.json (written
+    where the pull request's code ran: untrusted)."""
+    from mlops_actions import schemas
+
     path = Path(directory) / FILE
     try:
         if path.stat().st_size > MAX_BYTES:
@@ -99,25 +127,21 @@ def read_files(directory: str) -> tuple[dict[str, bytes], dict[str, Any]]:
         raw = json.loads(path.read_bytes())
     except FileNotFoundError:
         return {}, {}
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise MlopsError(f"{path}: not readable JSON ({exc}); refusing it") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("files", {}), dict):
-        raise MlopsError(f"{path}: not an experiment file; refusing it")
+    try:
+        schemas.validate(__name__.rpartition(".")[0], SCHEMA_FILE, raw)
+    except schemas.SchemaError as exc:
+        raise MlopsError(f"{path}: {exc}; refusing it") from None
     decoded: dict[str, Any] = {}
-    for name, text in raw.get("files", {}).items():
+    for name, text in raw["files"].items():
         try:
-            decoded[name] = base64.b64decode(text, validate=True) if isinstance(text, str) else None
+            decoded[name] = base64.b64decode(text, validate=True)
         except ValueError:
             decoded[name] = None
     files = snapshot.checked(decoded, str(path))
-    duration = raw.get("duration")
-    facts = {
-        "runner": raw.get("runner") if isinstance(raw.get("runner"), str) else None,
-        "duration": duration
-        if isinstance(duration, (int, float)) and not isinstance(duration, bool)
-        else None,
-    }
-    return files, facts
+    facts = {k: raw.get(k) for k in ("runner", "duration", "model", "model_sha256", "outputs")}
+    return files, {**facts, "data": raw.get("data") or {}}
 
 
 # --- the publishing job ----------------------------------------------------------------------
@@ -145,12 +169,16 @@ def record_published(
             (run is not None and not run.pull_requests) or (run is None and ctx.is_fork)
         )
         if fork and not forks_allowed():
-            output.info("experiment: a fork's pull request; not recorded (MLOPS_RECORD_FORKS)")
+            output.info(
+                "experiment: a fork's pull request; not recorded (the base repository's "
+                "workflow opts in with record-forks: true)"
+            )
             return None
         attempt = _attempt(ctx, where.run_url)
         files, facts = read_files(directory)
         branch = (run.head_branch if run else None) or ctx.pr_head_ref or ctx.ref_name
-        record = runrecord.RunRecord(
+        outputs = facts.get("outputs")
+        made = runrecord.RunRecord(
             event=where.event_name,
             status="failed" if found.error is not None or found.report is None else "ok",
             pr=where.pr,
@@ -159,11 +187,16 @@ def record_published(
             attempt=attempt[1] if attempt else None,
             runner=runrecord._text(facts.get("runner")),
             duration=facts.get("duration"),
+            data=facts.get("data") or {},
+            model=runrecord._text(facts.get("model"), 100),
+            model_sha256=facts.get("model_sha256"),
+            # A fork's run has no credentials: whatever it claims, it pushed nothing of ours.
+            outputs="not-pushed" if fork and outputs else outputs,
             fork=fork,
             error=runrecord._text(found.error, 400),
             created=runrecord.now(),
         )
-        return _write(gh, where.sha, _name(attempt, comment_id), files, record)
+        return _write(gh, where.sha, _name(attempt, comment_id), files, made)
     except MlopsError as exc:
         output.warning(f"experiment: not recorded: {exc}")
         return None
@@ -188,9 +221,9 @@ def _name(attempt: tuple[str, int] | None, comment_id: str) -> str:
 
 
 def _write(
-    gh: GitHub, sha: str, name: str, files: dict[str, bytes], record: runrecord.RunRecord
+    gh: GitHub, sha: str, name: str, files: dict[str, bytes], made: runrecord.RunRecord
 ) -> str:
-    commit = apiwriter.write(gh, sha, name, files, record)
+    commit = apiwriter.write(gh, sha, name, files, made)
     output.info(f"experiment {name} recorded ({commit[:7]} on {sha[:7]})")
     return name
 
@@ -213,12 +246,11 @@ def record_run(
         sha = ctx.status_sha
         if not sha:
             raise MlopsError("no commit to record the run on (GITHUB_SHA is not set)")
-        from mlops_actions.tracking.record import file_sha256
-
         files = snapshot.collect(cfg)
-        _push_outputs(cfg)
+        outputs = _push_outputs(cfg, fork=ctx.is_fork)
+        found = record.of_run(trained)
         attempt = runrecord.run_id_of(ctx.run_url)
-        record = runrecord.RunRecord(
+        made = runrecord.RunRecord(
             event=ctx.event_name,
             status="failed" if error else "ok",
             pr=ctx.pr_number,
@@ -226,14 +258,16 @@ def record_run(
             run_url=ctx.run_url,
             attempt=attempt[1] if attempt else None,
             runner=_runner(),
-            duration=round(trained.seconds, 3) if trained else None,
-            model_sha256=file_sha256(trained.model_path) if trained else None,
+            duration=found.seconds,
+            data=found.data,
+            model_sha256=found.model_sha256,
+            outputs=outputs,
             fork=ctx.is_fork,
             error=error,
             created=runrecord.now(),
             model=cfg.model.name,
         )
-        return _write(gh, sha, _name(attempt, "default"), files, record)
+        return _write(gh, sha, _name(attempt, "default"), files, made)
     except MlopsError as exc:
         output.warning(f"experiment: not recorded: {exc}")
         return None

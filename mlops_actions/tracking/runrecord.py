@@ -18,6 +18,9 @@ RECORD_PATH = ".mlops/run.json"  # from the repository's top level
 SCHEMA = "mlops-actions/run/1"
 MAX_RECORD = 64 * 1024
 _SHA = re.compile(r"[0-9a-f]{40}")
+SHA256 = re.compile(r"[0-9a-f]{64}")
+MD5 = re.compile(r"[0-9a-f]{32}(\.dir)?")  # DVC's; a directory's ends in .dir
+OUTPUTS = ("pushed", "not-pushed")  # the run's DVC outputs on the DVC remote, or not
 # A git ref component (git check-ref-format) with DVC's extra rule: no "/".
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
 
@@ -46,6 +49,7 @@ class RunRecord:
     duration: float | None = None
     data: dict[str, str] = field(default_factory=dict)  # data path -> md5
     model_sha256: str | None = None
+    outputs: str | None = None  # one of OUTPUTS; None: the run has no DVC-tracked outputs
     fork: bool = False
     error: str | None = None
     created: str = ""
@@ -68,6 +72,10 @@ def _text(value: Any, limit: int = 200) -> str | None:
     if not isinstance(value, str):
         return None
     return re.sub(r"[\x00-\x1f\x7f]", " ", value)[:limit]
+
+
+def _hex(value: Any, form: re.Pattern[str]) -> str | None:
+    return value if isinstance(value, str) and form.fullmatch(value) else None
 
 
 def _int(value: Any) -> int | None:
@@ -100,11 +108,12 @@ def parse(data: bytes | None) -> RunRecord | None:
         if isinstance(duration, (int, float)) and not isinstance(duration, bool)
         else None,
         data={
-            str(_text(k)): str(_text(v, 64))
+            str(_text(k)): v
             for k, v in list(files.items())[:50]
-            if isinstance(v, str)
+            if isinstance(v, str) and MD5.fullmatch(v)
         },
-        model_sha256=_text(raw.get("model_sha256"), 64),
+        model_sha256=_hex(raw.get("model_sha256"), SHA256),
+        outputs=raw.get("outputs") if raw.get("outputs") in OUTPUTS else None,
         fork=raw.get("fork") is True,
         error=_text(raw.get("error"), 400),
         created=_text(raw.get("created"), 40) or "",

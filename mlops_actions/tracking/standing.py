@@ -1,36 +1,21 @@
-"""Where a run stands among the recorded runs of the same model, for the report:
-"f1 0.951: 3rd of 214 runs; best 0.962 in run ci-…-1 (PR #41)" and the top five."""
+"""Where a run stands among the recorded runs of the same model, for the report: "f1 0.951:
+3rd of 214 recorded runs; best 0.962 in ci-…-1 (PR #41)" and the top five, from the
+experiments `runs` lists (report.standing renders it)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from pathlib import Path
 
-from mlops_actions.metrics import lower_is_better
-from mlops_actions.tracking import view
+from mlops_actions import output
+from mlops_actions.errors import MlopsError
+from mlops_actions.metrics import finite, lower_is_better
+from mlops_actions.report.markdown import ReportInput
+from mlops_actions.report.standing import TOP, Placed, Standing
+from mlops_actions.tracking import listing, runrecord, view
 from mlops_actions.tracking.listing import Run
 
-TOP = 5
-
-
-@dataclass(frozen=True)
-class Placed:
-    """One recorded run in the standing: its name, value, pull request and run link."""
-
-    name: str
-    value: float
-    pr: int | None
-    run_url: str | None
-
-
-@dataclass(frozen=True)
-class Standing:
-    metric: str
-    value: float
-    rank: int  # 1 is the best
-    total: int  # the recorded runs with this metric, this one included
-    lower_is_better: bool
-    best: Placed
-    top: tuple[Placed, ...]
+__all__ = ["Placed", "Standing", "of_report", "standing"]
 
 
 def standing(
@@ -53,11 +38,12 @@ def standing(
             continue
         if model and run.record and run.record.model and run.record.model != model:
             continue
-        found = view.value(run, metric)
-        if isinstance(found, (int, float)) and not isinstance(found, bool):
-            placed.append(
-                Placed(run.name, float(found), run.pr, run.record.run_url if run.record else None)
-            )
+        found = view._number(view.value(run, metric))
+        if found is not None:
+            url = run.record.run_url if run.record else None
+            # A ref's name is anyone's: cut to what a results file holds (rendered inert).
+            pr = run.pr if run.pr and run.pr <= 2**53 else None
+            placed.append(Placed(run.name[:200], found, pr, url[:500] if url else None))
     if not placed:
         return None
     placed.sort(key=lambda p: p.value, reverse=not down)
@@ -65,3 +51,47 @@ def standing(
     return Standing(
         metric, value, better + 1, len(placed) + 1, down, placed[0], tuple(placed[:TOP])
     )
+
+
+def of_report(
+    start: Path,
+    data: ReportInput,
+    *,
+    model: str | None,
+    own: Collection[str] = (),
+    model_sha256: str | None = None,
+) -> Standing | None:
+    """The standing of the report's primary metric among the experiments in this clone and on
+    its git remote (fetched read-only). This run's own experiment, when it is recorded already
+    (named in `own`, or on the same commit with the same model file), is counted once. Any
+    problem listing them is one warning: the report goes out without the line."""
+    metric = data.primary
+    value = next((r.new for r in data.metrics if r.name == metric), None)
+    if not metric or value is None or not finite(value):
+        return None
+    try:
+        top = listing.top_of(start)
+        runs = listing.gather(start, remote=listing.default_remote(top))
+    except (MlopsError, OSError, ValueError) as exc:
+        output.warning(f"the report leaves out the run's standing: experiments not listed: {exc}")
+        return None
+    head = data.head
+
+    def mine(run: Run) -> bool:
+        same_model = bool(model_sha256) and run.record and run.record.model_sha256 == model_sha256
+        return run.name in own or bool(same_model and run.baseline == head)
+
+    return standing(
+        [r for r in runs if not mine(r)],
+        metric,
+        float(value),
+        model=model,
+        lower=data.lower,
+        higher=data.higher,
+    )
+
+
+def ci_names(run_url: str | None) -> set[str]:
+    """The experiment an Actions run records (by its run id and attempt), if it has one."""
+    found = runrecord.run_id_of(run_url)
+    return {runrecord.ci_name(*found)} if found else set()
