@@ -20,6 +20,7 @@ import copy
 import datetime
 import os
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -42,25 +43,28 @@ class YamlError(ValueError):
 
 
 _loader: Any = None
+_turn = threading.Lock()
 _parsed: OrderedDict[str | bytes, Any] = OrderedDict()  # text -> document, newest last
 _KEEP = 256  # texts kept: enough for one listing's shared files, small in a long process
 _KEEP_CHARS = 1 << 20  # a bigger text is parsed every time
 
 
 def load(text: str | bytes | None) -> Any:
-    """The document in `text` (None for an empty one), or YamlError."""
+    """The document in `text` (None for an empty one), or YamlError. Threads (a sweep's
+    trials) take turns: the kept documents and ruamel's loader are shared."""
     if text is None:
         return None
-    if text in _parsed:
-        _parsed.move_to_end(text)
-        return _copy(_parsed[text], text)
-    document = _parse(text)
-    if len(text) <= _KEEP_CHARS:
-        _parsed[text] = document
-        if len(_parsed) > _KEEP:
-            _parsed.popitem(last=False)
-        return _copy(document, text)
-    return document
+    with _turn:
+        if text in _parsed:
+            _parsed.move_to_end(text)
+            return _copy(_parsed[text], text)
+        document = _parse(text)
+        if len(text) <= _KEEP_CHARS:
+            _parsed[text] = document
+            if len(_parsed) > _KEEP:
+                _parsed.popitem(last=False)
+            return _copy(document, text)
+        return document
 
 
 _ATOMS = (str, int, float, bool, type(None), bytes, datetime.date)  # immutable (datetime too)

@@ -5,6 +5,7 @@ same text did to its copy."""
 from __future__ import annotations
 
 import random
+import sys
 from datetime import date
 from typing import Any
 
@@ -155,3 +156,32 @@ def test_random_params_files_read_as_dvc_reads_them() -> None:
         assert _typed(yaml12.load(text) or {}) == want, text
         outcomes["value"] += 1
     assert min(outcomes.values()) > 200, outcomes  # both kinds, many of each
+
+
+def test_threads_reading_at_once_get_their_own_documents() -> None:
+    """A sweep's trials run in threads: each must get the document of its own text, and a
+    broken text read meanwhile must not spoil another's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def outcome(i: int) -> bool:
+        want: Any
+        if i % 7 == 0:
+            text, want = f"a: [1, {i}\n", "error"  # unclosed: ruamel fails on it
+        else:  # a flow list: ruamel's parser, not the plain-mapping path
+            text, want = (
+                f"train:\n  n: {i}\n  tags: [a, {i}e-1]\n",
+                {"train": {"n": i, "tags": ["a", i / 10]}},
+            )
+        try:
+            got = yaml12.load(text)
+        except yaml12.YamlError:
+            got = "error"
+        return bool(got == want)
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch often, as on a busy machine
+    try:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            assert all(pool.map(outcome, range(1500)))
+    finally:
+        sys.setswitchinterval(switch)
