@@ -124,18 +124,22 @@ def confusion_scores(cm: np.ndarray, positive: int | None) -> dict[str, np.ndarr
 def _score_cells(y_true: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(2, levels) counts of negatives and positives per score level, levels ascending; scores
     beyond SCORE_LEVELS distinct values are grouped into quantile groups."""
-    levels, inverse = np.unique(scores, return_inverse=True)
-    if len(levels) > SCORE_LEVELS:
-        order = np.argsort(scores, kind="stable")
-        groups = np.empty(len(scores), dtype=np.int64)
-        groups[order] = np.arange(len(scores)) * SCORE_LEVELS // len(scores)
-        inverse = groups
+    order = np.argsort(scores, kind="stable")  # one sort serves both cases
+    ranked = scores[order]
+    new_level = np.empty(len(ranked), dtype=bool)
+    new_level[:1] = True
+    np.not_equal(ranked[1:], ranked[:-1], out=new_level[1:])
+    inverse = np.empty(len(scores), dtype=np.int64)
+    if int(new_level.sum()) > SCORE_LEVELS:
+        inverse[order] = np.arange(len(scores)) * SCORE_LEVELS // len(scores)
         width = SCORE_LEVELS
     else:
-        width = len(levels)
-    cells = np.zeros((2, width))
-    np.add.at(cells, (y_true.astype(np.int64), inverse), 1)
-    return cells, inverse
+        inverse[order] = np.cumsum(new_level) - 1  # the index of each score's level
+        width = int(new_level.sum())
+    cells = np.bincount(y_true.astype(np.int64) * width + inverse, minlength=2 * width).reshape(
+        2, width
+    )
+    return cells.astype(float), inverse
 
 
 def auc_of_cells(cells: np.ndarray) -> np.ndarray:
@@ -168,8 +172,7 @@ def classification_intervals(
     rng = np.random.default_rng(seed)
     k = len(labels)
     t, p = _codes(y_true, labels), _codes(y_pred, labels)
-    matrix = np.zeros((k, k))
-    np.add.at(matrix, (t, p), 1)
+    matrix = np.bincount(t.astype(np.int64) * k + p, minlength=k * k).reshape(k, k).astype(float)
     positive = 1 if k == 2 else None
     found = confusion_scores(confusion_resamples(matrix, rng, resamples), positive)
     moved = confusion_scores(one_prediction_changed(matrix), positive) if k <= MOVE_CLASSES else {}
