@@ -189,7 +189,10 @@ def classification_metrics(
     seed: int = 0,
     predicted: Predicted | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The test-set scores, their bootstrap intervals under "ci", and the confusion matrix."""
+    """The test-set scores, their bootstrap intervals under "ci", and the confusion matrix.
+    The resamples are drawn in a thread while scikit-learn computes the scores."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import pandas as pd
     from sklearn import metrics as m
 
@@ -197,27 +200,34 @@ def classification_metrics(
 
     pred, proba, scores = predicted or predictions(model, x_test, labels)
     binary = len(labels) == 2
-    avg: dict[str, Any] = (
-        {"average": "binary", "pos_label": labels[1]} if binary else {"average": "macro"}
-    )
-    result: dict[str, Any] = {
-        "accuracy": m.accuracy_score(y_test, pred),
-        "balanced_accuracy": m.balanced_accuracy_score(y_test, pred),
-        "precision": m.precision_score(y_test, pred, zero_division=0, **avg),
-        "recall": m.recall_score(y_test, pred, zero_division=0, **avg),
-        "f1": m.f1_score(y_test, pred, zero_division=0, **avg),
-    }
-    if binary and scores is not None and pd.Series(y_test).nunique() == 2:
-        result["roc_auc"] = m.roc_auc_score(y_test, scores)
-    if proba is not None:
-        result["log_loss"] = m.log_loss(y_test, proba, labels=list(model.classes_))
-    matrix = m.confusion_matrix(y_test, pred, labels=labels)
+    with_auc = binary and scores is not None and pd.Series(y_test).nunique() == 2
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        drawn = pool.submit(
+            bootstrap.classification_resamples,
+            y_test.to_numpy(),
+            pred,
+            labels,
+            scores if with_auc else None,
+            seed,
+        )
+        avg: dict[str, Any] = (
+            {"average": "binary", "pos_label": labels[1]} if binary else {"average": "macro"}
+        )
+        result: dict[str, Any] = {
+            "accuracy": m.accuracy_score(y_test, pred),
+            "balanced_accuracy": m.balanced_accuracy_score(y_test, pred),
+            "precision": m.precision_score(y_test, pred, zero_division=0, **avg),
+            "recall": m.recall_score(y_test, pred, zero_division=0, **avg),
+            "f1": m.f1_score(y_test, pred, zero_division=0, **avg),
+        }
+        if with_auc:
+            result["roc_auc"] = m.roc_auc_score(y_test, scores)
+        if proba is not None:
+            result["log_loss"] = m.log_loss(y_test, proba, labels=list(model.classes_))
+        matrix = m.confusion_matrix(y_test, pred, labels=labels)
+        clean = {k: _clean(v) for k, v in result.items()}
+        ci = bootstrap.intervals_of(drawn.result(), clean)
     confusion = {"labels": [str(v) for v in labels], "matrix": matrix.tolist()}
-    clean = {k: _clean(v) for k, v in result.items()}
-    with_scores = scores if "roc_auc" in result else None
-    ci = bootstrap.classification_intervals(
-        y_test.to_numpy(), pred, labels, with_scores, clean, seed
-    )
     return {**clean, bootstrap.CI_KEY: ci} if ci else clean, confusion
 
 
