@@ -19,7 +19,7 @@ def plot(series: dict[str, Any], path: Path, title: str) -> Path | None:
 
     train = series.get("train") or {}
     models = series.get("models") or {}
-    panels = [p for p in ("wall", "rss", "tags") if (p == "tags" and models) or train]
+    panels = [p for p in ("wall", "rss", "tags") if (models if p == "tags" else train)]
     if not panels:
         return None
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.4), squeeze=False)

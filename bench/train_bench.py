@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -228,9 +229,11 @@ def run(sizes: list[int], formats: list[str], log: Any = print) -> Result:
                 note = f"median of {runs}; {'same' if same else 'DIFFERENT'} metrics"
                 cost = (
                     f"; {mine.seconds - bare.seconds:+.2f} s; not in the bare script: "
-                    f"bootstrap intervals {boot * 1000:.0f} ms, plot files {plots * 1000:.0f} ms "
-                    f"(in-process), skops import {skops:.2f} s (in a forked child, beside the "
-                    f"read and fit); CPU {mine.cpu / bare.cpu:.2f}× (the child's included)"
+                    f"bootstrap intervals {boot * 1000:.0f} ms (in the process), plot files "
+                    f"{plots * 1000:.0f} ms and the skops import {skops:.2f} s (in the forked "
+                    f"saver child, beside the read, fit and intervals); CPU {mine.cpu:.2f} s "
+                    f"against {bare.cpu:.2f} s, {mine.cpu / bare.cpu:.2f}× (the child's "
+                    f"included); load average {os.getloadavg()[0]:.1f} after the runs"
                 )
                 result.rows.append(
                     Row(

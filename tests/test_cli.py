@@ -41,6 +41,25 @@ def test_console_script_runs_the_demo_twice_second_time_from_cache(demo_repo: Pa
     assert second.stdout.splitlines()[-9:] == first.stdout.splitlines()[-9:]
 
 
+def test_a_command_process_ends_with_its_code_its_output_and_atexit_handlers(
+    tmp_path: Path,
+) -> None:
+    """Run as a process, a command ends without the interpreter teardown: its exit code,
+    everything it wrote and what atexit handlers do still come through."""
+    script = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: sys.stdout.write('atexit ran\\n'))\n"
+        "from mlops_actions.cli import main\n"
+        f"sys.argv = ['mlops-actions', 'train', '-C', {str(tmp_path / 'nowhere')!r}]\n"
+        "sys.stdout.write('buffered, not flushed\\n')\n"
+        "raise SystemExit(main())\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stdout == "buffered, not flushed\natexit ran\n"
+    assert "-C " in proc.stderr
+
+
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         cli.main(["pull", "--jobs", "zero"])

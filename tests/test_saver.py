@@ -41,3 +41,47 @@ def test_a_failed_training_leaves_no_child_behind(tmp_path: Path) -> None:
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)  # already reaped
     assert not (tmp_path / "model.skops").exists()
+
+
+def _fail(message: str) -> None:
+    raise ValueError(message)
+
+
+def _model() -> LogisticRegression:
+    return LogisticRegression(C=0.5).fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
+
+
+def test_work_handed_over_runs_in_the_child_after_the_model(tmp_path: Path) -> None:
+    target = tmp_path / "model.skops"
+    with ModelSaver() as saver:
+        saver.prepare(target)
+        saver.send(_model())
+        saver.submit(os.getpid)
+        saver.submit(os.path.isfile, target)  # runs once the model is written
+        child, model_written = saver.wait()
+    assert child != os.getpid() and model_written is True
+    loaded = skio.load(target, trusted=skio.get_untrusted_types(file=target))
+    assert list(loaded.predict_proba([[1.5]])[0]) == list(_model().predict_proba([[1.5]])[0])
+
+
+def test_work_that_fails_in_the_child_is_one_line_naming_it(tmp_path: Path) -> None:
+    with ModelSaver() as saver, pytest.raises(TrainingError) as info:
+        saver.prepare(tmp_path / "model.skops")
+        saver.send(_model())
+        saver.submit(_fail, "disk full")
+        saver.wait()
+    assert str(info.value) == ("_fail failed in the model saver process (ValueError: disk full)")
+    assert (tmp_path / "model.skops").is_file()  # the model itself was written
+
+
+def test_without_fork_the_same_work_runs_in_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delattr(os, "fork")
+    target = tmp_path / "model.skops"
+    with ModelSaver() as saver:
+        saver.prepare(target)
+        saver.send(_model())
+        saver.submit(os.getpid)
+        assert saver.wait() == [os.getpid()]
+    assert skio.load(target, trusted=skio.get_untrusted_types(file=target)).predict([[3.0]]) == 1

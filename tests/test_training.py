@@ -54,7 +54,21 @@ def test_builtin_classification_writes_metrics_model_and_card(
     from skops import io as skio
 
     loaded = skio.load(model, trusted=skio.get_untrusted_types(file=model))
-    assert hasattr(loaded, "predict")
+    # The file the saver child wrote is the model the metrics were computed with.
+    import pandas as pd
+    from sklearn.metrics import accuracy_score, log_loss
+    from sklearn.model_selection import train_test_split
+
+    table = pd.read_csv(demo_repo / "data" / "breast_cancer.csv")
+    y = table["diagnosis"]
+    _, x_test, _, y_test = train_test_split(
+        table.drop(columns=["diagnosis"]), y, test_size=0.25, random_state=42, stratify=y
+    )
+    assert accuracy_score(y_test, loaded.predict(x_test)) == metrics["accuracy"]
+    assert (
+        log_loss(y_test, loaded.predict_proba(x_test), labels=list(loaded.classes_))
+        == (metrics["log_loss"])
+    )
     card = json.loads((demo_repo / "model" / "card.json").read_text())
     assert card["data"]["data"]["md5"].endswith(".dir")
     assert card["git"]["commit"]

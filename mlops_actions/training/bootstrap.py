@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -124,18 +125,22 @@ def confusion_scores(cm: np.ndarray, positive: int | None) -> dict[str, np.ndarr
 def _score_cells(y_true: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(2, levels) counts of negatives and positives per score level, levels ascending; scores
     beyond SCORE_LEVELS distinct values are grouped into quantile groups."""
-    levels, inverse = np.unique(scores, return_inverse=True)
-    if len(levels) > SCORE_LEVELS:
-        order = np.argsort(scores, kind="stable")
-        groups = np.empty(len(scores), dtype=np.int64)
-        groups[order] = np.arange(len(scores)) * SCORE_LEVELS // len(scores)
-        inverse = groups
+    order = np.argsort(scores, kind="stable")  # one sort serves both cases
+    ranked = scores[order]
+    new_level = np.empty(len(ranked), dtype=bool)
+    new_level[:1] = True
+    np.not_equal(ranked[1:], ranked[:-1], out=new_level[1:])
+    inverse = np.empty(len(scores), dtype=np.int64)
+    if int(new_level.sum()) > SCORE_LEVELS:
+        inverse[order] = np.arange(len(scores)) * SCORE_LEVELS // len(scores)
         width = SCORE_LEVELS
     else:
-        width = len(levels)
-    cells = np.zeros((2, width))
-    np.add.at(cells, (y_true.astype(np.int64), inverse), 1)
-    return cells, inverse
+        inverse[order] = np.cumsum(new_level) - 1  # the index of each score's level
+        width = int(new_level.sum())
+    cells = np.bincount(y_true.astype(np.int64) * width + inverse, minlength=2 * width).reshape(
+        2, width
+    )
+    return cells.astype(float), inverse
 
 
 def auc_of_cells(cells: np.ndarray) -> np.ndarray:
@@ -155,6 +160,67 @@ def _codes(values: Sequence[Any], labels: Sequence[Any]) -> np.ndarray:
     return np.asarray(pd.Categorical(np.asarray(values), categories=list(labels)).codes)
 
 
+@dataclass(frozen=True)
+class Drawn:
+    """The resamples of a test set, before the point estimates are known: each confusion-matrix
+    metric per resample, the same metrics with one prediction changed, and (binary, with
+    scores) the grouped ROC AUC per resample and of the test set itself."""
+
+    found: dict[str, np.ndarray]
+    moved: dict[str, np.ndarray]
+    auc: np.ndarray | None = None
+    grouped_auc: float | None = None
+
+
+def classification_resamples(
+    y_true: Sequence[Any],
+    y_pred: Sequence[Any],
+    labels: Sequence[Any],
+    scores: Sequence[float] | None,
+    seed: int,
+    resamples: int = RESAMPLES,
+) -> Drawn:
+    """The draws behind `classification_intervals`; numpy releases the GIL for most of the
+    work, so the trainer draws them in a thread while scikit-learn computes the point scores."""
+    rng = np.random.default_rng(seed)
+    k = len(labels)
+    t, p = _codes(y_true, labels), _codes(y_pred, labels)
+    matrix = np.bincount(t.astype(np.int64) * k + p, minlength=k * k).reshape(k, k).astype(float)
+    positive = 1 if k == 2 else None
+    found = confusion_scores(confusion_resamples(matrix, rng, resamples), positive)
+    moved = confusion_scores(one_prediction_changed(matrix), positive) if k <= MOVE_CLASSES else {}
+    if scores is None or k != 2:
+        return Drawn(found, moved)
+    cells, _ = _score_cells(t == 1, np.asarray(scores, dtype=float))
+    shape = cells.shape
+    drawn = _draw(rng, cells.reshape(-1), resamples).reshape(resamples, *shape)
+    return Drawn(found, moved, auc_of_cells(drawn), float(auc_of_cells(cells)))
+
+
+def intervals_of(drawn: Drawn, point: dict[str, Any]) -> dict[str, list[float]]:
+    """The intervals of the confusion-matrix metrics and (binary, with scores) ROC AUC around
+    the test set's own scores `point`."""
+    result: dict[str, list[float]] = {}
+    for name, values in drawn.found.items():
+        interval = _interval(values, point.get(name))
+        if interval is not None and point.get(name) is not None:
+            near = drawn.moved.get(name)
+            if near is not None and near.size and np.isfinite(near).all():
+                # One test example predicted otherwise is never significant: a precision of
+                # 1 with no false positive in any resample is not 1 ± 0.
+                interval = [
+                    min(interval[0], _down(float(near.min()))),
+                    max(interval[1], _up(float(near.max()))),
+                ]
+            result[name] = interval
+    auc = point.get("roc_auc")
+    if drawn.auc is not None and drawn.grouped_auc is not None and auc is not None:
+        interval = _interval(drawn.auc + (float(auc) - drawn.grouped_auc), float(auc))
+        if interval is not None:
+            result["roc_auc"] = interval
+    return result
+
+
 def classification_intervals(
     y_true: Sequence[Any],
     y_pred: Sequence[Any],
@@ -165,36 +231,8 @@ def classification_intervals(
     resamples: int = RESAMPLES,
 ) -> dict[str, list[float]]:
     """The intervals of the confusion-matrix metrics and (binary, with scores) ROC AUC."""
-    rng = np.random.default_rng(seed)
-    k = len(labels)
-    t, p = _codes(y_true, labels), _codes(y_pred, labels)
-    matrix = np.zeros((k, k))
-    np.add.at(matrix, (t, p), 1)
-    positive = 1 if k == 2 else None
-    found = confusion_scores(confusion_resamples(matrix, rng, resamples), positive)
-    moved = confusion_scores(one_prediction_changed(matrix), positive) if k <= MOVE_CLASSES else {}
-    result: dict[str, list[float]] = {}
-    for name, values in found.items():
-        interval = _interval(values, point.get(name))
-        if interval is not None and point.get(name) is not None:
-            near = moved.get(name)
-            if near is not None and near.size and np.isfinite(near).all():
-                # One test example predicted otherwise is never significant: a precision of
-                # 1 with no false positive in any resample is not 1 ± 0.
-                interval = [
-                    min(interval[0], _down(float(near.min()))),
-                    max(interval[1], _up(float(near.max()))),
-                ]
-            result[name] = interval
-    if scores is not None and k == 2 and point.get("roc_auc") is not None:
-        cells, _ = _score_cells(t == 1, np.asarray(scores, dtype=float))
-        shape = cells.shape
-        drawn = _draw(rng, cells.reshape(-1), resamples).reshape(resamples, *shape)
-        shift = float(point["roc_auc"]) - float(auc_of_cells(cells))
-        interval = _interval(auc_of_cells(drawn) + shift, float(point["roc_auc"]))
-        if interval is not None:
-            result["roc_auc"] = interval
-    return result
+    drawn = classification_resamples(y_true, y_pred, labels, scores, seed, resamples)
+    return intervals_of(drawn, point)
 
 
 def _row_groups(y: np.ndarray, pred: np.ndarray) -> np.ndarray:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import math
 import sys
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -189,7 +189,10 @@ def classification_metrics(
     seed: int = 0,
     predicted: Predicted | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The test-set scores, their bootstrap intervals under "ci", and the confusion matrix."""
+    """The test-set scores, their bootstrap intervals under "ci", and the confusion matrix.
+    The resamples are drawn in a thread while scikit-learn computes the scores."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import pandas as pd
     from sklearn import metrics as m
 
@@ -197,27 +200,34 @@ def classification_metrics(
 
     pred, proba, scores = predicted or predictions(model, x_test, labels)
     binary = len(labels) == 2
-    avg: dict[str, Any] = (
-        {"average": "binary", "pos_label": labels[1]} if binary else {"average": "macro"}
-    )
-    result: dict[str, Any] = {
-        "accuracy": m.accuracy_score(y_test, pred),
-        "balanced_accuracy": m.balanced_accuracy_score(y_test, pred),
-        "precision": m.precision_score(y_test, pred, zero_division=0, **avg),
-        "recall": m.recall_score(y_test, pred, zero_division=0, **avg),
-        "f1": m.f1_score(y_test, pred, zero_division=0, **avg),
-    }
-    if binary and scores is not None and pd.Series(y_test).nunique() == 2:
-        result["roc_auc"] = m.roc_auc_score(y_test, scores)
-    if proba is not None:
-        result["log_loss"] = m.log_loss(y_test, proba, labels=list(model.classes_))
-    matrix = m.confusion_matrix(y_test, pred, labels=labels)
+    with_auc = binary and scores is not None and pd.Series(y_test).nunique() == 2
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        drawn = pool.submit(
+            bootstrap.classification_resamples,
+            y_test.to_numpy(),
+            pred,
+            labels,
+            scores if with_auc else None,
+            seed,
+        )
+        avg: dict[str, Any] = (
+            {"average": "binary", "pos_label": labels[1]} if binary else {"average": "macro"}
+        )
+        result: dict[str, Any] = {
+            "accuracy": m.accuracy_score(y_test, pred),
+            "balanced_accuracy": m.balanced_accuracy_score(y_test, pred),
+            "precision": m.precision_score(y_test, pred, zero_division=0, **avg),
+            "recall": m.recall_score(y_test, pred, zero_division=0, **avg),
+            "f1": m.f1_score(y_test, pred, zero_division=0, **avg),
+        }
+        if with_auc:
+            result["roc_auc"] = m.roc_auc_score(y_test, scores)
+        if proba is not None:
+            result["log_loss"] = m.log_loss(y_test, proba, labels=list(model.classes_))
+        matrix = m.confusion_matrix(y_test, pred, labels=labels)
+        clean = {k: _clean(v) for k, v in result.items()}
+        ci = bootstrap.intervals_of(drawn.result(), clean)
     confusion = {"labels": [str(v) for v in labels], "matrix": matrix.tolist()}
-    clean = {k: _clean(v) for k, v in result.items()}
-    with_scores = scores if "roc_auc" in result else None
-    ci = bootstrap.classification_intervals(
-        y_test.to_numpy(), pred, labels, with_scores, clean, seed
-    )
     return {**clean, bootstrap.CI_KEY: ci} if ci else clean, confusion
 
 
@@ -299,20 +309,20 @@ class BuiltinTrainer(NoPipeline):
         return {**found, **_distribution_versions(cfg.model.estimator.split(".")[0])}
 
     def train(self, cfg: Config, staging: Path) -> Artifacts:
-        with ModelSaver() as saver, atomic_path(staging / "model.skops") as tmp:
-            artifacts, model = self._fit(cfg, staging, lambda: saver.prepare(tmp))
-            saver.save(model)
-        return artifacts
+        # The saver's child is reaped before the temporary model file is dropped on failure.
+        with atomic_path(staging / "model.skops") as tmp, ModelSaver() as saver:
+            artifacts = self._fit(cfg, staging, saver, tmp)
+            plots = [path for written in saver.wait() for path in written]
+        return dataclasses.replace(artifacts, plots=tuple(plots))
 
-    def _fit(
-        self, cfg: Config, staging: Path, imported: Callable[[], None]
-    ) -> tuple[Artifacts, Any]:
-        """Read, split, fit, evaluate; `imported` is called once scikit-learn is loaded (the
-        model saver forks then, so its child shares those modules)."""
+    def _fit(self, cfg: Config, staging: Path, saver: ModelSaver, model_file: Path) -> Artifacts:
+        """Read, split, fit, evaluate. The model saver forks once scikit-learn is loaded (its
+        child shares those modules), gets the model as soon as it is fitted and then writes
+        the plot files, while this process computes the metrics and their intervals."""
         from sklearn.model_selection import train_test_split
 
         cls = load_estimator_class(cfg)
-        imported()
+        saver.prepare(model_file)
         estimator = make_estimator(cfg, cls)
         task = _task(cfg, estimator)
         assert cfg.data.path is not None and cfg.data.target is not None  # config checked
@@ -355,15 +365,16 @@ class BuiltinTrainer(NoPipeline):
                 raise DataError(
                     f"{cfg.data.path}: {cfg.model.estimator} cannot fit this data: {exc}"
                 ) from None
+        saver.send(model)
         confusion = None
-        plots: list[Path] = []
         if task == "classification":
             labels = sorted(y.unique().tolist(), key=str)
             predicted = predictions(model, x_test, labels)
+            pred, _, positive_scores = predicted  # the probabilities stay here
+            saver.submit(write_plots, staging, y_test, (pred, None, positive_scores), labels)
             scores, confusion = classification_metrics(
                 model, x_test, y_test, labels, cfg.data.seed, predicted
             )
-            plots = write_plots(staging, y_test, predicted, labels)
         else:
             scores = regression_metrics(model, x_test, y_test, cfg.data.seed)
         for key, value in scores.items():
@@ -379,6 +390,5 @@ class BuiltinTrainer(NoPipeline):
             metrics=staging / "metrics.json",
             model=staging / "model.skops",
             confusion=staging / "confusion.json" if confusion is not None else None,
-            plots=tuple(plots),
         )
-        return artifacts, model
+        return artifacts
