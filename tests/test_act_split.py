@@ -89,10 +89,10 @@ FORK_CALLER = {
 
 
 def _opting_in(caller: dict[str, Any]) -> dict[str, Any]:
-    """The base repository records its forks' runs: record-forks, and contents: write."""
+    """The base repository records its forks' runs: the recording publisher, contents: write."""
     job = caller["jobs"]["publish"]
     job = {**job, "permissions": {**job["permissions"], "contents": "write"}}
-    job["with"] = {**job["with"], "record-forks": True}
+    job["uses"] = "./.github/workflows/reusable-publish-record.yml"
     return {**caller, "jobs": {"publish": job}}
 
 
@@ -276,7 +276,7 @@ def project(tmp_path: Path, github_server_factory: Callable[..., FakeGitHub]) ->
     repo = init_repo(tmp_path / "repo")
     workflows = repo / ".github" / "workflows"
     workflows.mkdir(parents=True)
-    for name in ("reusable.yml", "reusable-publish.yml"):
+    for name in ("reusable.yml", "reusable-publish.yml", "reusable-publish-record.yml"):
         text = (ROOT / ".github" / "workflows" / name).read_text(encoding="utf-8")
         text = re.sub(r"uses: \$/(\S+)", rf"uses: {SOURCE}/\1@v0", text)
         (workflows / name).write_text(text, encoding="utf-8")

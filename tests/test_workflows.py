@@ -133,6 +133,7 @@ def test_remote_credentials_reach_the_pull_and_promote_steps_only() -> None:
     [
         (".github/workflows/reusable.yml", "publish"),
         (".github/workflows/reusable-publish.yml", "publish"),
+        (".github/workflows/reusable-publish-record.yml", "publish"),
     ],
 )
 def test_the_publishing_job_never_checks_out_or_runs_the_pull_requests_code(
@@ -142,13 +143,11 @@ def test_the_publishing_job_never_checks_out_or_runs_the_pull_requests_code(
     [step] = spec["steps"]  # one step: the publish action
     assert step["uses"] == "$/.github/actions/publish"
     # contents: read for the base branch's rules, or write for the run's experiment ref, written
-    # through the git data API: still no checkout and no code of the project. The fork
-    # publisher holds what its caller grants (write only to record forks): the example's.
-    if workflow.endswith("reusable-publish.yml"):
-        assert "permissions" not in spec and "permissions" not in _load(workflow)
-        spec = _load("examples/fork-pull-requests.yml")["jobs"]["publish"]
-        assert spec["permissions"]["contents"] == "read"
-        assert spec["with"]["record-forks"] is False
+    # through the git data API: still no checkout and no code of the project. Each workflow caps
+    # its own permissions, whatever its caller grants; only the recording one writes contents.
+    assert _load(workflow)["permissions"] == {}
+    recording = not workflow.endswith("reusable-publish.yml")
+    assert spec["permissions"]["contents"] == ("write" if recording else "read")
     allowed = {"actions": {"read"}, "contents": {"read", "write"}}
     allowed |= {"pull-requests": {"write"}, "statuses": {"write"}}
     assert all(v in allowed.get(k, set()) for k, v in spec["permissions"].items())
@@ -171,11 +170,14 @@ def test_a_forks_results_are_published_from_workflow_run_with_the_runs_own_artif
     # and the reusable workflow's own publish job leaves forks to it
     same_repo = _load(".github/workflows/reusable.yml")["jobs"]["publish"]
     assert "github.event.pull_request.head.repo.full_name == github.repository" in same_repo["if"]
-    # Recording a fork's run is the base's choice alone: only this workflow_run workflow, which
-    # GitHub always takes from the default branch, turns it on, and it is off unless asked.
-    inputs = _load(".github/workflows/reusable-publish.yml")[True]["workflow_call"]["inputs"]
-    assert inputs["record-forks"] == {**inputs["record-forks"], "type": "boolean", "default": False}
-    assert job["steps"][0]["with"]["record-forks"] == "${{ inputs.record-forks }}"
+    # Recording a fork's run is the base's choice alone: only a workflow_run workflow, which
+    # GitHub always takes from the default branch, turns it on, by calling the recording
+    # publisher; the example does not.
+    assert job["steps"][0]["with"]["record-forks"] is False
+    recorder = _load(".github/workflows/reusable-publish-record.yml")["jobs"]["publish"]
+    assert recorder["steps"][0]["with"]["record-forks"] is True
+    assert recorder["if"] == job["if"] and "record-forks" not in str(recorder.get("with"))
+    assert example["jobs"]["publish"]["uses"].endswith("/reusable-publish.yml@v0")
     assert "record-forks" not in same_repo["steps"][0]["with"]
     [publish] = [
         s

@@ -170,8 +170,8 @@ def record_published(
         )
         if fork and not forks_allowed():
             output.info(
-                "experiment: a fork's pull request; not recorded (the base repository's "
-                "workflow opts in with record-forks: true)"
+                "experiment: a fork's pull request; not recorded (the base repository records "
+                "its forks' runs with reusable-publish-record.yml and contents: write)"
             )
             return None
         attempt = _attempt(ctx, where.run_url)
