@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -52,11 +53,12 @@ DVC_YAML = {
 }
 
 
-@pytest.fixture
-def pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A DVC get-started-shaped project: the user's own params.yaml, no `mlops:` at all."""
-    repo = init_repo(tmp_path / "repo")
-    monkeypatch.chdir(repo)
+@pytest.fixture(scope="session")
+def pipeline_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A DVC get-started-shaped project: the user's own params.yaml, no `mlops:` at all; its
+    data pushed to a local remote beside it (built once, copied for each test)."""
+    base = tmp_path_factory.mktemp("pipeline")
+    repo = init_repo(base / "repo")
     (repo / "data").mkdir()
     (repo / "data" / "raw.csv").write_text("x\n" + "".join(f"{i}\n" for i in range(50)))
     (repo / "prepare.py").write_text(PREPARE)
@@ -70,13 +72,29 @@ def pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (repo / "params.yaml").write_text(yaml.safe_dump(own))
     (repo / "dvc.yaml").write_text(yaml.safe_dump(DVC_YAML, sort_keys=False))
     (repo / ".gitignore").write_text("/.mlops-cache/\n")
+    _dvc_project(repo, "data/raw.csv")
+    commit_all(repo, "pipeline")
+    return base
+
+
+@pytest.fixture
+def pipeline(pipeline_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return _copy(pipeline_template, tmp_path, monkeypatch)
+
+
+def _dvc_project(repo: Path, data: str) -> None:
     dvc(repo, "init", "-q")
     dvc(repo, "config", "core.analytics", "false")
     dvc(repo, "remote", "add", "-d", "local", "../remote")
-    dvc(repo, "add", "-q", "data/raw.csv")
+    dvc(repo, "add", "-q", data)
     dvc(repo, "push", "-q")
-    commit_all(repo, "pipeline")
-    return repo
+
+
+def _copy(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of a template (the repo and its remote); the test runs inside it."""
+    shutil.copytree(template, tmp_path, dirs_exist_ok=True, symlinks=True)
+    monkeypatch.chdir(tmp_path / "repo")
+    return tmp_path / "repo"
 
 
 def test_a_dvc_pipeline_needs_no_settings_of_ours(pipeline: Path) -> None:
@@ -165,22 +183,23 @@ def test_a_dvc_yaml_dvc_refuses_is_one_line_exit_2_nothing_written(
     assert not settings.default_cache_dir(pipeline.resolve()).exists()
 
 
-@pytest.fixture
-def table_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+@pytest.fixture(scope="session")
+def table_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A builtin project whose table was added with `dvc add data/x.csv` (data/x.csv.dvc)."""
-    repo = init_repo(tmp_path / "repo")
-    monkeypatch.chdir(repo)
+    base = tmp_path_factory.mktemp("table")
+    repo = init_repo(base / "repo")
     write_breast_cancer(repo / "data" / "x.csv")
     params = {**DEMO_PARAMS, "data": {**DEMO_PARAMS["data"], "path": "data/x.csv"}}
     write_params(repo, params, own={"train": {"epochs": 3}})
     (repo / ".gitignore").write_text("/.mlops-cache/\n/model/\n")
-    dvc(repo, "init", "-q")
-    dvc(repo, "config", "core.analytics", "false")
-    dvc(repo, "remote", "add", "-d", "local", "../remote")
-    dvc(repo, "add", "-q", "data/x.csv")
-    dvc(repo, "push", "-q")
+    _dvc_project(repo, "data/x.csv")
     commit_all(repo, "table")
-    return repo
+    return base
+
+
+@pytest.fixture
+def table_repo(table_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return _copy(table_template, tmp_path, monkeypatch)
 
 
 def test_the_dvc_file_of_a_table_is_discovered_and_pulled(table_repo: Path) -> None:
