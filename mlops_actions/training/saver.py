@@ -19,6 +19,7 @@ helpers), which would add about 0.07 s when pytest is installed, and saving need
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import signal
@@ -80,6 +81,7 @@ class ModelSaver:
         self._writer: threading.Thread | None = None
         self._queue: list[bytes | None] = []
         self._ready = threading.Condition()
+        self._frozen = False  # gc.freeze() at the fork, until the child is reaped
 
     def __enter__(self) -> ModelSaver:
         return self
@@ -93,6 +95,10 @@ class ModelSaver:
         self.reply_in, reply_out = os.pipe()
         sys.stdout.flush()
         sys.stderr.flush()
+        # Objects older than the fork stay out of both processes' garbage collection until the
+        # child is done: a collection writes to every object it visits, and each page written
+        # stops being shared (about 25 MB more for the two processes together otherwise).
+        gc.freeze()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child
             _close_all_but(jobs_in, reply_out)
@@ -100,6 +106,7 @@ class ModelSaver:
         os.close(jobs_in)
         os.close(reply_out)
         self.pid = pid
+        self._frozen = True
 
     def save(self, model: object) -> None:
         """Hand the model to the child and wait until the file is written."""
@@ -217,6 +224,9 @@ class ModelSaver:
         killed and reaped)."""
         assert self.pid is not None
         pid, self.pid = self.pid, None
+        if self._frozen:
+            gc.unfreeze()
+            self._frozen = False
         pause = 0.001
         while True:
             done, status = os.waitpid(pid, os.WNOHANG)
