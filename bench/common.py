@@ -57,7 +57,7 @@ def git(repo: Path, *args: str) -> str:
 @dataclass(frozen=True)
 class Sample:
     seconds: float
-    peak_mb: float  # peak resident set size of the process (and any child it waited for)
+    peak_mb: float  # peak RSS of the process (or any child it waited for); or of its tree
     stdout: str
     cpu: float = 0.0  # user + system seconds of the process and the children it waited for
 
@@ -66,11 +66,38 @@ class Sample:
 # address space it was forked from (Linux keeps the pre-exec high-water mark), so forking the
 # command straight from this process, which holds generated tables and imported libraries, would
 # report our memory as its own. The launcher is a bare `python -S` of a few MB, below any command
-# measured; it times the command around fork and wait4 and writes "seconds maxrss_kb exit_code
-# cpu_seconds".
+# measured; it times the command around fork and wait4 and writes "seconds peak_kb exit_code
+# cpu_seconds". The peak is wait4's ru_maxrss: the largest of the process and the children it
+# waited for, one at a time. With TREE set it is instead the peak of the whole process tree's
+# memory while it runs, sampled every 5 ms: the sum of the proportional set sizes (PSS) of the
+# process and all its descendants, so a forked child's pages shared with its parent count once,
+# and a child living beside its parent counts with it.
 _LAUNCHER = """\
 import os, sys, time
-out, cmd = sys.argv[1], sys.argv[2:]
+out, tree, cmd = sys.argv[1], sys.argv[2] == "tree", sys.argv[3:]
+
+def descendants(pid):
+    found, i = [pid], 0
+    while i < len(found):
+        try:
+            for task in os.listdir(f"/proc/{found[i]}/task"):
+                with open(f"/proc/{found[i]}/task/{task}/children") as f:
+                    found.extend(int(p) for p in f.read().split())
+        except OSError:
+            pass
+        i += 1
+    return found
+
+def pss_kb(pid):
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+            for line in f:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
 started = time.perf_counter()
 pid = os.fork()
 if pid == 0:
@@ -78,22 +105,35 @@ if pid == 0:
         os.execvp(cmd[0], cmd)
     finally:
         os._exit(127)
-_, status, usage = os.wait4(pid, 0)
+peak = 0
+while tree:
+    done, status, usage = os.wait4(pid, os.WNOHANG)
+    if done:
+        break
+    peak = max(peak, sum(pss_kb(p) for p in descendants(pid)))
+    time.sleep(0.005)
+else:
+    _, status, usage = os.wait4(pid, 0)
+    peak = usage.ru_maxrss
 seconds = time.perf_counter() - started
 with open(out, "w") as f:
     cpu = usage.ru_utime + usage.ru_stime
-    f.write(f"{seconds!r} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)} {cpu!r}")
+    f.write(f"{seconds!r} {peak} {os.waitstatus_to_exitcode(status)} {cpu!r}")
 """
 
 
-def measure(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> Sample:
-    """Run `cmd` in a fresh process; its wall time and its own peak RSS (see _LAUNCHER)."""
+def measure(
+    cmd: list[str], cwd: Path, env: dict[str, str] | None = None, tree: bool = False
+) -> Sample:
+    """Run `cmd` in a fresh process; its wall time and its own peak RSS, or with `tree` the
+    peak PSS of it and its descendants together (see _LAUNCHER)."""
     with (
         tempfile.TemporaryFile() as out,
         tempfile.TemporaryFile() as err,
         tempfile.NamedTemporaryFile("r", suffix=".txt") as result,
     ):
-        launcher = [sys.executable, "-S", "-I", "-c", _LAUNCHER, result.name, *cmd]
+        launcher = [sys.executable, "-S", "-I", "-c", _LAUNCHER, result.name]
+        launcher += ["tree" if tree else "process", *cmd]
         subprocess.run(launcher, cwd=cwd, env=env or ENV, stdout=out, stderr=err, check=False)
         seconds, maxrss, code, cpu = result.read().split()
         out.seek(0)

@@ -1,4 +1,4 @@
-"""The plot: how cost grows with rows (train: wall time and peak RSS) and with tags (models),
+"""The plot: how cost grows with rows (train: wall time and peak memory) and with tags (models),
 each against its peer, on log axes."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def plot(series: dict[str, Any], path: Path, title: str) -> Path | None:
                 ax.plot(s["rows"], s[ours_key], style, marker="o", color="C0", label=ours_label)
                 ax.plot(s["rows"], s[bare_key], style, marker="s", color="C1", label=bare_label)
             ax.set_xlabel("rows")
-            ax.set_ylabel("wall time (s)" if panel == "wall" else "peak RSS (MB)")
+            ax.set_ylabel("wall time (s)" if panel == "wall" else "peak memory, process tree (MB)")
             ax.set_title("train: wall time" if panel == "wall" else "train: peak memory")
         else:
             tags = models["tags"]

@@ -1,3 +1,3 @@
-from mlops_actions.cli import main
+from mlops_actions.cli import entry
 
-raise SystemExit(main())
+raise SystemExit(entry())

@@ -35,27 +35,56 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    code = _main(argv)
-    if argv is None:  # the process's own command line: end it now (see _end_process)
-        _end_process(code)
-    return code
+    """Run one command (argv None: sys.argv[1:]); its exit code. Returns, so a script, a
+    wrapper or runpy can call it in-process."""
+    return _main(argv)
 
 
-def _end_process(code: int) -> None:
+def entry() -> int:
+    """The console script and `python -m mlops_actions`: the process's own command line,
+    then the end of the process (see _end_process)."""
+    return _end_process(main())
+
+
+def _end_process(code: int) -> int:
     """End the process without tearing the interpreter down: once scikit-learn, scipy and
     pandas are loaded, freeing their modules one by one costs about 0.3 s of CPU that nobody
-    waits for. Output is flushed and atexit handlers run first; under a profiler or tracer,
-    or with threads still running, Python ends as usual."""
+    waits for. atexit handlers run first, then Python's and the C library's buffered output
+    is flushed; under a profiler or tracer, or with threads still running, Python ends as
+    usual (the code is returned for SystemExit)."""
     import atexit
     import threading
 
     if sys.getprofile() or sys.gettrace() or threading.active_count() > 1:
-        return
+        return code
     atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # closed or gone: nothing to say
-            stream.flush()
+    code = _flush(code)
     os._exit(code)
+
+
+def _flush(code: int) -> int:
+    """Flush what Python's exit would: sys.stdout, sys.stderr, the C library's stdio (a
+    compiled library's printf). Output that cannot be written changes the code as Python's
+    exit does (120), except a reader that stopped reading: 141, as _main says."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = 128 + 13  # SIGPIPE
+    except OSError as exc:
+        code = 120
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write(f"error: the output could not be written ({exc.strerror})\n")
+    except ValueError:  # closed: nothing to flush, as at Python's exit
+        pass
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+    except (ImportError, OSError, TypeError, AttributeError):  # no C library to ask
+        pass
+    return code
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -111,4 +140,4 @@ def _stdout_closed() -> bool:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(entry())

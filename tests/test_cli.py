@@ -49,15 +49,75 @@ def test_a_command_process_ends_with_its_code_its_output_and_atexit_handlers(
     script = (
         "import atexit, sys\n"
         "atexit.register(lambda: sys.stdout.write('atexit ran\\n'))\n"
-        "from mlops_actions.cli import main\n"
+        "import ctypes\n"
+        "from mlops_actions.cli import entry\n"
         f"sys.argv = ['mlops-actions', 'train', '-C', {str(tmp_path / 'nowhere')!r}]\n"
         "sys.stdout.write('buffered, not flushed\\n')\n"
-        "raise SystemExit(main())\n"
+        "sys.stdout.flush()\n"
+        "ctypes.CDLL(None).printf(b'printed by C, in its stdio buffer\\n')\n"
+        "raise SystemExit(entry())\n"
     )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
     assert proc.returncode == 2
-    assert proc.stdout == "buffered, not flushed\natexit ran\n"
+    assert proc.stdout.splitlines() == [
+        "buffered, not flushed",
+        "atexit ran",
+        "printed by C, in its stdio buffer",
+    ]
     assert "-C " in proc.stderr
+
+
+def test_main_called_without_arguments_returns_to_its_caller(tmp_path: Path) -> None:
+    """A script, a wrapper or runpy calls `main()` in-process: it gets the exit code back."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    script = (
+        "import sys\n"
+        "sys.argv = ['mlops-actions', 'runs', '--local', '--json']\n"
+        "from mlops_actions.cli import main\n"
+        "rc = main()\n"
+        "print('after', rc)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "after 0"
+
+
+@pytest.mark.parametrize(
+    ("stdout", "code", "said"),
+    [("closed pipe", 141, ""), ("/dev/full", 120, "error: the output could not be written")],
+)
+def test_output_that_cannot_be_written_at_the_end_changes_the_exit_code(
+    tmp_path: Path, stdout: str, code: int, said: str
+) -> None:
+    """Output written last (an atexit handler) into a pipe nobody reads ends as _main's own
+    broken pipe does (141); into a full disk, as Python's exit would (120)."""
+    script = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: sys.stdout.write('written last\\n'))\n"
+        "from mlops_actions.cli import entry\n"
+        f"sys.argv = ['mlops-actions', 'train', '-C', {str(tmp_path / 'nowhere')!r}]\n"
+        "raise SystemExit(entry())\n"
+    )
+    if stdout == "closed pipe":
+        read, out = os.pipe()
+        os.close(read)
+    else:
+        out = os.open(stdout, os.O_WRONLY)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", script],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"},
+        )
+    finally:
+        os.close(out)
+    assert proc.returncode == code, proc.stderr
+    assert said in proc.stderr
 
 
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,8 +7,11 @@ fitted model reaches it through a pipe (pickle, parent to its own child) as soon
 ends, and the child writes the skops file while the parent evaluates. After the model the
 parent may hand the child more work (`submit`: the plot files), which then runs beside the
 parent's own evaluation; its results come back through a second pipe. A writer thread feeds
-the pipe, so the parent never stalls on a child still importing. Where fork is not available
-everything runs in-process.
+the pipe, so the parent never stalls on a child still importing. Where fork is not available,
+or the process runs other threads (a sweep's trials: a fork while another thread holds an
+import lock can leave the child stuck), everything runs in-process. The child keeps no file
+descriptor but its two pipe ends and 0-2, so another saver's pipes see their end of file, and
+the parent waits for it WAIT_SECONDS at most.
 
 The child never imports pytest: scikit-learn's estimator listing tries to (for its test
 helpers), which would add about 0.07 s when pytest is installed, and saving needs none of it.
@@ -16,10 +19,13 @@ helpers), which would add about 0.07 s when pytest is installed, and saving need
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
+import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -29,6 +35,7 @@ from mlops_actions.errors import TrainingError
 
 _FAILED = b"\0"  # a reply that starts with it says what failed and why, not pickled results
 _SAVING = "the model could not be saved with skops"
+WAIT_SECONDS = 900.0  # for the child to write the model and the plots once it has them all
 
 
 def _child(jobs_in: int, reply_out: int, target: Path) -> None:  # pragma: no cover - forked
@@ -74,6 +81,7 @@ class ModelSaver:
         self._writer: threading.Thread | None = None
         self._queue: list[bytes | None] = []
         self._ready = threading.Condition()
+        self._frozen = False  # gc.freeze() at the fork, until the child is reaped
 
     def __enter__(self) -> ModelSaver:
         return self
@@ -81,20 +89,24 @@ class ModelSaver:
     def prepare(self, target: Path) -> None:
         """Fork the child that will write `target`; its import of skops runs meanwhile."""
         self.target = target
-        if not hasattr(os, "fork"):
+        if not hasattr(os, "fork") or threading.active_count() > 1:
             return
         jobs_in, self.jobs_out = os.pipe()
         self.reply_in, reply_out = os.pipe()
         sys.stdout.flush()
         sys.stderr.flush()
+        # Objects older than the fork stay out of both processes' garbage collection until the
+        # child is done: a collection writes to every object it visits, and each page written
+        # stops being shared (about 25 MB more for the two processes together otherwise).
+        gc.freeze()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child
-            os.close(self.jobs_out)
-            os.close(self.reply_in)
+            _close_all_but(jobs_in, reply_out)
             _child(jobs_in, reply_out, target)
         os.close(jobs_in)
         os.close(reply_out)
         self.pid = pid
+        self._frozen = True
 
     def save(self, model: object) -> None:
         """Hand the model to the child and wait until the file is written."""
@@ -175,11 +187,16 @@ class ModelSaver:
             return self.results
         assert self.sent, "send() first"
         self._close_jobs()
-        with os.fdopen(self.reply_in, "rb") as f:
-            reply = f.read()
+        deadline = time.monotonic() + WAIT_SECONDS
+        reply = _read_until(self.reply_in, deadline)
+        os.close(self.reply_in)
         self.reply_in = -1
-        _, status = os.waitpid(self.pid, 0)
-        self.pid = None
+        status = self._reap(deadline)
+        if status is None:
+            raise TrainingError(
+                f"{_SAVING} (its process did not finish within {WAIT_SECONDS:g} s and was "
+                "stopped; run again, and report it if it happens again)"
+            )
         if self.failed or os.waitstatus_to_exitcode(status) != 0 or reply[:1] == _FAILED:
             doing, said = _SAVING, ""
             if reply[:1] == _FAILED:
@@ -200,5 +217,55 @@ class ModelSaver:
             os.close(self.reply_in)
             self.reply_in = -1
         if self.pid is not None:  # training failed before the child was waited for
-            os.waitpid(self.pid, 0)  # the child sees the closed pipe and exits
-            self.pid = None
+            self._reap(time.monotonic() + WAIT_SECONDS)  # it sees the closed pipe and exits
+
+    def _reap(self, deadline: float) -> int | None:
+        """The child's wait status; None when it was still running at `deadline` (then it is
+        killed and reaped)."""
+        assert self.pid is not None
+        pid, self.pid = self.pid, None
+        if self._frozen:
+            gc.unfreeze()
+            self._frozen = False
+        pause = 0.001
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return status
+            if time.monotonic() >= deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+
+
+def _read_until(fd: int, deadline: float) -> bytes:
+    """Everything from `fd` up to its end of file, or what came by `deadline`."""
+    import select
+
+    poll = select.poll()
+    poll.register(fd, select.POLLIN)
+    chunks = []
+    while (left := deadline - time.monotonic()) > 0:
+        if not poll.poll(min(left, 3600.0) * 1000):
+            break
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _close_all_but(*keep: int) -> None:  # pragma: no cover - in the forked child
+    """Close every descriptor the fork copied except 0-2 and `keep`: another saver's pipe
+    ends held here would keep its child from seeing the end of its jobs."""
+    try:
+        top = os.sysconf("SC_OPEN_MAX")
+    except (ValueError, OSError):
+        top = 1 << 16
+    low = 3
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, max(top, low))
