@@ -77,9 +77,17 @@ def test_dvc_shows_the_recorded_runs_with_the_values_runs_lists(
     assert {r["baseline"] for r in ours.values()} == {baseline}
 
 
+@pytest.mark.parametrize("pattern", [False, True], ids=["refs", "pattern"])
 def test_a_teammates_remote_experiment_is_listed_without_pulling_it(
-    recorded: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    recorded: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    pattern: bool,
 ) -> None:
+    """Fetched by name, or (many missing, as on a fresh clone) by one refspec pattern."""
+    if pattern:
+        monkeypatch.setattr("mlops_actions.tracking.localgit.WILDCARD_OVER", 0)
     fresh = tmp_path / "fresh"
     git(
         recorded.parent,
@@ -252,6 +260,7 @@ def test_a_local_run_and_report_rank_the_run_among_the_recorded_ones(
     top = text[text.index(line) : text.index("</details>")]
     assert [row.split(" | ")[1] for row in top.splitlines()[4:-1]] == [
         "`ours-90`",
+        "**this run**",
         "`ours-80`",
         "`mate-70`",
     ]
