@@ -272,10 +272,10 @@ def drift_issue() -> str:
 
 
 def standing() -> Standing:
-    """A passing run third of 214 recorded runs (recording on)."""
+    """A passing run third of 214 recorded runs (recording on): the five best of the others."""
     top = tuple(
         Placed(f"ci-1{i}482931-1", v, 40 + i, None)
-        for i, v in enumerate([0.9612, 0.9558, 0.9505, 0.9481, 0.9477])
+        for i, v in enumerate([0.9612, 0.9558, 0.9481, 0.9477, 0.9460])
     )
     return Standing("f1", 0.9505, 3, 214, False, top[0], top)
 

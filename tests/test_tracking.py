@@ -77,9 +77,17 @@ def test_dvc_shows_the_recorded_runs_with_the_values_runs_lists(
     assert {r["baseline"] for r in ours.values()} == {baseline}
 
 
+@pytest.mark.parametrize("pattern", [False, True], ids=["refs", "pattern"])
 def test_a_teammates_remote_experiment_is_listed_without_pulling_it(
-    recorded: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    recorded: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    pattern: bool,
 ) -> None:
+    """Fetched by name, or (many missing, as on a fresh clone) by one refspec pattern."""
+    if pattern:
+        monkeypatch.setattr("mlops_actions.tracking.localgit.WILDCARD_OVER", 0)
     fresh = tmp_path / "fresh"
     git(
         recorded.parent,
@@ -252,6 +260,7 @@ def test_a_local_run_and_report_rank_the_run_among_the_recorded_ones(
     top = text[text.index(line) : text.index("</details>")]
     assert [row.split(" | ")[1] for row in top.splitlines()[4:-1]] == [
         "`ours-90`",
+        "**this run**",
         "`ours-80`",
         "`mate-70`",
     ]
@@ -310,3 +319,122 @@ def test_a_local_record_names_the_model_and_the_data_it_trained_on(
     model = hashlib.sha256((project / "model" / "model.skops").read_bytes()).hexdigest()
     [out] = yaml.safe_load((project / "data.dvc").read_text())["outs"]
     assert (record["model_sha256"], record["data"]) == (model, {out["path"]: out["md5"]})
+
+
+def _copy(recorded: Path, tmp_path: Path) -> Path:
+    """A copy of the recorded project, its git and DVC remotes its own."""
+    work = tmp_path / "copy"
+    shutil.copytree(recorded.parent, work)
+    repo = work / "repo"
+    dvc(repo, "remote", "modify", "store", "url", str(work / "dvc-remote"))
+    git(repo, "remote", "set-url", "origin", str(work / "origin.git"))
+    return repo
+
+
+def test_a_recorded_integer_too_large_for_a_float_is_no_number(
+    recorded: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Anyone who can push an experiment ref can record `"f1": 10**400` (JSON keeps the
+    integer exact): `runs --sort`/`--filter` and the report's standing take it as no number
+    (sorted last, matching no rule, not ranked) instead of failing."""
+    from mlops_actions.tracking import localgit, runrecord
+
+    repo = _copy(recorded, tmp_path)
+    base = git(repo, "rev-parse", "main")
+    huge = b'{"f1": 1' + b"0" * 400 + b', "loss": 0.5}'
+    made = runrecord.RunRecord("push", "ok", None, created=runrecord.now())
+    localgit.write(repo, base, "huge", {"metrics.json": huge}, made)
+    git(repo, "push", "-q", "origin", "refs/exps/*:refs/exps/*")
+    assert [r["name"] for r in runs_json(repo, capsys, "--sort", "f1")] == [
+        "ours-90",
+        "ours-80",
+        "mate-70",
+        "huge",
+    ]
+    assert [r["name"] for r in runs_json(repo, capsys, "--filter", "f1 > 0.08")] == ["ours-90"]
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("MLOPS_RECORD", "true")
+    (repo / "params.yaml").write_text(
+        tracking_project.params(50) + "mlops:\n  metrics:\n    primary: f1\n"
+    )
+    assert cli.main(["report", "-o", "report.md"]) == 0
+    # The workspace holds ours-90's run (counted once); the huge one is not ranked.
+    line = (
+        "<code>f1</code> 0.09: 1st of 3 recorded runs: the best so far "
+        "(previous best 0.08 in <code>ours-80</code>)"
+    )
+    assert f"<summary>{line}</summary>" in (repo / "report.md").read_text()
+
+    # Whatever else goes wrong computing the standing is one warning naming the error's type:
+    # the report is still written, without the line.
+    def broken(found: Any) -> float | None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("mlops_actions.tracking.view._number", broken)
+    capsys.readouterr()
+    assert cli.main(["report", "-o", "report.md"]) == 0
+    [warned] = [x for x in capsys.readouterr().err.splitlines() if "standing" in x]
+    assert warned.startswith(
+        "warning: the report leaves out the run's standing: unexpected RuntimeError: a bug"
+    )
+    assert " recorded runs" not in (repo / "report.md").read_text()
+
+
+def test_the_best_run_says_so_and_is_marked_in_the_top_five(recorded: Path) -> None:
+    from mlops_actions.report import standing as shown_as
+    from mlops_actions.tracking import listing, standing
+
+    runs = listing.gather(recorded, remote="origin")
+    placed = standing.standing(runs, "f1", 0.095)
+    assert placed is not None and (placed.rank, placed.total) == (1, 4)
+    assert shown_as.summary(placed) == (
+        "<code>f1</code> 0.095: 1st of 4 recorded runs: the best so far "
+        "(previous best 0.09 in <code>ours-90</code>)"
+    )
+    assert shown_as.table(placed).splitlines()[2:] == [
+        "| 1 | **this run** | — | 0.095 |",
+        "| 2 | `ours-90` | — | 0.09 |",
+        "| 3 | `ours-80` | — | 0.08 |",
+        "| 4 | `mate-70` | — | 0.07 |",
+    ]
+    last = standing.standing(runs, "f1", 0.01)
+    assert last is not None and last.rank == 4
+    assert shown_as.table(last).splitlines()[-1] == "| 4 | **this run** | — | 0.01 |"
+    # Below the five: the five others, no row of its own.
+    five = tuple(standing.Placed(f"r{i}", 1 - i / 10, None, None) for i in range(5))
+    seventh = standing.Standing("f1", 0.1, 7, 9, False, five[0], five)
+    assert "this run" not in shown_as.table(seventh)
+    assert shown_as.table(seventh).splitlines()[-1] == "| 5 | `r4` | — | 0.6 |"
+
+
+def test_the_two_job_training_step_does_not_push_the_outputs(
+    recorded: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The training job's `results` step holds no DVC remote credentials: it records
+    `outputs: not-pushed` and says why, without trying; the one job that trained pushes."""
+    from mlops_actions.config import settings
+    from mlops_actions.tracking import ci
+
+    repo = _copy(recorded, tmp_path)
+    remote = tmp_path / "copy" / "dvc-remote"
+    (repo / "params.yaml").write_text(tracking_project.params(65))
+    dvc(repo, "repro", "-q")
+    before = sorted(p for p in remote.rglob("*") if p.is_file())
+    monkeypatch.chdir(repo)
+    cfg = settings.load("params.yaml")
+    out = tmp_path / "results"
+    out.mkdir()
+    capsys.readouterr()
+    ci.write_files(str(out), cfg, trained=True, fork=False)
+    assert json.loads((out / "experiment.json").read_text())["outputs"] == "not-pushed"
+    assert sorted(p for p in remote.rglob("*") if p.is_file()) == before
+    [said] = [x for x in capsys.readouterr().out.splitlines() if "not pushed" in x]
+    assert "this step holds no credentials for the DVC remote" in said
+    assert ci._push_outputs(cfg) == "pushed"  # the one-job shape's push
+    assert sorted(p for p in remote.rglob("*") if p.is_file()) != before

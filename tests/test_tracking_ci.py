@@ -298,32 +298,55 @@ def test_the_hand_off_schema_is_a_draft_2020_12_schema_with_its_own_id() -> None
 def _seed(project: Path, server: FakeGitHub, f1: float) -> None:
     """Runs recorded on the origin (the fake GitHub's repository) by our recorder, around the
     pull request's `f1`: two better (one with a name nobody should render), one worse, a failed
-    one and another model's (both better, both left out)."""
-    from mlops_actions.tracking import localgit, runrecord
-
+    one, another model's and a fork's (all three better, all three left out)."""
     git(project, "remote", "add", "origin", str(server.bare()))
     base = git(project, "rev-parse", "main")
-    metrics = json.loads(git(project, "show", "main:metrics.json"))
     runs = [
         ("ci-41-1", 0.02, 41, "demo-model", "ok"),
         ("hostile", 0.01, 43, None, "ok"),
         ("ci-42-1", -0.05, 42, None, "ok"),
         ("ci-50-1", 0.5, 50, None, "failed"),
         ("ci-51-1", 0.4, 51, "other-model", "ok"),
+        ("ci-52-1", 0.5, 52, "fork", "ok"),  # a fork's own claim: never ranked
     ]
     for name, delta, pr, model, status in runs:
-        files = {"metrics.json": json.dumps({**metrics, "f1": round(f1 + delta, 4)}).encode()}
-        url = f"{server.host_url}/{server.repository}/actions/runs/{pr}"
-        record = runrecord.RunRecord(
-            "pull_request", status, pr, run_url=url, model=model, created=runrecord.now()
-        )
-        localgit.write(project, base, name, files, record)
+        _record(project, server, base, name, round(f1 + delta, 4), pr, model, status)
     hostile = f"refs/exps/{base[:2]}/{base[2:]}/hostile"
     git(project, "update-ref", f"{hostile[: -len('hostile')]}<img>@team", hostile)
     git(project, "update-ref", "-d", hostile)
     git(project, "push", "-q", "origin", "refs/exps/*:refs/exps/*")
     for ref in _exps(server):
         git(project, "update-ref", "-d", ref)  # a fresh clone has none of them
+
+
+def _record(
+    project: Path,
+    server: FakeGitHub,
+    base: str,
+    name: str,
+    f1: float,
+    pr: int,
+    model: str | None,
+    status: str = "ok",
+    attempt: int = 1,
+) -> None:
+    from mlops_actions.tracking import localgit, runrecord
+
+    metrics = json.loads(git(project, "show", "main:metrics.json"))
+    files = {"metrics.json": json.dumps({**metrics, "f1": f1}).encode()}
+    url = f"{server.host_url}/{server.repository}/actions/runs/{pr}"
+    url += f"/attempts/{attempt}" if attempt > 1 else ""
+    fork = model == "fork"
+    record = runrecord.RunRecord(
+        "pull_request",
+        status,
+        pr,
+        run_url=url,
+        model=None if fork else model,
+        fork=fork,
+        created=runrecord.now(),
+    )
+    localgit.write(project, base, name, files, record)
 
 
 def test_the_report_places_the_run_among_the_recorded_runs_of_its_model(
@@ -349,19 +372,27 @@ def test_the_report_places_the_run_among_the_recorded_runs_of_its_model(
     assert f"<details><summary>{line}</summary>" in body
     top = body[body.index(line) :]
     top = top[: top.index("</details>")]
-    assert [row.split(" | ")[1:3] for row in top.splitlines()[4:-1]] == [
-        ["`ci-41-1`", "#\u206041"],
-        ["`<img>@team`", "#\u206043"],
-        ["`ci-42-1`", "#\u206042"],
+    assert top.splitlines()[4:-1] == [
+        f"| 1 | `ci-41-1` | #\u206041 | {round(f1 + 0.02, 4):.4g} |",
+        f"| 2 | `<img>@team` | #\u206043 | {round(f1 + 0.01, 4):.4g} |",
+        f"| 3 | **this run** | — | {f1:.4g} |",  # this run at its place in the five
+        f"| 4 | `ci-42-1` | #\u206042 | {round(f1 - 0.05, 4):.4g} |",
     ]
     shown = to_html(body)
     assert "<img" not in shown and "<td><code>&lt;img&gt;@team</code></td>" in shown
     summary = (project.parent / "train-runner" / "summary.md").read_text()
     assert f"<details open><summary>{line}</summary>" in summary
-    # One job, a later run: the run the publishing job recorded (ci-77-1) counts too.
+    # One job, a later run's second attempt: the run the publishing job recorded (ci-77-1)
+    # counts too; the first attempt of this run (ci-78-1, the same model) does not.
+    base = git(project, "rev-parse", "main")
+    _record(project, github_server, base, "ci-78-1", round(f1 + 0.3, 4), 78, "demo-model")
+    git(project, "push", "-q", "origin", "refs/exps/*:refs/exps/*")
+    for ref in _exps(github_server):
+        git(project, "update-ref", "-d", ref)
     monkeypatch.chdir(project)
     pull = pull_request_env(monkeypatch, github_server, project, branch="more-trees")
     monkeypatch.setenv("GITHUB_RUN_ID", "78")
+    monkeypatch.setenv("GITHUB_RUN_ATTEMPT", "2")
     cli.main(["run"])
     [comment] = github_server.issue_comments[pull["number"]]
     assert f"<code>f1</code> {f1:.4g}: 3rd of 5 recorded runs; {best}" in comment["body"]

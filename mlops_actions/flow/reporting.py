@@ -101,12 +101,20 @@ def standing_of(cfg: Config, ctx: Context, data: markdown.ReportInput) -> Standi
     """Where this run stands among the recorded runs of its model (tracking.standing). Outside
     Actions a run recorded before the report (`train --record`, then `report`) is this one
     when it is on the same commit with the same model file."""
-    from mlops_actions.tracking import standing
+    from mlops_actions.tracking import runrecord, standing
     from mlops_actions.tracking.record import file_sha256
 
     own = standing.ci_names(ctx.run_url) if ctx.in_actions else set()
+    attempt = runrecord.run_id_of(ctx.run_url) if ctx.in_actions else None
     sha = None if ctx.in_actions else file_sha256(cfg.resolve(cfg.train.model))
-    return standing.of_report(cfg.root, data, model=cfg.model.name, own=own, model_sha256=sha)
+    return standing.of_report(
+        cfg.root,
+        data,
+        model=cfg.model.name,
+        own=own,
+        model_sha256=sha,
+        run_id=attempt[0] if attempt else None,
+    )
 
 
 def standalone_body(

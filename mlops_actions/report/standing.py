@@ -46,22 +46,28 @@ def _name(name: str, limit: int = 60) -> str:
 def summary(s: Standing) -> str:
     """The line, as the summary of the closed top-five section (an HTML block: the names
     inert as HTML): '<code>f1</code> 0.951: 3rd of 214 recorded runs; best 0.962 in
-    <code>ci-…-1</code> (PR #41)'. A pull request's number is text, never a reference: a
-    report does not mention the best run's pull request on every post."""
+    <code>ci-…-1</code> (PR #41)', or, when this run is the best, '1st of 214 recorded runs:
+    the best so far (previous best 0.962 in …)'. A pull request's number is text, never a
+    reference: a report does not mention the best run's pull request on every post."""
     pr = f" ({inert.html(f'PR #{s.best.pr}')})" if s.best.pr else ""
-    return (
-        f"<code>{inert.html(_name(s.metric))}</code> {number(s.value)}: {ordinal(s.rank)} of "
-        f"{s.total} recorded runs; best {number(s.best.value)} in "
-        f"<code>{inert.html(_name(s.best.name))}</code>{pr}"
-    )
+    best = f"{number(s.best.value)} in <code>{inert.html(_name(s.best.name))}</code>{pr}"
+    head = f"<code>{inert.html(_name(s.metric))}</code> {number(s.value)}: {ordinal(s.rank)} of "
+    if s.rank == 1:
+        return f"{head}{s.total} recorded runs: the best so far (previous best {best})"
+    return f"{head}{s.total} recorded runs; best {best}"
 
 
 def table(s: Standing) -> str:
-    """The top five: rank, run, pull request, value."""
+    """The top five: rank, run, pull request, value; this run among them at its rank, marked
+    as this run, when it is one of the five."""
     rows = [
-        f"| {i} | {inert.code(_name(p.name, 100), table=True)} | "
-        f"{inert.cell(f'#{p.pr}') if p.pr else '—'} | {number(p.value)} |"
-        for i, p in enumerate(s.top, 1)
+        (inert.code(_name(p.name, 100), table=True), inert.cell(f"#{p.pr}") if p.pr else "—", p)
+        for p in s.top
     ]
+    if s.rank <= TOP:
+        rows.insert(s.rank - 1, ("**this run**", "—", Placed("", s.value, None, None)))
     metric = inert.code(_name(s.metric), table=True)
-    return "\n".join([f"| # | run | PR | {metric} |", "|---:|---|---|---:|", *rows])
+    lines = [
+        f"| {i} | {run} | {pr} | {number(p.value)} |" for i, (run, pr, p) in enumerate(rows, 1)
+    ]
+    return "\n".join([f"| # | run | PR | {metric} |", "|---:|---|---|---:|", *lines[:TOP]])

@@ -2,13 +2,15 @@
 
 Two-job shape: the training job (PR code, read-only token) writes `experiment.json` beside
 results.json — the run's files (params, metrics, plots, dvc.lock) and what its model card says
-it trained (the model's sha256, the data version, the seconds) — and pushes the run's DVC
-outputs to the DVC remote (a fork's run has no credentials: it does not try). The publishing
+it trained (the model's sha256, the data version, the seconds). It does not push the run's
+DVC outputs: the step holds no DVC remote credentials (the `pull` step keeps them to itself;
+PR code never runs next to them), so the record says `outputs: not-pushed`. The publishing
 job, which never runs that code, records the experiment through the git data API: the trained
 commit, the event, the pull request, the run and the fork flag come from its own trusted
 event; the file is untrusted data, held to experiment-1.schema.json (beside this module) and
 never executed.
-One-job shape (`run` in Actions): the same record, written by the job that trained.
+One-job shape (`run` in Actions): the same record, written by the job that trained, which
+pushes the outputs itself.
 Recording is on with MLOPS_RECORD=true; a fork's pull request only with MLOPS_RECORD_FORKS=true,
 which only the base repository's workflow sets (the publish action's `record-forks`). Every
 problem is one line: the report is posted regardless.
@@ -60,10 +62,10 @@ def _runner() -> str:
 
 
 def write_files(directory: str, cfg: Config | None, *, trained: bool, fork: bool) -> None:
-    """experiment.json for the publishing job (with what the run has, even after a failure),
-    and the run's DVC outputs pushed to the remote. `trained`: the training step succeeded, so
-    the model card in the workspace is this run's. `fork`: a fork's pull request, whose run
-    holds no credentials: its outputs are not pushed, and the record says so."""
+    """experiment.json for the publishing job (with what the run has, even after a failure).
+    `trained`: the training step succeeded, so the model card in the workspace is this run's.
+    The run's DVC outputs are not pushed: this step holds no credentials for the DVC remote
+    (the training job's `pull` step keeps them; `fork` is the same for a fork's pull request)."""
     files: dict[str, bytes] = {}
     found, outputs = record.Measured(), None
     if cfg is not None:
@@ -73,7 +75,7 @@ def write_files(directory: str, cfg: Config | None, *, trained: bool, fork: bool
             output.warning(f"experiment: the run's files could not be collected: {exc}")
         if trained:
             found = record.measured(cfg.resolve(cfg.train.card))
-        outputs = _push_outputs(cfg, fork=fork)
+        outputs = _not_pushed(cfg, fork=fork)
     data = {
         "schema": SCHEMA_ID,
         "files": {p: base64.b64encode(d).decode() for p, d in files.items()},
@@ -88,6 +90,22 @@ def write_files(directory: str, cfg: Config | None, *, trained: bool, fork: bool
     from mlops_actions.util import write_json
 
     write_json(path, data)
+
+
+def _not_pushed(cfg: Config, *, fork: bool) -> str | None:
+    """The two-job shape's training job: "not-pushed" (one line says why), or None when the
+    run has no DVC-tracked outputs."""
+    from mlops_actions.training import get_trainer
+
+    if not get_trainer(cfg.train.mode).outputs_in_dvc:
+        return None
+    why = "a fork's pull request has" if fork else "this step holds"
+    output.info(
+        f"experiment: {why} no credentials for the DVC remote; the run's outputs are not "
+        "pushed (the record says so: `dvc exp apply` brings back params, metrics and dvc.lock, "
+        "`dvc repro` the outputs)"
+    )
+    return "not-pushed"
 
 
 def _push_outputs(cfg: Config, *, fork: bool = False) -> str | None:

@@ -15,6 +15,7 @@ from mlops_actions.tag import BOT
 from mlops_actions.tracking import runrecord
 
 MIRROR = "refs/mlops-runs"  # where `runs` keeps a remote's experiment refs (read-only copy)
+WILDCARD_OVER = 100  # missing refs above which one pattern fetches them all
 
 
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -106,6 +107,10 @@ def fetch(top: Path, remote: str, wanted: dict[str, str]) -> None:
     if not missing:
         return
     specs = [f"+{r}:{MIRROR}/{r.removeprefix('refs/')}" for r in sorted(missing)]
+    if len(specs) > WILDCARD_OVER:
+        # git matches each explicit refspec against every advertised ref: 1,000 of them cost
+        # about 0.6 s more than one pattern that fetches the same refs (a fresh clone's case).
+        specs = [f"+{runrecord.EXPS}/*:{MIRROR}/{runrecord.EXPS.removeprefix('refs/')}/*"]
     shallow = git.run("rev-parse", "--is-shallow-repository", cwd=top) == "true"
     args = ["fetch", "--no-tags", "--quiet", *(["--depth=1"] if shallow else []), remote]
     for start in range(0, len(specs), 2000):

@@ -4,6 +4,7 @@ experiments `runs` lists (report.standing renders it)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from pathlib import Path
 
@@ -29,12 +30,13 @@ def standing(
     exclude: str | None = None,
 ) -> Standing | None:
     """This run's `value` of `metric` ranked among the recorded `runs` (of `model` when the
-    runs say which model they trained; failed runs and `exclude`, this run's own experiment,
-    left out). None when no recorded run has the metric."""
+    runs say which model they trained; failed runs, runs a fork's pull request recorded (their
+    numbers are the fork's own claim) and `exclude`, this run's own experiment, left out).
+    None when no recorded run has the metric."""
     down = lower_is_better(metric, lower, higher)
     placed = []
     for run in runs:
-        if run.status != "ok" or run.name == exclude:
+        if run.status != "ok" or run.name == exclude or (run.record and run.record.fork):
             continue
         if model and run.record and run.record.model and run.record.model != model:
             continue
@@ -60,11 +62,14 @@ def of_report(
     model: str | None,
     own: Collection[str] = (),
     model_sha256: str | None = None,
+    run_id: str | None = None,
 ) -> Standing | None:
     """The standing of the report's primary metric among the experiments in this clone and on
     its git remote (fetched read-only). This run's own experiment, when it is recorded already
-    (named in `own`, or on the same commit with the same model file), is counted once. Any
-    problem listing them is one warning: the report goes out without the line."""
+    (named in `own`, or on the same commit with the same model file), is counted once; the
+    other attempts of this Actions run (`run_id`: a re-run's first attempt) are left out, not
+    to count the same model twice. Nothing here fails the report: a problem listing the runs,
+    or any other error, is one warning and the report goes out without the line."""
     metric = data.primary
     value = next((r.new for r in data.metrics if r.name == metric), None)
     if not metric or value is None or not finite(value):
@@ -75,20 +80,47 @@ def of_report(
     except (MlopsError, OSError, ValueError) as exc:
         output.warning(f"the report leaves out the run's standing: experiments not listed: {exc}")
         return None
+    except Exception as exc:  # a bug: still never the report's failure, but said as one
+        _unexpected(exc)
+        return None
     head = data.head
 
     def mine(run: Run) -> bool:
         same_model = bool(model_sha256) and run.record and run.record.model_sha256 == model_sha256
-        return run.name in own or bool(same_model and run.baseline == head)
+        return (
+            run.name in own
+            or bool(same_model and run.baseline == head)
+            or bool(run_id and same_run(run, run_id))
+        )
 
-    return standing(
-        [r for r in runs if not mine(r)],
-        metric,
-        float(value),
-        model=model,
-        lower=data.lower,
-        higher=data.higher,
+    try:
+        return standing(
+            [r for r in runs if not mine(r)],
+            metric,
+            float(value),
+            model=model,
+            lower=data.lower,
+            higher=data.higher,
+        )
+    except Exception as exc:  # a bug: still never the report's failure, but said as one
+        _unexpected(exc)
+        return None
+
+
+def _unexpected(exc: Exception) -> None:
+    output.warning(
+        "the report leaves out the run's standing: unexpected "
+        f"{type(exc).__name__}: {str(exc)[:200]} (a bug in mlops-actions; please report it)"
     )
+
+
+def same_run(run: Run, run_id: str) -> bool:
+    """Whether `run` is an attempt of the Actions run `run_id`: by its record's run link, or
+    by its name (ci-<run id>-<attempt>[-suffix]) when it has no record."""
+    if run.record and run.record.run_url:
+        found = runrecord.run_id_of(run.record.run_url)
+        return found is not None and found[0] == run_id
+    return re.fullmatch(rf"ci-{re.escape(run_id)}-\d+(?:-.*)?", run.name) is not None
 
 
 def ci_names(run_url: str | None) -> set[str]:

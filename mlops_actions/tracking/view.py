@@ -62,9 +62,16 @@ def value(run: Run, key: str) -> Any:
 
 
 def _number(found: Any) -> float | None:
+    """A value as a float for sorting, filtering and the standing; None when it is not a
+    usable number: not a number, a boolean, NaN or infinite, or an integer too large for a
+    float (JSON keeps a 400-digit integer exact; such a run sorts last and matches no rule)."""
     if isinstance(found, bool) or not isinstance(found, (int, float)):
         return None
-    return float(found) if math.isfinite(found) else None
+    try:
+        number = float(found)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def matches(run: Run, rules: Sequence[Rule]) -> bool:
