@@ -17,6 +17,19 @@ from mlops_actions.training import saver as saver_module
 from mlops_actions.training.saver import ModelSaver
 
 
+@pytest.fixture(autouse=True)
+def _threads_of_this_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The saver forks only in a process without other threads. A test worker may still hold
+    a thread an earlier test left behind (a server's, a pool's): count only the threads this
+    test starts, so each test sees the process the saver would see in `mlops-actions train`."""
+    before = set(threading.enumerate()) - {threading.main_thread()}
+    monkeypatch.setattr(
+        threading,
+        "active_count",
+        lambda: sum(1 for t in threading.enumerate() if t not in before),
+    )
+
+
 def test_the_child_writes_the_model_skops_reads_back(tmp_path: Path) -> None:
     model = LogisticRegression(C=0.5).fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
     target = tmp_path / "model.skops"
