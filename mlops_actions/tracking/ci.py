@@ -118,11 +118,7 @@ def _push_outputs(cfg: Config, *, fork: bool = False) -> str | None:
     if not get_trainer(cfg.train.mode).outputs_in_dvc:
         return None
     if fork:
-        output.info(
-            "experiment: a fork's pull request has no credentials for the DVC remote; the "
-            "run's outputs are not pushed (the record says so)"
-        )
-        return "not-pushed"
+        return _not_pushed(cfg, fork=True)
     if store.remote(cfg.root) is None:
         return "not-pushed"
     proc = run_dvc(["push", "--quiet"], cfg.root)

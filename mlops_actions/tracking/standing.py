@@ -40,7 +40,7 @@ def standing(
             continue
         if model and run.record and run.record.model and run.record.model != model:
             continue
-        found = view._number(view.value(run, metric))
+        found = view.number_of(view.value(run, metric))
         if found is not None:
             url = run.record.run_url if run.record else None
             # A ref's name is anyone's: cut to what a results file holds (rendered inert).

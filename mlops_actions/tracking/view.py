@@ -61,7 +61,7 @@ def value(run: Run, key: str) -> Any:
     return None
 
 
-def _number(found: Any) -> float | None:
+def number_of(found: Any) -> float | None:
     """A value as a float for sorting, filtering and the standing; None when it is not a
     usable number: not a number, a boolean, NaN or infinite, or an integer too large for a
     float (JSON keeps a 400-digit integer exact; such a run sorts last and matches no rule)."""
@@ -76,7 +76,7 @@ def _number(found: Any) -> float | None:
 
 def matches(run: Run, rules: Sequence[Rule]) -> bool:
     for rule in rules:
-        number = _number(value(run, rule.metric))
+        number = number_of(value(run, rule.metric))
         if number is None or not rule.holds(number, rule.threshold()):
             return False
     return True
@@ -86,11 +86,11 @@ def sort(runs: list[Run], key: str) -> list[Run]:
     """By a metric or param, highest first (`-key`: lowest first); runs without it last."""
     ascending = key.startswith("-")
     key = key.lstrip("-+")
-    have = [(n, r) for r in runs if (n := _number(value(r, key))) is not None]
+    have = [(n, r) for r in runs if (n := number_of(value(r, key))) is not None]
     if not have and runs:
         raise MlopsError(f"--sort: no run has a number '{key[:80]}'")
     have.sort(key=lambda pair: pair[0], reverse=not ascending)
-    rest = [r for r in runs if _number(value(r, key)) is None]
+    rest = [r for r in runs if number_of(value(r, key)) is None]
     return [r for _, r in have] + rest
 
 
