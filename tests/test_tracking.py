@@ -373,7 +373,7 @@ def test_a_recorded_integer_too_large_for_a_float_is_no_number(
     def broken(found: Any) -> float | None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("mlops_actions.tracking.view._number", broken)
+    monkeypatch.setattr("mlops_actions.tracking.view.number_of", broken)
     capsys.readouterr()
     assert cli.main(["report", "-o", "report.md"]) == 0
     [warned] = [x for x in capsys.readouterr().err.splitlines() if "standing" in x]
