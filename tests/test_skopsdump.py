@@ -73,9 +73,7 @@ def _normalized(path: Path) -> tuple[Any, dict[str, bytes]]:
 
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
-            return {
-                k: number(v) if k in ("__id__", "file") else walk(v) for k, v in node.items()
-            }
+            return {k: number(v) if k in ("__id__", "file") else walk(v) for k, v in node.items()}
         if isinstance(node, list):
             return [walk(v) for v in node]
         return node
