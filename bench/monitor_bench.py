@@ -27,9 +27,9 @@ FEATURES = 50
 _TIMED = """\
 import sys
 from pathlib import Path
-from mlops_actions import drift, monitor
-ref = monitor.read_table(Path(sys.argv[1]), "reference")
-cur = monitor.read_table(Path(sys.argv[2]), "current")
+from mlops_actions.monitor import drift, watch
+ref = watch.read_table(Path(sys.argv[1]), "reference")
+cur = watch.read_table(Path(sys.argv[2]), "current")
 found = drift.compare(ref, cur, [c for c in ref.columns], drift.Thresholds())
 print(len(found.drifted))
 """
