@@ -46,6 +46,7 @@ def _recorded_repo(base: Path, trials: int) -> Path:
     from mlops_actions.config import settings
     from mlops_actions.config import sweep as spec
     from mlops_actions.sweep.journal import RECORD
+    from mlops_actions.tracking.runrecord import RunRecord, SweepTrial
     from mlops_actions.tracking.runrecord import ref as exp_ref
 
     repo = base / "planned"
@@ -73,11 +74,11 @@ def _recorded_repo(base: Path, trials: int) -> Path:
             "train.kind": rng.choice(["gini", "entropy", "log_loss"]),
         }
         failed = n % 50 == 49
-        run = {
-            "status": "failed" if failed else "ok",
-            "sweep": {"id": sweep_id, "trial": n, "params": values},
-        }
-        record = json.dumps(run).encode()
+        record = RunRecord(
+            event="workflow_dispatch",
+            status="failed" if failed else "ok",
+            sweep=SweepTrial(id=sweep_id, trial=n, params=values),
+        ).encode()  # as `sweep trial` writes it
         metrics = json.dumps({"f1": rng.random()}).encode()
         ref = exp_ref(head, f"sweep-{sweep_id}-{n}-{n:06x}")
         chunks.append(
