@@ -4,6 +4,7 @@ same types in it, and a writer that reads the lists after all falls back to the 
 from __future__ import annotations
 
 import json
+import operator
 import pickle
 import subprocess
 import sys
@@ -157,23 +158,60 @@ def test_a_writer_that_reads_the_lists_writes_again_with_the_real_module(tmp_pat
     assert np.array_equal(skio.load(target).predict(x), model.predict(x))
 
 
-def test_only_constants_are_stood_in_for() -> None:
+_IMPORT_FAILS = _WRITE.replace(
+    "from mlops_actions.training import skopsdump\n",
+    """from mlops_actions.training import skopsdump
+stand_in = skopsdump._Unbuilt.__getattr__
+def missing(self, name):  # a release whose module asks the lists' module for a new name
+    if name == "NUMPY_UFUNC_TYPE_NAMES":
+        raise AttributeError(name)
+    return stand_in(self, name)
+skopsdump._Unbuilt.__getattr__ = missing
+""",
+)
+
+
+def test_a_stand_in_that_cannot_be_imported_gives_way_to_the_real_module(tmp_path: Path) -> None:
+    model, _ = _models()["logistic"]
+    assert "def missing" in _IMPORT_FAILS
+    assert _write_elsewhere({"model": model}, tmp_path, _IMPORT_FAILS) == "module"
+    skio.dump(_received(model), tmp_path / "reference.skops")
+    assert _normalized(tmp_path / "model.skops") == _normalized(tmp_path / "reference.skops")
+
+
+def test_every_use_of_a_stood_in_list_is_caught() -> None:
     unbuilt = skopsdump._Unbuilt("skops.io._trusted_types")
+    uses = [
+        list,
+        len,
+        bool,
+        hash,
+        str,
+        repr,
+        lambda v: "x" in v,
+        lambda v: v[0],
+        lambda v: operator.add(v, ["x"]),
+        lambda v: operator.add(["x"], v),
+        lambda v: v <= ["x"],
+        lambda v: v == ["x"],
+        lambda v: f"{v}",
+        lambda v: v.copy(),
+        lambda v: v.index("x"),
+    ]
     for name in ("SKLEARN_ESTIMATOR_TYPE_NAMES", "_SKLEARN_INTERNAL_TYPES", "NUMPY2_NAMES"):
-        with pytest.raises(skopsdump.TrustListRead):
-            list(getattr(unbuilt, name))
-        with pytest.raises(skopsdump.TrustListRead):
-            _ = "x" in getattr(unbuilt, name)
+        for use in uses:
+            with pytest.raises(skopsdump.TrustListRead):
+                use(getattr(unbuilt, name))
     for name in ("get_type_name", "__path__", "np"):
         with pytest.raises(AttributeError):
             getattr(unbuilt, name)
 
 
-def test_the_saver_child_writes_without_the_lists_and_the_trainer_keeps_skops_whole(
+def test_the_saver_child_writes_without_the_lists_and_saving_in_process_keeps_skops_whole(
     tmp_path: Path,
 ) -> None:
-    """In `mlops-actions train` (skops not imported before the fork) the child takes the fast
-    path; a process that saves in-process (no fork) imports the real module."""
+    """In a process that has not imported skops before the fork (`mlops-actions train`) the
+    child takes the fast path; one that saves in-process (no fork) imports the real module."""
     script = textwrap.dedent(
         """
         import os, sys
