@@ -131,3 +131,13 @@ def test_seeded_and_fast_at_a_hundred_thousand_rows() -> None:
     assert took < 5.0  # the bench row holds the 0.5 s aim; this only catches a row loop
     low, high = first["roc_auc"]
     assert low < point["roc_auc"] < high and high - low < 0.01
+
+
+def test_resamples_drawn_a_chunk_at_a_time_are_those_drawn_at_once() -> None:
+    """250 resamples: two whole chunks and a part of one, from the same seeded stream."""
+    y, _, scores = _classification(5000)  # ~750 distinct scores: grouped into quantile groups
+    cells, _ = bootstrap._score_cells(y == 1, scores)
+    assert cells.shape == (2, bootstrap.SCORE_LEVELS)
+    chunked = bootstrap.auc_resamples(cells, np.random.default_rng(4), 250)
+    drawn = bootstrap._draw(np.random.default_rng(4), cells.reshape(-1), 250)
+    assert np.array_equal(chunked, bootstrap.auc_of_cells(drawn.reshape(250, *cells.shape)))
