@@ -77,8 +77,8 @@ def _recorded_repo(base: Path, trials: int) -> Path:
         record = RunRecord(
             event="workflow_dispatch",
             status="failed" if failed else "ok",
-            sweep=SweepTrial(id=sweep_id, trial=n, params=values),
-        ).encode()  # as `sweep trial` writes it
+            sweep=SweepTrial(id=sweep_id, trial=n, params=values, metric="f1"),
+        ).encode()
         metrics = json.dumps({"f1": rng.random()}).encode()
         ref = exp_ref(head, f"sweep-{sweep_id}-{n}-{n:06x}")
         chunks.append(

@@ -43,6 +43,7 @@ TEST_SIZE = 0.25
 ESTIMATOR = "sklearn.linear_model.LogisticRegression"
 ESTIMATOR_PARAMS = {"max_iter": 200}
 WALL_AIM = 1.10
+RUNS = 5  # a side, at every size: at a million rows one run's system time varies by a second
 WALL_SLACK = 0.3  # seconds: the wall-time aim is met within WALL_AIM× or within this much
 MEMORY_AIM = 1.25
 
@@ -198,11 +199,6 @@ def evaluation_seconds(rows: int, runs: int = 3) -> tuple[float, float]:
     return statistics.median(boot), statistics.median(plots)
 
 
-def runs_for(rows: int) -> int:
-    """Five at every size: at a million rows a run's system time alone varies by a second here."""
-    return 5
-
-
 def measure_one(repo: Path, data: Path, runs: int) -> tuple[Stats, Stats, bool]:
     ours_cmd = [*command("mlops-actions"), "train", "--no-cache"]
     bare_cmd = [sys.executable, "bare_train.py", str(data.relative_to(repo))]
@@ -229,7 +225,7 @@ def run(sizes: list[int], formats: list[str], log: Any = print) -> Result:
             for rows in sizes:
                 repo = Path(tmp) / f"{fmt}-{rows}"
                 data = build(repo, rows, fmt)
-                runs = runs_for(rows)
+                runs = RUNS
                 size_mb = data.stat().st_size / 1e6
                 boot, plots = evaluation_seconds(rows)
                 mine, bare, same = measure_one(repo, data, runs)

@@ -149,8 +149,8 @@ def test_the_readme_install_commands_install_a_working_cli(tmp_path: Path) -> No
         if args[0] == "python":
             args[0] = base_python
         if args[0].endswith("/pip") and args[1] == "install":
-            # Byte-compiling a hundred packages is half of pip's time here and no part of
-            # what the commands install.
+            # Byte-compiling a hundred packages is half of pip's time here; what the test
+            # needs is a CLI the commands install and that runs, not its .pyc files.
             args.insert(2, "--no-compile")
         proc = subprocess.run(args, cwd=work, capture_output=True, text=True, env=env)
         assert proc.returncode == 0, f"{line}\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"

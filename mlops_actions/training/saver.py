@@ -1,11 +1,11 @@
 """Saving the fitted model with skops, off the critical path.
 
 Once the trainer has imported scikit-learn, a forked child imports skops' writer (`skopsdump`:
-0.05-0.1 s, where all of `skops.io` takes 0.45 s) in parallel with reading the table and
+0.04-0.09 s, where all of `skops.io` takes 0.45 s) in parallel with reading the table and
 fitting; the fitted model reaches it through a pipe (pickle, parent to its own child) as soon
-as the fit ends, and the child writes the skops file while the parent evaluates. After the model the
-parent may hand the child more work (`submit`: the plot files), which then runs beside the
-parent's own evaluation; its results come back through a second pipe. A writer thread feeds
+as the fit ends, and the child writes the skops file while the parent evaluates. After the
+model the parent may hand the child more work (`submit`: the plot files), which then runs
+beside the parent's own evaluation; its results come back through a second pipe. A writer thread feeds
 the pipe, so the parent never stalls on a child still importing. Where fork is not available,
 or the process runs other threads (a sweep's trials: a fork while another thread holds an
 import lock can leave the child stuck), everything runs in-process. The child keeps no file
