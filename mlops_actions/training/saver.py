@@ -5,12 +5,12 @@ Once the trainer has imported scikit-learn, a forked child imports skops' writer
 fitting; the fitted model reaches it through a pipe (pickle, parent to its own child) as soon
 as the fit ends, and the child writes the skops file while the parent evaluates. After the
 model the parent may hand the child more work (`submit`: the plot files), which then runs
-beside the parent's own evaluation; its results come back through a second pipe. A writer thread feeds
-the pipe, so the parent never stalls on a child still importing. Where fork is not available,
-or the process runs other threads (a sweep's trials: a fork while another thread holds an
-import lock can leave the child stuck), everything runs in-process. The child keeps no file
-descriptor but its two pipe ends and 0-2, so another saver's pipes see their end of file, and
-the parent waits for it WAIT_SECONDS at most.
+beside the parent's own evaluation; its results come back through a second pipe. A writer
+thread feeds the pipe, so the parent never stalls on a child still importing. Where fork is not
+available, or the process runs other threads (a sweep's trials: a fork while another thread
+holds an import lock can leave the child stuck), everything runs in-process. The child keeps no
+file descriptor but its two pipe ends and 0-2, so another saver's pipes see their end of file,
+and the parent waits for it WAIT_SECONDS at most.
 
 The child never imports pytest: should it import all of `skops.io` after all, scikit-learn's
 estimator listing tries to (for its test helpers), about 0.07 s when pytest is installed.

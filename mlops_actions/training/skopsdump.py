@@ -71,12 +71,10 @@ def writer(fast: bool = True) -> Any:
 def dump(model: object, target: Path) -> None:
     """`skops.io.dump(model, target)`, without building the trust lists when it can; a second
     try, with the real module, writes `target` anew."""
-    skio = writer()
-    if not isinstance(sys.modules.get(_TRUST_LISTS), _Unbuilt):
-        skio.dump(model, target)
-        return
     try:
-        skio.dump(model, target)
-    except Exception:  # the stand-in's doing, or skops' own failure: the real module decides
-        _forget()
+        writer().dump(model, target)
+    except Exception:
+        if not isinstance(sys.modules.get(_TRUST_LISTS), _Unbuilt):
+            raise  # the real module failed: its error is the answer
+        _forget()  # the stand-in's doing, or skops' own failure: the real module decides
         writer(fast=False).dump(model, target)
