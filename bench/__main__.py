@@ -171,7 +171,10 @@ METHOD = """\
   imports only skops' writer); and `train` ends its process without Python's interpreter
   teardown (about 0.3 s of CPU once scikit-learn is loaded), which the bare script pays. The
   wall-time aim is the issue's: within 1.10× of the bare script or within 0.3 s of it. Five
-  runs a side at every size, interleaved.
+  runs a side at every size, interleaved; the notes give each side's fastest and slowest run.
+  At a million rows the bare script's own read and fit vary by up to a second between runs on
+  this machine, so the ratio of the medians there can move by 0.1–0.2 from one run of the
+  suite to the next.
 - `run`: the test suite's demo project (breast cancer data in `data.dvc`, a local DVC remote)
   with a `dvc.yaml` whose stage trains; both sides trained once, then `mlops-actions run` is a
   run-cache hit and `dvc repro` finds nothing changed.

@@ -28,6 +28,7 @@ from bench.common import (
     ENV,
     Result,
     Row,
+    Sample,
     Stats,
     command,
     fmt_seconds,
@@ -199,7 +200,13 @@ def evaluation_seconds(rows: int, runs: int = 3) -> tuple[float, float]:
     return statistics.median(boot), statistics.median(plots)
 
 
-def measure_one(repo: Path, data: Path, runs: int) -> tuple[Stats, Stats, bool]:
+def _spread(samples: list[Sample]) -> str:
+    """The fastest and slowest of a side's timed runs."""
+    times = [s.seconds for s in samples]
+    return f"{min(times):.2f}–{max(times):.2f} s"
+
+
+def measure_one(repo: Path, data: Path, runs: int) -> tuple[Stats, Stats, bool, str]:
     ours_cmd = [*command("mlops-actions"), "train", "--no-cache"]
     bare_cmd = [sys.executable, "bare_train.py", str(data.relative_to(repo))]
     # Interleaved warm-ups, then interleaved timed runs, so drift hits both sides alike.
@@ -210,7 +217,8 @@ def measure_one(repo: Path, data: Path, runs: int) -> tuple[Stats, Stats, bool]:
     for _ in range(runs):
         mine.append(measure(ours_cmd, repo, tree=True))
         bare.append(measure(bare_cmd, repo, tree=True))
-    return summarize(mine), summarize(bare), same
+    spread = f"runs {_spread(mine)} against {_spread(bare)}"
+    return summarize(mine), summarize(bare), same, spread
 
 
 def run(sizes: list[int], formats: list[str], log: Any = print) -> Result:
@@ -228,14 +236,14 @@ def run(sizes: list[int], formats: list[str], log: Any = print) -> Result:
                 runs = RUNS
                 size_mb = data.stat().st_size / 1e6
                 boot, plots = evaluation_seconds(rows)
-                mine, bare, same = measure_one(repo, data, runs)
+                mine, bare, same, spread = measure_one(repo, data, runs)
                 shutil.rmtree(repo, ignore_errors=True)
                 wall = mine.seconds / bare.seconds
                 memory = mine.peak_mb / bare.peak_mb
                 label = f"`train` {rows:,} rows, {fmt.upper()}"
                 note = f"median of {runs}; {'same' if same else 'DIFFERENT'} metrics"
                 cost = (
-                    f"; {mine.seconds - bare.seconds:+.2f} s; not in the bare script: "
+                    f"; {mine.seconds - bare.seconds:+.2f} s; {spread}; not in the bare script: "
                     f"bootstrap intervals {boot * 1000:.0f} ms (in the process), plot files "
                     f"{plots * 1000:.0f} ms and the import of skops' writer {skops:.2f} s (in the "
                     f"forked saver child, beside the read, fit and intervals; all of skops.io "
