@@ -171,15 +171,20 @@ METHOD = """\
   imports only skops' writer); and `train` ends its process without Python's interpreter
   teardown (about 0.3 s of CPU once scikit-learn is loaded), which the bare script pays. The
   wall-time aim is the issue's: within 1.10× of the bare script or within 0.3 s of it. Five
-  runs a side at every size, interleaved; the notes give each side's fastest and slowest run.
-  At a million rows the bare script's own read and fit vary by up to a second between runs on
-  this machine, so the ratio of the medians there can move by 0.1–0.2 from one run of the
-  suite to the next. At a million rows `train` also spends more system time while its saver
-  child lives: in 4 of 5 runs at 10⁶ Parquet rows (2026-12-06) 1.4–2.7 s of it, against
-  0.5–0.7 s when the model is saved in-process and 0.3–0.5 s for the bare script, whether the
-  child is forked before the read or after the fit. The child adds only about 25,000 page
-  faults; what costs the rest is not identified yet, and it is why the million-row wall-time
-  rows miss.
+  timed runs a side at every size, interleaved; the notes give each side's fastest and slowest
+  run. This machine is a VM whose kernel hands memory that has been free for a while back to
+  the host (Linux free page reporting, every 2 s or so); a page the host took back costs a host
+  fault when it is touched again, which the guest counts as system time. The same bare script
+  at a million Parquet rows spent 0.3 s of system time when it ran straight after another run
+  had freed its memory and 2.2 s when it ran 8 s later (2026-12-06). That, and not `train`'s
+  saver child, is why a million-row run's system time moved by a second or more between runs
+  and its ratio by 0.1–0.2 between runs of the suite. So each timed run waits until the kernel
+  has stopped reporting (its count of reported memory unchanged for 3 s,
+  `bench.common.settle_memory`; no wait where the kernel reports nothing): every run of either
+  side starts with its memory back at the host, as on a freshly booted runner, and pays for
+  every page it touches. Peak memory comes from three runs a side of their own: the memory
+  sampler walks the page tables of every process in the tree every 5 ms, which slowed a
+  million-row run by 0.4 s with the bare script's one process and by 0.7 s with `train`'s two.
 - `run`: the test suite's demo project (breast cancer data in `data.dvc`, a local DVC remote)
   with a `dvc.yaml` whose stage trains; both sides trained once, then `mlops-actions run` is a
   run-cache hit and `dvc repro` finds nothing changed.

@@ -9,6 +9,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -52,6 +53,33 @@ def git(repo: Path, *args: str) -> str:
         ["git", *args], cwd=repo, check=True, env=ENV, capture_output=True, text=True
     )
     return proc.stdout
+
+
+# Linux's free page reporting: on a VM with a balloon device that supports it, the kernel hands
+# memory that has been free for a while back to the host, in batches every 2 s or so. A page the
+# host took back costs a host fault when a process touches it again, which the guest counts as
+# system time. How much of a run's memory is still warm therefore depends on how long ago the
+# run before it freed its own: here a million-row fit spent 0.3–2.2 s of system time, the same
+# script each time.
+REPORTED_KIB = Path("/sys/module/page_reporting/parameters/reported_kib")
+
+
+def settle_memory(quiet: float = 3.0, limit: float = 30.0) -> float:
+    """Wait until the kernel has stopped handing freed memory to the host (its reported total
+    unchanged for `quiet` seconds, at most `limit` seconds in all), so that the next run starts
+    with its memory as cold as any other run's; the seconds waited. Where the kernel does not
+    report free pages it returns at once."""
+    if not REPORTED_KIB.exists():
+        return 0.0
+    started = still_since = time.monotonic()
+    last = REPORTED_KIB.read_text()
+    while True:
+        time.sleep(0.25)
+        now, reported = time.monotonic(), REPORTED_KIB.read_text()
+        if reported != last:
+            last, still_since = reported, now
+        if now - still_since >= quiet or now - started >= limit:
+            return now - started
 
 
 @dataclass(frozen=True)

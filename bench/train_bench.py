@@ -4,8 +4,10 @@ seeded, stratified split, and compute the same metrics.
 
 Builds a DVC-tracked project per size with a synthetic numeric table (generated here, never
 committed), runs both as fresh processes, checks they report the same accuracy and F1, and prints
-median wall time and the median peak memory of each process tree (the PSS of the process and its
-children summed, sampled every 5 ms: the trainer's saver child lives beside it) after a warm-up run.
+median wall time (each timed run starting from the same memory state, see settle_memory) and, from
+runs of their own, the median peak memory of each process tree (the PSS of the process and its
+children summed, sampled every 5 ms: the trainer's saver child lives beside it), after a warm-up
+run each.
 
     .venv/bin/python -m bench.train_bench [--sizes 10000,100000,1000000] [--formats csv,parquet]
 """
@@ -13,6 +15,7 @@ children summed, sampled every 5 ms: the trainer's saver child lives beside it) 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -34,6 +37,7 @@ from bench.common import (
     fmt_seconds,
     git,
     measure,
+    settle_memory,
     summarize,
 )
 
@@ -44,7 +48,8 @@ TEST_SIZE = 0.25
 ESTIMATOR = "sklearn.linear_model.LogisticRegression"
 ESTIMATOR_PARAMS = {"max_iter": 200}
 WALL_AIM = 1.10
-RUNS = 5  # a side, at every size: at a million rows one run's system time varies by a second
+RUNS = 5  # timed runs a side, at every size
+MEMORY_RUNS = 3  # runs a side with the memory sampler, at every size
 WALL_SLACK = 0.3  # seconds: the wall-time aim is met within WALL_AIM× or within this much
 MEMORY_AIM = 1.25
 
@@ -207,18 +212,39 @@ def _spread(samples: list[Sample]) -> str:
 
 
 def measure_one(repo: Path, data: Path, runs: int) -> tuple[Stats, Stats, bool, str]:
-    ours_cmd = [*command("mlops-actions"), "train", "--no-cache"]
-    bare_cmd = [sys.executable, "bare_train.py", str(data.relative_to(repo))]
+    """Our side's and the bare side's medians: wall and CPU time from `runs` timed runs each,
+    peak memory from MEMORY_RUNS sampled runs each; whether they computed the same numbers."""
+    cmds = (
+        [*command("mlops-actions"), "train", "--no-cache"],
+        [sys.executable, "bare_train.py", str(data.relative_to(repo))],
+    )
+    timed: tuple[list[Sample], list[Sample]] = ([], [])
+    sampled: tuple[list[Sample], list[Sample]] = ([], [])
     # Interleaved warm-ups, then interleaved timed runs, so drift hits both sides alike.
-    measure(ours_cmd, repo)
-    measure(bare_cmd, repo)
+    for cmd in cmds:
+        measure(cmd, repo)
     same = _same_numbers(repo)
-    mine, bare = [], []
+    # Each timed run starts once the memory the run before freed has gone back to the host (see
+    # settle_memory): otherwise a side's system time depends on which run it follows.
+    waited = 0.0
     for _ in range(runs):
-        mine.append(measure(ours_cmd, repo, tree=True))
-        bare.append(measure(bare_cmd, repo, tree=True))
-    spread = f"runs {_spread(mine)} against {_spread(bare)}"
-    return summarize(mine), summarize(bare), same, spread
+        for cmd, samples in zip(cmds, timed, strict=True):
+            waited += settle_memory()
+            samples.append(measure(cmd, repo))
+    # Memory in runs of its own: sampling the tree's PSS every 5 ms walks the page tables of
+    # every process in it, which slowed a million-row run by 0.4 s (one process) to 0.7 s (two).
+    for _ in range(MEMORY_RUNS):
+        for cmd, samples in zip(cmds, sampled, strict=True):
+            samples.append(measure(cmd, repo, tree=True))
+    spread = f"runs {_spread(timed[0])} against {_spread(timed[1])}"
+    if waited:
+        spread += f" (each after the host took back freed memory, {waited:.0f} s of waiting)"
+    mine, bare = (_with_memory(t, m) for t, m in zip(timed, sampled, strict=True))
+    return mine, bare, same, spread
+
+
+def _with_memory(timed: list[Sample], sampled: list[Sample]) -> Stats:
+    return dataclasses.replace(summarize(timed), peak_mb=summarize(sampled).peak_mb)
 
 
 def run(sizes: list[int], formats: list[str], log: Any = print) -> Result:
@@ -241,7 +267,7 @@ def run(sizes: list[int], formats: list[str], log: Any = print) -> Result:
                 wall = mine.seconds / bare.seconds
                 memory = mine.peak_mb / bare.peak_mb
                 label = f"`train` {rows:,} rows, {fmt.upper()}"
-                note = f"median of {runs}; {'same' if same else 'DIFFERENT'} metrics"
+                note = f"median of {runs}, without the memory sampler; {'same' if same else 'DIFFERENT'} metrics"
                 cost = (
                     f"; {mine.seconds - bare.seconds:+.2f} s; {spread}; not in the bare script: "
                     f"bootstrap intervals {boot * 1000:.0f} ms (in the process), plot files "
@@ -270,7 +296,8 @@ def run(sizes: list[int], formats: list[str], log: Any = print) -> Result:
                         f"{memory:.2f}×",
                         f"≤ {MEMORY_AIM:.2f}×",
                         memory <= MEMORY_AIM,
-                        note,
+                        f"median of {MEMORY_RUNS} runs of their own with the memory sampler; "
+                        f"{'same' if same else 'DIFFERENT'} metrics",
                     )
                 )
                 s = series.setdefault(fmt, {"rows": [], "ours": [], "bare": []})

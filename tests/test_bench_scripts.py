@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import ast
 import re
+import threading
+import time
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 IMPORT = re.compile(r"^\s*(from mlops_actions[\w.]* import [\w, ]+|import mlops_actions[\w.]*)\s*$")
@@ -31,3 +35,40 @@ def test_every_import_in_a_bench_script_resolves() -> None:
             exec(line, {})
         except ImportError as exc:
             raise AssertionError(f"bench/{name}: {line}: {exc}") from None
+
+
+def _count_moving(path: Path, times: int, every: float) -> threading.Thread:
+    def bump() -> None:
+        for n in range(1, times + 1):
+            time.sleep(every)
+            path.write_text(str(n))
+
+    thread = threading.Thread(target=bump, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_settle_memory_waits_until_the_host_stops_taking_memory_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench import common
+
+    reported = tmp_path / "reported_kib"
+    reported.write_text("0")
+    monkeypatch.setattr(common, "REPORTED_KIB", reported)
+    thread = _count_moving(reported, times=3, every=0.4)
+    waited = common.settle_memory(quiet=0.6, limit=10)
+    thread.join()
+    assert 1.2 + 0.6 <= waited < 1.2 + 0.6 + 0.6  # the last report, then a quiet spell
+    thread = _count_moving(reported, times=20, every=0.1)
+    assert 1.0 <= common.settle_memory(quiet=0.6, limit=1.0) < 1.5  # never quiet: the limit
+    thread.join()
+
+
+def test_settle_memory_returns_at_once_where_the_kernel_reports_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench import common
+
+    monkeypatch.setattr(common, "REPORTED_KIB", tmp_path / "absent")
+    assert common.settle_memory() == 0.0
