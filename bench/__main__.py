@@ -256,6 +256,7 @@ def write_markdown(
                 f"- {r.measure}: {r.ratio if r.ratio != '—' else r.ours}"
                 + (f" ({r.ours} against {r.peer})" if r.peer != "—" else "")
                 + f"; aim {r.aim}"
+                + (f". {r.why}" if r.why else "")
                 for r in missed
             ]
             if missed

@@ -210,6 +210,7 @@ class Row:
     aim: str
     met: bool | None
     note: str = ""
+    why: str = ""  # when the aim is missed for a known reason: the reason, for "Aims missed"
 
 
 @dataclass
