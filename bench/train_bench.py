@@ -267,7 +267,8 @@ def run(sizes: list[int], formats: list[str], log: Any = print) -> Result:
                 wall = mine.seconds / bare.seconds
                 memory = mine.peak_mb / bare.peak_mb
                 label = f"`train` {rows:,} rows, {fmt.upper()}"
-                note = f"median of {runs}, without the memory sampler; {'same' if same else 'DIFFERENT'} metrics"
+                same_note = f"{'same' if same else 'DIFFERENT'} metrics"
+                note = f"median of {runs}, without the memory sampler; {same_note}"
                 cost = (
                     f"; {mine.seconds - bare.seconds:+.2f} s; {spread}; not in the bare script: "
                     f"bootstrap intervals {boot * 1000:.0f} ms (in the process), plot files "
@@ -297,7 +298,7 @@ def run(sizes: list[int], formats: list[str], log: Any = print) -> Result:
                         f"≤ {MEMORY_AIM:.2f}×",
                         memory <= MEMORY_AIM,
                         f"median of {MEMORY_RUNS} runs of their own with the memory sampler; "
-                        f"{'same' if same else 'DIFFERENT'} metrics",
+                        + same_note,
                     )
                 )
                 s = series.setdefault(fmt, {"rows": [], "ours": [], "bare": []})

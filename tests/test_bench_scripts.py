@@ -56,13 +56,14 @@ def test_settle_memory_waits_until_the_host_stops_taking_memory_back(
     reported = tmp_path / "reported_kib"
     reported.write_text("0")
     monkeypatch.setattr(common, "REPORTED_KIB", reported)
-    thread = _count_moving(reported, times=3, every=0.4)
-    waited = common.settle_memory(quiet=0.6, limit=10)
+    thread = _count_moving(reported, times=3, every=0.3)
+    waited = common.settle_memory(quiet=0.5, limit=10)
     thread.join()
-    assert 1.2 + 0.6 <= waited < 1.2 + 0.6 + 0.6  # the last report, then a quiet spell
-    thread = _count_moving(reported, times=20, every=0.1)
-    assert 1.0 <= common.settle_memory(quiet=0.6, limit=1.0) < 1.5  # never quiet: the limit
+    assert 0.9 + 0.5 <= waited < 5  # through the last report and a quiet spell, not to the limit
+    thread = _count_moving(reported, times=15, every=0.1)
+    waited = common.settle_memory(quiet=2.0, limit=0.5)
     thread.join()
+    assert 0.5 <= waited < 1.5  # the count still moving: the limit ends the wait
 
 
 def test_settle_memory_returns_at_once_where_the_kernel_reports_nothing(
