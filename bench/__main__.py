@@ -141,7 +141,7 @@ METHOD = """\
 - One command: `make bench` (or `.venv/bin/python -m bench`). Every row is measured against its
   peer **in the same run**, on the same files, after one untimed warm-up of each side; the timed
   runs of the two sides alternate, so a change in the machine's load hits both alike. The figures
-  are **medians**; the number of runs is in each row's notes. A full run takes about fifteen
+  are **medians**; the number of runs is in each row's notes. A full run takes about twenty
   minutes, most of it pip in the install row (`--only install` runs that row alone); it is not
   part of `make test`.
 - Every command runs as a fresh process, as a user runs it, started by a small launcher that
@@ -172,19 +172,20 @@ METHOD = """\
   teardown (about 0.3 s of CPU once scikit-learn is loaded), which the bare script pays. The
   wall-time aim is the issue's: within 1.10× of the bare script or within 0.3 s of it. Five
   timed runs a side at every size, interleaved; the notes give each side's fastest and slowest
-  run. This machine is a VM whose kernel hands memory that has been free for a while back to
-  the host (Linux free page reporting, every 2 s or so); a page the host took back costs a host
-  fault when it is touched again, which the guest counts as system time. The same bare script
-  at a million Parquet rows spent 0.3 s of system time when it ran straight after another run
-  had freed its memory and 2.2 s when it ran 8 s later (2026-12-06). That, and not `train`'s
-  saver child, is why a million-row run's system time moved by a second or more between runs
-  and its ratio by 0.1–0.2 between runs of the suite. So each timed run waits until the kernel
-  has stopped reporting (its count of reported memory unchanged for 3 s,
-  `bench.common.settle_memory`; no wait where the kernel reports nothing): every run of either
-  side starts with its memory back at the host, as on a freshly booted runner, and pays for
-  every page it touches. Peak memory comes from three runs a side of their own: the memory
-  sampler walks the page tables of every process in the tree every 5 ms, which slowed a
-  million-row run by 0.4 s with the bare script's one process and by 0.7 s with `train`'s two.
+  run. This machine is a VM whose kernel hands free memory back to the host (Linux free page
+  reporting, in batches every 2 s or so); a page the host took back costs a host fault when it
+  is touched again, which the guest counts as system time. The same bare script at a million
+  Parquet rows spent 0.3 s of system time when it ran straight after another run had freed its
+  memory and 2.2 s when it ran 8 s later (2026-12-06). That, and not `train`'s saver child, is
+  why a million-row run's system time moved by a second or more between runs and its ratio by
+  0.1–0.2 between runs of the suite. So each timed run waits until the kernel has stopped
+  reporting (`bench.common.settle_memory`: this kernel's count of reported memory, which
+  mainline Linux does not expose, unchanged for 3 s; no wait on a kernel without the count; the
+  notes say if a wait ended at its 30 s limit instead). Every run of either side then pays a
+  host fault for the fresh memory it touches; files read through the page cache stay warm.
+  Peak memory comes from three runs a side of their own: the memory sampler walks the page
+  tables of every process in the tree every 5 ms, which slowed a million-row run by 0.4 s
+  with the bare script's one process and by 0.7 s with `train`'s two.
 - `run`: the test suite's demo project (breast cancer data in `data.dvc`, a local DVC remote)
   with a `dvc.yaml` whose stage trains; both sides trained once, then `mlops-actions run` is a
   run-cache hit and `dvc repro` finds nothing changed.

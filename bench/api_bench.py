@@ -96,7 +96,7 @@ def _state(request: Any) -> str:
 
 def run(gates: int = 2, log: Any = print) -> Result:
     from mlops_actions import cli
-    from mlops_actions.config.gates import DEFAULT_PREFIX as OVERALL
+    from mlops_actions.config.gates import overall_context
     from tests.fakegithub import SPEC_PATH, FakeGitHub, load_spec
 
     if not SPEC_PATH.is_file():
@@ -152,11 +152,11 @@ def run(gates: int = 2, log: Any = print) -> Result:
         raise SystemExit(f"mlops-actions run failed ({codes}):\n{out.getvalue()}{err.getvalue()}")
     by_path = Counter((r.method, r.path) for r in requests)
     by_key = Counter(_key(r) for r in requests)
+    repeated = [key for key, n in by_key.items() if n > 1]
     repeats = [
         f"{m} {_short(p)} {c}".strip()
-        + f" ×{n} ({' → '.join(_state(r) for r in requests if _key(r) == (m, p, c))})"
-        for (m, p, c), n in by_key.items()
-        if n > 1
+        + f" ×{by_key[m, p, c]} ({' → '.join(_state(r) for r in requests if _key(r) == (m, p, c))})"
+        for m, p, c in repeated
     ]
     aim = 3 + gates
     listing = "; ".join(f"{m} {_short(p)} ×{n}" for (m, p), n in by_path.items())
@@ -184,18 +184,18 @@ def run(gates: int = 2, log: Any = print) -> Result:
         len(requests) <= aim and not repeats and not violations,
         note,
     )
-    repeated = {context for (_, _, context), n in by_key.items() if n > 1}
-    overall = [_state(r) for r in requests if _key(r)[2] == OVERALL]
+    overall = [_state(r) for r in requests if _key(r)[2] == overall_context()]
     if (
         len(requests) == aim + 1
         and not violations
-        and repeated == {OVERALL}
-        and overall[:1] == ["pending"]
+        and [context for _, _, context in repeated] == [overall_context()]
+        and len(overall) == 2
+        and overall[0] == "pending"
     ):
         row.why = (
-            f"The one request over is the overall `{OVERALL}` status, posted as pending before "
-            "the gates are checked and again with their verdict, so that a check branch "
-            "protection requires is never missing while the job runs; kept on purpose."
+            f"The one request over is the overall `{overall_context()}` status, posted as "
+            "pending when the run starts and again with the gates' verdict, so that a check "
+            "branch protection requires is never missing while the job runs; kept on purpose."
         )
     return Result(rows=[row], series={"api": {"requests": len(requests), "gates": gates}})
 

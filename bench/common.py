@@ -56,30 +56,35 @@ def git(repo: Path, *args: str) -> str:
 
 
 # Linux's free page reporting: on a VM with a balloon device that supports it, the kernel hands
-# memory that has been free for a while back to the host, in batches every 2 s or so. A page the
-# host took back costs a host fault when a process touches it again, which the guest counts as
-# system time. How much of a run's memory is still warm therefore depends on how long ago the
-# run before it freed its own: here a million-row fit spent 0.3–2.2 s of system time, the same
-# script each time.
+# free memory back to the host in batches every 2 s or so. A page the host took back costs a
+# host fault when a process touches it again, which the guest counts as system time, so how much
+# of a run's fresh memory is still warm depends on how long ago the run before it freed its own:
+# here a million-row fit spent 0.3–2.2 s of system time, the same script each time. Mainline
+# Linux does not say how much it has reported; this machine's kernel counts it in REPORTED_KIB.
 REPORTED_KIB = Path("/sys/module/page_reporting/parameters/reported_kib")
 
 
-def settle_memory(quiet: float = 3.0, limit: float = 30.0) -> float:
-    """Wait until the kernel has stopped handing freed memory to the host (its reported total
-    unchanged for `quiet` seconds, at most `limit` seconds in all), so that the next run starts
-    with its memory as cold as any other run's; the seconds waited. Where the kernel does not
-    report free pages it returns at once."""
+@dataclass(frozen=True)
+class Settled:
+    seconds: float  # waited
+    quiet: bool  # the count rested for the quiet spell (else the limit ended the wait)
+
+
+def settle_memory(quiet: float = 3.0, limit: float = 30.0, poll: float = 0.25) -> Settled:
+    """Wait until the kernel has stopped handing freed memory to the host (REPORTED_KIB unchanged
+    for `quiet` seconds, at most `limit` seconds in all), so that the next run's fresh memory is
+    as cold as any other run's. Where the kernel has no such count it returns at once."""
     if not REPORTED_KIB.exists():
-        return 0.0
+        return Settled(0.0, True)
     started = still_since = time.monotonic()
     last = REPORTED_KIB.read_text()
     while True:
-        time.sleep(0.25)
+        time.sleep(poll)
         now, reported = time.monotonic(), REPORTED_KIB.read_text()
         if reported != last:
             last, still_since = reported, now
         if now - still_since >= quiet or now - started >= limit:
-            return now - started
+            return Settled(now - started, now - still_since >= quiet)
 
 
 @dataclass(frozen=True)

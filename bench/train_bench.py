@@ -32,6 +32,7 @@ from bench.common import (
     Result,
     Row,
     Sample,
+    Settled,
     Stats,
     command,
     fmt_seconds,
@@ -214,36 +215,42 @@ def _spread(samples: list[Sample]) -> str:
 def measure_one(repo: Path, data: Path, runs: int) -> tuple[Stats, Stats, bool, str]:
     """Our side's and the bare side's medians: wall and CPU time from `runs` timed runs each,
     peak memory from MEMORY_RUNS sampled runs each; whether they computed the same numbers."""
-    cmds = (
-        [*command("mlops-actions"), "train", "--no-cache"],
-        [sys.executable, "bare_train.py", str(data.relative_to(repo))],
-    )
-    timed: tuple[list[Sample], list[Sample]] = ([], [])
-    sampled: tuple[list[Sample], list[Sample]] = ([], [])
+    ours_cmd = [*command("mlops-actions"), "train", "--no-cache"]
+    bare_cmd = [sys.executable, "bare_train.py", str(data.relative_to(repo))]
+    mine: list[Sample] = []
+    bare: list[Sample] = []
+    mine_memory: list[Sample] = []
+    bare_memory: list[Sample] = []
     # Interleaved warm-ups, then interleaved timed runs, so drift hits both sides alike.
-    for cmd in cmds:
-        measure(cmd, repo)
+    measure(ours_cmd, repo)
+    measure(bare_cmd, repo)
     same = _same_numbers(repo)
     # Each timed run starts once the memory the run before freed has gone back to the host (see
     # settle_memory): otherwise a side's system time depends on which run it follows.
-    waited = 0.0
+    waits: list[Settled] = []
     for _ in range(runs):
-        for cmd, samples in zip(cmds, timed, strict=True):
-            waited += settle_memory()
+        for cmd, samples in ((ours_cmd, mine), (bare_cmd, bare)):
+            waits.append(settle_memory())
             samples.append(measure(cmd, repo))
     # Memory in runs of its own: sampling the tree's PSS every 5 ms walks the page tables of
     # every process in it, which slowed a million-row run by 0.4 s (one process) to 0.7 s (two).
     for _ in range(MEMORY_RUNS):
-        for cmd, samples in zip(cmds, sampled, strict=True):
+        for cmd, samples in ((ours_cmd, mine_memory), (bare_cmd, bare_memory)):
             samples.append(measure(cmd, repo, tree=True))
-    spread = f"runs {_spread(timed[0])} against {_spread(timed[1])}"
+    spread = f"runs {_spread(mine)} against {_spread(bare)}"
+    waited = sum(w.seconds for w in waits)
     if waited:
-        spread += f" (each after the host took back freed memory, {waited:.0f} s of waiting)"
-    mine, bare = (_with_memory(t, m) for t, m in zip(timed, sampled, strict=True))
-    return mine, bare, same, spread
+        unsettled = sum(not w.quiet for w in waits)
+        spread += (
+            f" (each after the host took back freed memory, {waited:.0f} s of waiting"
+            + (f"; {unsettled} of {len(waits)} waits ended at their limit" if unsettled else "")
+            + ")"
+        )
+    return _with_memory(mine, mine_memory), _with_memory(bare, bare_memory), same, spread
 
 
 def _with_memory(timed: list[Sample], sampled: list[Sample]) -> Stats:
+    """The timed runs' medians, with the peak memory of the sampled runs."""
     return dataclasses.replace(summarize(timed), peak_mb=summarize(sampled).peak_mb)
 
 

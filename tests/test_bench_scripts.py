@@ -37,15 +37,26 @@ def test_every_import_in_a_bench_script_resolves() -> None:
             raise AssertionError(f"bench/{name}: {line}: {exc}") from None
 
 
-def _count_moving(path: Path, times: int, every: float) -> threading.Thread:
-    def bump() -> None:
-        for n in range(1, times + 1):
-            time.sleep(every)
-            path.write_text(str(n))
+class _Reports:
+    """A stand-in for the kernel's count of reported memory, moved by a thread every `every`
+    seconds, `times` times or until stopped; `last` is when it last moved."""
 
-    thread = threading.Thread(target=bump, daemon=True)
-    thread.start()
-    return thread
+    def __init__(self, path: Path, times: int, every: float) -> None:
+        self.path, self.last, self._stop = path, time.monotonic(), threading.Event()
+        path.write_text("0")
+        self._thread = threading.Thread(target=self._run, args=(times, every), daemon=True)
+        self._thread.start()
+
+    def _run(self, times: int, every: float) -> None:
+        for n in range(1, times + 1):
+            if self._stop.wait(every):
+                return
+            self.path.write_text(str(n))
+            self.last = time.monotonic()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def test_settle_memory_waits_until_the_host_stops_taking_memory_back(
@@ -54,16 +65,17 @@ def test_settle_memory_waits_until_the_host_stops_taking_memory_back(
     from bench import common
 
     reported = tmp_path / "reported_kib"
-    reported.write_text("0")
     monkeypatch.setattr(common, "REPORTED_KIB", reported)
-    thread = _count_moving(reported, times=3, every=0.3)
-    waited = common.settle_memory(quiet=0.5, limit=10)
-    thread.join()
-    assert 0.9 + 0.5 <= waited < 5  # through the last report and a quiet spell, not to the limit
-    thread = _count_moving(reported, times=15, every=0.1)
-    waited = common.settle_memory(quiet=2.0, limit=0.5)
-    thread.join()
-    assert 0.5 <= waited < 1.5  # the count still moving: the limit ends the wait
+    reports = _Reports(reported, times=5, every=0.1)
+    settled = common.settle_memory(quiet=1.0, limit=10, poll=0.05)
+    reports.stop()
+    assert settled.quiet and settled.seconds < 10
+    assert time.monotonic() - reports.last >= 1.0  # past the last report, a whole quiet spell
+
+    reports = _Reports(reported, times=1000, every=0.05)
+    settled = common.settle_memory(quiet=0.5, limit=1.0, poll=0.05)
+    reports.stop()
+    assert not settled.quiet and 1.0 <= settled.seconds < 2.0  # still moving: the limit
 
 
 def test_settle_memory_returns_at_once_where_the_kernel_reports_nothing(
@@ -72,4 +84,4 @@ def test_settle_memory_returns_at_once_where_the_kernel_reports_nothing(
     from bench import common
 
     monkeypatch.setattr(common, "REPORTED_KIB", tmp_path / "absent")
-    assert common.settle_memory() == 0.0
+    assert common.settle_memory() == common.Settled(0.0, True)
